@@ -1,0 +1,210 @@
+package host
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Names of the environment variables of the runtime contract
+// (shared/spec/runtime-contract.md §1) and of the host's own knobs.
+const (
+	EnvModName           = "MOD_NAME"
+	EnvFuncHandler       = "FUNC_HANDLER"
+	EnvInstallVolume     = "KUBELESS_INSTALL_VOLUME"
+	EnvFuncPort          = "FUNC_PORT"
+	EnvFuncTimeout       = "FUNC_TIMEOUT"
+	EnvFuncRuntime       = "FUNC_RUNTIME"
+	EnvFuncMemoryLimit   = "FUNC_MEMORY_LIMIT"
+	EnvFuncConcurrency   = "FUNC_CONCURRENCY"
+	EnvFuncMaxBody       = "FUNC_MAX_BODY"
+	EnvFuncLogFormat     = "FUNC_LOG_FORMAT"
+	EnvFuncProcess       = "FUNC_PROCESS"
+	EnvShutdownTimeout   = "SHUTDOWN_TIMEOUT"
+	EnvWorkers           = "KUBELESS_WORKERS"
+	EnvWorkerConcurrency = "KUBELESS_WORKER_CONCURRENCY"
+	EnvWorkerMode        = "KUBELESS_WORKER_MODE"
+	EnvQueueDepth        = "KUBELESS_QUEUE_DEPTH"
+	EnvListenFD          = "KUBELESS_LISTEN_FD"
+	EnvListenAddr        = "KUBELESS_LISTEN_ADDRESS"
+)
+
+// Worker modes (docs/worker-protocol.md).
+const (
+	ModeFrames = "frames"
+	ModeHTTP   = "http"
+)
+
+// Config is the host's configuration. It is a pure function of the
+// environment (see FromEnv), so tests never touch the process environment.
+type Config struct {
+	// ModName and Handler name the function (MOD_NAME, FUNC_HANDLER).
+	ModName, Handler string
+	// InstallVolume is the folder holding the function (KUBELESS_INSTALL_VOLUME).
+	InstallVolume string
+	// Addr is the address to listen on: KUBELESS_LISTEN_ADDRESS (default all
+	// interfaces) and FUNC_PORT (default 8080).
+	Addr string
+	// Timeout is how long one invocation may run (FUNC_TIMEOUT, seconds,
+	// decimals allowed; default 180). Past it the caller gets 408.
+	Timeout time.Duration
+	// Runtime and MemoryLimit are passed through to the function's context.
+	Runtime, MemoryLimit string
+	// Concurrency is how many invocations run at once (FUNC_CONCURRENCY).
+	// Zero means the invoker's default. Requests beyond it wait in a queue
+	// of QueueDepth; beyond that they get 503.
+	Concurrency int
+	// QueueDepth is how many invocations may wait for a slot
+	// (KUBELESS_QUEUE_DEPTH, default 10 × Concurrency).
+	QueueDepth int
+	// MaxBody is the largest request body accepted (FUNC_MAX_BODY, default
+	// 100 MiB); larger bodies get 413.
+	MaxBody int64
+	// LogJSON makes the request log one JSON object per line (FUNC_LOG_FORMAT=json).
+	LogJSON bool
+	// ShutdownTimeout bounds the drain on SIGTERM (SHUTDOWN_TIMEOUT, seconds, default 10).
+	ShutdownTimeout time.Duration
+	// Process is the command that starts one language worker (FUNC_PROCESS),
+	// run with /bin/sh -c. Empty for in-process Go functions.
+	Process string
+	// Workers is the number of worker processes (KUBELESS_WORKERS, default 1).
+	Workers int
+	// WorkerConcurrency is how many invocations one worker gets at once
+	// (KUBELESS_WORKER_CONCURRENCY, default 1).
+	WorkerConcurrency int
+	// WorkerMode is "frames" (default) or "http" (docs/worker-protocol.md).
+	WorkerMode string
+	// ListenFD, when non-negative, is an inherited listening socket to serve
+	// on instead of binding Addr (KUBELESS_LISTEN_FD; used by a Go function
+	// server that restarts itself).
+	ListenFD int
+}
+
+// FromEnv builds a Config from an environment in os.Environ form. Every
+// error names the variable and says what is accepted.
+func FromEnv(env []string) (Config, error) {
+	m := make(map[string]string, len(env))
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	c := Config{
+		ModName:       m[EnvModName],
+		Handler:       m[EnvFuncHandler],
+		InstallVolume: m[EnvInstallVolume],
+		Runtime:       m[EnvFuncRuntime],
+		MemoryLimit:   m[EnvFuncMemoryLimit],
+		Process:       m[EnvFuncProcess],
+		WorkerMode:    m[EnvWorkerMode],
+		ListenFD:      -1,
+	}
+	if c.InstallVolume == "" {
+		c.InstallVolume = "/kubeless"
+	}
+	if c.ModName == "" {
+		return c, fmt.Errorf("%s is not set: set it to the function's module (file name without suffix), for example MOD_NAME=hello", EnvModName)
+	}
+	if c.Handler == "" {
+		return c, fmt.Errorf("%s is not set: set it to the function's name inside module %q, for example FUNC_HANDLER=foo", EnvFuncHandler, c.ModName)
+	}
+	port := m[EnvFuncPort]
+	if port == "" {
+		port = "8080"
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return c, fmt.Errorf("%s=%q is not a port number: use 1-65535", EnvFuncPort, port)
+	}
+	c.Addr = m[EnvListenAddr] + ":" + port
+
+	var err error
+	if c.Timeout, err = seconds(m, EnvFuncTimeout, 180); err != nil {
+		return c, err
+	}
+	if c.Timeout <= 0 {
+		return c, fmt.Errorf("%s=%q must be greater than 0 seconds", EnvFuncTimeout, m[EnvFuncTimeout])
+	}
+	if c.ShutdownTimeout, err = seconds(m, EnvShutdownTimeout, 10); err != nil {
+		return c, err
+	}
+	if c.Concurrency, err = count(m, EnvFuncConcurrency, 0, 0); err != nil {
+		return c, err
+	}
+	if c.QueueDepth, err = count(m, EnvQueueDepth, -1, 0); err != nil {
+		return c, err
+	}
+	if c.Workers, err = count(m, EnvWorkers, 1, 1); err != nil {
+		return c, err
+	}
+	if c.WorkerConcurrency, err = count(m, EnvWorkerConcurrency, 1, 1); err != nil {
+		return c, err
+	}
+	maxBody, err := count(m, EnvFuncMaxBody, 100<<20, 1)
+	if err != nil {
+		return c, err
+	}
+	c.MaxBody = int64(maxBody)
+	switch f := m[EnvFuncLogFormat]; f {
+	case "", "text":
+	case "json":
+		c.LogJSON = true
+	default:
+		return c, fmt.Errorf("%s=%q is not a log format: use text or json", EnvFuncLogFormat, f)
+	}
+	switch c.WorkerMode {
+	case "":
+		c.WorkerMode = ModeFrames
+	case ModeFrames, ModeHTTP:
+	default:
+		return c, fmt.Errorf("%s=%q is not a worker mode: use %s or %s", EnvWorkerMode, c.WorkerMode, ModeFrames, ModeHTTP)
+	}
+	if fd := m[EnvListenFD]; fd != "" {
+		n, err := strconv.Atoi(fd)
+		if err != nil || n < 3 {
+			return c, fmt.Errorf("%s=%q is not an inherited file descriptor (3 or more)", EnvListenFD, fd)
+		}
+		c.ListenFD = n
+	}
+	return c, nil
+}
+
+// withDefaults fills in the limits that depend on the invoker.
+func (c Config) withDefaults(defaultConcurrency int) Config {
+	if c.Concurrency == 0 {
+		c.Concurrency = defaultConcurrency
+	}
+	if c.Concurrency <= 0 {
+		c.Concurrency = 100 * runtime.NumCPU()
+	}
+	if c.QueueDepth < 0 {
+		c.QueueDepth = 10 * c.Concurrency
+	}
+	return c
+}
+
+func seconds(m map[string]string, name string, def float64) (time.Duration, error) {
+	v, ok := m[name]
+	if !ok || v == "" {
+		return time.Duration(def * float64(time.Second)), nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e9 {
+		return 0, fmt.Errorf("%s=%q is not a number of seconds: use for example 180 or 0.5", name, v)
+	}
+	return time.Duration(f * float64(time.Second)), nil
+}
+
+func count(m map[string]string, name string, def, min int) (int, error) {
+	v, ok := m[name]
+	if !ok || v == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return 0, fmt.Errorf("%s=%q is not a whole number of at least %d", name, v, min)
+	}
+	return n, nil
+}

@@ -1,0 +1,666 @@
+package host
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Pool runs the function in language worker processes started from
+// FUNC_PROCESS and speaks docs/worker-protocol.md with them.
+//
+// Invocations go to the live worker with the fewest running invocations. A
+// worker whose invocation overruns its deadline is retired: it gets no new
+// invocations, a replacement is started at once, and it is killed (with its
+// whole process group) as soon as its other running invocations are
+// answered, so nothing running elsewhere is lost.
+type Pool struct {
+	cfg    Config
+	logger *slog.Logger
+	stdout io.Writer
+	stderr io.Writer
+	env    []string
+
+	mu      sync.Mutex
+	workers []*worker        // routable workers (ready, not retired)
+	all     map[*worker]bool // every started worker not yet reaped
+	changed chan struct{}    // closed when workers changes
+	closed  bool
+	nextID  int
+	sockDir string
+	started bool
+}
+
+// NewPool returns a pool for cfg. Workers inherit env (plus their own
+// variables) and write to stdout and stderr.
+func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Logger) (*Pool, error) {
+	if strings.TrimSpace(cfg.Process) == "" {
+		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/kubeless.py\"", EnvFuncProcess)
+	}
+	return &Pool{
+		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,
+		all: map[*worker]bool{}, changed: make(chan struct{}),
+	}, nil
+}
+
+// DefaultConcurrency is every worker's share added up.
+func (p *Pool) DefaultConcurrency() int { return p.cfg.Workers * p.cfg.WorkerConcurrency }
+
+// Start starts the workers and waits until each has loaded the function.
+func (p *Pool) Start(ctx context.Context) error {
+	if p.cfg.WorkerMode == ModeHTTP {
+		dir, err := os.MkdirTemp("", "kubeless-workers-")
+		if err != nil {
+			return fmt.Errorf("create worker socket folder: %w", err)
+		}
+		p.sockDir = dir
+	}
+	type res struct {
+		w   *worker
+		err error
+	}
+	ch := make(chan res, p.cfg.Workers)
+	for i := 0; i < p.cfg.Workers; i++ {
+		go func() {
+			w, err := p.startWorker(ctx)
+			ch <- res{w, err}
+		}()
+	}
+	var first error
+	for i := 0; i < p.cfg.Workers; i++ {
+		r := <-ch
+		if r.err != nil && first == nil {
+			first = r.err
+		}
+	}
+	if first != nil {
+		return first
+	}
+	p.mu.Lock()
+	p.started = true
+	p.mu.Unlock()
+	return nil
+}
+
+// Close kills every worker.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	p.closed = true
+	ws := make([]*worker, 0, len(p.all))
+	for w := range p.all {
+		ws = append(ws, w)
+	}
+	p.workers = nil
+	p.mu.Unlock()
+	for _, w := range ws {
+		w.kill()
+	}
+	for _, w := range ws {
+		select {
+		case <-w.exited:
+		case <-ctx.Done():
+		}
+	}
+	if p.sockDir != "" {
+		os.RemoveAll(p.sockDir)
+	}
+	return nil
+}
+
+// worker is one language worker process.
+type worker struct {
+	pool    *Pool
+	id      int
+	cmd     *exec.Cmd
+	toW     *os.File // fd 3 of the worker
+	fromW   *os.File // fd 4 of the worker
+	wmu     sync.Mutex
+	ready   chan error
+	dead    chan struct{} // closed when the frame stream ended
+	exited  chan struct{} // closed when the process was reaped
+	exitErr error
+
+	mu       sync.Mutex
+	calls    map[uint32]*pending
+	inflight int
+	seq      uint32
+	retired  bool
+	killed   bool
+
+	sock  string
+	proxy *httputil.ReverseProxy
+}
+
+type pending struct {
+	ch   chan frame
+	done chan struct{} // closed when the invocation is released
+}
+
+// startWorker starts one worker and waits for its R (or F) frame.
+func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil, errors.New("pool is closed")
+	}
+	p.nextID++
+	id := p.nextID
+	p.mu.Unlock()
+
+	toR, toW, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	fromR, fromW, err := os.Pipe()
+	if err != nil {
+		toR.Close()
+		toW.Close()
+		return nil, fmt.Errorf("start worker: %w", err)
+	}
+	w := &worker{
+		pool: p, id: id, toW: toW, fromW: fromR,
+		ready: make(chan error, 1), dead: make(chan struct{}), exited: make(chan struct{}),
+		calls: map[uint32]*pending{},
+	}
+	env := append(append([]string(nil), p.env...),
+		"KUBELESS_WORKER_ID="+strconv.Itoa(id),
+		"KUBELESS_WORKER_CONCURRENCY="+strconv.Itoa(p.cfg.WorkerConcurrency))
+	if p.cfg.WorkerMode == ModeHTTP {
+		w.sock = filepath.Join(p.sockDir, "w"+strconv.Itoa(id)+".sock")
+		os.Remove(w.sock)
+		env = append(env, "KUBELESS_WORKER_SOCKET="+w.sock)
+	}
+	cmd := exec.Command("/bin/sh", "-c", p.cfg.Process)
+	cmd.Env = env
+	cmd.Dir = p.cfg.InstallVolume
+	if fi, err := os.Stat(cmd.Dir); err != nil || !fi.IsDir() {
+		cmd.Dir = ""
+	}
+	cmd.Stdout = p.stdout
+	cmd.Stderr = p.stderr
+	cmd.ExtraFiles = []*os.File{toR, fromW}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		toR.Close()
+		toW.Close()
+		fromR.Close()
+		fromW.Close()
+		return nil, fmt.Errorf("start worker %q: %w", p.cfg.Process, err)
+	}
+	toR.Close()
+	fromW.Close()
+	w.cmd = cmd
+	p.mu.Lock()
+	p.all[w] = true
+	p.mu.Unlock()
+	go func() {
+		w.exitErr = cmd.Wait()
+		close(w.exited)
+	}()
+	go w.readLoop()
+
+	select {
+	case err := <-w.ready:
+		if err != nil {
+			w.kill()
+			<-w.exited
+			return nil, err
+		}
+	case <-ctx.Done():
+		w.kill()
+		return nil, ctx.Err()
+	}
+	if p.cfg.WorkerMode == ModeHTTP {
+		w.setupProxy()
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		w.kill()
+		return nil, errors.New("pool is closed")
+	}
+	p.workers = append(p.workers, w)
+	p.notifyLocked()
+	p.mu.Unlock()
+	return w, nil
+}
+
+func (p *Pool) notifyLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+}
+
+// readLoop reads the worker's frames until its fd 4 closes.
+func (w *worker) readLoop() {
+	defer close(w.dead)
+	r := bufio.NewReaderSize(w.fromW, 64<<10)
+	gotReady := false
+	for {
+		f, err := readFrame(r)
+		if err != nil {
+			if !gotReady {
+				<-w.exited
+				w.ready <- w.loadFailure("")
+			}
+			w.fromW.Close()
+			w.onDeath()
+			return
+		}
+		switch f.typ {
+		case frameReady:
+			if !gotReady {
+				gotReady = true
+				w.ready <- nil
+			}
+		case frameFatal:
+			if !gotReady {
+				gotReady = true
+				w.ready <- w.loadFailure(strings.TrimSpace(string(f.payload)))
+			}
+		default:
+			w.mu.Lock()
+			p := w.calls[f.id]
+			w.mu.Unlock()
+			if p != nil {
+				select {
+				case p.ch <- f:
+				case <-p.done:
+				}
+			}
+		}
+	}
+}
+
+func (w *worker) loadFailure(msg string) error {
+	if msg != "" {
+		return &LoadError{Message: msg}
+	}
+	state := "exited"
+	if w.exitErr != nil {
+		state = w.exitErr.Error()
+	}
+	return &LoadError{Message: fmt.Sprintf("worker %q stopped before loading function %s.%s (%s); see its output above",
+		w.pool.cfg.Process, w.pool.cfg.ModName, w.pool.cfg.Handler, state)}
+}
+
+// onDeath takes a dead worker out and, if the pool is running, replaces it.
+func (w *worker) onDeath() {
+	p := w.pool
+	p.mu.Lock()
+	p.removeLocked(w)
+	replace := p.started && !p.closed
+	p.mu.Unlock()
+	w.mu.Lock()
+	expected := w.killed
+	w.killed = true
+	w.mu.Unlock()
+	w.kill()
+	go func() {
+		<-w.exited
+		p.mu.Lock()
+		delete(p.all, w)
+		p.mu.Unlock()
+	}()
+	if !expected && replace {
+		p.logger.Warn("worker exited unexpectedly; starting a replacement", "worker", w.id)
+		go p.replace()
+	}
+}
+
+func (p *Pool) removeLocked(w *worker) {
+	for i, x := range p.workers {
+		if x == w {
+			p.workers = append(p.workers[:i], p.workers[i+1:]...)
+			p.notifyLocked()
+			return
+		}
+	}
+}
+
+// replace starts a new worker, retrying with backoff while it fails to load.
+func (p *Pool) replace() {
+	backoff := 100 * time.Millisecond
+	for {
+		_, err := p.startWorker(context.Background())
+		if err == nil {
+			return
+		}
+		p.mu.Lock()
+		closed := p.closed
+		p.mu.Unlock()
+		if closed {
+			return
+		}
+		p.logger.Error("cannot start a replacement worker", "err", oneLine(err), "retry_in", backoff)
+		time.Sleep(backoff)
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// retire takes w out of rotation after a timed-out invocation, starts a
+// replacement, and kills w once its other invocations are done.
+func (w *worker) retire() {
+	p := w.pool
+	w.mu.Lock()
+	if w.retired {
+		w.mu.Unlock()
+		return
+	}
+	w.retired = true
+	idle := w.inflight == 0
+	w.mu.Unlock()
+	p.mu.Lock()
+	p.removeLocked(w)
+	replace := !p.closed
+	p.mu.Unlock()
+	if replace {
+		go p.replace()
+	}
+	if idle {
+		w.kill()
+	}
+}
+
+// kill ends the worker's whole process group.
+func (w *worker) kill() {
+	w.mu.Lock()
+	w.killed = true
+	w.mu.Unlock()
+	if w.cmd != nil && w.cmd.Process != nil {
+		syscall.Kill(-w.cmd.Process.Pid, syscall.SIGKILL)
+	}
+	w.wmu.Lock()
+	w.toW.Close()
+	w.wmu.Unlock()
+}
+
+// pick returns the routable worker with the fewest running invocations and
+// counts the new one, waiting while none is available.
+func (p *Pool) pick(ctx context.Context) (*worker, error) {
+	for {
+		p.mu.Lock()
+		if p.closed {
+			p.mu.Unlock()
+			return nil, errors.New("worker pool is shut down")
+		}
+		var best *worker
+		bestN := 0
+		for _, w := range p.workers {
+			w.mu.Lock()
+			n := w.inflight
+			w.mu.Unlock()
+			if best == nil || n < bestN {
+				best, bestN = w, n
+			}
+		}
+		if best != nil {
+			best.mu.Lock()
+			if !best.retired {
+				best.inflight++
+				best.mu.Unlock()
+				p.mu.Unlock()
+				return best, nil
+			}
+			best.mu.Unlock()
+		}
+		changed := p.changed
+		p.mu.Unlock()
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+}
+
+// release ends one invocation on w; a retired worker with nothing left to
+// answer is killed.
+func (w *worker) release(id uint32) {
+	w.mu.Lock()
+	if pd := w.calls[id]; pd != nil {
+		delete(w.calls, id)
+		close(pd.done)
+	}
+	w.inflight--
+	killNow := w.retired && w.inflight == 0
+	w.mu.Unlock()
+	if killNow {
+		w.kill()
+	}
+}
+
+type requestHead struct {
+	Method  string      `json:"method"`
+	Path    string      `json:"path"`
+	Query   string      `json:"query"`
+	Headers [][2]string `json:"headers"`
+	Remote  string      `json:"remote"`
+	JSON    bool        `json:"json"`
+	Event   Event       `json:"event"`
+}
+
+type responseHead struct {
+	Status  int         `json:"status"`
+	Headers [][2]string `json:"headers"`
+	Stream  bool        `json:"stream"`
+}
+
+// Invoke sends the invocation to a worker and relays its answer.
+func (p *Pool) Invoke(ctx context.Context, call *Call) error {
+	w, err := p.pick(ctx)
+	if err != nil {
+		return err
+	}
+	if p.cfg.WorkerMode == ModeHTTP {
+		return w.invokeHTTP(ctx, call)
+	}
+	return w.invokeFrames(ctx, call)
+}
+
+func (w *worker) invokeFrames(ctx context.Context, call *Call) error {
+	pd := &pending{ch: make(chan frame, 16), done: make(chan struct{})}
+	w.mu.Lock()
+	w.seq++
+	if w.seq == 0 {
+		w.seq = 1
+	}
+	id := w.seq
+	w.calls[id] = pd
+	w.mu.Unlock()
+
+	r := call.Request
+	head := requestHead{
+		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
+		Remote: r.RemoteAddr, JSON: call.JSON, Event: call.Event,
+		Headers: make([][2]string, 0, len(r.Header)),
+	}
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			head.Headers = append(head.Headers, [2]string{k, v})
+		}
+	}
+	hj, err := json.Marshal(&head)
+	if err != nil {
+		w.release(id)
+		return err
+	}
+	if err := w.send(frameInvoke, id, hj, call.Body); err != nil {
+		w.release(id)
+		return fmt.Errorf("worker %d is gone: %w", w.id, err)
+	}
+	rw := call.Writer
+	for {
+		select {
+		case f := <-pd.ch:
+			switch f.typ {
+			case frameResponse:
+				hb, body, err := splitHead(f.payload)
+				if err != nil {
+					w.release(id)
+					return fmt.Errorf("worker %d: %w", w.id, err)
+				}
+				var rh responseHead
+				if err := json.Unmarshal(hb, &rh); err != nil {
+					w.release(id)
+					return fmt.Errorf("worker %d sent a malformed response head: %w", w.id, err)
+				}
+				h := rw.Header()
+				for _, kv := range rh.Headers {
+					h.Add(kv[0], kv[1])
+				}
+				if rh.Status == 0 {
+					rh.Status = http.StatusOK
+				}
+				rw.WriteHeader(rh.Status)
+				if len(body) > 0 {
+					rw.Write(body) //nolint:errcheck // the caller may be gone
+				}
+				if !rh.Stream {
+					w.release(id)
+					return nil
+				}
+				rw.Flush()
+			case frameData:
+				rw.Write(f.payload) //nolint:errcheck
+				rw.Flush()
+			case frameEnd:
+				w.release(id)
+				if len(f.payload) > 0 {
+					return &FunctionError{Message: string(f.payload)}
+				}
+				return nil
+			case frameError:
+				w.release(id)
+				return &FunctionError{Message: string(f.payload)}
+			}
+		case <-w.dead:
+			w.release(id)
+			return fmt.Errorf("worker %d exited while running the function (%s)", w.id, w.exitState())
+		case <-ctx.Done():
+			w.abandon(id)
+			return ctx.Err()
+		}
+	}
+}
+
+func (w *worker) exitState() string {
+	select {
+	case <-w.exited:
+		if w.exitErr != nil {
+			return w.exitErr.Error()
+		}
+		return "exit status 0"
+	case <-time.After(100 * time.Millisecond):
+		return "stream closed"
+	}
+}
+
+// abandon gives up on invocation id after its deadline and retires w.
+func (w *worker) abandon(id uint32) {
+	go w.send(frameCancel, id, nil, nil) //nolint:errcheck // best effort: the worker may be stuck
+	w.retire()
+	w.release(id)
+}
+
+// send writes one frame with a JSON head and a body in a single write.
+func (w *worker) send(typ byte, id uint32, head, body []byte) error {
+	n := len(body)
+	if head != nil {
+		n += 4 + len(head)
+	}
+	buf := make([]byte, 0, frameHeaderLen+n)
+	buf = appendFrameHeader(buf, typ, id, n)
+	if head != nil {
+		buf = append(buf, byte(len(head)>>24), byte(len(head)>>16), byte(len(head)>>8), byte(len(head)))
+		buf = append(buf, head...)
+	}
+	buf = append(buf, body...)
+	w.wmu.Lock()
+	defer w.wmu.Unlock()
+	_, err := w.toW.Write(buf)
+	return err
+}
+
+// setupProxy prepares the HTTP client of an http-mode worker.
+func (w *worker) setupProxy() {
+	sock := w.sock
+	tr := &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", sock)
+		},
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 1024,
+		IdleConnTimeout:     90 * time.Second,
+		DisableCompression:  true,
+	}
+	w.proxy = &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.Out.URL.Scheme = "http"
+			pr.Out.URL.Host = "worker"
+			pr.Out.Host = pr.In.Host
+			pr.SetXForwarded()
+		},
+		Transport: tr,
+		ModifyResponse: func(resp *http.Response) error {
+			if st, ok := resp.Request.Context().Value(statusKey{}).(*int); ok {
+				*st = resp.StatusCode
+			}
+			return nil
+		},
+		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
+			if e, ok := r.Context().Value(errKey{}).(*error); ok {
+				*e = err
+			}
+		},
+	}
+}
+
+type statusKey struct{}
+type errKey struct{}
+
+func (w *worker) invokeHTTP(ctx context.Context, call *Call) error {
+	var status int
+	var perr error
+	rctx := context.WithValue(context.WithValue(ctx, statusKey{}, &status), errKey{}, &perr)
+	out := call.Request.Clone(rctx)
+	out.Body = io.NopCloser(bytes.NewReader(call.Body))
+	out.ContentLength = int64(len(call.Body))
+	out.Header.Set("Event-Id", call.Event.ID)
+	out.Header.Set("Event-Type", call.Event.Type)
+	out.Header.Set("Event-Time", call.Event.Time)
+	out.Header.Set("Event-Namespace", call.Event.Namespace)
+	w.proxy.ServeHTTP(call.Writer, out)
+	switch {
+	case ctx.Err() != nil:
+		w.abandon(0)
+		return ctx.Err()
+	case perr != nil:
+		w.release(0)
+		if errors.Is(perr, ErrAbandoned) {
+			return perr
+		}
+		return fmt.Errorf("worker %d: %w", w.id, perr)
+	}
+	w.release(0)
+	if status >= 500 {
+		return &FunctionError{Message: http.StatusText(status), Answered: true}
+	}
+	return nil
+}

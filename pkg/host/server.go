@@ -1,0 +1,362 @@
+package host
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"mime"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// ErrQueueFull is answered 503: every invocation slot is busy and the queue
+// of waiting invocations is full.
+var ErrQueueFull = errors.New("too many requests: all invocation slots and the queue are full")
+
+// Server is the HTTP side of the host: /healthz, /metrics, CORS preflight,
+// and invocations with their time limit, concurrency limit, request log and
+// metrics.
+type Server struct {
+	cfg     Config
+	invoker Invoker
+	logger  *slog.Logger
+	metrics *metrics
+	gather  http.Handler
+	log     *accessLog
+
+	slots chan struct{} // one token per running invocation
+	queue chan struct{} // one token per waiting invocation
+
+	ready    atomic.Bool // the function is loaded
+	draining atomic.Bool // SIGTERM received
+	readyCh  chan struct{}
+	inflight sync.WaitGroup
+}
+
+// NewServer returns a server for cfg that runs the function with inv. The
+// contract metrics are registered on reg; the request log goes to logOut.
+func NewServer(cfg Config, inv Invoker, reg *prometheus.Registry, logOut io.Writer, logger *slog.Logger) *Server {
+	cfg = cfg.withDefaults(inv.DefaultConcurrency())
+	s := &Server{
+		cfg:     cfg,
+		invoker: inv,
+		logger:  logger,
+		metrics: newMetrics(reg),
+		gather:  promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		log:     &accessLog{w: logOut, json: cfg.LogJSON},
+		slots:   make(chan struct{}, cfg.Concurrency),
+		queue:   make(chan struct{}, cfg.Concurrency+cfg.QueueDepth),
+		readyCh: make(chan struct{}),
+	}
+	return s
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Server) Config() Config { return s.cfg }
+
+// SetReady marks the function as loaded: /healthz answers 200 and waiting
+// invocations proceed.
+func (s *Server) SetReady() {
+	if s.ready.CompareAndSwap(false, true) {
+		close(s.readyCh)
+	}
+}
+
+// StartDrain makes /healthz answer 503 and responses carry Connection: close.
+func (s *Server) StartDrain() { s.draining.Store(true) }
+
+// WaitIdle waits until no invocation is running, or ctx ends.
+func (s *Server) WaitIdle(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// ServeHTTP routes a request (runtime-contract.md §1.2, §2.1, §7.2).
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/healthz":
+		s.serveHealthz(w)
+		return
+	case "/metrics":
+		s.gather.ServeHTTP(w, r)
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead:
+		s.serveInvoke(w, r)
+	case http.MethodOptions:
+		servePreflight(w, r)
+	default:
+		w.Header().Set("Allow", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
+		http.Error(w, "method "+r.Method+" is not supported: use GET, POST, PUT, PATCH, DELETE or HEAD", http.StatusMethodNotAllowed)
+	}
+}
+
+func (s *Server) serveHealthz(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	switch {
+	case s.draining.Load():
+		w.Header().Set("Connection", "close")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "draining\n")
+	case !s.ready.Load():
+		w.WriteHeader(http.StatusServiceUnavailable)
+		io.WriteString(w, "loading\n")
+	default:
+		io.WriteString(w, "OK")
+	}
+}
+
+// servePreflight answers a CORS preflight without calling the function.
+func servePreflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", "*")
+	if m := r.Header.Get("Access-Control-Request-Method"); m != "" {
+		h.Set("Access-Control-Allow-Methods", m)
+	}
+	if hs := r.Header.Get("Access-Control-Request-Headers"); hs != "" {
+		h.Set("Access-Control-Allow-Headers", hs)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	s.inflight.Add(1)
+	defer s.inflight.Done()
+	if s.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	method := r.Method
+	s.metrics.calls.WithLabelValues(method).Inc()
+
+	rw := newResponseWriter(w)
+	rw.header.Set("Access-Control-Allow-Origin", "*")
+	call := &Call{Request: r, Writer: rw}
+	deadline := start.Add(s.cfg.Timeout)
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
+	defer cancel()
+
+	o := s.run(ctx, call)
+	elapsed := time.Since(start)
+	if o.timedOut {
+		s.metrics.timeouts.WithLabelValues(method).Inc()
+	}
+	if o.failed {
+		s.metrics.failures.WithLabelValues(method).Inc()
+	}
+	s.metrics.duration.WithLabelValues(method).Observe(elapsed.Seconds())
+	st, n := rw.result()
+	s.log.log(&logEntry{
+		Time: start, Remote: r.RemoteAddr, Method: method, URI: r.RequestURI, Proto: r.Proto,
+		Status: st, Bytes: n, Referer: r.Referer(), UserAgent: r.UserAgent(),
+		Duration: elapsed, EventID: call.Event.ID,
+	})
+	if o.abort {
+		// The function had started its response when it failed or ran out
+		// of time: cut the connection so the caller sees it is incomplete.
+		panic(http.ErrAbortHandler)
+	}
+}
+
+// outcome is how an invocation ended, for the metrics.
+type outcome struct {
+	failed, timedOut, abort bool
+}
+
+// run performs one invocation and answers the host's own statuses. It
+// returns whether the function failed or timed out.
+func (s *Server) run(ctx context.Context, call *Call) outcome {
+	r, rw := call.Request, call.Writer
+	answer := func(code int, msg string) outcome {
+		rw.finish(code, msg+"\n")
+		return outcome{}
+	}
+	timeout := func() outcome {
+		return outcome{timedOut: true, abort: !rw.finish(http.StatusRequestTimeout, "Timeout exceeded")}
+	}
+
+	// Wait for a slot, bounded by the queue and the deadline.
+	select {
+	case s.queue <- struct{}{}:
+	default:
+		return answer(http.StatusServiceUnavailable, ErrQueueFull.Error())
+	}
+	defer func() { <-s.queue }()
+	if !s.ready.Load() {
+		select {
+		case <-s.readyCh:
+		case <-ctx.Done():
+			return timeout()
+		}
+	}
+	select {
+	case s.slots <- struct{}{}:
+	case <-ctx.Done():
+		return timeout()
+	}
+	defer func() { <-s.slots }()
+
+	body, err := readBody(rw, r, s.cfg.MaxBody)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return answer(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body is larger than the limit of %d bytes (FUNC_MAX_BODY)", s.cfg.MaxBody))
+		}
+		return answer(http.StatusBadRequest, "cannot read request body: "+err.Error())
+	}
+	call.Body = body
+	ct := r.Header.Get("Content-Type")
+	if len(body) > 0 && isJSON(ct) {
+		if !json.Valid(body) {
+			var v any
+			err := json.Unmarshal(body, &v)
+			return answer(http.StatusBadRequest, "request body is not valid JSON (Content-Type: "+ct+"): "+oneLine(err))
+		}
+		call.JSON = true
+	}
+	call.Event = eventFor(r, ct, time.Now())
+
+	err = s.invoker.Invoke(ctx, call)
+	var fe *FunctionError
+	switch {
+	case err == nil:
+		rw.finish(0, "")
+		return outcome{}
+	case errors.As(err, &fe):
+		if fe.Answered {
+			rw.finish(0, "")
+			return outcome{failed: true}
+		}
+		return outcome{failed: true, abort: !rw.finish(http.StatusInternalServerError, "Error: "+fe.Message)}
+	case ctx.Err() != nil:
+		return timeout()
+	default:
+		return outcome{failed: true, abort: !rw.finish(http.StatusBadGateway, "function could not be run: "+oneLine(err))}
+	}
+}
+
+func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.ContentLength > limit {
+		return nil, &http.MaxBytesError{Limit: limit}
+	}
+	rd := http.MaxBytesReader(w, r.Body, limit)
+	if r.ContentLength > 0 {
+		buf := make([]byte, r.ContentLength)
+		n, err := io.ReadFull(rd, buf)
+		if err != nil {
+			return nil, err
+		}
+		// Make sure nothing follows the declared length.
+		if _, err := rd.Read(make([]byte, 1)); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return buf[:n], nil
+	}
+	return io.ReadAll(rd)
+}
+
+func isJSON(contentType string) bool {
+	if contentType == "" {
+		return false
+	}
+	if contentType == "application/json" {
+		return true
+	}
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}
+
+// eventFor fills in the event metadata, defaulting absent headers.
+func eventFor(r *http.Request, contentType string, now time.Time) Event {
+	h := r.Header
+	e := Event{
+		ID:        h.Get("Event-Id"),
+		Type:      h.Get("Event-Type"),
+		Time:      h.Get("Event-Time"),
+		Namespace: h.Get("Event-Namespace"),
+	}
+	if e.ID == "" {
+		e.ID = newID()
+	}
+	if e.Type == "" {
+		e.Type = contentType
+	}
+	if e.Time == "" {
+		e.Time = now.UTC().Format(time.RFC3339)
+	}
+	return e
+}
+
+var idCounter atomic.Uint64
+var idPrefix = func() string {
+	var b [6]byte
+	rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}()
+
+// newID returns a unique event id: a random per-process prefix and a counter.
+func newID() string {
+	return idPrefix + strconv.FormatUint(idCounter.Add(1), 16)
+}
+
+func oneLine(err error) string {
+	if err == nil {
+		return ""
+	}
+	s := err.Error()
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+// listen returns the listener: the inherited one, or a new one on Addr.
+func listen(cfg Config) (net.Listener, error) {
+	if cfg.ListenFD >= 0 {
+		return inheritedListener(cfg.ListenFD)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen on %s: %w (is another process using FUNC_PORT %s?)", cfg.Addr, unwrapSyscall(err), portOf(cfg.Addr))
+	}
+	return ln, nil
+}
+
+func portOf(addr string) string {
+	_, p, _ := net.SplitHostPort(addr)
+	return p
+}
+
+func unwrapSyscall(err error) error {
+	var oe *net.OpError
+	if errors.As(err, &oe) && oe.Err != nil {
+		var se interface{ Unwrap() error }
+		if errors.As(oe.Err, &se) {
+			return se.Unwrap()
+		}
+		return oe.Err
+	}
+	return err
+}
