@@ -6,6 +6,7 @@ import (
 	"log"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"sort"
 	"strconv"
@@ -133,6 +134,11 @@ func ServeGo(handlers map[string]functions.Handler) int {
 		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
 		return 1
 	}
+	if file := filepath.Join(cfg.InstallVolume, cfg.ModName+".go"); !exists(file) {
+		fmt.Fprintf(os.Stderr, "kubeless: cannot load function %q: module %q not found: no file %s\n",
+			cfg.ModName+"."+cfg.Handler, cfg.ModName, file)
+		return 1
+	}
 	fn, ok := handlers[cfg.Handler]
 	if !ok {
 		names := make([]string, 0, len(handlers))
@@ -157,4 +163,9 @@ func ServeGo(handlers map[string]functions.Handler) int {
 
 func slogErrorLog(l *slog.Logger) *log.Logger {
 	return slog.NewLogLogger(l.Handler(), slog.LevelWarn)
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -10,16 +10,20 @@ import (
 // Main is the main of kubeless-host: it serves the function through the
 // language workers started from FUNC_PROCESS, configured by the
 // environment. It returns the process exit code.
-func Main() int {
+func Main() int { return Serve(os.Environ()) }
+
+// Serve is Main with an explicit environment: it serves the function
+// through the workers of env's FUNC_PROCESS until SIGTERM.
+func Serve(env []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	cfg, err := FromEnv(os.Environ())
+	cfg, err := FromEnv(env)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kubeless-host: "+err.Error())
+		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
 		return 1
 	}
-	pool, err := NewPool(cfg, os.Environ(), os.Stdout, os.Stderr, logger)
+	pool, err := NewPool(cfg, env, os.Stdout, os.Stderr, logger)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "kubeless-host: "+err.Error())
+		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
 		return 1
 	}
 	if err := Run(cfg, pool, Options{Logger: logger}); err != nil {
@@ -27,7 +31,7 @@ func Main() int {
 		if errors.As(err, &le) {
 			fmt.Fprintln(os.Stderr, le.Message)
 		} else {
-			fmt.Fprintln(os.Stderr, "kubeless-host: "+err.Error())
+			fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
 		}
 		return 1
 	}

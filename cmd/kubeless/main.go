@@ -1,0 +1,10 @@
+// Command kubeless deploys and runs serverless functions.
+package main
+
+import (
+	"os"
+
+	"github.com/kubeless/kubeless/internal/cli"
+)
+
+func main() { os.Exit(cli.Main()) }

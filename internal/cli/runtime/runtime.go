@@ -1,0 +1,194 @@
+// Package runtime holds `kubeless runtime`: run a language runtime in the
+// foreground exactly as its image would, and verify it against the runtime
+// contract.
+package runtime
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"regexp"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/conformance"
+	"github.com/kubeless/kubeless/internal/gobuild"
+	"github.com/kubeless/kubeless/internal/localrt"
+	"github.com/kubeless/kubeless/pkg/host"
+)
+
+// NewCmdRuntime returns the `runtime` command group.
+func NewCmdRuntime() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "runtime <command>",
+		Short: "Run and verify language runtimes on this machine",
+	}
+	cmd.AddCommand(newCmdRun(), newCmdVerify())
+	return cmd
+}
+
+func newCmdRun() *cobra.Command {
+	return &cobra.Command{
+		Use:   "run RUNTIME",
+		Short: "Run a runtime in the foreground, configured by the runtime contract's environment",
+		Long: `Run a language runtime in the foreground exactly as its image's entrypoint would,
+against the function folder KUBELESS_INSTALL_VOLUME (default /kubeless), configured
+only by the contract's environment: MOD_NAME, FUNC_HANDLER, FUNC_PORT, FUNC_TIMEOUT,
+FUNC_RUNTIME, FUNC_MEMORY_LIMIT, FUNC_CONCURRENCY, FUNC_MAX_BODY, FUNC_LOG_FORMAT,
+SHUTDOWN_TIMEOUT. Go functions are compiled first (cached by content).`,
+		Example: `  MOD_NAME=hello FUNC_HANDLER=foo KUBELESS_INSTALL_VOLUME=$PWD FUNC_PORT=8080 kubeless runtime run python3.11`,
+		Args:    cmdutil.ExactArgs(1, "runtime run: the runtime is required, for example: kubeless runtime run python3.11"),
+		RunE: func(c *cobra.Command, args []string) error {
+			return runRuntime(c.Context(), args[0], os.Environ())
+		},
+	}
+}
+
+var runtimeRe = regexp.MustCompile(`^([a-zA-Z_-]+)([0-9.]+)$`)
+
+// resolve splits a runtime string into its language spec and version.
+func resolve(rt string) (localrt.Spec, string, string, error) {
+	m := runtimeRe.FindStringSubmatch(rt)
+	if m == nil {
+		return localrt.Spec{}, "", "", fmt.Errorf("Invalid runtime: %s. Supported runtimes are: %s", rt, supported())
+	}
+	spec, ok := localrt.Specs[m[1]]
+	if !ok {
+		return localrt.Spec{}, "", "", fmt.Errorf("Invalid runtime: %s. Supported runtimes are: %s", rt, supported())
+	}
+	return spec, m[1], m[2], nil
+}
+
+func supported() string {
+	return "go, nodejs, php, python, ruby (followed by a version, for example python3.11)"
+}
+
+// runRuntime starts the runtime; for Go it replaces this process with the
+// compiled server.
+func runRuntime(ctx context.Context, rt string, env []string) error {
+	spec, id, version, err := resolve(rt)
+	if err != nil {
+		return err
+	}
+	getenv := lookup(env)
+	env = setDefault(env, host.EnvFuncRuntime, rt)
+	vol := getenv(host.EnvInstallVolume)
+	if vol == "" {
+		vol = "/kubeless"
+	}
+	cache := localrt.CacheDir(getenv)
+	if id == "go" {
+		if ctx == nil {
+			ctx = context.Background()
+		}
+		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: os.Stderr})
+		if err != nil {
+			var ce *gobuild.CompileError
+			if errors.As(err, &ce) {
+				return fmt.Errorf("cannot compile Go function in %s: %s", vol, strings.ReplaceAll(ce.Output, "\n", "; "))
+			}
+			return fmt.Errorf("cannot compile Go function in %s: %w", vol, err)
+		}
+		return syscall.Exec(res.Binary, []string{res.Binary}, env)
+	}
+	interp, err := spec.Interpreter(version)
+	if err != nil {
+		return err
+	}
+	worker, err := localrt.WorkerPath(cache, spec.Lang, spec.Worker)
+	if err != nil {
+		return err
+	}
+	env = setDefault(env, host.EnvFuncProcess, localrt.ShellQuote(interp)+" "+localrt.ShellQuote(worker))
+	for _, kv := range spec.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		env = setDefault(env, k, v)
+	}
+	if code := host.Serve(env); code != 0 {
+		return cmdutil.SilentExit(code)
+	}
+	return nil
+}
+
+func lookup(env []string) func(string) string {
+	return func(k string) string {
+		for i := len(env) - 1; i >= 0; i-- {
+			if kk, v, ok := strings.Cut(env[i], "="); ok && kk == k {
+				return v
+			}
+		}
+		return ""
+	}
+}
+
+func setDefault(env []string, k, v string) []string {
+	if lookup(env)(k) != "" {
+		return env
+	}
+	return append(env, k+"="+v)
+}
+
+func newCmdVerify() *cobra.Command {
+	var timeout float64
+	cmd := &cobra.Command{
+		Use:   "verify RUNTIME",
+		Short: "Check a runtime against every clause of the runtime contract",
+		Long: `Start the runtime on this machine with the conformance fixture functions of its
+language and check each numbered clause of the runtime contract as a black box,
+one line per clause. Exits 1 if any clause fails. RUNTIME "demo" verifies the
+host alone in front of a minimal worker that has no timeouts or metrics of its own.`,
+		Args: cmdutil.ExactArgs(1, "runtime verify: the runtime is required, for example: kubeless runtime verify go1.26"),
+		RunE: func(c *cobra.Command, args []string) error {
+			self, err := os.Executable()
+			if err != nil {
+				return err
+			}
+			target, err := Target(args[0], self)
+			if err != nil {
+				return err
+			}
+			ok, err := conformance.Run(c.Context(), target, c.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			if !ok {
+				return cmdutil.SilentExit(1)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().Float64Var(&timeout, "timeout", 0, "unused; kept for scripts")
+	cmd.Flags().MarkHidden("timeout")
+	return cmd
+}
+
+// Target describes how the conformance suite starts runtime rt with the
+// kubeless binary at self.
+func Target(rt, self string) (conformance.Target, error) {
+	if rt == "demo" {
+		return conformance.Target{
+			Runtime: "demo", Lang: "demo",
+			Command: []string{self, "host"},
+			Env:     []string{"FUNC_PROCESS=python3 {fixtures}/worker.py", "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=32"},
+		}, nil
+	}
+	spec, id, version, err := resolve(rt)
+	if err != nil {
+		return conformance.Target{}, err
+	}
+	t := conformance.Target{Runtime: rt, Lang: spec.Lang, Command: []string{self, "runtime", "run", rt}}
+	if id == "go" {
+		t.Capitalize = true
+		t.Concurrency = 64
+	} else if _, err := spec.Interpreter(version); err != nil {
+		return t, err
+	}
+	return t, nil
+}

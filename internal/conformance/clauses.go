@@ -1,0 +1,880 @@
+package conformance
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+const unicodeText = "héllo wörld ✓ 日本語 🚀"
+
+// all runs every clause of runtime-contract.md, in order.
+func (s *suite) all() {
+	s.startup()
+	s.invocation()
+	s.responses()
+	s.timeLimit()
+	s.concurrency()
+	s.shutdown()
+	s.observability()
+}
+
+// §1 Start-up.
+func (s *suite) startup() {
+	s.check("1.1", "missing module: exits non-zero with one line naming it", func() error {
+		out, err := s.expectExit("MOD_NAME=nosuchmodule", "FUNC_HANDLER="+s.handler("hello"))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(lastLine(out), "nosuchmodule") {
+			return fmt.Errorf("message does not name the module: %q", lastLine(out))
+		}
+		return nil
+	})
+	s.check("1.1", "unknown handler: exits non-zero with one line naming it", func() error {
+		h := s.handler("nosuchhandler")
+		out, err := s.expectExit("MOD_NAME=fixtures", "FUNC_HANDLER="+h)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(lastLine(out), h) {
+			return fmt.Errorf("message does not name the handler: %q", lastLine(out))
+		}
+		return nil
+	})
+	s.check("1.1", "syntax error: exits non-zero naming the file and line", func() error {
+		dir, mod, err := s.syntaxErrorFolder()
+		if err != nil {
+			return err
+		}
+		inst, err := s.launch("MOD_NAME="+mod, "FUNC_HANDLER="+s.handler("broken"), "KUBELESS_INSTALL_VOLUME="+dir)
+		if err != nil {
+			return err
+		}
+		select {
+		case <-inst.done:
+		case <-time.After(s.t.StartTimeout):
+			inst.kill()
+			return fmt.Errorf("runtime kept running with a syntax error")
+		}
+		if inst.exitErr == nil {
+			return fmt.Errorf("runtime exited 0")
+		}
+		msg := inst.stderr.String()
+		if !strings.Contains(msg, mod) {
+			return fmt.Errorf("message does not name the file %s: %q", mod, oneLine(msg))
+		}
+		if !lineNumber.MatchString(msg) {
+			return fmt.Errorf("message has no line number: %q", oneLine(msg))
+		}
+		return nil
+	})
+	s.check("1.1", "MOD_NAME unset: exits non-zero naming MOD_NAME", func() error {
+		out, err := s.expectExit("MOD_NAME=", "FUNC_HANDLER="+s.handler("hello"))
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(out, "MOD_NAME") {
+			return fmt.Errorf("message does not name MOD_NAME: %q", lastLine(out))
+		}
+		return nil
+	})
+	s.check("1.1", "port in use: exits non-zero naming the port", func() error {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return err
+		}
+		defer ln.Close()
+		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		out, err := s.expectExit("MOD_NAME=fixtures", "FUNC_HANDLER="+s.handler("hello"), "FUNC_PORT="+port)
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(lastLine(out), port) {
+			return fmt.Errorf("message does not name port %s: %q", port, lastLine(out))
+		}
+		return nil
+	})
+	s.check("1.2", "GET /healthz answers 200 OK once loaded", func() error {
+		inst, err := s.start("hello")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.get(inst, "/healthz")
+		if err != nil {
+			return err
+		}
+		if r.status != 200 || r.body != "OK" {
+			return fmt.Errorf("got %d %q, want 200 \"OK\"", r.status, r.body)
+		}
+		return nil
+	})
+}
+
+// syntaxErrorFolder prepares a folder whose module does not compile.
+func (s *suite) syntaxErrorFolder() (string, string, error) {
+	for _, name := range []string{"syntaxerror.py", "syntaxerror.js", "syntaxerror.rb", "syntaxerror.php"} {
+		if _, err := os.Stat(filepath.Join(s.dir, name)); err == nil {
+			return s.dir, "syntaxerror", nil
+		}
+	}
+	if b, err := os.ReadFile(filepath.Join(s.dir, "syntaxerror.go.txt")); err == nil {
+		dir := filepath.Join(s.dir, "broken-go")
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return "", "", err
+		}
+		return dir, "syntaxerror", os.WriteFile(filepath.Join(dir, "syntaxerror.go"), b, 0o644)
+	}
+	return "", "", fmt.Errorf("fixtures of %s have no syntaxerror module", s.t.Lang)
+}
+
+// §2 Invocation.
+func (s *suite) invocation() {
+	inst, err := s.start("event", "CONFORMANCE_ENV=from-env")
+	if err != nil {
+		s.check("2", "event fixture starts", func() error { return err })
+		return
+	}
+	defer s.stop(inst)
+
+	s.check("2.1", "every method on any path invokes the function", func() error {
+		for _, m := range []string{"GET", "POST", "PUT", "PATCH", "DELETE"} {
+			r, err := s.do(inst, m, "/some/path/x?q=1", nil, nil)
+			if err != nil {
+				return err
+			}
+			if err := want(r, 200); err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			o, err := decodeObject(r.body)
+			if err != nil {
+				return fmt.Errorf("%s: %w", m, err)
+			}
+			if str(o, "method") != m || str(o, "path") != "/some/path/x" {
+				return fmt.Errorf("%s /some/path/x: function saw method %q path %q", m, str(o, "method"), str(o, "path"))
+			}
+		}
+		r, err := s.do(inst, "HEAD", "/", nil, nil)
+		if err != nil {
+			return err
+		}
+		return want(r, 200)
+	})
+	s.check("2.1", "OPTIONS is a CORS preflight answered without the function", func() error {
+		r, err := s.do(inst, "OPTIONS", "/", nil, map[string]string{
+			"Origin": "http://example.test", "Access-Control-Request-Method": "PUT", "Access-Control-Request-Headers": "X-Custom",
+		})
+		if err != nil {
+			return err
+		}
+		if err := want(r, 200); err != nil {
+			return err
+		}
+		if r.header.Get("Access-Control-Allow-Origin") != "*" || r.header.Get("Access-Control-Allow-Methods") != "PUT" ||
+			r.header.Get("Access-Control-Allow-Headers") != "X-Custom" {
+			return fmt.Errorf("preflight headers: %v", r.header)
+		}
+		if r.body != "" {
+			return fmt.Errorf("preflight body %q: the function was called", trunc(r.body))
+		}
+		return nil
+	})
+	s.check("2.1", "function responses carry Access-Control-Allow-Origin: *", func() error {
+		r, err := s.get(inst, "/")
+		if err != nil {
+			return err
+		}
+		if v := r.header.Get("Access-Control-Allow-Origin"); v != "*" {
+			return fmt.Errorf("Access-Control-Allow-Origin is %q", v)
+		}
+		return nil
+	})
+	s.check("2.2", "event metadata comes from the event-* headers", func() error {
+		r, err := s.do(inst, "POST", "/", []byte("x"), map[string]string{
+			"Content-Type": "text/plain", "Event-Id": "id-123", "Event-Type": "my.type",
+			"Event-Time": "2021-01-07T10:00:00Z", "Event-Namespace": "cli.kubeless.io",
+		})
+		if err != nil {
+			return err
+		}
+		o, err := decodeObject(r.body)
+		if err != nil {
+			return err
+		}
+		got := [4]string{str(o, "event-id"), str(o, "event-type"), str(o, "event-time"), str(o, "event-namespace")}
+		exp := [4]string{"id-123", "my.type", "2021-01-07T10:00:00Z", "cli.kubeless.io"}
+		if got != exp {
+			return fmt.Errorf("event %v, want %v", got, exp)
+		}
+		return nil
+	})
+	s.check("2.2", "absent event headers are defaulted (unique id, Content-Type, RFC 3339 time)", func() error {
+		var ids []string
+		for i := 0; i < 2; i++ {
+			r, err := s.do(inst, "POST", "/", []byte("{}"), map[string]string{"Content-Type": "application/json"})
+			if err != nil {
+				return err
+			}
+			o, err := decodeObject(r.body)
+			if err != nil {
+				return err
+			}
+			ids = append(ids, str(o, "event-id"))
+			if str(o, "event-type") != "application/json" {
+				return fmt.Errorf("event-type %q, want the Content-Type application/json", str(o, "event-type"))
+			}
+			ts := str(o, "event-time")
+			if !rfc3339.MatchString(ts) {
+				return fmt.Errorf("event-time %q is not RFC 3339", ts)
+			}
+			t, _ := time.Parse(time.RFC3339, ts)
+			if d := time.Since(t); d > time.Minute || d < -time.Minute {
+				return fmt.Errorf("event-time %q is not now", ts)
+			}
+			if str(o, "event-namespace") != "" {
+				return fmt.Errorf("event-namespace %q, want empty", str(o, "event-namespace"))
+			}
+		}
+		if ids[0] == "" || ids[0] == ids[1] {
+			return fmt.Errorf("event ids %q are not unique", ids)
+		}
+		return nil
+	})
+	s.check("2.2", "data is parsed JSON for application/json (with parameters), text otherwise, empty when no body", func() error {
+		cases := []struct {
+			ct, body, kind string
+		}{
+			{"application/json", `{"a":1}`, "json"},
+			{"application/json; charset=utf-8", `[1,2]`, "json"},
+			{"text/plain", "hello", "text"},
+			{"", "", "empty"},
+		}
+		for _, c := range cases {
+			h := map[string]string{}
+			if c.ct != "" {
+				h["Content-Type"] = c.ct
+			}
+			r, err := s.do(inst, "POST", "/", []byte(c.body), h)
+			if err != nil {
+				return err
+			}
+			o, err := decodeObject(r.body)
+			if err != nil {
+				return err
+			}
+			if k := str(o, "data-kind"); k != c.kind {
+				return fmt.Errorf("Content-Type %q body %q: data is %s, want %s", c.ct, c.body, k, c.kind)
+			}
+		}
+		return nil
+	})
+	s.check("2.2", "extensions.request offers method, path, query and headers", func() error {
+		r, err := s.do(inst, "PUT", "/a/b?x=1&y=two", nil, map[string]string{"X-Conformance-Header": "hv"})
+		if err != nil {
+			return err
+		}
+		o, err := decodeObject(r.body)
+		if err != nil {
+			return err
+		}
+		got := [4]string{str(o, "method"), str(o, "path"), str(o, "query"), str(o, "header")}
+		exp := [4]string{"PUT", "/a/b", "x=1&y=two", "hv"}
+		if got != exp {
+			return fmt.Errorf("request %v, want %v", got, exp)
+		}
+		return nil
+	})
+	s.stop(inst)
+
+	s.check("2.2", "context carries function-name, timeout, runtime, memory-limit; env reaches the function", func() error {
+		inst, err := s.start("context", "CONFORMANCE_ENV=from-env", "FUNC_TIMEOUT=42", "FUNC_MEMORY_LIMIT=128Mi")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.get(inst, "/")
+		if err != nil {
+			return err
+		}
+		o, err := decodeObject(r.body)
+		if err != nil {
+			return err
+		}
+		if str(o, "function-name") != s.handler("context") {
+			return fmt.Errorf("function-name %q, want %q", str(o, "function-name"), s.handler("context"))
+		}
+		if f, err := strconv.ParseFloat(str(o, "timeout"), 64); err != nil || f != 42 {
+			return fmt.Errorf("timeout %q, want 42", str(o, "timeout"))
+		}
+		if str(o, "runtime") != s.t.Runtime || str(o, "memory-limit") != "128Mi" || str(o, "env") != "from-env" {
+			return fmt.Errorf("runtime %q memory-limit %q env %q, want %q, 128Mi, from-env",
+				str(o, "runtime"), str(o, "memory-limit"), str(o, "env"), s.t.Runtime)
+		}
+		return nil
+	})
+
+	thr, err := s.start("throw", "FUNC_MAX_BODY=1024")
+	if err != nil {
+		s.check("2.3", "throw fixture starts", func() error { return err })
+		return
+	}
+	defer s.stop(thr)
+	s.check("2.3", "a JSON body that does not parse is 400, function not called", func() error {
+		r, err := s.postJSON(thr, "/", `{"broken":`)
+		if err != nil {
+			return err
+		}
+		if err := want(r, 400); err != nil {
+			return err
+		}
+		if strings.Count(strings.TrimSpace(r.body), "\n") > 0 || strings.TrimSpace(r.body) == "" {
+			return fmt.Errorf("400 body is not one line: %q", trunc(r.body))
+		}
+		return nil
+	})
+	s.check("2.4", "a body larger than FUNC_MAX_BODY is 413, function not called", func() error {
+		r, err := s.do(thr, "POST", "/", bytes.Repeat([]byte("a"), 4096), map[string]string{"Content-Type": "text/plain"})
+		if err != nil {
+			return err
+		}
+		return want(r, 413)
+	})
+}
+
+// §3 The response.
+func (s *suite) responses() {
+	s.check("3.1", "a string is the body as text/plain; charset=utf-8", func() error {
+		inst, err := s.start("hello")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.get(inst, "/")
+		if err != nil {
+			return err
+		}
+		if err := want(r, 200); err != nil {
+			return err
+		}
+		if r.body != "hello world" || !strings.HasPrefix(r.header.Get("Content-Type"), "text/plain") {
+			return fmt.Errorf("got %q (%s), want \"hello world\" as text/plain", r.body, r.header.Get("Content-Type"))
+		}
+		return nil
+	})
+	echo, err := s.start("echo")
+	if err != nil {
+		s.check("3.1", "echo fixture starts", func() error { return err })
+	} else {
+		s.check("3.1", "a map is answered as its JSON (application/json)", func() error {
+			in := `{"it-s":"alive","n":[1,2.5,true,null],"u":"` + unicodeText + `"}`
+			r, err := s.postJSON(echo, "/", in)
+			if err != nil {
+				return err
+			}
+			if err := want(r, 200); err != nil {
+				return err
+			}
+			if !strings.HasPrefix(r.header.Get("Content-Type"), "application/json") {
+				return fmt.Errorf("Content-Type %q, want application/json", r.header.Get("Content-Type"))
+			}
+			var a, b any
+			json.Unmarshal([]byte(in), &a)
+			if err := json.Unmarshal([]byte(r.body), &b); err != nil || !reflect.DeepEqual(a, b) {
+				return fmt.Errorf("echoed %q, want the same JSON as %q", trunc(r.body), in)
+			}
+			return nil
+		})
+		s.check("3.1", "large bodies pass both ways (1 MiB echo)", func() error {
+			big := strings.Repeat("0123456789abcdef", 1<<16)
+			r, err := s.do(echo, "POST", "/", []byte(big), map[string]string{"Content-Type": "text/plain"})
+			if err != nil {
+				return err
+			}
+			if err := want(r, 200); err != nil {
+				return err
+			}
+			if r.body != big {
+				return fmt.Errorf("echoed %d bytes, want the same %d bytes", len(r.body), len(big))
+			}
+			return nil
+		})
+		s.stop(echo)
+	}
+	s.check("3.1", "unicode survives the round trip", func() error {
+		inst, err := s.start("unicode")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.get(inst, "/")
+		if err != nil {
+			return err
+		}
+		if r.body != unicodeText {
+			return fmt.Errorf("got %q, want %q", r.body, unicodeText)
+		}
+		return nil
+	})
+	s.check("3.1", "an 8 MiB request body reaches the function whole", func() error {
+		inst, err := s.start("large")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.do(inst, "POST", "/", bytes.Repeat([]byte("x"), 8<<20), map[string]string{"Content-Type": "application/octet-stream"})
+		if err != nil {
+			return err
+		}
+		if strings.TrimSpace(r.body) != strconv.Itoa(8<<20) {
+			return fmt.Errorf("function saw %q bytes, want %d", trunc(r.body), 8<<20)
+		}
+		return nil
+	})
+	s.check("3.2", "the documented way sets status and headers, unchanged through every layer", func() error {
+		inst, err := s.start("status")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.get(inst, "/")
+		if err != nil {
+			return err
+		}
+		if r.status != 201 || r.header.Get("X-Conformance") != "yes" || r.body != "created" {
+			return fmt.Errorf("got %d X-Conformance=%q body %q, want 201 yes \"created\"", r.status, r.header.Get("X-Conformance"), r.body)
+		}
+		return nil
+	})
+	s.check("3.3", "a throw is 500 with a short body naming the error; the server keeps serving", func() error {
+		inst, err := s.start("throw")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		for i := 0; i < 3; i++ {
+			r, err := s.get(inst, "/")
+			if err != nil {
+				return fmt.Errorf("call %d: %w", i+1, err)
+			}
+			if err := want(r, 500); err != nil {
+				return err
+			}
+			if !strings.Contains(r.body, "boom") || strings.Count(strings.TrimSpace(r.body), "\n") > 0 || len(r.body) > 300 {
+				return fmt.Errorf("500 body %q must be one short line naming the error (boom)", trunc(r.body))
+			}
+		}
+		if !strings.Contains(inst.stderr.String(), "boom") {
+			return fmt.Errorf("the error does not reach stderr")
+		}
+		r, err := s.get(inst, "/healthz")
+		if err != nil || r.status != 200 {
+			return fmt.Errorf("server unhealthy after exceptions: %v", err)
+		}
+		return nil
+	})
+}
+
+// §4 Time limit.
+func (s *suite) timeLimit() {
+	s.check("4.1", "past FUNC_TIMEOUT the answer is 408 \"Timeout exceeded\" within 0.5 s", func() error {
+		inst, err := s.start("sleep", "FUNC_TIMEOUT=1")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		r, err := s.postJSON(inst, "/", `{"seconds": 5}`)
+		if err != nil {
+			return err
+		}
+		if err := want(r, 408); err != nil {
+			return err
+		}
+		if strings.TrimSpace(r.body) != "Timeout exceeded" {
+			return fmt.Errorf("body %q, want \"Timeout exceeded\"", r.body)
+		}
+		if r.took > 1500*time.Millisecond {
+			return fmt.Errorf("answered after %s, deadline was 1s", r.took.Round(time.Millisecond))
+		}
+		return nil
+	})
+	s.check("4.2", "a busy loop is stopped at its deadline and the instance keeps serving", func() error {
+		inst, err := s.start("busy", "FUNC_TIMEOUT=0.5")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		for i := 0; i < 3; i++ {
+			r, err := s.get(inst, "/")
+			if err != nil {
+				return fmt.Errorf("call %d: %w", i+1, err)
+			}
+			if err := want(r, 408); err != nil {
+				return fmt.Errorf("call %d: %w", i+1, err)
+			}
+			if r.took > time.Second {
+				return fmt.Errorf("call %d answered after %s, deadline was 0.5s", i+1, r.took.Round(time.Millisecond))
+			}
+		}
+		// The stuck loops must not keep burning CPU: give replacement a moment.
+		time.Sleep(1500 * time.Millisecond)
+		r, err := s.get(inst, "/healthz")
+		if err != nil || r.status != 200 {
+			return fmt.Errorf("instance not serving after timeouts: %v", err)
+		}
+		if cpu, err := cpuBusy(inst.cmd.Process.Pid, 500*time.Millisecond); err == nil && cpu > 0.5 {
+			return fmt.Errorf("the timed-out loops still run: the instance uses %.0f%% CPU while idle", cpu*100)
+		}
+		return nil
+	})
+	s.check("4.2", "invocations running beside a timed-out one are not lost", func() error {
+		inst, err := s.start("sleep", "FUNC_TIMEOUT=2")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		var wg sync.WaitGroup
+		var long, short *response
+		var lerr, serr error
+		wg.Add(2)
+		go func() { defer wg.Done(); long, lerr = s.postJSON(inst, "/", `{"seconds": 30}`) }()
+		go func() {
+			defer wg.Done()
+			time.Sleep(time.Second)
+			short, serr = s.postJSON(inst, "/", `{"seconds": 1.8}`)
+		}()
+		wg.Wait()
+		if lerr != nil || serr != nil {
+			return fmt.Errorf("%v %v", lerr, serr)
+		}
+		if long.status != 408 {
+			return fmt.Errorf("long call: %d, want 408", long.status)
+		}
+		if short.status != 200 || strings.TrimSpace(short.body) != "slept" {
+			return fmt.Errorf("call running beside the timed-out one: %d %q, want 200 \"slept\"", short.status, trunc(short.body))
+		}
+		return nil
+	})
+	s.check("4.3", "no process is started per request", func() error {
+		inst, err := s.start("hello")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		if _, err := s.get(inst, "/"); err != nil {
+			return err
+		}
+		before, err := descendants(inst.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		var wg sync.WaitGroup
+		for i := 0; i < 8; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 25; j++ {
+					s.get(inst, "/")
+				}
+			}()
+		}
+		wg.Wait()
+		after, err := descendants(inst.cmd.Process.Pid)
+		if err != nil {
+			return err
+		}
+		if !reflect.DeepEqual(before, after) {
+			return fmt.Errorf("processes under the runtime changed from %v to %v over 200 requests", before, after)
+		}
+		return nil
+	})
+}
+
+// cpuBusy measures the CPU share used by pid and its descendants over d.
+func cpuBusy(pid int, d time.Duration) (float64, error) {
+	ticks := func() (float64, error) {
+		pids, err := descendants(pid)
+		if err != nil {
+			return 0, err
+		}
+		var total float64
+		for _, p := range append(pids, pid) {
+			b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
+			if err != nil {
+				continue
+			}
+			i := bytes.LastIndexByte(b, ')')
+			f := strings.Fields(string(b[i+1:]))
+			if len(f) > 13 {
+				u, _ := strconv.ParseFloat(f[11], 64)
+				k, _ := strconv.ParseFloat(f[12], 64)
+				total += u + k
+			}
+		}
+		return total, nil
+	}
+	a, err := ticks()
+	if err != nil {
+		return 0, err
+	}
+	time.Sleep(d)
+	b, err := ticks()
+	if err != nil {
+		return 0, err
+	}
+	return (b - a) / 100 / d.Seconds(), nil
+}
+
+// §5 Concurrency.
+func (s *suite) concurrency() {
+	n := s.t.Concurrency
+	s.check("5.1", fmt.Sprintf("%d one-second sleeps finish together in about one second", n), func() error {
+		inst, err := s.start("sleep")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		s.postJSON(inst, "/", `{"seconds": 0}`) // warm up
+		start := time.Now()
+		errs := make(chan error, n)
+		var wg sync.WaitGroup
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := s.postJSON(inst, "/", `{"seconds": 1}`)
+				if err == nil {
+					err = want(r, 200)
+				}
+				errs <- err
+			}()
+		}
+		wg.Wait()
+		took := time.Since(start)
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		if took > 1900*time.Millisecond {
+			return fmt.Errorf("took %s", took.Round(time.Millisecond))
+		}
+		return nil
+	})
+	s.check("5.2", "a CPU-bound invocation does not block /healthz or /metrics", func() error {
+		inst, err := s.start("busy", "FUNC_TIMEOUT=3")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		go s.get(inst, "/")
+		time.Sleep(300 * time.Millisecond)
+		for _, p := range []string{"/healthz", "/metrics"} {
+			r, err := s.get(inst, p)
+			if err != nil {
+				return err
+			}
+			if r.status != 200 || r.took > 300*time.Millisecond {
+				return fmt.Errorf("%s answered %d after %s during a busy invocation", p, r.status, r.took.Round(time.Millisecond))
+			}
+		}
+		return nil
+	})
+}
+
+// §6 Shutdown.
+func (s *suite) shutdown() {
+	s.check("6.1", "SIGTERM: no new connections, /healthz 503, running calls finish, exit 0", func() error {
+		inst, err := s.start("sleep", "SHUTDOWN_TIMEOUT=10")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		// An idle keep-alive connection opened before the signal.
+		conn, err := net.Dial("tcp", strings.TrimPrefix(inst.base, "http://"))
+		if err != nil {
+			return err
+		}
+		defer conn.Close()
+		res := make(chan *response, 1)
+		go func() {
+			r, err := s.postJSON(inst, "/", `{"seconds": 1.5}`)
+			if err != nil {
+				r = &response{status: -1, body: err.Error()}
+			}
+			res <- r
+		}()
+		time.Sleep(300 * time.Millisecond)
+		if err := inst.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+		if c, err := net.DialTimeout("tcp", strings.TrimPrefix(inst.base, "http://"), time.Second); err == nil {
+			c.Close()
+			return fmt.Errorf("a new connection was accepted after SIGTERM")
+		}
+		fmt.Fprintf(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+		conn.SetReadDeadline(time.Now().Add(2 * time.Second))
+		resp, err := http.ReadResponse(bufioReader(conn), nil)
+		if err != nil {
+			return fmt.Errorf("/healthz on an open connection during drain: %w", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 503 {
+			return fmt.Errorf("/healthz during drain answered %d, want 503", resp.StatusCode)
+		}
+		r := <-res
+		if r.status != 200 {
+			return fmt.Errorf("the running call got %d %q, want 200", r.status, trunc(r.body))
+		}
+		select {
+		case <-inst.done:
+		case <-time.After(5 * time.Second):
+			return fmt.Errorf("did not exit within 5 s after the running call finished")
+		}
+		if inst.exitErr != nil {
+			return fmt.Errorf("exit: %v, want 0", inst.exitErr)
+		}
+		return nil
+	})
+}
+
+// §7 Observability.
+func (s *suite) observability() {
+	inst, err := s.start("hello")
+	if err != nil {
+		s.check("7.1", "hello fixture starts", func() error { return err })
+		return
+	}
+	defer s.stop(inst)
+	s.check("7.1", "one request-log line per request with date, method, path, status, duration, event-id", func() error {
+		id := "log-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if _, err := s.do(inst, "GET", "/logged/path", nil, map[string]string{"Event-Id": id}); err != nil {
+			return err
+		}
+		deadline := time.Now().Add(2 * time.Second)
+		for time.Now().Before(deadline) {
+			var line string
+			if scanLines(inst.stdout.String(), func(l string) bool {
+				if strings.Contains(l, id) {
+					line = l
+					return true
+				}
+				return false
+			}) {
+				for _, want := range []string{"GET", "/logged/path", " 200 ", "2"} {
+					if !strings.Contains(line, want) {
+						return fmt.Errorf("log line %q lacks %q", line, want)
+					}
+				}
+				if !dateRe.MatchString(line) || !durationRe.MatchString(line) {
+					return fmt.Errorf("log line %q lacks a date or a duration", line)
+				}
+				return nil
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return fmt.Errorf("no stdout line carries event-id %s", id)
+	})
+	s.check("7.2", "/metrics serves the contract's metrics by method", func() error {
+		thr, err := s.start("throw")
+		if err != nil {
+			return err
+		}
+		defer s.stop(thr)
+		s.get(inst, "/")
+		s.get(inst, "/")
+		s.postJSON(thr, "/", `{}`)
+		m, err := s.metrics(inst)
+		if err != nil {
+			return err
+		}
+		if f := m["function_calls_total"]; f == nil || f.typ != "COUNTER" || f.values["GET"] < 2 {
+			return fmt.Errorf("function_calls_total{method=\"GET\"} missing or below 2: %+v", f)
+		}
+		if f := m["function_duration_seconds"]; f == nil || f.typ != "HISTOGRAM" || f.values["GET"] < 2 {
+			return fmt.Errorf("function_duration_seconds{method=\"GET\"} histogram missing or count below 2: %+v", f)
+		}
+		mt, err := s.metrics(thr)
+		if err != nil {
+			return err
+		}
+		if f := mt["function_failures_total"]; f == nil || f.typ != "COUNTER" || f.values["POST"] != 1 {
+			return fmt.Errorf("function_failures_total{method=\"POST\"} should be 1 after one throw: %+v", f)
+		}
+		return nil
+	})
+	s.stop(inst)
+
+	s.check("7.1", "FUNC_LOG_FORMAT=json makes each log line a JSON object", func() error {
+		inst, err := s.start("hello", "FUNC_LOG_FORMAT=json")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		id := "json-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		if _, err := s.do(inst, "GET", "/j", nil, map[string]string{"Event-Id": id}); err != nil {
+			return err
+		}
+		time.Sleep(200 * time.Millisecond)
+		var obj map[string]any
+		if !scanLines(inst.stdout.String(), func(l string) bool {
+			return strings.Contains(l, id) && json.Unmarshal([]byte(l), &obj) == nil
+		}) {
+			return fmt.Errorf("no JSON log line carries event-id %s", id)
+		}
+		for _, k := range []string{"time", "method", "path", "status"} {
+			if _, ok := obj[k]; !ok {
+				return fmt.Errorf("JSON log line lacks %q: %v", k, obj)
+			}
+		}
+		return nil
+	})
+	s.check("7.1", "what the function prints reaches stdout, also when it then times out", func() error {
+		inst, err := s.start("printsleep", "FUNC_TIMEOUT=1")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		id := "print-" + strconv.FormatInt(time.Now().UnixNano(), 36)
+		r, err := s.do(inst, "GET", "/", nil, map[string]string{"Event-Id": id})
+		if err != nil {
+			return err
+		}
+		if r.status != 408 {
+			return fmt.Errorf("status %d, want 408", r.status)
+		}
+		time.Sleep(300 * time.Millisecond)
+		if !strings.Contains(inst.stdout.String(), "printed "+id) {
+			return fmt.Errorf("stdout lacks \"printed %s\"", id)
+		}
+		return nil
+	})
+	s.check("7.2", "timeouts are counted in function_timeouts_total", func() error {
+		inst, err := s.start("busy", "FUNC_TIMEOUT=0.3")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		s.get(inst, "/")
+		m, err := s.metrics(inst)
+		if err != nil {
+			return err
+		}
+		if f := m["function_timeouts_total"]; f == nil || f.values["GET"] != 1 {
+			return fmt.Errorf("function_timeouts_total{method=\"GET\"} should be 1: %+v", f)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,137 @@
+// Package localrt starts language runtimes on this machine, with no image,
+// the way their images' entrypoints do: interpreted languages as workers
+// behind the host (pkg/host), Go as a compiled server.
+package localrt
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/kubeless/kubeless/runtimes"
+)
+
+// Spec says how a language's runtime starts locally.
+type Spec struct {
+	// Lang is the language's folder under runtimes/ and in the conformance
+	// fixtures.
+	Lang string
+	// Worker is the worker file under runtimes/<Lang>/; empty for Go.
+	Worker string
+	// Interpreters are the commands tried in order; "{v}" is replaced by the
+	// runtime's version (python3.{v} → python3.11).
+	Interpreters []string
+	// Env are the defaults of the host's worker settings; the caller's
+	// environment wins.
+	Env []string
+}
+
+// Specs of the languages, by runtime ID.
+var Specs = map[string]Spec{
+	"python": {Lang: "python", Worker: "kubeless.py", Interpreters: []string{"python{v}", "python3"},
+		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
+	"nodejs": {Lang: "nodejs", Worker: "kubeless.js", Interpreters: []string{"node"},
+		Env: []string{"KUBELESS_WORKER_MODE=http", "KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
+	"ruby": {Lang: "ruby", Worker: "kubeless.rb", Interpreters: []string{"ruby{v}", "ruby"},
+		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16"}},
+	"php": {Lang: "php", Worker: "kubeless.php", Interpreters: []string{"php{v}", "php"},
+		Env: []string{"KUBELESS_WORKERS=8", "KUBELESS_WORKER_CONCURRENCY=1"}},
+	"go": {Lang: "go"},
+}
+
+// Interpreter finds the interpreter of spec for version on PATH.
+func (s Spec) Interpreter(version string) (string, error) {
+	var tried []string
+	for _, c := range s.Interpreters {
+		c = strings.ReplaceAll(c, "{v}", version)
+		tried = append(tried, c)
+		if p, err := exec.LookPath(c); err == nil {
+			return p, nil
+		}
+	}
+	return "", fmt.Errorf("no %s interpreter found on PATH (tried %s): install it to run %s functions on this machine",
+		s.Lang, strings.Join(tried, ", "), s.Lang)
+}
+
+// CacheDir is where kubeless keeps builds and extracted workers:
+// KUBELESS_CACHE, else the user's cache folder.
+func CacheDir(env func(string) string) string {
+	if d := env("KUBELESS_CACHE"); d != "" {
+		return d
+	}
+	if d := env("XDG_CACHE_HOME"); d != "" {
+		return filepath.Join(d, "kubeless")
+	}
+	if h := env("HOME"); h != "" {
+		return filepath.Join(h, ".cache", "kubeless")
+	}
+	return filepath.Join(os.TempDir(), "kubeless-cache")
+}
+
+// WorkerPath writes the embedded workers to the cache (once per content)
+// and returns the path of lang's worker file.
+func WorkerPath(cacheDir, lang, file string) (string, error) {
+	h := sha256.New()
+	err := fs.WalkDir(runtimes.Files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := runtimes.Files.ReadFile(p)
+		fmt.Fprintf(h, "%s %d\n", p, len(b))
+		h.Write(b)
+		return nil
+	})
+	if err != nil {
+		return "", err
+	}
+	dir := filepath.Join(cacheDir, "runtimes-"+hex.EncodeToString(h.Sum(nil))[:16])
+	want := filepath.Join(dir, lang, file)
+	if _, err := os.Stat(want); err == nil {
+		return want, nil
+	}
+	if err := os.MkdirAll(cacheDir, 0o755); err != nil {
+		return "", err
+	}
+	tmp, err := os.MkdirTemp(cacheDir, "runtimes-tmp-")
+	if err != nil {
+		return "", err
+	}
+	err = fs.WalkDir(runtimes.Files, ".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, _ := runtimes.Files.ReadFile(p)
+		t := filepath.Join(tmp, p)
+		if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
+			return err
+		}
+		return os.WriteFile(t, b, 0o644)
+	})
+	if err == nil {
+		err = os.Rename(tmp, dir)
+	}
+	if err != nil {
+		os.RemoveAll(tmp)
+		if _, serr := os.Stat(want); serr == nil {
+			return want, nil
+		}
+		return "", fmt.Errorf("write runtime workers to %s: %w", cacheDir, err)
+	}
+	if _, err := os.Stat(want); err != nil {
+		return "", fmt.Errorf("runtime %s has no worker %s in this build of kubeless", lang, file)
+	}
+	return want, nil
+}
+
+// ShellQuote quotes s for /bin/sh.
+func ShellQuote(s string) string {
+	if s != "" && !strings.ContainsAny(s, " \t\n'\"\\$`!*?[]{}()<>|&;#~") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
