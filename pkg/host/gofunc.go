@@ -74,7 +74,7 @@ func (g *GoInvoker) Invoke(ctx context.Context, call *Call) error {
 		EventTime:      call.Event.Time,
 		EventNamespace: call.Event.Namespace,
 		Extensions: functions.Extension{
-			Request:  call.Request.WithContext(ctx),
+			Request:  call.Request,
 			Response: call.Writer,
 			Context:  ctx,
 		},

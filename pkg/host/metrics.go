@@ -1,6 +1,8 @@
 package host
 
 import (
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -39,4 +41,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(m.calls, m.failures, m.timeouts, m.duration,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
+}
+
+// methodMetrics are one method's series, resolved on the method's first
+// call (so unused methods show no series) and then without label lookups.
+type methodMetrics struct {
+	once                      sync.Once
+	vecs                      *metrics
+	method                    string
+	calls, failures, timeouts prometheus.Counter
+	duration                  prometheus.Observer
+}
+
+func (mm *methodMetrics) get() *methodMetrics {
+	mm.once.Do(func() {
+		mm.calls = mm.vecs.calls.WithLabelValues(mm.method)
+		mm.failures = mm.vecs.failures.WithLabelValues(mm.method)
+		mm.timeouts = mm.vecs.timeouts.WithLabelValues(mm.method)
+		mm.duration = mm.vecs.duration.WithLabelValues(mm.method)
+	})
+	return mm
+}
+
+// forMethods prepares the series of every method that invokes the function.
+func (m *metrics) forMethods() map[string]*methodMetrics {
+	out := map[string]*methodMetrics{}
+	for _, method := range []string{"GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"} {
+		out[method] = &methodMetrics{vecs: m, method: method}
+	}
+	return out
 }

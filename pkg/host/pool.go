@@ -2,7 +2,6 @@ package host
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -11,7 +10,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/http/httputil"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -143,8 +141,8 @@ type worker struct {
 	retired  bool
 	killed   bool
 
-	sock  string
-	proxy *httputil.ReverseProxy
+	sock string
+	idle chan *upConn // kept-alive connections of an http-mode worker
 }
 
 type pending struct {
@@ -388,6 +386,15 @@ func (w *worker) kill() {
 	w.wmu.Lock()
 	w.toW.Close()
 	w.wmu.Unlock()
+	for w.idle != nil {
+		select {
+		case uc := <-w.idle:
+			uc.c.Close()
+			continue
+		default:
+		}
+		break
+	}
 }
 
 // pick returns the routable worker with the fewest running invocations and
@@ -445,16 +452,6 @@ func (w *worker) release(id uint32) {
 	}
 }
 
-type requestHead struct {
-	Method  string      `json:"method"`
-	Path    string      `json:"path"`
-	Query   string      `json:"query"`
-	Headers [][2]string `json:"headers"`
-	Remote  string      `json:"remote"`
-	JSON    bool        `json:"json"`
-	Event   Event       `json:"event"`
-}
-
 type responseHead struct {
 	Status  int         `json:"status"`
 	Headers [][2]string `json:"headers"`
@@ -484,23 +481,11 @@ func (w *worker) invokeFrames(ctx context.Context, call *Call) error {
 	w.calls[id] = pd
 	w.mu.Unlock()
 
-	r := call.Request
-	head := requestHead{
-		Method: r.Method, Path: r.URL.Path, Query: r.URL.RawQuery,
-		Remote: r.RemoteAddr, JSON: call.JSON, Event: call.Event,
-		Headers: make([][2]string, 0, len(r.Header)),
-	}
-	for k, vs := range r.Header {
-		for _, v := range vs {
-			head.Headers = append(head.Headers, [2]string{k, v})
-		}
-	}
-	hj, err := json.Marshal(&head)
+	buf := appendInvokeFrame(make([]byte, 0, 512+len(call.Body)), id, call)
+	w.wmu.Lock()
+	_, err := w.toW.Write(buf)
+	w.wmu.Unlock()
 	if err != nil {
-		w.release(id)
-		return err
-	}
-	if err := w.send(frameInvoke, id, hj, call.Body); err != nil {
 		w.release(id)
 		return fmt.Errorf("worker %d is gone: %w", w.id, err)
 	}
@@ -597,70 +582,180 @@ func (w *worker) send(typ byte, id uint32, head, body []byte) error {
 	return err
 }
 
-// setupProxy prepares the HTTP client of an http-mode worker.
+// upConn is a kept-alive HTTP/1.1 connection to an http-mode worker.
+type upConn struct {
+	c  net.Conn
+	br *bufio.Reader
+	bw *bufio.Writer
+}
+
+// setupProxy prepares the connection pool of an http-mode worker.
 func (w *worker) setupProxy() {
-	sock := w.sock
-	tr := &http.Transport{
-		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", sock)
-		},
-		MaxIdleConns:        1024,
-		MaxIdleConnsPerHost: 1024,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
+	w.idle = make(chan *upConn, 512)
+}
+
+func (w *worker) dial(ctx context.Context) (*upConn, error) {
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", w.sock)
+	if err != nil {
+		return nil, err
 	}
-	w.proxy = &httputil.ReverseProxy{
-		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme = "http"
-			pr.Out.URL.Host = "worker"
-			pr.Out.Host = pr.In.Host
-			pr.SetXForwarded()
-		},
-		Transport: tr,
-		ModifyResponse: func(resp *http.Response) error {
-			if st, ok := resp.Request.Context().Value(statusKey{}).(*int); ok {
-				*st = resp.StatusCode
-			}
-			return nil
-		},
-		ErrorHandler: func(_ http.ResponseWriter, r *http.Request, err error) {
-			if e, ok := r.Context().Value(errKey{}).(*error); ok {
-				*e = err
-			}
-		},
+	return &upConn{c: c, br: bufio.NewReaderSize(c, 16<<10), bw: bufio.NewWriterSize(c, 16<<10)}, nil
+}
+
+func (w *worker) putConn(uc *upConn) {
+	select {
+	case w.idle <- uc:
+	default:
+		uc.c.Close()
 	}
 }
 
-type statusKey struct{}
-type errKey struct{}
+// hopHeaders are not forwarded (RFC 9110 §7.6.1).
+var hopHeaders = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+}
 
+// invokeHTTP forwards the invocation to an http-mode worker over a
+// kept-alive Unix-socket connection, synchronously in the caller's
+// goroutine: far cheaper than a general reverse proxy.
 func (w *worker) invokeHTTP(ctx context.Context, call *Call) error {
-	var status int
-	var perr error
-	rctx := context.WithValue(context.WithValue(ctx, statusKey{}, &status), errKey{}, &perr)
-	out := call.Request.Clone(rctx)
-	out.Body = io.NopCloser(bytes.NewReader(call.Body))
-	out.ContentLength = int64(len(call.Body))
-	out.Header.Set("Event-Id", call.Event.ID)
-	out.Header.Set("Event-Type", call.Event.Type)
-	out.Header.Set("Event-Time", call.Event.Time)
-	out.Header.Set("Event-Namespace", call.Event.Namespace)
-	w.proxy.ServeHTTP(call.Writer, out)
-	switch {
-	case ctx.Err() != nil:
-		w.abandon(0)
-		return ctx.Err()
-	case perr != nil:
-		w.release(0)
-		if errors.Is(perr, ErrAbandoned) {
-			return perr
+	for attempt := 0; ; attempt++ {
+		var uc *upConn
+		reused := false
+		select {
+		case uc = <-w.idle:
+			reused = true
+		default:
+			var err error
+			if uc, err = w.dial(ctx); err != nil {
+				w.release(0)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("worker %d: %w", w.id, err)
+			}
 		}
-		return fmt.Errorf("worker %d: %w", w.id, perr)
+		status, sent, err := w.roundTrip(ctx, uc, call)
+		if err == nil {
+			w.release(0)
+			if status >= 500 {
+				return &FunctionError{Message: http.StatusText(status), Answered: true}
+			}
+			return nil
+		}
+		uc.c.Close()
+		if ctx.Err() != nil {
+			w.abandon(0)
+			return ctx.Err()
+		}
+		// A kept-alive connection the worker closed while idle: try once more
+		// on a fresh one, if nothing of the response was seen.
+		if reused && !sent && attempt == 0 {
+			continue
+		}
+		w.release(0)
+		if errors.Is(err, ErrAbandoned) {
+			return err
+		}
+		return fmt.Errorf("worker %d: %w", w.id, err)
 	}
-	w.release(0)
-	if status >= 500 {
-		return &FunctionError{Message: http.StatusText(status), Answered: true}
+}
+
+// roundTrip writes the request and relays the response. sent reports
+// whether any response byte was received.
+func (w *worker) roundTrip(ctx context.Context, uc *upConn, call *Call) (status int, sent bool, err error) {
+	stop := context.AfterFunc(ctx, func() { uc.c.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	r := call.Request
+	bw := uc.bw
+	bw.WriteString(r.Method)
+	bw.WriteByte(' ')
+	bw.WriteString(r.URL.RequestURI())
+	bw.WriteString(" HTTP/1.1\r\nHost: ")
+	bw.WriteString(r.Host)
+	bw.WriteString("\r\n")
+	for k, vs := range r.Header {
+		if hopHeaders[k] || k == "Content-Length" || strings.HasPrefix(k, "Event-") || k == "X-Forwarded-For" {
+			continue
+		}
+		for _, v := range vs {
+			bw.WriteString(k)
+			bw.WriteString(": ")
+			bw.WriteString(v)
+			bw.WriteString("\r\n")
+		}
 	}
-	return nil
+	for _, kv := range [...][2]string{
+		{"Event-Id", call.Event.ID}, {"Event-Type", call.Event.Type},
+		{"Event-Time", call.Event.Time}, {"Event-Namespace", call.Event.Namespace},
+	} {
+		bw.WriteString(kv[0])
+		bw.WriteString(": ")
+		bw.WriteString(kv[1])
+		bw.WriteString("\r\n")
+	}
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		bw.WriteString("X-Forwarded-For: ")
+		if prior := r.Header.Get("X-Forwarded-For"); prior != "" {
+			bw.WriteString(prior)
+			bw.WriteString(", ")
+		}
+		bw.WriteString(host)
+		bw.WriteString("\r\n")
+	}
+	bw.WriteString("Content-Length: ")
+	bw.WriteString(strconv.Itoa(len(call.Body)))
+	bw.WriteString("\r\n\r\n")
+	bw.Write(call.Body)
+	if err := bw.Flush(); err != nil {
+		return 0, false, err
+	}
+	if _, err := uc.br.Peek(1); err != nil {
+		return 0, false, err
+	}
+	resp, err := http.ReadResponse(uc.br, r)
+	if err != nil {
+		return 0, true, err
+	}
+	rw := call.Writer
+	h := rw.Header()
+	for k, vs := range resp.Header {
+		if hopHeaders[k] {
+			continue
+		}
+		h[k] = append(h[k], vs...)
+	}
+	if resp.ContentLength >= 0 && h.Get("Content-Length") == "" && r.Method != http.MethodHead {
+		h.Set("Content-Length", strconv.FormatInt(resp.ContentLength, 10))
+	}
+	rw.WriteHeader(resp.StatusCode)
+	streaming := resp.ContentLength < 0
+	buf := make([]byte, 32<<10)
+	for {
+		n, rerr := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := rw.Write(buf[:n]); werr != nil {
+				resp.Body.Close()
+				return 0, true, werr
+			}
+			if streaming {
+				rw.Flush()
+			}
+		}
+		if rerr == io.EOF {
+			break
+		}
+		if rerr != nil {
+			return 0, true, rerr
+		}
+	}
+	resp.Body.Close()
+	if resp.Close {
+		uc.c.Close()
+	} else {
+		w.putConn(uc)
+	}
+	return resp.StatusCode, true, nil
 }

@@ -66,6 +66,7 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	s := NewServer(cfg, inv, reg, opts.Stdout, opts.Logger)
+	defer s.log.flush()
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 30 * time.Second,

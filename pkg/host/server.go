@@ -29,12 +29,13 @@ var ErrQueueFull = errors.New("too many requests: all invocation slots and the q
 // and invocations with their time limit, concurrency limit, request log and
 // metrics.
 type Server struct {
-	cfg     Config
-	invoker Invoker
-	logger  *slog.Logger
-	metrics *metrics
-	gather  http.Handler
-	log     *accessLog
+	cfg      Config
+	invoker  Invoker
+	logger   *slog.Logger
+	metrics  *metrics
+	byMethod map[string]*methodMetrics
+	gather   http.Handler
+	log      *accessLog
 
 	slots chan struct{} // one token per running invocation
 	queue chan struct{} // one token per waiting invocation
@@ -60,6 +61,7 @@ func NewServer(cfg Config, inv Invoker, reg *prometheus.Registry, logOut io.Writ
 		queue:   make(chan struct{}, cfg.Concurrency+cfg.QueueDepth),
 		readyCh: make(chan struct{}),
 	}
+	s.byMethod = s.metrics.forMethods()
 	return s
 }
 
@@ -146,26 +148,29 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	method := r.Method
-	s.metrics.calls.WithLabelValues(method).Inc()
+	mm := s.byMethod[method].get()
+	mm.calls.Inc()
 
 	rw := newResponseWriter(w)
 	rw.header.Set("Access-Control-Allow-Origin", "*")
 	call := &Call{Request: r, Writer: rw}
 	deadline := start.Add(s.cfg.Timeout)
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(r.Context()), deadline)
+	// The invocation's own deadline, not the connection's: a caller that
+	// goes away does not stop the function before its time limit.
+	ctx, cancel := context.WithDeadline(context.Background(), deadline)
 	defer cancel()
 
 	o := s.run(ctx, call)
 	elapsed := time.Since(start)
 	if o.timedOut {
-		s.metrics.timeouts.WithLabelValues(method).Inc()
+		mm.timeouts.Inc()
 	}
 	if o.failed {
-		s.metrics.failures.WithLabelValues(method).Inc()
+		mm.failures.Inc()
 	}
-	s.metrics.duration.WithLabelValues(method).Observe(elapsed.Seconds())
+	mm.duration.Observe(elapsed.Seconds())
 	st, n := rw.result()
-	s.log.log(&logEntry{
+	s.log.log(logEntry{
 		Time: start, Remote: r.RemoteAddr, Method: method, URI: r.RequestURI, Proto: r.Proto,
 		Status: st, Bytes: n, Referer: r.Referer(), UserAgent: r.UserAgent(),
 		Duration: elapsed, EventID: call.Event.ID,
@@ -256,6 +261,9 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 }
 
 func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
@@ -302,9 +310,27 @@ func eventFor(r *http.Request, contentType string, now time.Time) Event {
 		e.Type = contentType
 	}
 	if e.Time == "" {
-		e.Time = now.UTC().Format(time.RFC3339)
+		e.Time = rfc3339(now)
 	}
 	return e
+}
+
+type cachedTime struct {
+	sec int64
+	s   string
+}
+
+var lastTime atomic.Pointer[cachedTime]
+
+// rfc3339 formats now in RFC 3339 (UTC, seconds), once per second.
+func rfc3339(now time.Time) string {
+	sec := now.Unix()
+	if c := lastTime.Load(); c != nil && c.sec == sec {
+		return c.s
+	}
+	c := &cachedTime{sec: sec, s: now.UTC().Format(time.RFC3339)}
+	lastTime.Store(c)
+	return c.s
 }
 
 var idCounter atomic.Uint64
@@ -316,7 +342,9 @@ var idPrefix = func() string {
 
 // newID returns a unique event id: a random per-process prefix and a counter.
 func newID() string {
-	return idPrefix + strconv.FormatUint(idCounter.Add(1), 16)
+	var b [40]byte
+	n := copy(b[:], idPrefix)
+	return string(strconv.AppendUint(b[:n], idCounter.Add(1), 16))
 }
 
 func oneLine(err error) string {

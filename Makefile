@@ -1,0 +1,38 @@
+# Kubeless: build, test and benchmark targets. `make help` lists them.
+SHELL := /bin/bash
+GO ?= go
+BIN := $(CURDIR)/bin
+export GOFLAGS := -buildvcs=false
+
+.PHONY: help build test test-go test-runtimes verify bench demo deps clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+build: ## build bin/kubeless and bin/kubeless-host
+	$(GO) build -o $(BIN)/kubeless ./cmd/kubeless
+	$(GO) build -o $(BIN)/kubeless-host ./cmd/kubeless-host
+
+deps: ## install what the tests need on a fresh Debian machine
+	hack/install-deps.sh
+
+test: test-go test-runtimes ## run every test (Go, conformance of every runtime, language unit tests)
+
+test-go: ## Go unit tests and the conformance suite of every runtime
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 30m ./...
+
+test-runtimes: ## each language runtime's own unit tests
+	hack/test-runtimes.sh
+
+verify: build ## kubeless runtime verify for every runtime this machine has
+	for rt in demo go1.26 python3.11 nodejs20 ruby3.1 php8.2; do $(BIN)/kubeless runtime verify $$rt || exit 1; done
+
+bench: build ## benchmarks (see bench/README.md)
+	bench/run.sh
+
+demo: build ## run the example functions of every language and call them
+	hack/demo.sh
+
+clean:
+	rm -rf $(BIN)

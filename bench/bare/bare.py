@@ -1,0 +1,21 @@
+# Reference: a bare Python standard-library HTTP server (threads).
+import os
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+class H(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def _send(self, body, ct):
+        self.send_response(200)
+        self.send_header("Content-Type", ct)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+    def do_GET(self):
+        self._send(b"hello world", "text/plain; charset=utf-8")
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length") or 0)
+        self._send(self.rfile.read(n), self.headers.get("Content-Type", "application/octet-stream"))
+    def log_message(self, *a):
+        pass
+
+ThreadingHTTPServer(("127.0.0.1", int(os.environ["FUNC_PORT"])), H).serve_forever()

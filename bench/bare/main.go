@@ -1,0 +1,36 @@
+// Command bare is the benchmarks' reference: the smallest Go net/http
+// server answering hello world (and echoing POST bodies), the ceiling of
+// any Go host on this machine. With KUBELESS_WORKER_SOCKET set it listens
+// there instead and speaks the http worker mode (docs/worker-protocol.md).
+package main
+
+import (
+	"io"
+	"net"
+	"net/http"
+	"os"
+)
+
+func main() {
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method == http.MethodPost {
+			w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+			io.Copy(w, r.Body)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "hello world")
+	})
+	if sock := os.Getenv("KUBELESS_WORKER_SOCKET"); sock != "" {
+		ln, err := net.Listen("unix", sock)
+		if err != nil {
+			panic(err)
+		}
+		ready := os.NewFile(4, "ready")
+		ready.Write([]byte{'R', 0, 0, 0, 0, 0, 0, 0, 0})
+		go func() { io.Copy(io.Discard, os.NewFile(3, "in")); os.Exit(0) }()
+		http.Serve(ln, h)
+		return
+	}
+	http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNC_PORT"), h)
+}

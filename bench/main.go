@@ -1,0 +1,371 @@
+// Command bench measures the runtimes against references measured in the
+// same run, so results are ratios that hold on any machine: a bare Go
+// net/http server (the ceiling of the Go host here) and a bare
+// standard-library server of each language.
+//
+// Workloads: hello world (GET) and a 1 KiB JSON echo (POST), each with wrk
+// at 64 connections. Reported: requests/s, p50, p99, idle RSS of the whole
+// process tree, and the ratios.
+//
+//	go run ./bench [-d 5s] [-c 64] [-only go,python]
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+type target struct {
+	name    string
+	group   string // language whose bare server is the second reference
+	ref     bool   // a reference server
+	cmd     []string
+	env     []string
+	needs   string // a tool that must be on PATH
+	handler string // FUNC_HANDLER for hello ("" for references)
+	echo    string // FUNC_HANDLER for the echo workload
+}
+
+type result struct {
+	t           target
+	rps, echoRP float64
+	p50, p99    time.Duration
+	ep50, ep99  time.Duration
+	rssIdle     float64 // MiB
+	err         error
+}
+
+func main() {
+	dur := flag.Duration("d", 5*time.Second, "duration of each wrk run")
+	conns := flag.Int("c", 64, "connections")
+	only := flag.String("only", "", "comma-separated groups to run (go,python,nodejs,ruby,php)")
+	out := flag.String("o", "bench/results/latest.md", "markdown report")
+	flag.Parse()
+	if _, err := exec.LookPath("wrk"); err != nil {
+		fatal("wrk is not installed: apt-get install wrk")
+	}
+	root, _ := os.Getwd()
+	bin, err := os.MkdirTemp("", "kubeless-bench-")
+	if err != nil {
+		fatal(err.Error())
+	}
+	defer os.RemoveAll(bin)
+	for _, b := range []string{"kubeless", "kubeless-host"} {
+		run("go", "build", "-o", filepath.Join(bin, b), "./cmd/"+b)
+	}
+	run("go", "build", "-o", filepath.Join(bin, "bare"), "./bench/bare")
+	run("go", "build", "-o", filepath.Join(bin, "frameworker"), "./bench/frameworker")
+	fx := filepath.Join(root, "internal/conformance/fixtures")
+	k := filepath.Join(bin, "kubeless")
+	targets := []target{
+		{name: "bare Go net/http", group: "go", ref: true, cmd: []string{filepath.Join(bin, "bare")}},
+		{name: "host → Go frames worker", group: "go", cmd: []string{filepath.Join(bin, "kubeless-host")},
+			env: []string{"FUNC_PROCESS=" + filepath.Join(bin, "frameworker"), "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=64"}, handler: "hello", echo: "echo"},
+		{name: "host → bare Go (http mode)", group: "go", cmd: []string{filepath.Join(bin, "kubeless-host")},
+			env: []string{"FUNC_PROCESS=" + filepath.Join(bin, "bare"), "KUBELESS_WORKER_MODE=http", "KUBELESS_WORKER_CONCURRENCY=256"}, handler: "hello", echo: "echo"},
+		{name: "Go runtime (go1.26)", group: "go", cmd: []string{k, "runtime", "run", "go1.26"},
+			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "go")}, handler: "Hello", echo: "Echo", needs: "go"},
+
+		{name: "bare Python ThreadingHTTPServer", group: "python", ref: true, cmd: []string{"python3", filepath.Join(root, "bench/bare/bare.py")}, needs: "python3"},
+		{name: "Python runtime (python3.11)", group: "python", cmd: []string{k, "runtime", "run", "python3.11"},
+			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "python")}, handler: "hello", echo: "echo", needs: "python3"},
+		{name: "bare Node.js http", group: "nodejs", ref: true, cmd: []string{"node", filepath.Join(root, "bench/bare/bare.js")}, needs: "node"},
+		{name: "Node.js runtime (nodejs20)", group: "nodejs", cmd: []string{k, "runtime", "run", "nodejs20"},
+			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "nodejs")}, handler: "hello", echo: "echo", needs: "node"},
+		{name: "bare Ruby TCPServer", group: "ruby", ref: true, cmd: []string{"ruby", filepath.Join(root, "bench/bare/bare.rb")}, needs: "ruby"},
+		{name: "Ruby runtime (ruby3.1)", group: "ruby", cmd: []string{k, "runtime", "run", "ruby3.1"},
+			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "ruby")}, handler: "hello", echo: "echo", needs: "ruby"},
+		{name: "bare PHP php -S (8 workers)", group: "php", ref: true, cmd: []string{"php", "-S", "127.0.0.1:{port}", filepath.Join(root, "bench/bare/bare.php")},
+			env: []string{"PHP_CLI_SERVER_WORKERS=8"}, needs: "php"},
+		{name: "PHP runtime (php8.2)", group: "php", cmd: []string{k, "runtime", "run", "php8.2"},
+			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "php")}, handler: "hello", echo: "echo", needs: "php"},
+	}
+	want := map[string]bool{}
+	for _, g := range strings.Split(*only, ",") {
+		if g != "" {
+			want[g] = true
+		}
+	}
+	body := bytes.Repeat([]byte(`{"k":"0123456789abcdef0123456789abcdef0123456789abcdef0123456789"},`), 15)
+	payload := append(append([]byte(`{"items":[`), body[:len(body)-1]...), []byte(`],"end":true}`)...)
+	lua := filepath.Join(bin, "post.lua")
+	os.WriteFile(lua, []byte(fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = \"application/json\"\n", payload)), 0o644)
+
+	var results []result
+	for _, t := range targets {
+		if len(want) > 0 && !want[t.group] && t.group != "go" {
+			continue
+		}
+		if len(want) > 0 && !want[t.group] && !t.ref {
+			continue
+		}
+		if t.needs != "" {
+			if _, err := exec.LookPath(t.needs); err != nil {
+				fmt.Fprintf(os.Stderr, "skip %s: %s not installed\n", t.name, t.needs)
+				continue
+			}
+		}
+		fmt.Fprintf(os.Stderr, "measuring %s …\n", t.name)
+		results = append(results, measure(t, *dur, *conns, lua))
+	}
+	report := render(results, len(payload), *conns, *dur)
+	fmt.Print(report)
+	if *out != "" {
+		os.MkdirAll(filepath.Dir(*out), 0o755)
+		os.WriteFile(*out, []byte(report), 0o644)
+	}
+}
+
+func measure(t target, dur time.Duration, conns int, lua string) result {
+	r := result{t: t}
+	hello, stop, pid, err := start(t, t.handler)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	time.Sleep(300 * time.Millisecond)
+	r.rssIdle = rss(pid)
+	wrk(hello, 1*time.Second, conns, "") // warm up
+	r.rps, r.p50, r.p99, r.err = wrk(hello, dur, conns, "")
+	stop()
+	if r.err != nil {
+		return r
+	}
+	echoURL, stop, _, err := start(t, t.echo)
+	if err != nil {
+		r.err = err
+		return r
+	}
+	defer stop()
+	wrk(echoURL, time.Second, conns, lua)
+	r.echoRP, r.ep50, r.ep99, r.err = wrk(echoURL, dur, conns, lua)
+	return r
+}
+
+func start(t target, handler string) (string, func(), int, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, 0, err
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	args := make([]string, len(t.cmd))
+	for i, a := range t.cmd {
+		args[i] = strings.ReplaceAll(a, "{port}", port)
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Env = append(os.Environ(), "FUNC_PORT="+port, "KUBELESS_LISTEN_ADDRESS=127.0.0.1", "MOD_NAME=fixtures", "FUNC_HANDLER="+handler)
+	cmd.Env = append(cmd.Env, t.env...)
+	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		return "", nil, 0, err
+	}
+	defer devnull.Close()
+	cmd.Stdout = devnull // the request log, written by the target itself
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return "", nil, 0, err
+	}
+	stop := func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}
+	url := "http://127.0.0.1:" + port + "/"
+	probe := url + "healthz"
+	if t.ref {
+		probe = url
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(probe); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return url, stop, cmd.Process.Pid, nil
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	stop()
+	return "", nil, 0, fmt.Errorf("%s did not start: %s", t.name, strings.TrimSpace(stderr.String()))
+}
+
+var (
+	rpsRe = regexp.MustCompile(`Requests/sec:\s+([\d.]+)`)
+	latRe = regexp.MustCompile(`(?m)^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$`)
+)
+
+func wrk(url string, d time.Duration, conns int, lua string) (float64, time.Duration, time.Duration, error) {
+	args := []string{"-t2", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+	if lua != "" {
+		args = append(args, "-s", lua)
+	}
+	args = append(args, url)
+	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	if err != nil {
+		return 0, 0, 0, fmt.Errorf("wrk: %v: %s", err, out)
+	}
+	s := string(out)
+	if strings.Contains(s, "Non-2xx") {
+		return 0, 0, 0, fmt.Errorf("non-2xx answers: %s", s)
+	}
+	m := rpsRe.FindStringSubmatch(s)
+	if m == nil {
+		return 0, 0, 0, fmt.Errorf("cannot read wrk output: %s", s)
+	}
+	rps, _ := strconv.ParseFloat(m[1], 64)
+	var p50, p99 time.Duration
+	for _, l := range latRe.FindAllStringSubmatch(s, -1) {
+		v, _ := strconv.ParseFloat(l[2], 64)
+		unit := map[string]time.Duration{"us": time.Microsecond, "ms": time.Millisecond, "s": time.Second}[l[3]]
+		d := time.Duration(v * float64(unit))
+		if l[1] == "50" {
+			p50 = d
+		} else {
+			p99 = d
+		}
+	}
+	return rps, p50, p99, nil
+}
+
+// rss sums VmRSS over pid and its descendants, in MiB.
+func rss(pid int) float64 {
+	var total float64
+	for _, p := range append(tree(pid), pid) {
+		f, err := os.Open(fmt.Sprintf("/proc/%d/status", p))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "VmRSS:") {
+				kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
+				total += kb / 1024
+			}
+		}
+		f.Close()
+	}
+	return total
+}
+
+func tree(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	children := map[int][]int{}
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		pp, _ := strconv.Atoi(f[1])
+		children[pp] = append(children[pp], p)
+	}
+	var out []int
+	var walk func(int)
+	walk = func(p int) {
+		for _, c := range children[p] {
+			out = append(out, c)
+			walk(c)
+		}
+	}
+	walk(pid)
+	return out
+}
+
+func render(rs []result, payload, conns int, d time.Duration) string {
+	var b strings.Builder
+	host, _ := os.Hostname()
+	fmt.Fprintf(&b, "# Benchmark %s\n\nwrk -t2 -c%d -d%s on %s (%d CPUs); echo body %d bytes of JSON.\n\n",
+		time.Now().UTC().Format(time.RFC3339), conns, d, host, numCPU(), payload)
+	fmt.Fprintf(&b, "| target | hello req/s | p50 | p99 | × bare Go | × bare lang | echo req/s | p50 | p99 | × bare Go | idle RSS MiB | RSS − bare lang |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	var goRef *result
+	refs := map[string]*result{}
+	for i := range rs {
+		if rs[i].t.ref {
+			refs[rs[i].t.group] = &rs[i]
+			if rs[i].t.group == "go" {
+				goRef = &rs[i]
+			}
+		}
+	}
+	ratio := func(a, b float64) string {
+		if b == 0 || a == 0 {
+			return "–"
+		}
+		return fmt.Sprintf("%.2f", a/b)
+	}
+	for _, r := range rs {
+		if r.err != nil {
+			fmt.Fprintf(&b, "| %s | error: %s |\n", r.t.name, strings.ReplaceAll(oneLine(r.err.Error()), "|", "/"))
+			continue
+		}
+		gh, ge, lang, rssDelta := "–", "–", "–", "–"
+		if goRef != nil && goRef.err == nil {
+			gh, ge = ratio(r.rps, goRef.rps), ratio(r.echoRP, goRef.echoRP)
+		}
+		if ref := refs[r.t.group]; ref != nil && ref.err == nil && !r.t.ref {
+			lang = ratio(r.rps, ref.rps)
+			rssDelta = fmt.Sprintf("%+.1f", r.rssIdle-ref.rssIdle)
+		}
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s | %s | %.1f | %s |\n",
+			r.t.name, r.rps, ms(r.p50), ms(r.p99), gh, lang, r.echoRP, ms(r.ep50), ms(r.ep99), ge, r.rssIdle, rssDelta)
+	}
+	if goRef != nil && goRef.err == nil {
+		for _, r := range rs {
+			if r.t.name == "host → Go frames worker" && r.err == nil {
+				fmt.Fprintf(&b, "\nHost hop at p50 (host → Go frames worker minus bare Go): %s.\n", ms(r.p50-goRef.p50))
+			}
+		}
+	}
+	return b.String()
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }
+
+func oneLine(s string) string {
+	s = strings.ReplaceAll(s, "\n", " ")
+	if len(s) > 200 {
+		s = s[:200]
+	}
+	return s
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return bytes.Count(b, []byte("processor\t:"))
+}
+
+func run(name string, args ...string) {
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		fatal(fmt.Sprintf("%s %s: %v", name, strings.Join(args, " "), err))
+	}
+}
+
+func fatal(msg string) {
+	fmt.Fprintln(os.Stderr, "bench: "+msg)
+	os.Exit(1)
+}
