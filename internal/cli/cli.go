@@ -3,6 +3,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	"github.com/kubeless/kubeless/pkg/host"
@@ -57,6 +59,9 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 
 // Main runs kubeless with os.Args and returns the exit code.
 func Main() int {
+	if len(os.Args) > 1 && os.Args[1] == build.ToolArg {
+		return build.RunTool(context.Background(), BuildTools, os.Args[2:], os.Stdout, os.Stderr)
+	}
 	root := NewRootCmd(os.Stdout, os.Stderr)
 	cmd, err := root.ExecuteC()
 	if err == nil {

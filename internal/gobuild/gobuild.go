@@ -172,6 +172,9 @@ func functionFiles(dir string) ([]string, error) {
 			return nil
 		}
 		name := d.Name()
+		if name == "server" || strings.HasPrefix(name, ".") {
+			return nil
+		}
 		if (strings.HasSuffix(name, ".go") && !strings.HasSuffix(name, "_test.go")) || (rel == "go.mod" || rel == "go.sum") {
 			files = append(files, rel)
 		}
@@ -307,6 +310,11 @@ func writeSource(cacheDir, key string) (string, error) {
 		if err != nil {
 			return err
 		}
+		if p == "go.mod" {
+			if b, err = hostGoMod(b); err != nil {
+				return err
+			}
+		}
 		t := filepath.Join(tmp, p)
 		if err := os.MkdirAll(filepath.Dir(t), 0o755); err != nil {
 			return err
@@ -325,6 +333,33 @@ func writeSource(cacheDir, key string) (string, error) {
 	}
 	return dst, nil
 }
+
+// hostModules are the modules the host library (pkg/host, pkg/functions)
+// imports; the rest of this repository's requirements (Kubernetes, cobra, …)
+// stay out of a function server's module graph.
+var hostModules = []string{"github.com/prometheus/client_golang"}
+
+// hostGoMod reduces this module's go.mod to what a function server needs,
+// with a go directive old enough for every Go version of the catalog.
+func hostGoMod(full []byte) ([]byte, error) {
+	f, err := modfile.ParseLax("go.mod", full, nil)
+	if err != nil {
+		return nil, err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "module %s\n\ngo %s\n", f.Module.Mod.Path, minGo)
+	for _, r := range f.Require {
+		for _, m := range hostModules {
+			if r.Mod.Path == m {
+				fmt.Fprintf(&b, "\nrequire %s %s\n", r.Mod.Path, r.Mod.Version)
+			}
+		}
+	}
+	return []byte(b.String()), nil
+}
+
+// minGo is the go directive of generated go.mod files.
+const minGo = "1.23"
 
 func copyFiles(from, to string, files []string) error {
 	for _, f := range files {
@@ -396,7 +431,7 @@ func writeServer(work, src, modPath string, handlers []string) error {
 	}
 	gomod := fmt.Sprintf(`module kubeless.io/function-server
 
-go 1.26
+go `+minGo+`
 
 require (
 	github.com/kubeless/kubeless v0.0.0
@@ -439,4 +474,23 @@ func cleanOutput(s string) string {
 		lines = append(lines, l)
 	}
 	return strings.Join(lines, "\n")
+}
+
+// CompileInto compiles the function in dir and writes the server to
+// dir/server: the compilation phase of the go runtimes (kubeless-go-compile),
+// in an init container or in a local build.
+func CompileInto(ctx context.Context, dir string, opts Options) error {
+	res, err := Compile(ctx, dir, opts)
+	if err != nil {
+		return err
+	}
+	b, err := os.ReadFile(res.Binary)
+	if err != nil {
+		return err
+	}
+	tmp := filepath.Join(dir, ".server.tmp")
+	if err := os.WriteFile(tmp, b, 0o755); err != nil {
+		return fmt.Errorf("write server: %w", err)
+	}
+	return os.Rename(tmp, filepath.Join(dir, "server"))
 }

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"regexp"
 	"strings"
 	"syscall"
 
@@ -18,6 +17,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/conformance"
 	"github.com/kubeless/kubeless/internal/gobuild"
+	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/localrt"
 	"github.com/kubeless/kubeless/pkg/host"
 )
@@ -49,29 +49,24 @@ SHUTDOWN_TIMEOUT. Go functions are compiled first (cached by content).`,
 	}
 }
 
-var runtimeRe = regexp.MustCompile(`^([a-zA-Z_-]+)([0-9.]+)$`)
-
-// resolve splits a runtime string into its language spec and version.
-func resolve(rt string) (localrt.Spec, string, string, error) {
-	m := runtimeRe.FindStringSubmatch(rt)
-	if m == nil {
-		return localrt.Spec{}, "", "", fmt.Errorf("Invalid runtime: %s. Supported runtimes are: %s", rt, supported())
+// resolve finds runtime rt in the default catalog and the way to start its
+// language on this machine.
+func resolve(rt string) (langruntime.Entry, localrt.Spec, error) {
+	e, err := langruntime.Default().Lookup(rt)
+	if err != nil {
+		return e, localrt.Spec{}, err
 	}
-	spec, ok := localrt.Specs[m[1]]
+	spec, ok := localrt.Specs[e.Runtime.ID]
 	if !ok {
-		return localrt.Spec{}, "", "", fmt.Errorf("Invalid runtime: %s. Supported runtimes are: %s", rt, supported())
+		return e, spec, fmt.Errorf("runtime %s cannot run on this machine: kubeless knows no local worker for %q", rt, e.Runtime.ID)
 	}
-	return spec, m[1], m[2], nil
-}
-
-func supported() string {
-	return "go, nodejs, php, python, ruby (followed by a version, for example python3.11)"
+	return e, spec, nil
 }
 
 // runRuntime starts the runtime; for Go it replaces this process with the
 // compiled server.
 func runRuntime(ctx context.Context, rt string, env []string) error {
-	spec, id, version, err := resolve(rt)
+	entry, spec, err := resolve(rt)
 	if err != nil {
 		return err
 	}
@@ -79,10 +74,15 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 	env = setDefault(env, host.EnvFuncRuntime, rt)
 	vol := getenv(host.EnvInstallVolume)
 	if vol == "" {
-		vol = "/kubeless"
+		vol = langruntime.DefaultInstallVolume
+	}
+	// The catalog's runtime environment (PYTHONPATH, NODE_PATH, GEM_HOME),
+	// as the controller sets it; the caller's own values win.
+	for _, ev := range entry.RuntimeEnv(vol) {
+		env = setDefault(env, ev.Name, ev.Value)
 	}
 	cache := localrt.CacheDir(getenv)
-	if id == "go" {
+	if entry.Runtime.ID == "go" {
 		if ctx == nil {
 			ctx = context.Background()
 		}
@@ -98,7 +98,7 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		}
 		return syscall.Exec(res.Binary, []string{res.Binary}, env)
 	}
-	interp, err := spec.Interpreter(version)
+	interp, err := spec.Interpreter(entry.Version.Version)
 	if err != nil {
 		return err
 	}
@@ -179,15 +179,15 @@ func Target(rt, self string) (conformance.Target, error) {
 			Env:     []string{"FUNC_PROCESS=python3 {fixtures}/worker.py", "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=32"},
 		}, nil
 	}
-	spec, id, version, err := resolve(rt)
+	entry, spec, err := resolve(rt)
 	if err != nil {
 		return conformance.Target{}, err
 	}
 	t := conformance.Target{Runtime: rt, Lang: spec.Lang, Command: []string{self, "runtime", "run", rt}}
-	if id == "go" {
+	if entry.Runtime.ID == "go" {
 		t.Capitalize = true
 		t.Concurrency = 64
-	} else if _, err := spec.Interpreter(version); err != nil {
+	} else if _, err := spec.Interpreter(entry.Version.Version); err != nil {
 		return t, err
 	}
 	return t, nil

@@ -1,0 +1,349 @@
+package build
+
+// Builds with the real tools of this machine and the default catalog: pip
+// from a wheel folder the test makes, npm from a local tarball and from the
+// npm registry, bundler from a gem source the test makes with `gem build`,
+// composer from a path repository. Each test skips only when its tool is
+// missing, and says so.
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/kubeless/kubeless/internal/langruntime"
+)
+
+// localRuntime returns the first runtime of the default catalog with the
+// given ID that this machine can run, or skips the test.
+func localRuntime(t *testing.T, id string) (string, Local) {
+	t.Helper()
+	cat := langruntime.Default()
+	var problems []string
+	for _, l := range (Detector{}).Detect(context.Background(), cat) {
+		if gotID, _, _ := langruntime.SplitRuntime(l.Runtime); gotID != id {
+			continue
+		}
+		if l.OK() && l.Match {
+			return l.Runtime, l
+		}
+		problems = append(problems, l.Runtime+": "+l.Problem)
+	}
+	t.Skipf("no %s runtime of the default catalog can run here: %s", id, strings.Join(problems, "; "))
+	return "", Local{}
+}
+
+func realBuilder(t *testing.T) *Builder {
+	t.Helper()
+	return &Builder{Catalog: langruntime.Default(), CacheDir: filepath.Join(t.TempDir(), "cache")}
+}
+
+func realContext(t *testing.T) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// runIn runs a command in dir with the function's runtime environment added.
+func runIn(t *testing.T, res *Result, name string, args ...string) string {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = res.Dir
+	cmd.Env = os.Environ()
+	for _, e := range res.Env {
+		cmd.Env = append(cmd.Env, e.String())
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %v: %v\n%s", name, args, err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// buildTwice builds fn, then checks that a second build is a cache hit
+// under 100 ms.
+func buildTwice(t *testing.T, ctx context.Context, b *Builder, fn Function) *Result {
+	t.Helper()
+	start := time.Now()
+	res, err := b.Build(ctx, fn)
+	if err != nil {
+		t.Fatalf("Build: %v", err)
+	}
+	t.Logf("%s built in %v", fn.Runtime, time.Since(start).Round(time.Millisecond))
+	start = time.Now()
+	again, err := b.Build(ctx, fn)
+	elapsed := time.Since(start)
+	if err != nil {
+		t.Fatalf("second Build: %v", err)
+	}
+	if !again.Cached || again.Dir != res.Dir {
+		t.Errorf("second build is not a cache hit")
+	}
+	if elapsed > 100*time.Millisecond {
+		t.Errorf("cache hit took %v, want under 100ms", elapsed)
+	}
+	return res
+}
+
+func zipFiles(t *testing.T, files map[string]string) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		w, err := zw.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(body))
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// writeWheel writes a pure-Python wheel of package hello_dep 1.0 into dir.
+func writeWheel(t *testing.T, dir string) {
+	t.Helper()
+	files := []struct{ name, body string }{
+		{"hello_dep/__init__.py", "def greet():\n    return 'hi from wheel'\n"},
+		{"hello_dep-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: hello-dep\nVersion: 1.0\n"},
+		{"hello_dep-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: kubeless-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
+	}
+	var record strings.Builder
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for _, f := range files {
+		w, err := zw.Create(f.name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w.Write([]byte(f.body))
+		sum := sha256.Sum256([]byte(f.body))
+		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
+	}
+	record.WriteString("hello_dep-1.0.dist-info/RECORD,,\n")
+	w, _ := zw.Create("hello_dep-1.0.dist-info/RECORD")
+	w.Write([]byte(record.String()))
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "hello_dep-1.0-py3-none-any.whl"), buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRealPip(t *testing.T) {
+	rt, local := localRuntime(t, "python")
+	wheels := t.TempDir()
+	writeWheel(t, wheels)
+	// Offline: only the wheel folder, through pip's own environment knobs.
+	env := []string{"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + wheels}
+	code := "import hello_dep\n\ndef foo(event, context):\n    return hello_dep.greet()\n"
+	deps := "hello-dep==1.0\n"
+	ctx := realContext(t)
+	b := realBuilder(t)
+	check := func(t *testing.T, res *Result) {
+		got := runIn(t, res, local.Path, "-c", "import hello; print(hello.foo(None, None))")
+		if got != "hi from wheel" {
+			t.Errorf("function returned %q", got)
+		}
+		if _, err := os.Stat(filepath.Join(res.Dir, "lib", "python"+strings.TrimPrefix(rt, "python"), "site-packages", "hello_dep", "__init__.py")); err != nil {
+			t.Errorf("package not where PYTHONPATH points: %v", err)
+		}
+	}
+	t.Run("text", func(t *testing.T) {
+		res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps, Env: env})
+		check(t, res)
+	})
+	t.Run("zip with deps inside", func(t *testing.T) {
+		z := zipFiles(t, map[string]string{"hello.py": code, "requirements.txt": deps})
+		res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo",
+			Function: base64.StdEncoding.EncodeToString(z), ContentType: "base64+zip+deps", Env: env})
+		check(t, res)
+	})
+	// Debian's own Python puts --prefix installs under local/lib/…/dist-packages;
+	// the catalog's PYTHONPATH covers that layout too.
+	debian := "/usr/bin/" + rt
+	t.Run("Debian layout", func(t *testing.T) {
+		if _, err := os.Stat("/usr/lib/python3/dist-packages"); err != nil || local.Path == debian {
+			t.Skipf("no Debian %s beside %s", debian, local.Path)
+		}
+		if _, err := os.Stat(debian); err != nil {
+			t.Skipf("no %s", debian)
+		}
+		if err := exec.Command(debian, "-m", "pip", "--version").Run(); err != nil {
+			t.Skipf("%s has no pip: %v", debian, err)
+		}
+		db := realBuilder(t)
+		db.BaseEnv = append(os.Environ(), "PATH=/usr/bin:/bin")
+		res, err := db.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps, Env: env})
+		if err != nil {
+			t.Fatalf("Build: %v", err)
+		}
+		if got := runIn(t, res, debian, "-c", "import hello; print(hello.foo(None, None))"); got != "hi from wheel" {
+			t.Errorf("function returned %q", got)
+		}
+	})
+	t.Run("broken dependency file", func(t *testing.T) {
+		_, err := b.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: "no-such-package==9.9\n", Env: env})
+		if err == nil {
+			t.Fatal("Build succeeded")
+		}
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		if !strings.HasPrefix(first, `build function "hello" (`+rt+`): installation phase of `+rt+` failed: `) {
+			t.Errorf("first line = %q", first)
+		}
+		if !strings.Contains(err.Error(), "No matching distribution found for no-such-package==9.9") {
+			t.Errorf("error lacks pip's message:\n%s", err)
+		}
+	})
+}
+
+func TestRealNpm(t *testing.T) {
+	rt, _ := localRuntime(t, "nodejs")
+	ctx := realContext(t)
+	// A local package, packed with npm pack.
+	pkg := t.TempDir()
+	os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name": "hello-dep", "version": "1.0.0", "main": "index.js"}`), 0o644)
+	os.WriteFile(filepath.Join(pkg, "index.js"), []byte("exports.greet = () => 'hi from tarball';\n"), 0o644)
+	packs := t.TempDir()
+	pack := exec.CommandContext(ctx, "npm", "pack", "--pack-destination", packs)
+	pack.Dir = pkg
+	if out, err := pack.CombinedOutput(); err != nil {
+		t.Fatalf("npm pack: %v\n%s", err, out)
+	}
+	tarball := filepath.Join(packs, "hello-dep-1.0.0.tgz")
+	home := t.TempDir()
+	b := realBuilder(t)
+	t.Run("local tarball and registry package", func(t *testing.T) {
+		// is-number comes from npm's default registry: NPM_REGISTRY is unset.
+		deps := `{"name": "fn", "version": "0.0.1", "dependencies": {"hello-dep": "file:` + tarball + `", "is-number": "7.0.0"}}`
+		code := "const dep = require('hello-dep');\nconst isNumber = require('is-number');\nmodule.exports = { foo: () => dep.greet() + ' ' + isNumber(5) };\n"
+		res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps,
+			Env: []string{"HOME=" + home}})
+		if got := runIn(t, res, "node", "-e", "console.log(require('./hello').foo())"); got != "hi from tarball true" {
+			t.Errorf("function returned %q", got)
+		}
+		if _, err := os.Stat(filepath.Join(home, ".npmrc")); err == nil {
+			t.Error("kubeless-npm-install wrote the user's ~/.npmrc")
+		}
+		if _, err := os.Stat(filepath.Join(res.Dir, ".npmrc")); err == nil {
+			t.Error("kubeless-npm-install left an .npmrc in the function's folder")
+		}
+	})
+	t.Run("NPM_REGISTRY, NPM_SCOPE and NPM_CONFIG_EXTRA", func(t *testing.T) {
+		var mu sync.Mutex
+		var paths []string
+		reg := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			mu.Lock()
+			paths = append(paths, r.URL.Path)
+			mu.Unlock()
+			http.NotFound(w, r)
+		}))
+		defer reg.Close()
+		deps := `{"name": "fn", "version": "0.0.1", "dependencies": {"@acme/thing": "1.0.0"}}`
+		_, err := b.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: "module.exports = {};\n", Deps: deps,
+			Env: []string{"HOME=" + home, "NPM_REGISTRY=" + reg.URL + "/", "NPM_SCOPE=@acme", "NPM_CONFIG_EXTRA=fetch-retries=0"}})
+		if err == nil {
+			t.Fatal("Build succeeded against a registry that has nothing")
+		}
+		if !strings.Contains(err.Error(), "404") {
+			t.Errorf("error lacks npm's 404:\n%s", err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if len(paths) == 0 || !strings.Contains(strings.ToLower(paths[0]), "@acme") {
+			t.Errorf("the scope's registry got %q, want a request for @acme/thing", paths)
+		}
+	})
+}
+
+func TestRealBundler(t *testing.T) {
+	rt, local := localRuntime(t, "ruby")
+	for _, tool := range []string{"gem", "bundle"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found: %v", tool, err)
+		}
+	}
+	ctx := realContext(t)
+	// A gem built with gem build, served from a folder indexed with gem
+	// generate_index.
+	src := t.TempDir()
+	os.MkdirAll(filepath.Join(src, "lib"), 0o755)
+	os.WriteFile(filepath.Join(src, "lib", "hello_dep.rb"), []byte("module HelloDep\n  def self.greet\n    'hi from gem'\n  end\nend\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "hello_dep.gemspec"), []byte(`Gem::Specification.new do |s|
+  s.name = "hello_dep"
+  s.version = "1.0.0"
+  s.summary = "kubeless test gem"
+  s.authors = ["kubeless"]
+  s.license = "MIT"
+  s.files = ["lib/hello_dep.rb"]
+end
+`), 0o644)
+	gemBuild := exec.CommandContext(ctx, "gem", "build", "hello_dep.gemspec")
+	gemBuild.Dir = src
+	if out, err := gemBuild.CombinedOutput(); err != nil {
+		t.Fatalf("gem build: %v\n%s", err, out)
+	}
+	repo := t.TempDir()
+	os.MkdirAll(filepath.Join(repo, "gems"), 0o755)
+	if err := os.Rename(filepath.Join(src, "hello_dep-1.0.0.gem"), filepath.Join(repo, "gems", "hello_dep-1.0.0.gem")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.CommandContext(ctx, "gem", "generate_index", "--directory", repo).CombinedOutput(); err != nil {
+		t.Fatalf("gem generate_index: %v\n%s", err, out)
+	}
+	deps := "source \"file://" + repo + "\"\ngem \"hello_dep\", \"1.0.0\"\n"
+	code := "require 'hello_dep'\n\ndef foo(event, context)\n  HelloDep.greet\nend\n"
+	b := realBuilder(t)
+	res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps})
+	if got := runIn(t, res, local.Path, "-e", "require './hello'; puts foo(nil, nil)"); got != "hi from gem" {
+		t.Errorf("function returned %q", got)
+	}
+	_, err := b.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: "source \"file://" + repo + "\"\ngem \"no_such_gem\"\n"})
+	if err == nil || !strings.Contains(err.Error(), "no_such_gem") {
+		t.Errorf("broken Gemfile: error = %v, want bundler's message naming no_such_gem", err)
+	}
+}
+
+func TestRealComposer(t *testing.T) {
+	rt, local := localRuntime(t, "php")
+	if _, err := exec.LookPath("composer"); err != nil {
+		t.Skipf("composer not found: %v", err)
+	}
+	ctx := realContext(t)
+	pkg := t.TempDir()
+	os.MkdirAll(filepath.Join(pkg, "src"), 0o755)
+	os.WriteFile(filepath.Join(pkg, "composer.json"), []byte(`{"name": "acme/hello-dep", "version": "1.0.0", "autoload": {"psr-4": {"Acme\\HelloDep\\": "src/"}}}`), 0o644)
+	os.WriteFile(filepath.Join(pkg, "src", "Greeter.php"), []byte("<?php\nnamespace Acme\\HelloDep;\nclass Greeter { public static function greet() { return 'hi from composer'; } }\n"), 0o644)
+	// The package comes from a path repository only; {"packagist": false}
+	// turns composer's default repository off, so nothing goes to the
+	// network (which this machine does not reach).
+	deps := `{"repositories": [{"packagist": false}, {"type": "path", "url": "` + pkg + `", "options": {"symlink": false}}], "require": {"acme/hello-dep": "1.0.0"}}`
+	code := "<?php\nrequire __DIR__ . '/vendor/autoload.php';\nfunction foo($event, $context) { return \\Acme\\HelloDep\\Greeter::greet(); }\n"
+	b := realBuilder(t)
+	res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps})
+	if got := runIn(t, res, local.Path, "-r", "require 'hello.php'; echo foo(null, null);"); got != "hi from composer" {
+		t.Errorf("function returned %q", got)
+	}
+	// A version the path repository does not have.
+	broken := strings.Replace(deps, `"acme/hello-dep": "1.0.0"`, `"acme/hello-dep": "2.0.0"`, 1)
+	_, err := b.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: broken})
+	if err == nil || !strings.Contains(err.Error(), "acme/hello-dep 2.0.0") {
+		t.Errorf("broken composer.json: error = %v, want composer's message naming acme/hello-dep 2.0.0", err)
+	}
+}

@@ -1,0 +1,145 @@
+package cli
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/langruntime"
+)
+
+// TestMain lets the test binary serve as the kubeless binary that build
+// shims re-execute.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == build.ToolArg {
+		os.Exit(Main())
+	}
+	os.Exit(m.Run())
+}
+
+const helloDeps = `package kubeless
+
+import (
+	"github.com/kubeless/kubeless/pkg/functions"
+	"github.com/sirupsen/logrus"
+)
+
+// Hello logs its input with a dependency from the Go module proxy.
+func Hello(event functions.Event, context functions.Context) (string, error) {
+	logrus.Info(event.Data)
+	return "Hello world!", nil
+}
+`
+
+func newBuilder(t *testing.T) *build.Builder {
+	t.Helper()
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &build.Builder{
+		Catalog:  langruntime.Default(),
+		CacheDir: t.TempDir(),
+		BaseEnv:  append(os.Environ(), "KUBELESS_CACHE="+filepath.Join(os.TempDir(), "kubeless-test-gocache")),
+		GoTools:  BuildTools,
+		SelfExe:  self,
+	}
+}
+
+// A Go function with a go.mod dependency builds through the catalog's
+// compilation phase and its server answers.
+func TestGoFunctionBuildsAndRuns(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not installed")
+	}
+	b := newBuilder(t)
+	fn := build.Function{
+		Name: "get-go-deps", Runtime: "go1.26", Handler: "hellowithdeps.Hello",
+		Function: helloDeps, ContentType: "text",
+		Deps: "module function\n\ngo 1.14\n\nrequire github.com/sirupsen/logrus v1.6.0\n",
+	}
+	ctx := context.Background()
+	res, err := b.Build(ctx, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	server := filepath.Join(res.Dir, "server")
+	if _, err := os.Stat(server); err != nil {
+		t.Fatalf("no server after the compilation phase: %v", err)
+	}
+	start := time.Now()
+	again, err := b.Build(ctx, fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Cached || time.Since(start) > 100*time.Millisecond {
+		t.Errorf("second build: cached=%v in %s, want a cache hit under 100ms", again.Cached, time.Since(start))
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command(server)
+	cmd.Env = append(os.Environ(), "MOD_NAME=hellowithdeps", "FUNC_HANDLER=Hello", "FUNC_PORT="+port,
+		"KUBELESS_INSTALL_VOLUME="+res.Dir, "KUBELESS_LISTEN_ADDRESS=127.0.0.1")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var body string
+	for i := 0; i < 100; i++ {
+		resp, err := http.Post("http://127.0.0.1:"+port+"/", "application/json", strings.NewReader(`{"hello":"world"}`))
+		if err == nil {
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			body = string(b)
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if body != "Hello world!" {
+		t.Fatalf("server answered %q; stderr: %s", body, stderr.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !strings.Contains(stderr.String(), `level=info msg="{\"hello\":\"world\"}"`) {
+		t.Errorf("logrus output missing from stderr: %q", stderr.String())
+	}
+}
+
+// A compile error ends the build with the compiler's message, file and line.
+func TestGoFunctionCompileError(t *testing.T) {
+	if _, err := exec.LookPath("go"); err != nil {
+		t.Skip("go is not installed")
+	}
+	b := newBuilder(t)
+	_, err := b.Build(context.Background(), build.Function{
+		Name: "broken", Runtime: "go1.26", Handler: "broken.Foo", ContentType: "text",
+		Function: "package kubeless\n\nimport \"github.com/kubeless/kubeless/pkg/functions\"\n\nfunc Foo(e functions.Event, c functions.Context) (string, error) {\n\treturn undefinedThing, nil\n}\n",
+	})
+	if err == nil {
+		t.Fatal("build of a broken function succeeded")
+	}
+	if !strings.Contains(err.Error(), "broken.go:6:9: undefined: undefinedThing") {
+		t.Errorf("error lacks the compiler's file:line message: %v", err)
+	}
+	entries, _ := os.ReadDir(b.CacheDir)
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), ".") && e.Name() != "tmp" && e.Name() != "locks" {
+			t.Logf("cache entry after failure: %s", e.Name())
+		}
+	}
+}
