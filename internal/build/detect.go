@@ -203,3 +203,11 @@ func runOutput(ctx context.Context, path string, args ...string) ([]byte, error)
 	cmd.Stdin = nil
 	return cmd.CombinedOutput()
 }
+
+// DetectOne reports whether this machine can run runtime version e.
+func (d Detector) DetectOne(ctx context.Context, e langruntime.Entry) Local {
+	v := *e.Version
+	rt := *e.Runtime
+	rt.Versions = []langruntime.Version{v}
+	return d.Detect(ctx, &langruntime.Catalog{Runtimes: []langruntime.Runtime{rt}})[0]
+}

@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
+	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
 )
 
@@ -42,6 +44,25 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		return cmdutil.FlagErrorf(c, "%s", err)
 	})
 	root.AddCommand(runtimecmd.NewCmdRuntime())
+	root.AddCommand(&cobra.Command{
+		Use:   "get-server-config",
+		Short: "Print the runtimes that functions can use",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			cat := langruntime.Default()
+			fmt.Fprintln(c.OutOrStdout(), "Current Server Config:")
+			fmt.Fprintln(c.OutOrStdout(), "Supported Runtimes are: "+strings.Join(cat.Names(), ", "))
+			return nil
+		},
+	})
+	root.AddCommand(&cobra.Command{
+		Use:   "version",
+		Short: "Print the version of kubeless",
+		Args:  cobra.NoArgs,
+		Run: func(c *cobra.Command, _ []string) {
+			fmt.Fprintln(c.OutOrStdout(), "Kubeless version: "+Version)
+		},
+	})
 	root.AddCommand(&cobra.Command{
 		Use:    "host",
 		Short:  "Serve a function through the language workers of FUNC_PROCESS (the kubeless-host entrypoint)",

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 
@@ -23,9 +22,6 @@ type Spec struct {
 	Lang string
 	// Worker is the worker file under runtimes/<Lang>/; empty for Go.
 	Worker string
-	// Interpreters are the commands tried in order; "{v}" is replaced by the
-	// runtime's version (python3.{v} → python3.11).
-	Interpreters []string
 	// Env are the defaults of the host's worker settings; the caller's
 	// environment wins.
 	Env []string
@@ -33,29 +29,15 @@ type Spec struct {
 
 // Specs of the languages, by runtime ID.
 var Specs = map[string]Spec{
-	"python": {Lang: "python", Worker: "kubeless.py", Interpreters: []string{"python{v}", "python3"},
+	"python": {Lang: "python", Worker: "kubeless.py",
 		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
-	"nodejs": {Lang: "nodejs", Worker: "kubeless.js", Interpreters: []string{"node"},
+	"nodejs": {Lang: "nodejs", Worker: "kubeless.js",
 		Env: []string{"KUBELESS_WORKER_MODE=http", "KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
-	"ruby": {Lang: "ruby", Worker: "kubeless.rb", Interpreters: []string{"ruby{v}", "ruby"},
+	"ruby": {Lang: "ruby", Worker: "kubeless.rb",
 		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16"}},
-	"php": {Lang: "php", Worker: "kubeless.php", Interpreters: []string{"php{v}", "php"},
+	"php": {Lang: "php", Worker: "kubeless.php",
 		Env: []string{"KUBELESS_WORKERS=8", "KUBELESS_WORKER_CONCURRENCY=1"}},
 	"go": {Lang: "go"},
-}
-
-// Interpreter finds the interpreter of spec for version on PATH.
-func (s Spec) Interpreter(version string) (string, error) {
-	var tried []string
-	for _, c := range s.Interpreters {
-		c = strings.ReplaceAll(c, "{v}", version)
-		tried = append(tried, c)
-		if p, err := exec.LookPath(c); err == nil {
-			return p, nil
-		}
-	}
-	return "", fmt.Errorf("no %s interpreter found on PATH (tried %s): install it to run %s functions on this machine",
-		s.Lang, strings.Join(tried, ", "), s.Lang)
 }
 
 // CacheDir is where kubeless keeps builds and extracted workers:

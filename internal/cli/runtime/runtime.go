@@ -11,9 +11,11 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/conformance"
 	"github.com/kubeless/kubeless/internal/gobuild"
@@ -28,8 +30,34 @@ func NewCmdRuntime() *cobra.Command {
 		Use:   "runtime <command>",
 		Short: "Run and verify language runtimes on this machine",
 	}
-	cmd.AddCommand(newCmdRun(), newCmdVerify())
+	cmd.AddCommand(newCmdRun(), newCmdVerify(), newCmdList())
 	return cmd
+}
+
+func newCmdList() *cobra.Command {
+	return &cobra.Command{
+		Use:     "ls",
+		Aliases: []string{"list"},
+		Short:   "List the runtimes of the catalog and whether this machine can run each",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			locals := build.Detector{}.Detect(c.Context(), langruntime.Default())
+			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
+			fmt.Fprintln(w, "RUNTIME\tLOCAL\tCOMMAND\tVERSION\tNOTE")
+			for _, l := range locals {
+				ok := "yes"
+				if !l.OK() {
+					ok = "no"
+				}
+				path := l.Path
+				if path == "" {
+					path = l.Command
+				}
+				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Runtime, ok, path, l.Version, l.Problem)
+			}
+			return w.Flush()
+		},
+	}
 }
 
 func newCmdRun() *cobra.Command {
@@ -82,10 +110,10 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		env = setDefault(env, ev.Name, ev.Value)
 	}
 	cache := localrt.CacheDir(getenv)
+	if ctx == nil {
+		ctx = context.Background()
+	}
 	if entry.Runtime.ID == "go" {
-		if ctx == nil {
-			ctx = context.Background()
-		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: os.Stderr})
@@ -98,10 +126,11 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		}
 		return syscall.Exec(res.Binary, []string{res.Binary}, env)
 	}
-	interp, err := spec.Interpreter(entry.Version.Version)
-	if err != nil {
-		return err
+	local := build.Detector{}.DetectOne(ctx, entry)
+	if !local.OK() {
+		return fmt.Errorf("runtime %s cannot run on this machine: %s", rt, local.Problem)
 	}
+	interp := local.Path
 	worker, err := localrt.WorkerPath(cache, spec.Lang, spec.Worker)
 	if err != nil {
 		return err
@@ -187,8 +216,9 @@ func Target(rt, self string) (conformance.Target, error) {
 	if entry.Runtime.ID == "go" {
 		t.Capitalize = true
 		t.Concurrency = 64
-	} else if _, err := spec.Interpreter(entry.Version.Version); err != nil {
-		return t, err
+	}
+	if local := (build.Detector{}).DetectOne(context.Background(), entry); !local.OK() {
+		return t, fmt.Errorf("runtime %s cannot run on this machine: %s", rt, local.Problem)
 	}
 	return t, nil
 }
