@@ -58,7 +58,7 @@ type Config struct {
 	// of QueueDepth; beyond that they get 503.
 	Concurrency int
 	// QueueDepth is how many invocations may wait for a slot
-	// (KUBELESS_QUEUE_DEPTH, default 10 × Concurrency).
+	// (KUBELESS_QUEUE_DEPTH, default 10 × Concurrency, at least 1024).
 	QueueDepth int
 	// MaxBody is the largest request body accepted (FUNC_MAX_BODY, default
 	// 100 MiB); larger bodies get 413.
@@ -180,7 +180,7 @@ func (c Config) withDefaults(defaultConcurrency int) Config {
 		c.Concurrency = 100 * runtime.NumCPU()
 	}
 	if c.QueueDepth < 0 {
-		c.QueueDepth = 10 * c.Concurrency
+		c.QueueDepth = max(10*c.Concurrency, 1024)
 	}
 	return c
 }

@@ -19,6 +19,8 @@ func appendInvokeFrame(b []byte, id uint32, call *Call) []byte {
 	b = appendJSONString(b, r.Method)
 	b = append(b, `,"path":`...)
 	b = appendJSONString(b, r.URL.Path)
+	b = append(b, `,"host":`...)
+	b = appendJSONString(b, r.Host)
 	b = append(b, `,"query":`...)
 	b = appendJSONString(b, r.URL.RawQuery)
 	b = append(b, `,"remote":`...)

@@ -184,7 +184,13 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 		os.Remove(w.sock)
 		env = append(env, "KUBELESS_WORKER_SOCKET="+w.sock)
 	}
-	cmd := exec.Command("/bin/sh", "-c", p.cfg.Process)
+	// For a simple command the worker replaces the shell (exec), so the
+	// parent-death signal below reaches the worker itself if the host dies.
+	script := p.cfg.Process
+	if !strings.ContainsAny(script, ";&|\n()`") {
+		script = "exec " + script
+	}
+	cmd := exec.Command("/bin/sh", "-c", script)
 	cmd.Env = env
 	cmd.Dir = p.cfg.InstallVolume
 	if fi, err := os.Stat(cmd.Dir); err != nil || !fi.IsDir() {
@@ -397,8 +403,9 @@ func (w *worker) kill() {
 	}
 }
 
-// pick returns the routable worker with the fewest running invocations and
-// counts the new one, waiting while none is available.
+// pick returns the routable worker with the fewest running invocations,
+// below its KUBELESS_WORKER_CONCURRENCY, and counts the new one; it waits
+// while every worker is full or none is ready.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	for {
 		p.mu.Lock()
@@ -416,9 +423,9 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 				best, bestN = w, n
 			}
 		}
-		if best != nil {
+		if best != nil && bestN < p.cfg.WorkerConcurrency {
 			best.mu.Lock()
-			if !best.retired {
+			if !best.retired && best.inflight < p.cfg.WorkerConcurrency {
 				best.inflight++
 				best.mu.Unlock()
 				p.mu.Unlock()
@@ -449,7 +456,13 @@ func (w *worker) release(id uint32) {
 	w.mu.Unlock()
 	if killNow {
 		w.kill()
+		return
 	}
+	// A slot is free: wake invocations waiting in pick.
+	p := w.pool
+	p.mu.Lock()
+	p.notifyLocked()
+	p.mu.Unlock()
 }
 
 type responseHead struct {

@@ -1,0 +1,2 @@
+"""A dependency found through PYTHONPATH (tests only)."""
+NAME = 'fakedep'

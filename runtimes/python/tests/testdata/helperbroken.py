@@ -1,0 +1,5 @@
+import brokenhelper
+
+
+def handler(event, context):
+    return 'never'
