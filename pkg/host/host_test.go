@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -366,8 +367,15 @@ func TestRunRestartsAfterStuckFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	ln.Close()
+	// Run takes over a raw descriptor, as after an exec: no *os.File may
+	// keep it (its finalizer would close whatever reuses the number).
+	fd, err := syscall.Dup(int(f.Fd()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
 	cfg := testConfig("FUNC_TIMEOUT=1")
-	cfg.ListenFD = int(f.Fd())
+	cfg.ListenFD = fd
 	fn := func(e functions.Event, c functions.Context) (string, error) {
 		if e.Extensions.Request.URL.Path == "/stuck" {
 			select {} // ignores its context

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -126,9 +127,13 @@ type worker struct {
 	pool    *Pool
 	id      int
 	cmd     *exec.Cmd
-	toW     *os.File // fd 3 of the worker
-	fromW   *os.File // fd 4 of the worker
-	wmu     sync.Mutex
+	toW     *os.File   // fd 3 of the worker
+	fromW   *os.File   // fd 4 of the worker
+	wmu     sync.Mutex // guards the write queue below
+	wq      []byte     // frames waiting to be written
+	spare   []byte
+	writing bool
+	werr    error
 	ready   chan error
 	dead    chan struct{} // closed when the frame stream ended
 	exited  chan struct{} // closed when the process was reaped
@@ -200,7 +205,7 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 	cmd.Stderr = p.stderr
 	cmd.ExtraFiles = []*os.File{toR, fromW}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
+	if err := startOnSpawnThread(cmd); err != nil {
 		toR.Close()
 		toW.Close()
 		fromR.Close()
@@ -494,11 +499,7 @@ func (w *worker) invokeFrames(ctx context.Context, call *Call) error {
 	w.calls[id] = pd
 	w.mu.Unlock()
 
-	buf := appendInvokeFrame(make([]byte, 0, 512+len(call.Body)), id, call)
-	w.wmu.Lock()
-	_, err := w.toW.Write(buf)
-	w.wmu.Unlock()
-	if err != nil {
+	if err := w.write(appendInvokeFrame(make([]byte, 0, 512+len(call.Body)), id, call)); err != nil {
 		w.release(id)
 		return fmt.Errorf("worker %d is gone: %w", w.id, err)
 	}
@@ -589,9 +590,40 @@ func (w *worker) send(typ byte, id uint32, head, body []byte) error {
 		buf = append(buf, head...)
 	}
 	buf = append(buf, body...)
+	return w.write(buf)
+}
+
+// write sends whole frames to the worker. Frames of concurrent callers are
+// combined: a caller that finds no write in progress writes everything
+// queued meanwhile, so a busy worker gets many frames per syscall.
+func (w *worker) write(frame []byte) error {
 	w.wmu.Lock()
-	defer w.wmu.Unlock()
-	_, err := w.toW.Write(buf)
+	if w.werr != nil {
+		err := w.werr
+		w.wmu.Unlock()
+		return err
+	}
+	w.wq = append(w.wq, frame...)
+	if w.writing {
+		w.wmu.Unlock()
+		return nil
+	}
+	w.writing = true
+	for len(w.wq) > 0 {
+		buf := w.wq
+		w.wq = w.spare[:0]
+		w.wmu.Unlock()
+		_, err := w.toW.Write(buf)
+		w.wmu.Lock()
+		w.spare = buf
+		if err != nil {
+			w.werr = err
+			w.wq = nil
+		}
+	}
+	w.writing = false
+	err := w.werr
+	w.wmu.Unlock()
 	return err
 }
 
@@ -771,4 +803,33 @@ func (w *worker) roundTrip(ctx context.Context, uc *upConn, call *Call) (status 
 		w.putConn(uc)
 	}
 	return resp.StatusCode, true, nil
+}
+
+// The parent-death signal of a child is tied to the OS thread that forked
+// it, not to the process: when that thread exits (Go ends threads whose
+// goroutine returned while locked to them), the child is killed. Workers
+// are therefore started from one thread that lives as long as the host.
+var (
+	spawnOnce sync.Once
+	spawnCh   chan spawnReq
+)
+
+type spawnReq struct {
+	cmd  *exec.Cmd
+	done chan error
+}
+
+func startOnSpawnThread(cmd *exec.Cmd) error {
+	spawnOnce.Do(func() {
+		spawnCh = make(chan spawnReq)
+		go func() {
+			runtime.LockOSThread() // never unlocked: this thread never exits
+			for r := range spawnCh {
+				r.done <- r.cmd.Start()
+			}
+		}()
+	})
+	r := spawnReq{cmd: cmd, done: make(chan error, 1)}
+	spawnCh <- r
+	return <-r.done
 }

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -51,6 +52,9 @@ func testWorker(mode string) {
 	for {
 		f, err := readFrame(in)
 		if err != nil {
+			if err != io.EOF {
+				fmt.Fprintln(os.Stderr, "test worker:", err)
+			}
 			return
 		}
 		if f.typ != frameInvoke {
@@ -92,7 +96,7 @@ func newPoolServer(t *testing.T, mode string, extra ...string) (*Pool, *httptest
 	}
 	cfg := testConfig(append([]string{"FUNC_PROCESS=" + self, "KUBELESS_INSTALL_VOLUME=" + t.TempDir()}, extra...)...)
 	env := append(os.Environ(), "KUBELESS_TEST_WORKER="+mode)
-	pool, err := NewPool(cfg, env, io.Discard, io.Discard, discard)
+	pool, err := NewPool(cfg, env, io.Discard, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,5 @@
+<?php
+
+function foo($event, $context) {
+  return json_encode($event->data);
+}

@@ -1,0 +1,4 @@
+def handler(event, context)
+  puts event
+  JSON.generate(event[:data])
+end
