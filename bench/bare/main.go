@@ -11,6 +11,8 @@ import (
 	"os"
 )
 
+var control *os.File
+
 func main() {
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method == http.MethodPost {
@@ -26,8 +28,10 @@ func main() {
 		if err != nil {
 			panic(err)
 		}
-		ready := os.NewFile(4, "ready")
-		ready.Write([]byte{'R', 0, 0, 0, 0, 0, 0, 0, 0})
+		// control stays referenced: a collected *os.File would close fd 4,
+		// which the host reads as the worker's death.
+		control = os.NewFile(4, "control")
+		control.Write([]byte{'R', 0, 0, 0, 0, 0, 0, 0, 0})
 		go func() { io.Copy(io.Discard, os.NewFile(3, "in")); os.Exit(0) }()
 		http.Serve(ln, h)
 		return

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"runtime/pprof"
+	"strings"
 )
 
 // Main is the main of kubeless-host: it serves the function through the
@@ -16,6 +18,15 @@ func Main() int { return Serve(os.Environ()) }
 // through the workers of env's FUNC_PROCESS until SIGTERM.
 func Serve(env []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if path := lookupEnv(env, "KUBELESS_CPU_PROFILE"); path != "" {
+		// Diagnostics: a CPU profile of the host until it drains (bench/README.md).
+		if f, err := os.Create(path); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				defer f.Close()
+				defer pprof.StopCPUProfile()
+			}
+		}
+	}
 	cfg, err := FromEnv(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
@@ -36,4 +47,14 @@ func Serve(env []string) int {
 		return 1
 	}
 	return 0
+}
+
+func lookupEnv(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
 }

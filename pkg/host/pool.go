@@ -627,6 +627,9 @@ func (w *worker) write(frame []byte) error {
 	return err
 }
 
+// copyBufs hold the buffers that relay response bodies.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, 16<<10); return &b }}
+
 // upConn is a kept-alive HTTP/1.1 connection to an http-mode worker.
 type upConn struct {
 	c  net.Conn
@@ -777,7 +780,9 @@ func (w *worker) roundTrip(ctx context.Context, uc *upConn, call *Call) (status 
 	}
 	rw.WriteHeader(resp.StatusCode)
 	streaming := resp.ContentLength < 0
-	buf := make([]byte, 32<<10)
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := *bp
 	for {
 		n, rerr := resp.Body.Read(buf)
 		if n > 0 {
