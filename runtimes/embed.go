@@ -8,5 +8,5 @@ import "embed"
 
 // Files holds each language's worker, under <language>/.
 //
-//go:embed python/kubeless.py nodejs/kubeless.js ruby/kubeless.rb
+//go:embed python/kubeless.py nodejs/kubeless.js nodejs/lib/*.js ruby/kubeless.rb php/kubeless.php
 var Files embed.FS

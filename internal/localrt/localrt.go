@@ -32,7 +32,7 @@ var Specs = map[string]Spec{
 	"python": {Lang: "python", Worker: "kubeless.py",
 		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
 	"nodejs": {Lang: "nodejs", Worker: "kubeless.js",
-		Env: []string{"KUBELESS_WORKER_MODE=http", "KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
+		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
 	"ruby": {Lang: "ruby", Worker: "kubeless.rb",
 		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16"}},
 	"php": {Lang: "php", Worker: "kubeless.php",

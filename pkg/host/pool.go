@@ -43,6 +43,7 @@ type Pool struct {
 	closed  bool
 	nextID  int
 	sockDir string
+	heads   headCache
 	started bool
 }
 
@@ -476,6 +477,36 @@ type responseHead struct {
 	Stream  bool        `json:"stream"`
 }
 
+// headCache remembers decoded response heads: workers answer most calls
+// with a few identical heads (200, text/plain), so decoding JSON once per
+// distinct head saves a decode per invocation. Cached heads are read-only.
+type headCache struct {
+	mu sync.RWMutex
+	m  map[string]*responseHead
+}
+
+const headCacheSize = 256
+
+func (c *headCache) parse(b []byte) (*responseHead, error) {
+	c.mu.RLock()
+	rh := c.m[string(b)]
+	c.mu.RUnlock()
+	if rh != nil {
+		return rh, nil
+	}
+	rh = new(responseHead)
+	if err := json.Unmarshal(b, rh); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= headCacheSize {
+		c.m = make(map[string]*responseHead)
+	}
+	c.m[string(b)] = rh
+	c.mu.Unlock()
+	return rh, nil
+}
+
 // Invoke sends the invocation to a worker and relays its answer.
 func (p *Pool) Invoke(ctx context.Context, call *Call) error {
 	w, err := p.pick(ctx)
@@ -514,8 +545,8 @@ func (w *worker) invokeFrames(ctx context.Context, call *Call) error {
 					w.release(id)
 					return fmt.Errorf("worker %d: %w", w.id, err)
 				}
-				var rh responseHead
-				if err := json.Unmarshal(hb, &rh); err != nil {
+				rh, err := w.pool.heads.parse(hb)
+				if err != nil {
 					w.release(id)
 					return fmt.Errorf("worker %d sent a malformed response head: %w", w.id, err)
 				}
@@ -523,10 +554,11 @@ func (w *worker) invokeFrames(ctx context.Context, call *Call) error {
 				for _, kv := range rh.Headers {
 					h.Add(kv[0], kv[1])
 				}
-				if rh.Status == 0 {
-					rh.Status = http.StatusOK
+				status := rh.Status
+				if status == 0 {
+					status = http.StatusOK
 				}
-				rw.WriteHeader(rh.Status)
+				rw.WriteHeader(status)
 				if len(body) > 0 {
 					rw.Write(body) //nolint:errcheck // the caller may be gone
 				}

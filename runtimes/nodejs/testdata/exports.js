@@ -1,0 +1,2 @@
+'use strict';
+module.exports = { alpha: () => 'a', beta: () => 'b', notfn: 42 };

@@ -1,0 +1,4 @@
+'use strict';
+const helper = require('./no-such-helper');
+
+module.exports = { handler: () => helper };

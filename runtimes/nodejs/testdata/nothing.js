@@ -1,0 +1,4 @@
+'use strict';
+// Forgot to export anything.
+function handler() { return 'x'; }
+handler();
