@@ -4,8 +4,8 @@
 // standard-library server of each language.
 //
 // Workloads: hello world (GET) and a 1 KiB JSON echo (POST), each with wrk
-// at 64 connections. Reported: requests/s, p50, p99, idle RSS of the whole
-// process tree, and the ratios.
+// at 64 connections. Reported: requests/s, p50, p99, idle memory (PSS) of
+// the whole process tree, and the ratios.
 //
 //	go run ./bench [-d 5s] [-c 64] [-only go,python]
 package main
@@ -244,17 +244,19 @@ func wrk(url string, d time.Duration, conns int, lua string) (float64, time.Dura
 	return rps, p50, p99, nil
 }
 
-// rss sums VmRSS over pid and its descendants, in MiB.
+// rss sums the proportional set size (PSS) of pid and its descendants, in
+// MiB: pages shared between worker processes count once in all, where
+// adding up VmRSS would count them once per process.
 func rss(pid int) float64 {
 	var total float64
 	for _, p := range append(tree(pid), pid) {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/status", p))
+		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", p))
 		if err != nil {
 			continue
 		}
 		sc := bufio.NewScanner(f)
 		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "VmRSS:") {
+			if strings.HasPrefix(sc.Text(), "Pss:") {
 				kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
 				total += kb / 1024
 			}
@@ -298,7 +300,7 @@ func render(rs []result, payload, conns int, d time.Duration) string {
 	host, _ := os.Hostname()
 	fmt.Fprintf(&b, "# Benchmark %s\n\nwrk -t2 -c%d -d%s on %s (%d CPUs); echo body %d bytes of JSON.\n\n",
 		time.Now().UTC().Format(time.RFC3339), conns, d, host, numCPU(), payload)
-	fmt.Fprintf(&b, "| target | hello req/s | p50 | p99 | × bare Go | × bare lang | echo req/s | p50 | p99 | × bare Go | idle RSS MiB | RSS − bare lang |\n")
+	fmt.Fprintf(&b, "| target | hello req/s | p50 | p99 | × bare Go | × bare lang | echo req/s | p50 | p99 | × bare Go | idle PSS MiB | PSS − bare lang |\n")
 	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var goRef *result
 	refs := map[string]*result{}

@@ -10,6 +10,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/kubeless/kubeless/runtimes"
@@ -27,16 +28,20 @@ type Spec struct {
 	Env []string
 }
 
-// Specs of the languages, by runtime ID.
+// Specs of the languages, by runtime ID. The worker settings keep an idle
+// instance small (one worker where threads or an event loop serve
+// concurrent calls; bench/README.md has the numbers); set KUBELESS_WORKERS
+// higher for CPU-bound functions, as Python's and Ruby's threads share one
+// core. PHP has no threads: each worker serves one call at a time.
 var Specs = map[string]Spec{
 	"python": {Lang: "python", Worker: "kubeless.py",
-		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
+		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
 	"nodejs": {Lang: "nodejs", Worker: "kubeless.js",
 		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
 	"ruby": {Lang: "ruby", Worker: "kubeless.rb",
-		Env: []string{"KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=16"}},
+		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=16"}},
 	"php": {Lang: "php", Worker: "kubeless.php",
-		Env: []string{"KUBELESS_WORKERS=8", "KUBELESS_WORKER_CONCURRENCY=1"}},
+		Env: []string{"KUBELESS_WORKERS=4", "KUBELESS_WORKER_CONCURRENCY=1"}},
 	"go": {Lang: "go"},
 }
 
@@ -116,4 +121,23 @@ func ShellQuote(s string) string {
 		return s
 	}
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// Concurrency is how many invocations the spec's defaults serve at once.
+func (s Spec) Concurrency() int {
+	workers, per := 1, 1
+	for _, kv := range s.Env {
+		k, v, _ := strings.Cut(kv, "=")
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			continue
+		}
+		switch k {
+		case "KUBELESS_WORKERS":
+			workers = n
+		case "KUBELESS_WORKER_CONCURRENCY":
+			per = n
+		}
+	}
+	return workers * per
 }

@@ -212,7 +212,8 @@ func Target(rt, self string) (conformance.Target, error) {
 	if err != nil {
 		return conformance.Target{}, err
 	}
-	t := conformance.Target{Runtime: rt, Lang: spec.Lang, Command: []string{self, "runtime", "run", rt}}
+	t := conformance.Target{Runtime: rt, Lang: spec.Lang, Command: []string{self, "runtime", "run", rt},
+		Concurrency: min(spec.Concurrency(), 64)}
 	if entry.Runtime.ID == "go" {
 		t.Capitalize = true
 		t.Concurrency = 64
