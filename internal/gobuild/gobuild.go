@@ -494,3 +494,25 @@ func CompileInto(ctx context.Context, dir string, opts Options) error {
 	}
 	return os.Rename(tmp, filepath.Join(dir, "server"))
 }
+
+// Prebuilt returns dir/server when the compilation phase already built it
+// from the function's current files (it is newer than each of them), as in
+// a function's volume after a build.
+func Prebuilt(dir string) (string, bool) {
+	bin := filepath.Join(dir, "server")
+	st, err := os.Stat(bin)
+	if err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return "", false
+	}
+	files, err := functionFiles(dir)
+	if err != nil || len(files) == 0 {
+		return "", false
+	}
+	for _, f := range files {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || fi.ModTime().After(st.ModTime()) {
+			return "", false
+		}
+	}
+	return bin, true
+}

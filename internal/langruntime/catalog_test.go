@@ -77,7 +77,7 @@ func TestDefaultCommands(t *testing.T) {
 		{
 			runtime: "python3.11", phase: PhaseInstallation,
 			command: `python3.11 -m pip install --prefix="$KUBELESS_INSTALL_VOLUME" -r "$KUBELESS_DEPS_FILE"`,
-			env:     []EnvVar{{"PIP_DISABLE_PIP_VERSION_CHECK", "1"}, {"PIP_ROOT_USER_ACTION", "ignore"}},
+			env:     []EnvVar{{"PIP_DISABLE_PIP_VERSION_CHECK", "1"}, {"PIP_IGNORE_INSTALLED", "1"}, {"PIP_ROOT_USER_ACTION", "ignore"}},
 			absent:  PhaseCompilation, depsFile: "/kubeless/requirements.txt", file: "hello.py",
 		},
 		{

@@ -51,7 +51,7 @@ type Pool struct {
 // variables) and write to stdout and stderr.
 func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Logger) (*Pool, error) {
 	if strings.TrimSpace(cfg.Process) == "" {
-		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/kubeless.py\"", EnvFuncProcess)
+		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/python/kubeless.py\"", EnvFuncProcess)
 	}
 	return &Pool{
 		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,

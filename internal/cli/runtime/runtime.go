@@ -114,6 +114,11 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		ctx = context.Background()
 	}
 	if entry.Runtime.ID == "go" {
+		// As the image does: the server the compilation phase built, if it
+		// is current; otherwise compile now (cached by content).
+		if bin, ok := gobuild.Prebuilt(vol); ok {
+			return syscall.Exec(bin, []string{bin}, env)
+		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
 		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: os.Stderr})
