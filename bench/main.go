@@ -39,8 +39,12 @@ type target struct {
 	echo    string // FUNC_HANDLER for the echo workload
 }
 
+// pin runs the servers on CPU 0 and wrk on CPU 1.
+var pin bool
+
 type result struct {
 	t           target
+	p50c1       time.Duration // p50 at one connection: the cost of one call, without queueing
 	rps, echoRP float64
 	p50, p99    time.Duration
 	ep50, ep99  time.Duration
@@ -53,6 +57,7 @@ func main() {
 	conns := flag.Int("c", 64, "connections")
 	only := flag.String("only", "", "comma-separated groups to run (go,python,nodejs,ruby,php)")
 	out := flag.String("o", "bench/results/latest.md", "markdown report")
+	flag.BoolVar(&pin, "pin", numCPU() >= 2, "run the servers on CPU 0 and wrk on CPU 1 (taskset), so that they do not compete for a core")
 	flag.Parse()
 	if _, err := exec.LookPath("wrk"); err != nil {
 		fatal("wrk is not installed: apt-get install wrk")
@@ -140,6 +145,9 @@ func measure(t target, dur time.Duration, conns int, lua string) result {
 	r.rssIdle = rss(pid)
 	wrk(hello, 1*time.Second, conns, "") // warm up
 	r.rps, r.p50, r.p99, r.err = wrk(hello, dur, conns, "")
+	if r.err == nil {
+		_, r.p50c1, _, _ = wrk(hello, 2*time.Second, 1, "")
+	}
 	stop()
 	if r.err != nil {
 		return r
@@ -165,6 +173,9 @@ func start(t target, handler string) (string, func(), int, error) {
 	args := make([]string, len(t.cmd))
 	for i, a := range t.cmd {
 		args[i] = strings.ReplaceAll(a, "{port}", port)
+	}
+	if pin {
+		args = append([]string{"taskset", "-c", "0"}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
 	cmd.Env = append(os.Environ(), "FUNC_PORT="+port, "KUBELESS_LISTEN_ADDRESS=127.0.0.1", "MOD_NAME=fixtures", "FUNC_HANDLER="+handler)
@@ -210,14 +221,22 @@ var (
 )
 
 func wrk(url string, d time.Duration, conns int, lua string) (float64, time.Duration, time.Duration, error) {
-	args := []string{"-t2", "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
+	threads := "-t2"
+	if conns < 2 || pin {
+		threads = "-t1"
+	}
+	args := []string{threads, "-c" + strconv.Itoa(conns), "-d" + strconv.Itoa(int(d.Seconds())) + "s", "--latency"}
 	if lua != "" {
 		args = append(args, "-s", lua)
 	}
 	args = append(args, url)
 	ctx, cancel := context.WithTimeout(context.Background(), d+30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, "wrk", args...).CombinedOutput()
+	name := "wrk"
+	if pin {
+		name, args = "taskset", append([]string{"-c", "1", "wrk"}, args...)
+	}
+	out, err := exec.CommandContext(ctx, name, args...).CombinedOutput()
 	if err != nil {
 		return 0, 0, 0, fmt.Errorf("wrk: %v: %s", err, out)
 	}
@@ -298,10 +317,14 @@ func tree(pid int) []int {
 func render(rs []result, payload, conns int, d time.Duration) string {
 	var b strings.Builder
 	host, _ := os.Hostname()
-	fmt.Fprintf(&b, "# Benchmark %s\n\nwrk -t2 -c%d -d%s on %s (%d CPUs); echo body %d bytes of JSON.\n\n",
-		time.Now().UTC().Format(time.RFC3339), conns, d, host, numCPU(), payload)
-	fmt.Fprintf(&b, "| target | hello req/s | p50 | p99 | × bare Go | × bare lang | echo req/s | p50 | p99 | × bare Go | idle PSS MiB | PSS − bare lang |\n")
-	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
+	placement := "servers and wrk share the CPUs"
+	if pin {
+		placement = "servers (with all their processes) pinned to CPU 0, wrk to CPU 1"
+	}
+	fmt.Fprintf(&b, "# Benchmark %s\n\nwrk -c%d -d%s on %s (%d CPUs), %s; echo body %d bytes of JSON.\n\n",
+		time.Now().UTC().Format(time.RFC3339), conns, d, host, numCPU(), placement, payload)
+	fmt.Fprintf(&b, "| target | hello req/s | p50 | p99 | × bare Go | × bare lang | echo req/s | p50 | p99 | × bare Go | idle PSS MiB | PSS − bare lang | p50 at 1 conn |\n")
+	fmt.Fprintf(&b, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n")
 	var goRef *result
 	refs := map[string]*result{}
 	for i := range rs {
@@ -331,13 +354,14 @@ func render(rs []result, payload, conns int, d time.Duration) string {
 			lang = ratio(r.rps, ref.rps)
 			rssDelta = fmt.Sprintf("%+.1f", r.rssIdle-ref.rssIdle)
 		}
-		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s | %s | %.1f | %s |\n",
-			r.t.name, r.rps, ms(r.p50), ms(r.p99), gh, lang, r.echoRP, ms(r.ep50), ms(r.ep99), ge, r.rssIdle, rssDelta)
+		fmt.Fprintf(&b, "| %s | %.0f | %s | %s | %s | %s | %.0f | %s | %s | %s | %.1f | %s | %s |\n",
+			r.t.name, r.rps, ms(r.p50), ms(r.p99), gh, lang, r.echoRP, ms(r.ep50), ms(r.ep99), ge, r.rssIdle, rssDelta, ms(r.p50c1))
 	}
 	if goRef != nil && goRef.err == nil {
 		for _, r := range rs {
 			if r.t.name == "host → Go frames worker" && r.err == nil {
-				fmt.Fprintf(&b, "\nHost hop at p50 (host → Go frames worker minus bare Go): %s.\n", ms(r.p50-goRef.p50))
+				fmt.Fprintf(&b, "\nHost hop at p50, one connection (host → Go frames worker minus bare Go): %s; at %d connections: %s.\n",
+					ms(r.p50c1-goRef.p50c1), conns, ms(r.p50-goRef.p50))
 			}
 		}
 	}

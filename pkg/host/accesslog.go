@@ -27,6 +27,8 @@ type accessLog struct {
 	buf     []byte // pending lines
 	timer   *time.Timer
 	pending bool
+	date    []byte // the last formatted date, of second dateSec
+	dateSec int64
 }
 
 // logFlushDelay bounds how long a request-log line waits to be written.
@@ -93,7 +95,7 @@ func (l *accessLog) log(e logEntry) {
 		}
 		b = append(b, host...)
 		b = append(b, " - - ["...)
-		b = e.Time.UTC().AppendFormat(b, "02/Jan/2006:15:04:05 -0700")
+		b = l.appendDate(b, e.Time)
 		b = append(b, "] \""...)
 		b = append(b, e.Method...)
 		b = append(b, ' ')
@@ -127,6 +129,15 @@ func (l *accessLog) log(e logEntry) {
 			l.timer.Reset(logFlushDelay)
 		}
 	}
+}
+
+// appendDate appends t in the log's date format, formatted once per second.
+func (l *accessLog) appendDate(b []byte, t time.Time) []byte {
+	if sec := t.Unix(); sec != l.dateSec || l.date == nil {
+		l.date = t.UTC().AppendFormat(l.date[:0], "02/Jan/2006:15:04:05 -0700")
+		l.dateSec = sec
+	}
+	return append(b, l.date...)
 }
 
 // appendJSONField appends ,"key":"value" with value JSON-escaped.

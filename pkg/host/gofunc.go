@@ -154,6 +154,7 @@ func ServeGo(handlers map[string]functions.Handler) int {
 			cfg.ModName+"."+cfg.Handler, cfg.ModName, cfg.InstallVolume, cfg.Handler, found)
 		return 1
 	}
+	defer startProfile(os.Environ())()
 	if err := Run(cfg, NewGoInvoker(cfg, fn, logger), Options{Logger: logger}); err != nil {
 		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
 		return 1

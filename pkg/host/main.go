@@ -18,15 +18,7 @@ func Main() int { return Serve(os.Environ()) }
 // through the workers of env's FUNC_PROCESS until SIGTERM.
 func Serve(env []string) int {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if path := lookupEnv(env, "KUBELESS_CPU_PROFILE"); path != "" {
-		// Diagnostics: a CPU profile of the host until it drains (bench/README.md).
-		if f, err := os.Create(path); err == nil {
-			if pprof.StartCPUProfile(f) == nil {
-				defer f.Close()
-				defer pprof.StopCPUProfile()
-			}
-		}
-	}
+	defer startProfile(env)()
 	cfg, err := FromEnv(env)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "kubeless: "+err.Error())
@@ -57,4 +49,25 @@ func lookupEnv(env []string, key string) string {
 		}
 	}
 	return v
+}
+
+// startProfile writes a CPU profile to KUBELESS_CPU_PROFILE until the
+// returned function is called (diagnostics, bench/README.md).
+func startProfile(env []string) (stop func()) {
+	path := lookupEnv(env, "KUBELESS_CPU_PROFILE")
+	if path == "" {
+		return func() {}
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }
