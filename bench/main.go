@@ -11,7 +11,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"flag"
@@ -26,6 +25,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/kubeless/kubeless/internal/proctree"
 )
 
 type target struct {
@@ -142,7 +143,7 @@ func measure(t target, dur time.Duration, conns int, lua string) result {
 		return r
 	}
 	time.Sleep(300 * time.Millisecond)
-	r.rssIdle = rss(pid)
+	r.rssIdle = proctree.PSS(pid)
 	wrk(hello, 1*time.Second, conns, "") // warm up
 	r.rps, r.p50, r.p99, r.err = wrk(hello, dur, conns, "")
 	if r.err == nil {
@@ -261,57 +262,6 @@ func wrk(url string, d time.Duration, conns int, lua string) (float64, time.Dura
 		}
 	}
 	return rps, p50, p99, nil
-}
-
-// rss sums the proportional set size (PSS) of pid and its descendants, in
-// MiB: pages shared between worker processes count once in all, where
-// adding up VmRSS would count them once per process.
-func rss(pid int) float64 {
-	var total float64
-	for _, p := range append(tree(pid), pid) {
-		f, err := os.Open(fmt.Sprintf("/proc/%d/smaps_rollup", p))
-		if err != nil {
-			continue
-		}
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if strings.HasPrefix(sc.Text(), "Pss:") {
-				kb, _ := strconv.ParseFloat(strings.Fields(sc.Text())[1], 64)
-				total += kb / 1024
-			}
-		}
-		f.Close()
-	}
-	return total
-}
-
-func tree(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	children := map[int][]int{}
-	for _, e := range entries {
-		p, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		f := strings.Fields(string(b[i+1:]))
-		pp, _ := strconv.Atoi(f[1])
-		children[pp] = append(children[pp], p)
-	}
-	var out []int
-	var walk func(int)
-	walk = func(p int) {
-		for _, c := range children[p] {
-			out = append(out, c)
-			walk(c)
-		}
-	}
-	walk(pid)
-	return out
 }
 
 func render(rs []result, payload, conns int, d time.Duration) string {

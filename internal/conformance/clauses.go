@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kubeless/kubeless/internal/proctree"
 )
 
 const unicodeText = "héllo wörld ✓ 日本語 🚀"
@@ -574,7 +576,7 @@ func (s *suite) timeLimit() {
 		if _, err := s.get(inst, "/"); err != nil {
 			return err
 		}
-		before, err := descendants(inst.cmd.Process.Pid)
+		before, err := proctree.Descendants(inst.cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
@@ -589,7 +591,7 @@ func (s *suite) timeLimit() {
 			}()
 		}
 		wg.Wait()
-		after, err := descendants(inst.cmd.Process.Pid)
+		after, err := proctree.Descendants(inst.cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
@@ -602,33 +604,12 @@ func (s *suite) timeLimit() {
 
 // cpuBusy measures the CPU share used by pid and its descendants over d.
 func cpuBusy(pid int, d time.Duration) (float64, error) {
-	ticks := func() (float64, error) {
-		pids, err := descendants(pid)
-		if err != nil {
-			return 0, err
-		}
-		var total float64
-		for _, p := range append(pids, pid) {
-			b, err := os.ReadFile("/proc/" + strconv.Itoa(p) + "/stat")
-			if err != nil {
-				continue
-			}
-			i := bytes.LastIndexByte(b, ')')
-			f := strings.Fields(string(b[i+1:]))
-			if len(f) > 13 {
-				u, _ := strconv.ParseFloat(f[11], 64)
-				k, _ := strconv.ParseFloat(f[12], 64)
-				total += u + k
-			}
-		}
-		return total, nil
-	}
-	a, err := ticks()
+	a, err := proctree.CPUTicks(pid)
 	if err != nil {
 		return 0, err
 	}
 	time.Sleep(d)
-	b, err := ticks()
+	b, err := proctree.CPUTicks(pid)
 	if err != nil {
 		return 0, err
 	}

@@ -1,0 +1,100 @@
+package kubeless
+
+import (
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// The import rules of STYLE.md §11.2, checked with `go list -deps`.
+var depRules = []struct {
+	pkgs []string
+	bad  func(dep string, std bool) bool
+	why  string
+}{
+	{
+		pkgs: []string{"./internal/langruntime", "./internal/source"},
+		bad: func(d string, _ bool) bool {
+			return d == "os/exec" || d == "net" || strings.HasPrefix(d, "net/") || isKube(d, false)
+		},
+		why: "pure packages run no programs, use no network and no Kubernetes client",
+	},
+	{
+		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime"},
+		bad:  isKube,
+		why:  "the local engine's packages work with no cluster",
+	},
+	{
+		pkgs: []string{"./pkg/host", "./pkg/functions", "./cmd/kubeless-host"},
+		bad: func(d string, _ bool) bool {
+			return isKube(d, false) || strings.HasPrefix(d, "github.com/kubeless/kubeless/internal/")
+		},
+		why: "the host runs in every function pod and is compiled into every Go function: it stays small",
+	},
+	{
+		pkgs: []string{"./pkg/functions"},
+		bad:  func(d string, std bool) bool { return !std && d != "github.com/kubeless/kubeless/pkg/functions" },
+		why:  "the Go function API imports only the standard library",
+	},
+}
+
+func isKube(d string, _ bool) bool {
+	return strings.HasPrefix(d, "k8s.io/") || strings.HasPrefix(d, "sigs.k8s.io/controller-runtime")
+}
+
+func TestImportRules(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("go not on PATH: %v", err)
+	}
+	for _, r := range depRules {
+		for _, pkg := range r.pkgs {
+			out, err := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).Output()
+			if err != nil {
+				t.Fatalf("go list -deps %s: %v", pkg, err)
+			}
+			for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+				dep, std, _ := strings.Cut(line, " ")
+				if r.bad(dep, std == "true") {
+					t.Errorf("%s depends on %s: %s", pkg, dep, r.why)
+				}
+			}
+		}
+	}
+}
+
+// TestPurePackagesReadNoEnvironment: inputs of the pure packages are
+// arguments, never the process environment.
+func TestPurePackagesReadNoEnvironment(t *testing.T) {
+	for _, dir := range []string{"internal/langruntime", "internal/source"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			parsed, err := parser.ParseFile(token.NewFileSet(), f, src, parser.ImportsOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range parsed.Imports {
+				if p, _ := strconv.Unquote(imp.Path.Value); p != "os" {
+					continue
+				}
+				for _, call := range []string{"os.Getenv", "os.LookupEnv", "os.Environ", "os.ExpandEnv"} {
+					if strings.Contains(string(src), call+"(") {
+						t.Errorf("%s reads the environment (%s)", f, call)
+					}
+				}
+			}
+		}
+	}
+}
