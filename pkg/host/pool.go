@@ -604,7 +604,9 @@ func (w *worker) exitState() string {
 
 // abandon gives up on invocation id after its deadline and retires w.
 func (w *worker) abandon(id uint32) {
-	go w.send(frameCancel, id, nil, nil) //nolint:errcheck // best effort: the worker may be stuck
+	if w.pool.cfg.WorkerMode == ModeFrames {
+		go w.send(frameCancel, id, nil, nil) //nolint:errcheck // best effort: the worker may be stuck
+	}
 	w.retire()
 	w.release(id)
 }
