@@ -28,15 +28,19 @@ func TestMain(m *testing.M) {
 // (proof that the host alone supplies §4–§8) and one version of each
 // language that this machine has.
 var runtimes = []struct {
+	name string
 	rt   string
-	tool string // interpreter the runtime needs
+	tool string   // interpreter the runtime needs
+	env  []string // added to the runtime's environment
 }{
-	{"demo", "python3"},
-	{"go1.26", "go"},
-	{"python3.11", "python3"},
-	{"nodejs20", "node"},
-	{"ruby3.1", "ruby"},
-	{"php8.2", "php"},
+	{"demo", "demo", "python3", nil},
+	{"go1.26", "go1.26", "go", nil},
+	{"python3.11", "python3.11", "python3", nil},
+	{"nodejs20", "nodejs20", "node", nil},
+	// Node.js in the host's http mode: native request and response objects.
+	{"nodejs20-http", "nodejs20", "node", []string{"KUBELESS_WORKER_MODE=http"}},
+	{"ruby3.1", "ruby3.1", "ruby", nil},
+	{"php8.2", "php8.2", "php", nil},
 }
 
 func TestConformance(t *testing.T) {
@@ -48,7 +52,7 @@ func TestConformance(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range runtimes {
-		t.Run(r.rt, func(t *testing.T) {
+		t.Run(r.name, func(t *testing.T) {
 			if _, err := exec.LookPath(r.tool); err != nil {
 				if os.Getenv("CI") != "" {
 					t.Fatalf("%s is not installed: .ci/run must install it", r.tool)
@@ -59,6 +63,7 @@ func TestConformance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			target.Env = append(target.Env, r.env...)
 			var out bytes.Buffer
 			ok, err := conformance.Run(context.Background(), target, &out)
 			if err != nil {
