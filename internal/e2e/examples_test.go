@@ -1,0 +1,118 @@
+package e2e_test
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/source"
+)
+
+// The original Kubeless examples of every language (test copies in
+// runtimes/<language>/examples-compat/, written from their recorded
+// behaviour) run unchanged through `kubeless runtime run` and answer as the
+// originals did. Examples with dependencies are checked by each language's
+// own tests (they install the dependencies) and, for Go, here too: the Go
+// module proxy is reachable.
+func TestOriginalExamplesThroughRuntimeRun(t *testing.T) {
+	const data = `{"it-s": "alive"}`
+	cases := []struct {
+		rt, lang, handler string
+		method, path      string
+		body              string
+		header            map[string]string
+		env               []string
+		want              string
+		wantJSON          bool
+	}{
+		{rt: "python3.11", lang: "python", handler: "helloget.foo", want: "hello world"},
+		{rt: "python3.11", lang: "python", handler: "hellowithdata.handler", body: data, want: data, wantJSON: true},
+		{rt: "python3.11", lang: "python", handler: "preload.handler", env: []string{"PRELOAD_SECONDS=0.2"}, want: "hello world"},
+		{rt: "python3.11", lang: "python", handler: "request.handler", path: "/?greeting=Hola",
+			header: map[string]string{"Say-Hello-To": "John"}, want: "Hola John"},
+		{rt: "nodejs20", lang: "nodejs", handler: "helloget.foo", want: "hello world!"},
+		{rt: "nodejs20", lang: "nodejs", handler: "hellowithdata.handler", body: data, want: data, wantJSON: true},
+		{rt: "nodejs20", lang: "nodejs", handler: "index.helloGet", want: "hello world!"},
+		{rt: "ruby3.1", lang: "ruby", handler: "helloget.foo", want: "hello world"},
+		{rt: "ruby3.1", lang: "ruby", handler: "hellowithdata.handler", body: data, want: data, wantJSON: true},
+		{rt: "php8.2", lang: "php", handler: "helloget.foo", want: "hello world"},
+		{rt: "php8.2", lang: "php", handler: "hellowithdata.foo", body: data, want: data, wantJSON: true},
+		{rt: "go1.26", lang: "go", handler: "helloget.Foo", want: "Hello world!"},
+		{rt: "go1.26", lang: "go", handler: "hellowithdata.Handler", body: data, want: data, wantJSON: true},
+		{rt: "go1.26", lang: "go", handler: "hellowithdeps.Hello", body: `{"hello": "world"}`, want: "Hello world!"},
+	}
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(c.rt+"/"+c.handler, func(t *testing.T) {
+			entry, err := langruntime.Default().Lookup(c.rt)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if local := (build.Detector{}).DetectOne(testContext(t, time.Minute), entry); !local.OK() {
+				if os.Getenv("CI") != "" {
+					t.Fatalf("%s cannot run here (%s): install it in .ci/run", c.rt, local.Problem)
+				}
+				t.Skipf("%s cannot run here: %s", c.rt, local.Problem)
+			}
+			// A copy: runtimes may write next to the code (compiled files).
+			dir := t.TempDir()
+			if out, err := exec.Command("cp", "-r", filepath.Join(root, "runtimes", c.lang, "examples-compat")+"/.", dir).CombinedOutput(); err != nil {
+				t.Fatalf("copy examples: %v: %s", err, out)
+			}
+			h, err := source.ParseHandler(c.handler)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := &build.Result{Dir: dir, Handler: h, Env: entry.RuntimeEnv(dir)}
+			for _, kv := range c.env {
+				k, v, _ := strings.Cut(kv, "=")
+				res.Env = append(res.Env, langruntime.EnvVar{Name: k, Value: v})
+			}
+			url := startRuntime(t, testContext(t, 3*time.Minute), c.rt, res)
+
+			method, body := "GET", c.body
+			if body != "" {
+				method = "POST"
+			}
+			req, _ := http.NewRequest(method, url+c.path, strings.NewReader(body))
+			if body != "" {
+				req.Header.Set("Content-Type", "application/json")
+			}
+			for k, v := range c.header {
+				req.Header.Set(k, v)
+			}
+			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				t.Fatalf("%s %s: %s %q", method, c.handler, resp.Status, got)
+			}
+			if c.wantJSON {
+				var a, b any
+				json.Unmarshal([]byte(c.want), &a)
+				if err := json.Unmarshal(got, &b); err != nil || !reflect.DeepEqual(a, b) {
+					t.Errorf("%s answered %q, want the JSON %s", c.handler, got, c.want)
+				}
+				return
+			}
+			if strings.TrimSpace(string(got)) != c.want {
+				t.Errorf("%s answered %q, want %q", c.handler, got, c.want)
+			}
+		})
+	}
+}
