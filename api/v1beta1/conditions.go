@@ -1,0 +1,60 @@
+package v1beta1
+
+// Condition types of Function, HTTPTrigger and CronJobTrigger status.
+const (
+	// ConditionReady is True when everything the object asks for is in place
+	// and serving: for a Function, its Deployment has all its pods ready; for
+	// a trigger, its Ingress or CronJob exists and points at an existing
+	// Function. When it is False or Unknown, its reason is one of the Reason
+	// constants below and its message says what to fix.
+	ConditionReady = "Ready"
+)
+
+// Reasons of the Ready condition. The controller may add others; these are the
+// ones that clients (kubeless function ls/describe) and tests rely on.
+const (
+	// ReasonReady: everything is in place and all pods are ready.
+	ReasonReady = "Ready"
+	// ReasonReconciling: objects are being created or updated, or pods are
+	// starting.
+	ReasonReconciling = "Reconciling"
+
+	// Bad input in the Function spec; nothing is retried until the spec
+	// changes.
+
+	// ReasonInvalidHandler: spec.handler is not "<module>.<function>".
+	ReasonInvalidHandler = "InvalidHandler"
+	// ReasonUnknownRuntime: spec.runtime is not in the runtime catalog.
+	ReasonUnknownRuntime = "UnknownRuntime"
+	// ReasonInvalidContentType: spec.function-content-type is not one of the
+	// known encodings and archive kinds.
+	ReasonInvalidContentType = "InvalidContentType"
+	// ReasonInvalidChecksum: spec.checksum is not "sha256:<hex>", or does not
+	// match the code.
+	ReasonInvalidChecksum = "InvalidChecksum"
+	// ReasonInvalidDeployment: spec.deployment does not decode as an apps/v1
+	// Deployment, or the Deployment built from it is refused.
+	ReasonInvalidDeployment = "InvalidDeployment"
+	// ReasonInvalidAutoscaler: spec.horizontalPodAutoscaler does not decode,
+	// or the HorizontalPodAutoscaler built from it is refused.
+	ReasonInvalidAutoscaler = "InvalidAutoscaler"
+
+	// Pods that do not come up.
+
+	// ReasonImageMissing: an image of the function's pods cannot be pulled.
+	ReasonImageMissing = "ImageMissing"
+	// ReasonInitContainerFailed: an init container (prepare, install,
+	// compile) failed; the message carries its termination message.
+	ReasonInitContainerFailed = "InitContainerFailed"
+	// ReasonCrashLoop: the function container keeps exiting.
+	ReasonCrashLoop = "CrashLoop"
+
+	// Triggers.
+
+	// ReasonFunctionNotFound: the trigger's function-name names no Function
+	// in its namespace.
+	ReasonFunctionNotFound = "FunctionNotFound"
+	// ReasonInvalidTrigger: the trigger's spec cannot be honoured (for
+	// example both tls and tls-secret, or basic auth with the kong gateway).
+	ReasonInvalidTrigger = "InvalidTrigger"
+)

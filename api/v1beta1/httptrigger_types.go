@@ -1,0 +1,103 @@
+package v1beta1
+
+import (
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// HTTPTrigger exposes a Function outside the cluster through an Ingress named
+// like the trigger (kubeless-reference.md §1.3).
+//
+// +kubebuilder:object:root=true
+// +kubebuilder:subresource:status
+// +kubebuilder:resource:scope=Namespaced,categories=kubeless
+// +kubebuilder:printcolumn:name="Function",type=string,JSONPath=`.spec.function-name`
+// +kubebuilder:printcolumn:name="Host",type=string,JSONPath=`.spec.host-name`
+// +kubebuilder:printcolumn:name="Path",type=string,JSONPath=`.spec.path`
+// +kubebuilder:printcolumn:name="Ready",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].status`
+// +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
+type HTTPTrigger struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+
+	// spec is what the user asked for.
+	Spec HTTPTriggerSpec `json:"spec"`
+
+	// status is what the controller observed.
+	// +optional
+	Status TriggerStatus `json:"status,omitzero"`
+}
+
+// HTTPTriggerSpec is the desired state of an HTTPTrigger. Like the original's,
+// no field is omitted when empty.
+type HTTPTriggerSpec struct {
+	// function-name is the Function, in the trigger's namespace, that
+	// requests go to.
+	// +kubebuilder:validation:MinLength=1
+	FunctionName string `json:"function-name"`
+
+	// host-name is the Ingress rule's host.
+	// +optional
+	HostName string `json:"host-name"`
+
+	// tls asks for a certificate from ACME (annotation
+	// kubernetes.io/tls-acme), kept in the Secret "<trigger>-tls". It cannot
+	// be combined with tls-secret.
+	// +optional
+	TLSAcme bool `json:"tls"`
+
+	// tls-secret is an existing TLS Secret for host-name.
+	// +optional
+	TLSSecret string `json:"tls-secret"`
+
+	// path is the URL path, without its leading "/", that routes to the
+	// function.
+	// +optional
+	Path string `json:"path"`
+
+	// basic-auth-secret is a Secret holding an htpasswd "auth" key; requests
+	// then need HTTP basic authentication (nginx and traefik gateways).
+	// +optional
+	BasicAuthSecret string `json:"basic-auth-secret"`
+
+	// gateway is the Ingress controller: nginx (the default when empty),
+	// traefik or kong.
+	// +optional
+	// +kubebuilder:validation:Enum="";nginx;traefik;kong
+	Gateway string `json:"gateway"`
+
+	// cors-enable turns CORS on in the Ingress (nginx annotations).
+	// +optional
+	CorsEnable bool `json:"cors-enable"`
+
+	// cors-domain is the origin allowed when cors-enable is set; empty means
+	// any.
+	// +optional
+	CorsDomain string `json:"cors-domain"`
+}
+
+// TriggerStatus is what a trigger controller last observed of an HTTPTrigger
+// or a CronJobTrigger.
+type TriggerStatus struct {
+	// observedGeneration is the metadata.generation the controller last
+	// reconciled.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
+
+	// conditions say whether the trigger's object (Ingress or CronJob) is in
+	// place and, when it is not, why (for example FunctionNotFound).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +patchStrategy=merge
+	// +patchMergeKey=type
+	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+}
+
+// HTTPTriggerList is a list of HTTPTriggers.
+//
+// +kubebuilder:object:root=true
+type HTTPTriggerList struct {
+	metav1.TypeMeta `json:",inline"`
+	metav1.ListMeta `json:"metadata,omitempty"`
+	Items           []HTTPTrigger `json:"items"`
+}

@@ -1,0 +1,17 @@
+package v1beta1
+
+// Names that the original Kubeless put on Functions and on every object made
+// for them (kubeless-reference.md §1.1 and §9). Scripts and selectors rely on
+// them, so they never change.
+const (
+	// LabelCreatedBy marks objects made by Kubeless; its value is
+	// CreatedByKubeless.
+	LabelCreatedBy = "created-by"
+	// CreatedByKubeless is the value of LabelCreatedBy.
+	CreatedByKubeless = "kubeless"
+	// LabelFunction holds the Function's name on the Function and on every
+	// object made for it.
+	LabelFunction = "function"
+	// FunctionFinalizer is the finalizer the controller puts on Functions.
+	FunctionFinalizer = "kubeless.io/function"
+)
