@@ -25,7 +25,8 @@ var depRules = []struct {
 		why: "pure packages run no programs, use no network and no Kubernetes client",
 	},
 	{
-		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime"},
+		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime",
+			"./internal/engine/store", "./internal/engine/supervisor", "./internal/engine/gateway", "./internal/engine/cron"},
 		bad:  isKube,
 		why:  "the local engine's packages work with no cluster",
 	},
