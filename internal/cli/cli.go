@@ -14,6 +14,9 @@ import (
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
@@ -44,6 +47,9 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		return cmdutil.FlagErrorf(c, "%s", err)
 	})
 	root.AddCommand(runtimecmd.NewCmdRuntime())
+	localCfg := &localcmd.Config{IO: iostreams.FromWriters(stdout, stderr), BuildTools: BuildTools, Version: Version}
+	root.AddCommand(localcmd.NewCmdLocal(localCfg))
+	root.AddCommand(functioncmd.NewCmdFunction(functioncmd.NewFactory(localCfg)))
 	root.AddCommand(&cobra.Command{
 		Use:   "get-server-config",
 		Short: "Print the runtimes that functions can use",

@@ -1,0 +1,250 @@
+package function
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// MsgRequestTimeout is the original's message for a call that timed out.
+const MsgRequestTimeout = "Request timeout exceeded"
+
+// CallOptions are the flags of call.
+type CallOptions struct {
+	IO         *iostreams.IOStreams
+	Engine     func(ctx context.Context) (*client.Client, error)
+	HTTPClient *http.Client
+
+	Name      string
+	Namespace string
+	Data      string
+	HasData   bool
+	Method    string
+	Headers   []string
+	Path      string
+}
+
+// NewCmdCall returns `function call`.
+func NewCmdCall(f *Factory, runF func(*CallOptions) error) *cobra.Command {
+	opts := &CallOptions{IO: f.IOStreams, Engine: f.Engine, HTTPClient: f.HTTPClient}
+	cmd := &cobra.Command{
+		Use:   "call <name>",
+		Short: "Call a function through the gateway and print its answer",
+		Example: `  kubeless function call hello
+  kubeless function call echo --data '{"hello": "world"}'
+  kubeless function call echo --method PUT --path /items/1 --header X-Token:abc --data x`,
+		Args: cmdutil.ExactArgs(1, "call: the function name is required, for example: kubeless function call hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			opts.HasData = c.Flags().Changed("data")
+			for _, h := range opts.Headers {
+				if k, _ := splitHeader(h); k == "" {
+					return cmdutil.FlagErrorf(c, "invalid --header %q: use Name:value", h)
+				}
+			}
+			if opts.Path != "" && !strings.HasPrefix(opts.Path, "/") {
+				opts.Path = "/" + opts.Path
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return callRun(c.Context(), opts)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	cmd.Flags().StringVarP(&opts.Data, "data", "d", "", "Request body; a JSON value is sent as application/json")
+	cmd.Flags().StringVarP(&opts.Method, "method", "X", "", "HTTP method (default GET, or POST with --data)")
+	cmd.Flags().StringArrayVarP(&opts.Headers, "header", "H", nil, "Header Name:value (repeatable)")
+	cmd.Flags().StringVar(&opts.Path, "path", "", "Path (and query) after the function, for example /items?x=1")
+	return cmd
+}
+
+func splitHeader(h string) (string, string) {
+	i := strings.IndexAny(h, ":=")
+	if i < 0 {
+		return "", ""
+	}
+	return strings.TrimSpace(h[:i]), strings.TrimSpace(h[i+1:])
+}
+
+// eventID is 11 random bytes, base64url without padding (15 characters),
+// as the original CLI sent.
+func eventID() string {
+	b := make([]byte, 11)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func callRun(ctx context.Context, o *CallOptions) error {
+	ctx = bg(ctx)
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	st, err := cl.Status(ctx)
+	if err != nil {
+		return err
+	}
+	if _, err := cl.Get(ctx, o.Namespace, o.Name); err != nil {
+		if client.IsNotFound(err) {
+			return fmt.Errorf("%w: deploy it with kubeless function deploy %s", err, o.Name)
+		}
+		return err
+	}
+	req, err := o.request(ctx, st)
+	if err != nil {
+		return err
+	}
+	hc := o.HTTPClient
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("call function %s: %w", o.Name, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return fmt.Errorf("call function %s: read answer: %w", o.Name, err)
+	}
+	if resp.StatusCode == http.StatusRequestTimeout {
+		return fmt.Errorf("%s", MsgRequestTimeout)
+	}
+	if resp.StatusCode >= 400 {
+		msg := strings.TrimSpace(string(body))
+		if msg == "" {
+			msg = resp.Status
+		}
+		return fmt.Errorf("function %s answered %d: %s", o.Name, resp.StatusCode, msg)
+	}
+	o.IO.Out.Write(body)
+	if !bytes.HasSuffix(body, []byte("\n")) {
+		fmt.Fprintln(o.IO.Out)
+	}
+	return nil
+}
+
+// request builds the call: GET without data, POST with, or --method; the
+// original's event headers; application/json when the data is any JSON
+// value.
+func (o *CallOptions) request(ctx context.Context, st *api.Status) (*http.Request, error) {
+	p := "/" + url.PathEscape(o.Name)
+	if o.Namespace != "" && o.Namespace != "default" {
+		p = "/" + url.PathEscape(o.Namespace) + p
+	}
+	method := o.Method
+	if method == "" {
+		method = http.MethodGet
+		if o.HasData {
+			method = http.MethodPost
+		}
+	}
+	var body io.Reader
+	if o.HasData {
+		body = strings.NewReader(o.Data)
+	}
+	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), "http://"+st.Gateway+p+o.Path, body)
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: %w", o.Name, err)
+	}
+	req.Header.Set("event-id", eventID())
+	req.Header.Set("event-time", time.Now().UTC().Format(time.RFC3339))
+	req.Header.Set("event-namespace", "cli.kubeless.io")
+	if o.HasData {
+		ct := "application/x-www-form-urlencoded"
+		if json.Valid([]byte(o.Data)) {
+			ct = "application/json"
+		}
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("event-type", ct)
+	}
+	for _, h := range o.Headers {
+		k, v := splitHeader(h)
+		req.Header.Set(k, v)
+	}
+	return req, nil
+}
+
+// DeleteOptions are the flags of delete.
+type DeleteOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    func(ctx context.Context) (*client.Client, error)
+	Name      string
+	Namespace string
+}
+
+// NewCmdDelete returns `function delete`.
+func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:   "delete <name>",
+		Short: "Delete a function and stop its instances",
+		Args:  cmdutil.ExactArgs(1, "delete: the function name is required, for example: kubeless function delete hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			cl, err := opts.Engine(bg(c.Context()))
+			if err != nil {
+				return err
+			}
+			return cl.Delete(bg(c.Context()), opts.Namespace, opts.Name)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	return cmd
+}
+
+// LogsOptions are the flags of logs.
+type LogsOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    func(ctx context.Context) (*client.Client, error)
+	Name      string
+	Namespace string
+	Follow    bool
+	Tail      int
+}
+
+// NewCmdLogs returns `function logs`.
+func NewCmdLogs(f *Factory, runF func(*LogsOptions) error) *cobra.Command {
+	opts := &LogsOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:   "logs <name>",
+		Short: "Print a function's output; -f follows it",
+		Args:  cmdutil.ExactArgs(1, "logs: the function name is required, for example: kubeless function logs hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			ctx := bg(c.Context())
+			cl, err := opts.Engine(ctx)
+			if err != nil {
+				return err
+			}
+			return cl.Logs(ctx, opts.Namespace, opts.Name, api.LogOptions{Follow: opts.Follow, Tail: opts.Tail},
+				func(l string) { fmt.Fprintln(opts.IO.Out, l) })
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "Keep printing new output")
+	cmd.Flags().IntVar(&opts.Tail, "tail", -1, "Print only the last N lines first (-1 for all)")
+	return cmd
+}

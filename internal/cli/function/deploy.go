@@ -1,0 +1,375 @@
+package function
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/source"
+)
+
+// DeployOptions are the flags of deploy and update.
+type DeployOptions struct {
+	IO     *iostreams.IOStreams
+	Engine func(ctx context.Context) (*client.Client, error)
+
+	// Update is true for `function update`: only the flags in Changed apply.
+	Update bool
+	// Changed holds the names of the flags given on the command line.
+	Changed map[string]bool
+
+	Name         string
+	Namespace    string
+	Runtime      string
+	Handler      string
+	FromFile     string
+	Dependencies string
+	Env          []string
+	Labels       []string
+	Timeout      string
+	Port         int32
+	Memory       string
+	CPU          string
+	Replicas     int32
+	Wait         bool
+	WaitTimeout  time.Duration
+
+	// PollInterval is how often the wait asks for the status; 0 means 300ms.
+	PollInterval time.Duration
+}
+
+// NewCmdDeploy returns `function deploy`.
+func NewCmdDeploy(f *Factory, runF func(*DeployOptions) error) *cobra.Command {
+	return newCmdDeployOrUpdate(f, runF, false)
+}
+
+// NewCmdUpdate returns `function update`.
+func NewCmdUpdate(f *Factory, runF func(*DeployOptions) error) *cobra.Command {
+	return newCmdDeployOrUpdate(f, runF, true)
+}
+
+func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bool) *cobra.Command {
+	opts := &DeployOptions{IO: f.IOStreams, Engine: f.Engine, Update: update}
+	verb := "deploy"
+	short := "Deploy a function: build it and start its instances"
+	example := `  kubeless function deploy hello --runtime python3.11 --handler hello.foo --from-file hello.py
+  kubeless function deploy deps --runtime nodejs20 --handler deps.handler --from-file deps.js --dependencies package.json`
+	if update {
+		verb = "update"
+		short = "Update a function: only the flags given change"
+		example = `  kubeless function update hello --from-file hello.py
+  kubeless function update hello --env GREETING=hi --replicas 2`
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " <name> [flags]",
+		Short:   short,
+		Example: example,
+		Args:    cmdutil.ExactArgs(1, verb+": the function name is required, for example: kubeless function "+verb+" hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			opts.Changed = map[string]bool{}
+			c.Flags().Visit(func(fl *pflag.Flag) { opts.Changed[fl.Name] = true })
+			if err := opts.check(c); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return deployRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	addNamespaceFlag(cmd, &opts.Namespace)
+	fl.StringVarP(&opts.Runtime, "runtime", "r", "", "Runtime of the function, for example python3.11 (see kubeless get-server-config)")
+	fl.StringVar(&opts.Handler, "handler", "", "Function to call, as <file name without suffix>.<function>, for example hello.foo")
+	fl.StringVarP(&opts.FromFile, "from-file", "f", "", "File (or http(s) URL) with the function's code; a .zip or .tar.gz is an archive")
+	fl.StringVarP(&opts.Dependencies, "dependencies", "d", "", "Dependency file (requirements.txt, package.json, Gemfile, composer.json, go.mod)")
+	fl.StringSliceVarP(&opts.Env, "env", "e", nil, "Environment variable NAME=value or NAME:value (repeatable, or comma-separated)")
+	fl.StringSliceVarP(&opts.Labels, "label", "l", nil, "Label key=value or key:value (repeatable, or comma-separated)")
+	fl.StringVar(&opts.Timeout, "timeout", "180", "Longest a call may take, in seconds")
+	fl.Int32Var(&opts.Port, "port", 8080, "Port the function listens on (1-65535)")
+	fl.StringVar(&opts.Memory, "memory", "", "Memory limit, for example 128Mi")
+	fl.StringVar(&opts.CPU, "cpu", "", "CPU limit, for example 200m")
+	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")
+	fl.BoolVar(&opts.Wait, "wait", true, "Wait until the function is ready or has failed")
+	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
+	return cmd
+}
+
+// check validates the flags; its errors are FlagErrors (usage, exit 2).
+func (o *DeployOptions) check(c *cobra.Command) error {
+	if !o.Update {
+		if o.Runtime == "" {
+			return cmdutil.FlagErrorf(c, "Either `--runtime` or `--runtime-image` flag must be specified.")
+		}
+		if o.Handler == "" {
+			return cmdutil.FlagErrorf(c, "You must specify handler for the runtime.")
+		}
+		if o.FromFile == "" {
+			return cmdutil.FlagErrorf(c, "--from-file is required: the file with the function's code, for example --from-file hello.py")
+		}
+	}
+	if o.Port < 1 || o.Port > 65535 {
+		return cmdutil.FlagErrorf(c, "invalid --port %d: use 1-65535", o.Port)
+	}
+	if o.Replicas < 0 {
+		return cmdutil.FlagErrorf(c, "invalid --replicas %d: use 0 or more", o.Replicas)
+	}
+	if o.Timeout == "" || strings.Trim(o.Timeout, "0123456789") != "" {
+		return cmdutil.FlagErrorf(c, "invalid --timeout %q: give a whole number of seconds, for example --timeout 180", o.Timeout)
+	}
+	for _, q := range []struct{ flag, v string }{{"memory", o.Memory}, {"cpu", o.CPU}} {
+		if q.v != "" {
+			if _, err := resource.ParseQuantity(q.v); err != nil {
+				return cmdutil.FlagErrorf(c, "invalid --%s %q: use a quantity such as 128Mi or 200m", q.flag, q.v)
+			}
+		}
+	}
+	for _, kv := range append(append([]string(nil), o.Env...), o.Labels...) {
+		if k, _ := splitKV(kv); k == "" {
+			return cmdutil.FlagErrorf(c, "invalid key/value %q: use key=value", kv)
+		}
+	}
+	return nil
+}
+
+func (o *DeployOptions) given(flag string) bool { return !o.Update || o.Changed[flag] }
+
+// splitKV splits at the first '=' or ':' (a bare key gets "").
+func splitKV(s string) (string, string) {
+	i := strings.IndexAny(s, "=:")
+	if i < 0 {
+		return s, ""
+	}
+	return s[:i], s[i+1:]
+}
+
+// readSource reads a local file or downloads an http(s) URL.
+func readSource(ctx context.Context, name string) ([]byte, error) {
+	if source.IsURL(name) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, name, nil)
+		if err != nil {
+			return nil, err
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return nil, fmt.Errorf("download %s: %s", name, resp.Status)
+		}
+		return io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	}
+	return os.ReadFile(name)
+}
+
+// Function builds the Function (for update: the patch) from the options.
+func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error) {
+	fn := &v1beta1.Function{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "Function"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace},
+	}
+	fn.Spec.Runtime = o.Runtime
+	fn.Spec.Handler = o.Handler
+	if o.given("timeout") {
+		fn.Spec.Timeout = o.Timeout
+	}
+	if o.FromFile != "" {
+		if source.IsURL(o.FromFile) {
+			fn.Spec.Function = o.FromFile
+			fn.Spec.FunctionContentType = source.DetectContentType(o.FromFile, nil).String()
+		} else {
+			code, err := os.ReadFile(o.FromFile)
+			if err != nil {
+				return nil, fmt.Errorf("read --from-file: %w", err)
+			}
+			ct := source.DetectContentType(filepath.Base(o.FromFile), code)
+			fn.Spec.FunctionContentType = ct.String()
+			fn.Spec.Checksum = source.Checksum(code)
+			if ct.Encoding == source.EncodingText {
+				fn.Spec.Function = string(code)
+			} else {
+				fn.Spec.Function = base64.StdEncoding.EncodeToString(code)
+			}
+		}
+	}
+	if o.Dependencies != "" {
+		deps, err := readSource(ctx, o.Dependencies)
+		if err != nil {
+			return nil, fmt.Errorf("read --dependencies: %w", err)
+		}
+		fn.Spec.Deps = string(deps)
+	}
+	if len(o.Labels) > 0 {
+		fn.Labels = map[string]string{}
+		for _, kv := range o.Labels {
+			k, v := splitKV(kv)
+			fn.Labels[k] = v
+		}
+	}
+	if o.given("port") {
+		fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{
+			Name: "http-function-port", Protocol: corev1.ProtocolTCP,
+			Port: o.Port, TargetPort: intstr.FromInt32(o.Port),
+		}}
+	}
+	d := &appsv1.Deployment{}
+	touched := false
+	if o.given("replicas") {
+		r := o.Replicas
+		d.Spec.Replicas = &r
+		touched = true
+	}
+	var c corev1.Container
+	for _, kv := range o.Env {
+		k, v := splitKV(kv)
+		c.Env = append(c.Env, corev1.EnvVar{Name: k, Value: v})
+	}
+	if o.Memory != "" || o.CPU != "" {
+		rl := corev1.ResourceList{}
+		if o.Memory != "" {
+			rl[corev1.ResourceMemory] = resource.MustParse(o.Memory)
+		}
+		if o.CPU != "" {
+			rl[corev1.ResourceCPU] = resource.MustParse(o.CPU)
+		}
+		c.Resources = corev1.ResourceRequirements{Limits: rl, Requests: rl.DeepCopy()}
+	}
+	if len(c.Env) > 0 || len(c.Resources.Limits) > 0 {
+		d.Spec.Template.Spec.Containers = []corev1.Container{c}
+		touched = true
+	}
+	if touched {
+		if err := fn.Spec.SetDeploymentTemplate(d); err != nil {
+			return nil, err
+		}
+	}
+	return fn, nil
+}
+
+func deployRun(ctx context.Context, o *DeployOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	fn, err := o.Function(ctx)
+	if err != nil {
+		return err
+	}
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	var out *v1beta1.Function
+	if o.Update {
+		fmt.Fprintln(o.IO.ErrOut, "Redeploying function...")
+		out, err = cl.Update(ctx, fn)
+		if client.IsNotFound(err) {
+			return fmt.Errorf("Function %s is not found", o.Name)
+		}
+	} else {
+		fmt.Fprintln(o.IO.ErrOut, "Deploying function...")
+		out, err = cl.Deploy(ctx, fn)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "Function %s submitted for deployment\n", o.Name)
+	if !o.Wait {
+		nsArg := ""
+		if o.Namespace != "default" {
+			nsArg = " -n " + o.Namespace
+		}
+		fmt.Fprintf(o.IO.ErrOut, "Check the deployment status executing 'kubeless function ls %s%s'\n", o.Name, nsArg)
+		return nil
+	}
+	return waitReady(ctx, o, cl, out.Generation)
+}
+
+// FailedError is a deploy whose function ended Failed.
+type FailedError struct {
+	Name, Reason, Message string
+}
+
+func (e *FailedError) Error() string {
+	return fmt.Sprintf("function %s failed (%s): %s", e.Name, e.Reason, e.Message)
+}
+
+// waitReady polls the function until its generation is Ready or failed,
+// printing each phase.
+func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int64) error {
+	interval := o.PollInterval
+	if interval == 0 {
+		interval = 300 * time.Millisecond
+	}
+	timeout := o.WaitTimeout
+	if timeout == 0 {
+		timeout = 10 * time.Minute
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	tty := o.IO.IsStderrTTY()
+	last := ""
+	start := time.Now()
+	for {
+		fn, err := cl.Get(ctx, o.Namespace, o.Name)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			return err
+		}
+		c := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionReady)
+		if c != nil && fn.Status.ObservedGeneration >= gen {
+			if c.Reason != last {
+				last = c.Reason
+				if tty {
+					fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.1fs\n", c.Reason, time.Since(start).Seconds())
+				} else {
+					fmt.Fprintln(o.IO.ErrOut, c.Reason)
+				}
+			}
+			switch {
+			case c.Status == metav1.ConditionTrue:
+				fmt.Fprintf(o.IO.ErrOut, "Function %s is ready (%s)\n", o.Name, fn.Status.Ready)
+				return nil
+			case c.Status == metav1.ConditionFalse && isFailure(c.Reason):
+				return &FailedError{Name: o.Name, Reason: c.Reason, Message: c.Message}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(interval):
+			continue
+		}
+		break
+	}
+	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		return fmt.Errorf("function %s is not ready after %s (last phase %s): see kubeless function logs %s", o.Name, timeout, last, o.Name)
+	}
+	return ctx.Err()
+}
+
+func isFailure(reason string) bool {
+	return strings.HasSuffix(reason, "Failed") || strings.HasPrefix(reason, "Invalid") || reason == "UnknownRuntime" || reason == "CrashLoop"
+}

@@ -1,0 +1,338 @@
+package function
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// fakeBackend is an engine whose functions go through the given reasons,
+// one per Get.
+type fakeBackend struct {
+	mu      sync.Mutex
+	fns     map[string]*v1beta1.Function
+	phases  []string // reasons returned by successive Gets
+	message string
+	gets    int
+	updates []*v1beta1.Function
+}
+
+func (b *fakeBackend) Status(context.Context) (*api.Status, error) {
+	return &api.Status{Version: "test", Home: "/h", Gateway: "127.0.0.1:1", PID: 1}, nil
+}
+
+func (b *fakeBackend) Deploy(_ context.Context, fn *v1beta1.Function) (*v1beta1.Function, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if _, ok := b.fns[fn.Name]; ok {
+		return nil, api.Errorf(api.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, "default")
+	}
+	fn.Generation = 1
+	b.fns[fn.Name] = fn
+	return fn, nil
+}
+
+func (b *fakeBackend) Update(_ context.Context, fn *v1beta1.Function) (*v1beta1.Function, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	old, ok := b.fns[fn.Name]
+	if !ok {
+		return nil, api.Errorf(api.CodeNotFound, "not found")
+	}
+	b.updates = append(b.updates, fn)
+	old.Generation++
+	return old, nil
+}
+
+func (b *fakeBackend) Delete(context.Context, string, string) error { return nil }
+
+func (b *fakeBackend) Get(_ context.Context, ns, name string) (*v1beta1.Function, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	fn, ok := b.fns[name]
+	if !ok {
+		return nil, api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+	}
+	fn = fn.DeepCopy()
+	reason := b.phases[min(b.gets, len(b.phases)-1)]
+	b.gets++
+	status := metav1.ConditionUnknown
+	switch reason {
+	case "Ready":
+		status = metav1.ConditionTrue
+		fn.Status.SetReplicas(1, 1)
+	case "BuildFailed":
+		status = metav1.ConditionFalse
+	}
+	meta.SetStatusCondition(&fn.Status.Conditions, metav1.Condition{Type: "Ready", Status: status, Reason: reason, Message: b.message})
+	fn.Status.ObservedGeneration = fn.Generation
+	return fn, nil
+}
+
+func (b *fakeBackend) List(ctx context.Context, ns string) ([]v1beta1.Function, error) {
+	var out []v1beta1.Function
+	for _, n := range []string{"hello"} {
+		if fn, err := b.Get(ctx, ns, n); err == nil {
+			out = append(out, *fn)
+		}
+	}
+	return out, nil
+}
+
+func (b *fakeBackend) Logs(context.Context, string, string, api.LogOptions) (<-chan string, error) {
+	ch := make(chan string, 1)
+	ch <- "a line"
+	close(ch)
+	return ch, nil
+}
+
+// serveFake serves b's API on a Unix socket and returns a client of it.
+func serveFake(t *testing.T, b *fakeBackend) *client.Client {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "kl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "s")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(api.NewHandler(b, nil))
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return client.New(sock)
+}
+
+func TestNewCmdDeploy(t *testing.T) {
+	tests := []struct {
+		name    string
+		cli     string
+		want    DeployOptions
+		wantErr string
+	}{
+		{
+			name: "defaults",
+			cli:  "hello --runtime python3.11 --handler hello.foo --from-file hello.py",
+			want: DeployOptions{Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: "hello.py", Timeout: "180", Port: 8080, Replicas: 1, Wait: true},
+		},
+		{
+			name: "all flags",
+			cli:  "hello -n ns -r nodejs20 --handler h.f -f h.js -d package.json -e A=1,B:2 -e C --label x=y --timeout 30 --port 9000 --memory 128Mi --cpu 200m --replicas 3 --wait=false",
+			want: DeployOptions{Name: "hello", Namespace: "ns", Runtime: "nodejs20", Handler: "h.f", FromFile: "h.js", Dependencies: "package.json",
+				Env: []string{"A=1", "B:2", "C"}, Labels: []string{"x=y"}, Timeout: "30", Port: 9000, Memory: "128Mi", CPU: "200m", Replicas: 3},
+		},
+		{name: "no name", cli: "--runtime python3.11", wantErr: "deploy: the function name is required, for example: kubeless function deploy hello"},
+		{name: "no runtime", cli: "hello --handler a.b -f x", wantErr: "Either `--runtime` or `--runtime-image` flag must be specified."},
+		{name: "no handler", cli: "hello -r python3.11 -f x", wantErr: "You must specify handler for the runtime."},
+		{name: "no file", cli: "hello -r python3.11 --handler a.b", wantErr: "--from-file is required: the file with the function's code, for example --from-file hello.py"},
+		{name: "bad port", cli: "hello -r python3.11 --handler a.b -f x --port 70000", wantErr: "invalid --port 70000: use 1-65535"},
+		{name: "bad timeout", cli: "hello -r python3.11 --handler a.b -f x --timeout 1m", wantErr: `invalid --timeout "1m": give a whole number of seconds, for example --timeout 180`},
+		{name: "bad memory", cli: "hello -r python3.11 --handler a.b -f x --memory lots", wantErr: `invalid --memory "lots": use a quantity such as 128Mi or 200m`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ios, _, _, _ := iostreams.Test()
+			var got *DeployOptions
+			cmd := NewCmdDeploy(&Factory{IOStreams: ios}, func(o *DeployOptions) error { got = o; return nil })
+			cmd.SetArgs(strings.Fields(tt.cli))
+			cmd.SetOut(&strings.Builder{})
+			cmd.SetErr(&strings.Builder{})
+			cmd.Flags().Set("wait-timeout", "0s")
+			err := cmd.Execute()
+			if tt.wantErr != "" {
+				var fe *cmdutil.FlagError
+				if err == nil || err.Error() != tt.wantErr || !errors.As(err, &fe) {
+					t.Fatalf("err = %v, want FlagError %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			got.IO, got.Engine, got.Changed, got.WaitTimeout = nil, nil, nil, 0
+			if d := cmp.Diff(&tt.want, got); d != "" {
+				t.Errorf("options (-want +got):\n%s", d)
+			}
+		})
+	}
+}
+
+func TestNewCmdUpdateOnlyGivenFlags(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	var got *DeployOptions
+	cmd := NewCmdUpdate(&Factory{IOStreams: ios}, func(o *DeployOptions) error { got = o; return nil })
+	cmd.SetArgs([]string{"hello", "--env", "A=1"})
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	fn, err := got.Function(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fn.Spec.Timeout != "" || len(fn.Spec.ServiceSpec.Ports) != 0 || fn.Spec.Runtime != "" || fn.Spec.Function != "" {
+		t.Errorf("update patch sets flags that were not given: %+v", fn.Spec)
+	}
+	d, _ := fn.Spec.DeploymentTemplate()
+	if d.Spec.Replicas != nil || len(d.Spec.Template.Spec.Containers) != 1 || d.Spec.Template.Spec.Containers[0].Env[0].Name != "A" {
+		t.Errorf("deployment template = %+v", d.Spec)
+	}
+}
+
+func TestDeployRun(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "hello.py")
+	os.WriteFile(file, []byte("def foo(e, c):\n    return 'hi'\n"), 0o644)
+	tests := []struct {
+		name       string
+		tty        bool
+		wait       bool
+		phases     []string
+		message    string
+		wantErr    string
+		wantStderr string
+	}{
+		{
+			name: "not a tty", wait: true, phases: []string{"Building", "Building", "Starting", "Ready"},
+			wantStderr: "Deploying function...\nFunction hello submitted for deployment\nBuilding\nStarting\nReady\nFunction hello is ready (1/1)\n",
+		},
+		{
+			name: "tty", tty: true, wait: true, phases: []string{"Building", "Ready"},
+			wantStderr: "Deploying function...\nFunction hello submitted for deployment\n  Building   ",
+		},
+		{
+			name: "no wait", phases: []string{"Building"},
+			wantStderr: "Deploying function...\nFunction hello submitted for deployment\nCheck the deployment status executing 'kubeless function ls hello'\n",
+		},
+		{
+			name: "failed", wait: true, phases: []string{"Building", "BuildFailed"}, message: "pip install failed",
+			wantErr:    "function hello failed (BuildFailed): pip install failed",
+			wantStderr: "Deploying function...\nFunction hello submitted for deployment\nBuilding\nBuildFailed\n",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b := &fakeBackend{fns: map[string]*v1beta1.Function{}, phases: tt.phases, message: tt.message}
+			cl := serveFake(t, b)
+			ios, _, stdout, stderr := iostreams.Test()
+			ios.SetStderrTTY(tt.tty)
+			opts := &DeployOptions{
+				IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil },
+				Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file,
+				Timeout: "180", Port: 8080, Replicas: 1, Wait: tt.wait, PollInterval: 1,
+			}
+			err := deployRun(context.Background(), opts)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(stderr.String(), tt.wantStderr) {
+				t.Errorf("stderr = %q, want prefix %q", stderr.String(), tt.wantStderr)
+			}
+			if stdout.Len() != 0 {
+				t.Errorf("stdout = %q", stdout.String())
+			}
+			fn := b.fns["hello"]
+			if fn.Spec.FunctionContentType != "text" || !strings.HasPrefix(fn.Spec.Checksum, "sha256:") || fn.Spec.Timeout != "180" {
+				t.Errorf("deployed spec = %+v", fn.Spec)
+			}
+		})
+	}
+
+	// A second deploy of the name says to update.
+	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}}
+	cl := serveFake(t, b)
+	ios, _, _, _ := iostreams.Test()
+	err := deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil },
+		Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file, Timeout: "180", Port: 8080})
+	if !client.IsAlreadyExists(err) || err.Error() != `function "hello" already exists in namespace "default": use kubeless function update` {
+		t.Errorf("second deploy: %v", err)
+	}
+}
+
+func TestListRun(t *testing.T) {
+	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"},
+		Spec:       v1beta1.FunctionSpec{Handler: "hello.foo", Runtime: "python3.11", Deps: "requests\n"},
+	}}, phases: []string{"Ready"}}
+	cl := serveFake(t, b)
+	ios, _, stdout, _ := iostreams.Test()
+	err := listRun(context.Background(), &ListOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil }, Namespace: "default"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   NAMESPACE  HANDLER    RUNTIME     DEPENDENCIES  STATUS\nhello  default    hello.foo  python3.11  requests      1/1 READY\n"
+	if d := cmp.Diff(want, stdout.String()); d != "" {
+		t.Errorf("(-want +got):\n%s", d)
+	}
+}
+
+func TestCallRequest(t *testing.T) {
+	st := &api.Status{Gateway: "127.0.0.1:8080"}
+	for _, tt := range []struct {
+		data, wantCT string
+		has          bool
+		wantMethod   string
+	}{
+		{`{"a":1}`, "application/json", true, "POST"},
+		{`[1,2]`, "application/json", true, "POST"},
+		{`"s"`, "application/json", true, "POST"},
+		{`plain`, "application/x-www-form-urlencoded", true, "POST"},
+		{``, "", false, "GET"},
+	} {
+		o := &CallOptions{Name: "hello", Namespace: "default", Data: tt.data, HasData: tt.has, Path: "/x?y=1", Headers: []string{"X-A: b"}}
+		req, err := o.request(context.Background(), st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if req.Method != tt.wantMethod || req.Header.Get("Content-Type") != tt.wantCT || req.URL.String() != "http://127.0.0.1:8080/hello/x?y=1" {
+			t.Errorf("%q: %s %s %q", tt.data, req.Method, req.URL, req.Header.Get("Content-Type"))
+		}
+		if len(req.Header.Get("event-id")) != 15 || req.Header.Get("event-namespace") != "cli.kubeless.io" || req.Header.Get("X-A") != "b" {
+			t.Errorf("headers = %v", req.Header)
+		}
+	}
+}
+
+func TestCallTimeout(t *testing.T) {
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusRequestTimeout) }))
+	defer gw.Close()
+	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}}
+	cl := serveFake(t, b)
+	ios, _, _, _ := iostreams.Test()
+	o := &CallOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil }, Name: "hello", Namespace: "default"}
+	// The gateway address comes from Status; point it at gw through a
+	// transport that rewrites the host.
+	o.HTTPClient = &http.Client{Transport: rewriteHost{gw.Listener.Addr().String()}}
+	if err := callRun(context.Background(), o); err == nil || err.Error() != MsgRequestTimeout {
+		t.Errorf("err = %v, want %q", err, MsgRequestTimeout)
+	}
+}
+
+type rewriteHost struct{ addr string }
+
+func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
+	req.URL.Host = r.addr
+	return http.DefaultTransport.RoundTrip(req)
+}

@@ -1,0 +1,268 @@
+package function
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+	"sigs.k8s.io/yaml"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// ListOptions are the flags of ls.
+type ListOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    func(ctx context.Context) (*client.Client, error)
+	Names     []string
+	Namespace string
+	Output    string
+}
+
+// NewCmdList returns `function ls`.
+func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:     "list [names...]",
+		Aliases: []string{"ls"},
+		Short:   "List functions with their status",
+		Example: "  kubeless function ls\n  kubeless function ls hello -o json",
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Names = args
+			if err := checkOutput(c, opts.Output, true); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return listRun(c.Context(), opts)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	cmd.Flags().StringVarP(&opts.Output, "out", "o", "", "Output format: wide, json or yaml")
+	return cmd
+}
+
+func checkOutput(c *cobra.Command, out string, wide bool) error {
+	switch out {
+	case "", "json", "yaml":
+		return nil
+	case "wide":
+		if wide {
+			return nil
+		}
+	}
+	return cmdutil.FlagErrorf(c, "Wrong output format. Please use only json|yaml")
+}
+
+func listRun(ctx context.Context, o *ListOptions) error {
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	var fns []v1beta1.Function
+	if len(o.Names) == 0 {
+		if fns, err = cl.List(ctx, o.Namespace); err != nil {
+			return err
+		}
+	} else {
+		for _, n := range o.Names {
+			fn, err := cl.Get(ctx, o.Namespace, n)
+			if err != nil {
+				return fmt.Errorf("Error listing function %s: %w", n, err)
+			}
+			fns = append(fns, *fn)
+		}
+	}
+	switch o.Output {
+	case "json":
+		return printJSON(o.IO.Out, fns)
+	case "yaml":
+		return printYAML(o.IO.Out, fns)
+	}
+	if len(fns) == 0 {
+		fmt.Fprintln(o.IO.ErrOut, "No functions found")
+		return nil
+	}
+	w := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
+	if o.Output == "wide" {
+		fmt.Fprintln(w, "NAME\tNAMESPACE\tHANDLER\tRUNTIME\tDEPENDENCIES\tSTATUS\tMEMORY\tENV\tLABEL\tREASON")
+	} else {
+		fmt.Fprintln(w, "NAME\tNAMESPACE\tHANDLER\tRUNTIME\tDEPENDENCIES\tSTATUS")
+	}
+	for i := range fns {
+		fn := &fns[i]
+		cols := []string{fn.Name, fn.Namespace, fn.Spec.Handler, fn.Spec.Runtime, oneLine(deps(fn)), status(fn)}
+		if o.Output == "wide" {
+			env, mem := envAndMemory(fn)
+			reason := ""
+			if c := readyCondition(fn); c != nil {
+				reason = c.Reason
+			}
+			cols = append(cols, mem, strings.Join(env, ","), labels(fn), reason)
+		}
+		fmt.Fprintln(w, strings.Join(cols, "\t"))
+	}
+	return w.Flush()
+}
+
+// status is the original's STATUS column: "<ready>/<replicas> READY" when
+// an instance is ready, else "<ready>/<replicas> NOT READY".
+func status(fn *v1beta1.Function) string {
+	if fn.Status.ReadyReplicas > 0 {
+		return fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+	}
+	return fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+}
+
+// deps is the DEPENDENCIES column: the deps text, or for nodejs the
+// package.json dependencies as "<pkg>: <version>" lines.
+func deps(fn *v1beta1.Function) string {
+	if strings.Contains(fn.Spec.Runtime, "nodejs") && fn.Spec.Deps != "" {
+		var pj struct {
+			Dependencies map[string]string `json:"dependencies"`
+		}
+		if json.Unmarshal([]byte(fn.Spec.Deps), &pj) == nil {
+			var lines []string
+			for k, v := range pj.Dependencies {
+				lines = append(lines, k+": "+v)
+			}
+			sort.Strings(lines)
+			return strings.Join(lines, "\n")
+		}
+	}
+	return fn.Spec.Deps
+}
+
+func oneLine(s string) string {
+	var parts []string
+	for _, l := range strings.Split(s, "\n") {
+		if l = strings.Join(strings.Fields(l), " "); l != "" {
+			parts = append(parts, l)
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func envAndMemory(fn *v1beta1.Function) ([]string, string) {
+	d, err := fn.Spec.DeploymentTemplate()
+	if err != nil || len(d.Spec.Template.Spec.Containers) == 0 {
+		return nil, ""
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	var env []string
+	for _, e := range c.Env {
+		env = append(env, e.Name+"="+e.Value)
+	}
+	mem := ""
+	if q, ok := c.Resources.Requests["memory"]; ok {
+		mem = q.String()
+	}
+	return env, mem
+}
+
+func labels(fn *v1beta1.Function) string {
+	var l []string
+	for k, v := range fn.Labels {
+		l = append(l, k+"="+v)
+	}
+	sort.Strings(l)
+	return strings.Join(l, ",")
+}
+
+func printJSON(w io.Writer, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(w, string(b))
+	return err
+}
+
+func printYAML(w io.Writer, v any) error {
+	b, err := yaml.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(b)
+	return err
+}
+
+// DescribeOptions are the flags of describe.
+type DescribeOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    func(ctx context.Context) (*client.Client, error)
+	Name      string
+	Namespace string
+	Output    string
+}
+
+// NewCmdDescribe returns `function describe`.
+func NewCmdDescribe(f *Factory, runF func(*DescribeOptions) error) *cobra.Command {
+	opts := &DescribeOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:   "describe <name>",
+		Short: "Show a function's details and status",
+		Args:  cmdutil.ExactArgs(1, "describe: the function name is required, for example: kubeless function describe hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if err := checkOutput(c, opts.Output, false); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return describeRun(c.Context(), opts)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	cmd.Flags().StringVarP(&opts.Output, "out", "o", "", "Output format: json or yaml")
+	return cmd
+}
+
+func describeRun(ctx context.Context, o *DescribeOptions) error {
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	fn, err := cl.Get(ctx, o.Namespace, o.Name)
+	if err != nil {
+		return err
+	}
+	switch o.Output {
+	case "json":
+		return printJSON(o.IO.Out, fn)
+	case "yaml":
+		return printYAML(o.IO.Out, fn)
+	}
+	lb, _ := json.Marshal(fn.Labels)
+	env, mem := envAndMemory(fn)
+	eb, _ := json.Marshal(env)
+	w := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
+	row := func(k, v string) { fmt.Fprintf(w, "%s\t%s\n", k, v) }
+	row("Name:", fn.Name)
+	row("Namespace:", fn.Namespace)
+	row("Handler:", fn.Spec.Handler)
+	row("Runtime:", fn.Spec.Runtime)
+	row("Label:", string(lb))
+	row("Envvar:", string(eb))
+	row("Memory:", mem)
+	row("Dependencies:", oneLine(fn.Spec.Deps))
+	row("Timeout:", fn.Spec.Timeout)
+	row("Status:", status(fn))
+	if c := readyCondition(fn); c != nil {
+		row("Reason:", c.Reason)
+		if c.Message != "" {
+			row("Message:", strings.ReplaceAll(c.Message, "\n", "\n\t"))
+		}
+	}
+	return w.Flush()
+}

@@ -1,0 +1,247 @@
+// Package local holds `kubeless local start|stop|status` (and the hidden
+// `local daemon` that start runs in the background), and EnsureRunning,
+// which the function commands use to start the engine on first use.
+package local
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// Config is what the local commands need from the root command.
+type Config struct {
+	IO *iostreams.IOStreams
+	// Home is the engine's folder; "" means api.DefaultHome().
+	Home string
+	// SelfExe is the kubeless binary; "" means os.Executable().
+	SelfExe string
+	// BuildTools are given to the daemon's builder (cli.BuildTools).
+	BuildTools map[string]build.ToolFunc
+	// Version is the daemon's version.
+	Version string
+	// StartTimeout bounds how long start waits for the socket; 0 means 30s.
+	StartTimeout time.Duration
+}
+
+func (c *Config) home() string {
+	if c.Home != "" {
+		return c.Home
+	}
+	return api.DefaultHome()
+}
+
+func (c *Config) selfExe() (string, error) {
+	if c.SelfExe != "" {
+		return c.SelfExe, nil
+	}
+	return os.Executable()
+}
+
+// Client returns a client of the engine of c's home (whether it runs or not).
+func (c *Config) Client() *client.Client { return client.New(api.SocketPath(c.home())) }
+
+// NewCmdLocal returns the `local` command group.
+func NewCmdLocal(cfg *Config) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "local <command>",
+		Short: "Manage the local engine, the daemon that runs functions on this machine",
+		Long: `Manage the local engine: a daemon that builds and runs functions on this machine,
+keeps its state under KUBELESS_HOME (default ~/.kubeless) and serves the gateway on
+KUBELESS_GATEWAY (default 127.0.0.1:8080). The function commands start it on first use.`,
+	}
+	cmd.AddCommand(newCmdStart(cfg, nil), newCmdStop(cfg, nil), newCmdStatus(cfg, nil), newCmdDaemon(cfg))
+	return cmd
+}
+
+func newCmdStart(cfg *Config, runF func(*Config) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "start",
+		Short: "Start the local engine in the background",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cfg)
+			}
+			st, started, err := EnsureRunning(c.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			if started {
+				fmt.Fprintf(cfg.IO.ErrOut, "Local engine started (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
+			} else {
+				fmt.Fprintf(cfg.IO.ErrOut, "Local engine already running (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
+			}
+			return nil
+		},
+	}
+}
+
+func newCmdStop(cfg *Config, runF func(*Config) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "stop",
+		Short: "Stop the local engine and every function instance",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cfg)
+			}
+			return stopRun(c.Context(), cfg)
+		},
+	}
+}
+
+func stopRun(ctx context.Context, cfg *Config) error {
+	cl := cfg.Client()
+	st, err := cl.Status(ctx)
+	if client.IsNotRunning(err) {
+		fmt.Fprintln(cfg.IO.ErrOut, "The local engine is not running")
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := syscall.Kill(st.PID, syscall.SIGTERM); err != nil {
+		return fmt.Errorf("stop the local engine (pid %d): %w", st.PID, err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if syscall.Kill(st.PID, 0) != nil {
+			fmt.Fprintf(cfg.IO.ErrOut, "Local engine stopped (pid %d)\n", st.PID)
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return fmt.Errorf("the local engine (pid %d) did not stop within 30s: kill it with kill -9 %d", st.PID, st.PID)
+}
+
+func newCmdStatus(cfg *Config, runF func(*Config) error) *cobra.Command {
+	return &cobra.Command{
+		Use:   "status",
+		Short: "Say whether the local engine runs, with its pid, home and gateway",
+		Args:  cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if runF != nil {
+				return runF(cfg)
+			}
+			st, err := cfg.Client().Status(c.Context())
+			if client.IsNotRunning(err) {
+				fmt.Fprintf(cfg.IO.Out, "The local engine is not running (home %s): start it with kubeless local start\n", cfg.home())
+				return cmdutil.SilentExit(1)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cfg.IO.Out, "pid:\t%d\nhome:\t%s\ngateway:\t%s\nversion:\t%s\n", st.PID, st.Home, st.Gateway, st.Version)
+			return nil
+		},
+	}
+}
+
+func newCmdDaemon(cfg *Config) *cobra.Command {
+	return &cobra.Command{
+		Use:    "daemon",
+		Short:  "Run the local engine in the foreground (what local start runs)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+			defer stop()
+			self, err := cfg.selfExe()
+			if err != nil {
+				return err
+			}
+			logger := slog.New(slog.NewTextHandler(cfg.IO.ErrOut, nil))
+			e := engine.New(engine.Options{
+				Home:    cfg.home(),
+				SelfExe: self,
+				Logger:  logger,
+				GoTools: cfg.BuildTools,
+				Version: cfg.Version,
+			})
+			if err := e.Run(ctx); err != nil {
+				logger.Error("engine failed", "err", err)
+				return err
+			}
+			return nil
+		},
+	}
+}
+
+// EnsureRunning returns the status of the engine of cfg's home, starting it
+// in the background first when it does not run (started is then true).
+func EnsureRunning(ctx context.Context, cfg *Config) (st *api.Status, started bool, err error) {
+	cl := cfg.Client()
+	st, err = cl.Status(ctx)
+	if err == nil {
+		return st, false, nil
+	}
+	if !client.IsNotRunning(err) {
+		return nil, false, err
+	}
+	home := cfg.home()
+	self, err := cfg.selfExe()
+	if err != nil {
+		return nil, false, err
+	}
+	if err := os.MkdirAll(home, 0o700); err != nil {
+		return nil, false, fmt.Errorf("create %s: %w", home, err)
+	}
+	logPath := filepath.Join(home, api.LogName)
+	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, false, fmt.Errorf("open engine log: %w", err)
+	}
+	defer logf.Close()
+	cmd := exec.Command(self, "local", "daemon")
+	cmd.Env = append(os.Environ(), api.EnvHome+"="+home)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.Dir = home
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, false, fmt.Errorf("start the local engine: %w", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			return nil, false, fmt.Errorf("the local engine exited at start (%v): %s (log %s)", err, lastLogLine(logPath), logPath)
+		case <-time.After(100 * time.Millisecond):
+		}
+		if st, err := cl.Status(ctx); err == nil {
+			return st, true, nil
+		}
+	}
+	return nil, false, fmt.Errorf("the local engine did not answer on %s within %s: see %s", cl.Socket, timeout, logPath)
+}
+
+func lastLogLine(path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}

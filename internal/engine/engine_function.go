@@ -1,0 +1,269 @@
+package engine
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/source"
+)
+
+// Reasons of the Ready condition that the local engine sets, besides
+// v1beta1.ReasonReady.
+const (
+	reasonBuilding       = "Building"
+	reasonStarting       = "Starting"
+	reasonReady          = v1beta1.ReasonReady
+	reasonBuildFailed    = "BuildFailed"
+	reasonInstanceFailed = "InstanceFailed"
+	reasonNotReady       = "InstancesNotReady"
+)
+
+func nowMeta() metav1.Time { return metav1.NewTime(time.Now().UTC().Truncate(time.Second)) }
+
+func encodeFunction(fn *v1beta1.Function) ([]byte, error) {
+	b, err := json.Marshal(fn)
+	if err != nil {
+		return nil, fmt.Errorf("encode function %q: %w", fn.Name, err)
+	}
+	return b, nil
+}
+
+func decodeFunction(b []byte) (*v1beta1.Function, error) {
+	var fn v1beta1.Function
+	if err := json.Unmarshal(b, &fn); err != nil {
+		return nil, err
+	}
+	if fn.Name == "" {
+		return nil, fmt.Errorf("stored function has no name")
+	}
+	fn.Namespace = defaultNS(fn.Namespace)
+	return &fn, nil
+}
+
+const dnsHint = "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label such as hello-world)"
+
+// validate checks what the engine needs of a function, one clear line per
+// problem.
+func (e *Engine) validate(fn *v1beta1.Function) error {
+	if fn.Name == "" {
+		return api.Errorf(api.CodeInvalid, "the function needs a name")
+	}
+	if errs := validation.IsDNS1123Label(fn.Name); len(errs) > 0 {
+		return api.Errorf(api.CodeInvalid, "invalid function name %q: %s", fn.Name, dnsHint)
+	}
+	if errs := validation.IsDNS1123Label(fn.Namespace); len(errs) > 0 {
+		return api.Errorf(api.CodeInvalid, "invalid namespace %q: %s", fn.Namespace, dnsHint)
+	}
+	if fn.Spec.Runtime == "" {
+		return api.Errorf(api.CodeInvalid, "function %q has no runtime: set one with --runtime, for example --runtime python3.11", fn.Name)
+	}
+	if _, err := e.opts.Catalog.Lookup(fn.Spec.Runtime); err != nil {
+		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+	}
+	if fn.Spec.Handler == "" {
+		return api.Errorf(api.CodeInvalid, "You must specify handler for the runtime.")
+	}
+	if _, err := source.ParseHandler(fn.Spec.Handler); err != nil {
+		return api.Errorf(api.CodeInvalid, "handler %q: %v", fn.Spec.Handler, err)
+	}
+	if _, err := source.ParseContentType(fn.Spec.FunctionContentType); err != nil {
+		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+	}
+	if fn.Spec.Function == "" {
+		return api.Errorf(api.CodeInvalid, "function %q has no code: give it with --from-file", fn.Name)
+	}
+	if t := fn.Spec.Timeout; t != "" {
+		if n, err := strconv.Atoi(t); err != nil || n <= 0 {
+			return api.Errorf(api.CodeInvalid, "invalid timeout %q: give a whole number of seconds, for example --timeout 180", t)
+		}
+	}
+	d, err := fn.Spec.DeploymentTemplate()
+	if err != nil {
+		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+	}
+	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > 64) {
+		return api.Errorf(api.CodeInvalid, "invalid replicas %d: use 0 to 64", *d.Spec.Replicas)
+	}
+	return nil
+}
+
+// merge returns old with the non-empty parts of patch: spec fields, labels,
+// the deployment template's replicas, env (by name) and resources, and the
+// service ports.
+func merge(old, patch *v1beta1.Function) (*v1beta1.Function, error) {
+	fn := old.DeepCopy()
+	p := patch.Spec
+	if p.Function != "" {
+		fn.Spec.Function = p.Function
+		fn.Spec.FunctionContentType = p.FunctionContentType
+		fn.Spec.Checksum = p.Checksum
+	}
+	for dst, src := range map[*string]string{
+		&fn.Spec.Handler: p.Handler, &fn.Spec.Deps: p.Deps,
+		&fn.Spec.Runtime: p.Runtime, &fn.Spec.Timeout: p.Timeout,
+	} {
+		if src != "" {
+			*dst = src
+		}
+	}
+	for k, v := range patch.Labels {
+		if fn.Labels == nil {
+			fn.Labels = map[string]string{}
+		}
+		fn.Labels[k] = v
+	}
+	if len(p.ServiceSpec.Ports) > 0 {
+		fn.Spec.ServiceSpec.Ports = p.ServiceSpec.Ports
+	}
+	if p.Deployment != nil {
+		pd, err := p.DeploymentTemplate()
+		if err != nil {
+			return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		}
+		od, err := fn.Spec.DeploymentTemplate()
+		if err != nil {
+			od = &appsv1.Deployment{}
+		}
+		if pd.Spec.Replicas != nil {
+			od.Spec.Replicas = pd.Spec.Replicas
+		}
+		if len(pd.Spec.Template.Spec.Containers) > 0 {
+			pc := pd.Spec.Template.Spec.Containers[0]
+			if len(od.Spec.Template.Spec.Containers) == 0 {
+				od.Spec.Template.Spec.Containers = []corev1.Container{{}}
+			}
+			oc := &od.Spec.Template.Spec.Containers[0]
+			for _, ev := range pc.Env {
+				replaced := false
+				for i := range oc.Env {
+					if oc.Env[i].Name == ev.Name {
+						oc.Env[i] = ev
+						replaced = true
+					}
+				}
+				if !replaced {
+					oc.Env = append(oc.Env, ev)
+				}
+			}
+			if len(pc.Resources.Limits) > 0 || len(pc.Resources.Requests) > 0 {
+				oc.Resources = pc.Resources
+			}
+		}
+		if err := fn.Spec.SetDeploymentTemplate(od); err != nil {
+			return nil, err
+		}
+	}
+	return fn, nil
+}
+
+// replicas is the number of instances the function asks for (default 1).
+func replicas(fn *v1beta1.Function) int32 {
+	d, err := fn.Spec.DeploymentTemplate()
+	if err != nil || d.Spec.Replicas == nil {
+		return 1
+	}
+	return *d.Spec.Replicas
+}
+
+// timeout is the function's timeout (default 180s).
+func timeout(fn *v1beta1.Function) time.Duration {
+	n, err := strconv.Atoi(fn.Spec.Timeout)
+	if err != nil || n <= 0 {
+		n = 180
+	}
+	return time.Duration(n) * time.Second
+}
+
+// userEnv returns the function container's env and memory limit.
+func userEnv(fn *v1beta1.Function) (env []string, memory string) {
+	d, err := fn.Spec.DeploymentTemplate()
+	if err != nil || len(d.Spec.Template.Spec.Containers) == 0 {
+		return nil, ""
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	for _, ev := range c.Env {
+		env = append(env, ev.Name+"="+ev.Value)
+	}
+	if q, ok := c.Resources.Limits[corev1.ResourceMemory]; ok {
+		memory = q.String()
+	} else if q, ok := c.Resources.Requests[corev1.ResourceMemory]; ok {
+		memory = q.String()
+	}
+	return env, memory
+}
+
+func readyCondition(fn *v1beta1.Function) *metav1.Condition {
+	return meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionReady)
+}
+
+// setCondition sets the Ready condition: True for reasonReady, Unknown while
+// building or starting, False otherwise.
+func setCondition(fn *v1beta1.Function, reason, msg string) {
+	status := metav1.ConditionFalse
+	switch reason {
+	case reasonReady:
+		status = metav1.ConditionTrue
+	case reasonBuilding, reasonStarting:
+		status = metav1.ConditionUnknown
+	}
+	meta.SetStatusCondition(&fn.Status.Conditions, metav1.Condition{
+		Type:               v1beta1.ConditionReady,
+		Status:             status,
+		Reason:             reason,
+		Message:            msg,
+		ObservedGeneration: fn.Generation,
+		LastTransitionTime: nowMeta(),
+	})
+}
+
+// tailFiles returns the last n lines (all if n < 0) of the *.log files in dir.
+func tailFiles(dir string, n int) []string {
+	files, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	sort.Strings(files)
+	var lines []string
+	for _, f := range files {
+		fh, err := os.Open(f)
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(fh)
+		sc.Buffer(make([]byte, 64<<10), 4<<20)
+		for sc.Scan() {
+			lines = append(lines, sc.Text())
+		}
+		fh.Close()
+	}
+	if n >= 0 && len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
+}
+
+// lastLines returns the last n non-empty lines of s, joined.
+func lastLines(lines []string, n int) string {
+	var out []string
+	for _, l := range lines {
+		if strings.TrimSpace(l) != "" {
+			out = append(out, l)
+		}
+	}
+	if len(out) > n {
+		out = out[len(out)-n:]
+	}
+	return strings.Join(out, "\n")
+}

@@ -1,0 +1,267 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/engine/supervisor"
+)
+
+// The runtime contract's environment (kubeless-reference.md §6.2).
+const (
+	envModName       = "MOD_NAME"
+	envFuncHandler   = "FUNC_HANDLER"
+	envFuncPort      = "FUNC_PORT"
+	envFuncTimeout   = "FUNC_TIMEOUT"
+	envFuncRuntime   = "FUNC_RUNTIME"
+	envFuncMemory    = "FUNC_MEMORY_LIMIT"
+	envListenAddress = "KUBELESS_LISTEN_ADDRESS"
+	envInstallVolume = "KUBELESS_INSTALL_VOLUME"
+)
+
+// pollInterval is how often instances' /healthz is asked.
+var pollInterval = 200 * time.Millisecond
+
+type instance struct {
+	name string // supervisor process name
+	url  string
+}
+
+// startReconcileLocked cancels the function's reconcile goroutine, if any,
+// and starts a new one for its current generation; the new one waits for the
+// old one to have stopped its instances.
+func (e *Engine) startReconcileLocked(k string) {
+	st := e.fns[k]
+	if st.cancel != nil {
+		st.cancel()
+	}
+	prev := st.done
+	ctx, cancel := context.WithCancel(e.runCtx)
+	done := make(chan struct{})
+	st.cancel, st.done = cancel, done
+	fn := st.fn.DeepCopy()
+	e.reconcile.Add(1)
+	go func() {
+		defer e.reconcile.Done()
+		defer close(done)
+		defer cancel()
+		if prev != nil {
+			<-prev
+		}
+		e.run(ctx, k, fn)
+	}()
+}
+
+// update applies mutate to the function's stored copy if it still is at
+// generation gen and ctx is live, persists it and refreshes the routes.
+func (e *Engine) update(ctx context.Context, k string, gen int64, mutate func(st *fnState)) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := e.fns[k]
+	if !ok || ctx.Err() != nil || st.fn.Generation != gen || e.store == nil {
+		return false
+	}
+	fn := st.fn.DeepCopy()
+	st2 := &fnState{fn: fn, backends: st.backends}
+	mutate(st2)
+	fn.Status.ObservedGeneration = gen
+	if err := e.persistLocked(fn); err != nil {
+		e.logger.Error("persist function status", "function", fn.Name, "err", err)
+	}
+	st.fn, st.backends = fn, st2.backends
+	e.updateRoutesLocked()
+	return true
+}
+
+func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32, backends []string) {
+	e.update(ctx, k, gen, func(st *fnState) {
+		setCondition(st.fn, reason, msg)
+		st.fn.Status.SetReplicas(desired, ready)
+		st.backends = backends
+	})
+}
+
+// run reconciles one generation of a function until ctx ends, then stops
+// the instances it started.
+func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
+	gen := fn.Generation
+	log := e.logger.With("function", fn.Name, "namespace", fn.Namespace, "generation", gen)
+	n := replicas(fn)
+	e.setPhase(ctx, k, gen, reasonBuilding, "building the function", n, 0, nil)
+
+	userVars, memory := userEnv(fn)
+	res, err := e.builder.Build(ctx, build.Function{
+		Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
+		Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
+		Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
+	})
+	if ctx.Err() != nil {
+		return
+	}
+	if err != nil {
+		msg := err.Error()
+		var pe *build.PhaseError
+		if errors.As(err, &pe) && pe.Output != "" && !strings.Contains(msg, pe.Output) {
+			msg += "\n" + pe.Output
+		}
+		log.Warn("build failed", "err", strings.SplitN(msg, "\n", 2)[0])
+		e.setPhase(ctx, k, gen, reasonBuildFailed, msg, n, 0, nil)
+		<-ctx.Done()
+		return
+	}
+	log.Info("built", "dir", res.Dir, "cached", res.Cached)
+
+	e.setPhase(ctx, k, gen, reasonStarting, "starting instances", n, 0, nil)
+	var insts []instance
+	defer func() {
+		for _, in := range insts {
+			if err := e.sup.Remove(in.name, e.opts.StopGrace); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
+				log.Warn("stop instance", "instance", in.name, "err", err)
+			}
+		}
+	}()
+	for i := range int(n) {
+		port, err := freePort()
+		if err != nil {
+			e.setPhase(ctx, k, gen, reasonInstanceFailed, "no free port: "+err.Error(), n, 0, nil)
+			<-ctx.Done()
+			return
+		}
+		env := append([]string(nil), e.opts.BaseEnv...)
+		for _, ev := range res.Env {
+			env = append(env, ev.Name+"="+ev.Value)
+		}
+		env = append(env, userVars...)
+		env = append(env,
+			envModName+"="+res.Handler.Module,
+			envFuncHandler+"="+res.Handler.Function,
+			envFuncPort+"="+strconv.Itoa(port),
+			envListenAddress+"=127.0.0.1",
+			envInstallVolume+"="+res.Dir,
+			envFuncTimeout+"="+strconv.Itoa(int(timeout(fn)/time.Second)),
+			envFuncRuntime+"="+fn.Spec.Runtime,
+			envFuncMemory+"="+memory,
+			"PYTHONDONTWRITEBYTECODE=1",
+		)
+		name := fmt.Sprintf("%s/%d", k, i)
+		spec := supervisor.Spec{
+			Name:    name,
+			Args:    []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime},
+			Env:     env,
+			Dir:     res.Dir,
+			LogPath: filepath.Join(e.logDir(fn.Namespace, fn.Name), strconv.Itoa(i)+".log"),
+			Restart: supervisor.RestartAlways,
+		}
+		if err := e.sup.Start(spec); err != nil {
+			e.setPhase(ctx, k, gen, reasonInstanceFailed, fmt.Sprintf("instance %d: %v", i, err), n, 0, nil)
+			<-ctx.Done()
+			return
+		}
+		insts = append(insts, instance{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port)})
+	}
+
+	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
+	deadline := time.Now().Add(e.opts.StartTimeout)
+	started := false
+	lastReady := -1
+	tick := time.NewTicker(pollInterval)
+	defer tick.Stop()
+	for {
+		var backends []string
+		for i, in := range insts {
+			if !started {
+				// An instance that exits while starting fails the function.
+				if s, err := e.sup.Status(in.name); err == nil && s.LastExit != nil &&
+					(s.State == supervisor.StateBackoff || s.State == supervisor.StateFailed || s.State == supervisor.StateStopped) {
+					msg := fmt.Sprintf("instance %d %s while starting", i, s.LastExit)
+					if out := lastLines(s.Output, 10); out != "" {
+						msg += ":\n" + out
+					}
+					log.Warn("instance failed", "instance", in.name, "reason", s.LastExit.String())
+					e.setPhase(ctx, k, gen, reasonInstanceFailed, msg, n, 0, nil)
+					for _, in := range insts {
+						_ = e.sup.Stop(in.name, e.opts.StopGrace)
+					}
+					<-ctx.Done()
+					return
+				}
+			}
+			if healthy(ctx, hc, in.url) {
+				backends = append(backends, in.url)
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		ready := len(backends)
+		switch {
+		case !started && ready == len(insts):
+			started = true
+			log.Info("function ready", "instances", ready)
+			e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends)
+		case !started && time.Now().After(deadline):
+			msg := fmt.Sprintf("%d of %d instances answered /healthz within %s", ready, len(insts), e.opts.StartTimeout)
+			if s, err := e.sup.Status(insts[0].name); err == nil {
+				if out := lastLines(s.Output, 10); out != "" {
+					msg += ":\n" + out
+				}
+			}
+			e.setPhase(ctx, k, gen, reasonInstanceFailed, msg, n, int32(ready), backends)
+			<-ctx.Done()
+			return
+		case started && ready != lastReady:
+			if ready == len(insts) {
+				e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends)
+			} else {
+				e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, len(insts)), n, int32(ready), backends)
+			}
+		}
+		if started {
+			lastReady = ready
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if started {
+			// After start, check once a second.
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(time.Second - pollInterval):
+			}
+		}
+	}
+}
+
+func healthy(ctx context.Context, hc *http.Client, base string) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+	if err != nil {
+		return false
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
