@@ -1,0 +1,5 @@
+module function
+
+go 1.21
+
+require github.com/sirupsen/logrus v1.6.0

@@ -1,0 +1,8 @@
+<?php
+// Timeout example (handler timeout.forever): never returns. Deployed with
+// --timeout 3, a call answers 408 after 3 seconds (`Request timeout
+// exceeded`) and the runtime replaces the busy worker.
+
+function forever($event, $context) {
+  while (1) {}
+}
