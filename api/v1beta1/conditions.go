@@ -58,3 +58,11 @@ const (
 	// example both tls and tls-secret, or basic auth with the kong gateway).
 	ReasonInvalidTrigger = "InvalidTrigger"
 )
+
+// Reasons of a cron trigger's LastRun condition (local engine).
+const (
+	// ReasonCallSucceeded: the last scheduled call got a 2xx answer.
+	ReasonCallSucceeded = "CallSucceeded"
+	// ReasonCallFailed: the last scheduled call failed or got another status.
+	ReasonCallFailed = "CallFailed"
+)

@@ -107,6 +107,25 @@ type Builder struct {
 	// Salt is added to every cache key. Change it (for example to the
 	// binary's version) to stop reusing folders built by another version.
 	Salt string
+	// OnPhase, when set, is called as a build that is not a cache hit
+	// starts each of its steps: PhasePrepare, then PhaseInstall (only for
+	// a function with dependencies and a runtime that installs them), then
+	// PhaseCompile (when the runtime has a compilation phase). It is called
+	// on the building goroutine and must not block for long.
+	OnPhase func(phase string)
+}
+
+// The steps reported to Builder.OnPhase.
+const (
+	PhasePrepare = "prepare"
+	PhaseInstall = "install"
+	PhaseCompile = "compile"
+)
+
+func (b *Builder) onPhase(p string) {
+	if b.OnPhase != nil {
+		b.OnPhase(p)
+	}
 }
 
 // OutputLines is how many of a failing tool's last output lines end a
@@ -330,6 +349,7 @@ func (b *Builder) buildLocked(ctx context.Context, in *buildInput, cacheDir, key
 	if err := os.Remove(dir); err != nil {
 		return false, err
 	}
+	b.onPhase(PhasePrepare)
 	if err := Prepare(dir, in.code, in.ct, in.handler, in.entry.Runtime, in.fn.Deps, b.Limits); err != nil {
 		return false, err
 	}
@@ -377,6 +397,12 @@ func (b *Builder) runPhases(ctx context.Context, in *buildInput, dir string) err
 	for _, img := range phases {
 		env := b.phaseEnv(in, img.Phase, dir, shims)
 		b.log("build phase", "function", in.fn.Name, "runtime", in.entry.Name(), "phase", string(img.Phase))
+		switch img.Phase {
+		case langruntime.PhaseInstallation:
+			b.onPhase(PhaseInstall)
+		case langruntime.PhaseCompilation:
+			b.onPhase(PhaseCompile)
+		}
 		if err := runCommand(ctx, img.Command, dir, env, b.Output); err != nil {
 			var out *commandError
 			if errors.As(err, &out) {

@@ -13,11 +13,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeless/kubeless/internal/build"
+	autoscalecmd "github.com/kubeless/kubeless/internal/cli/autoscale"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/enginecmd"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
+	triggercmd "github.com/kubeless/kubeless/internal/cli/trigger"
+	"github.com/kubeless/kubeless/internal/engine/client"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
 )
@@ -46,10 +50,35 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return cmdutil.FlagErrorf(c, "%s", err)
 	})
+	var engineFlag string
+	root.PersistentFlags().StringVar(&engineFlag, "engine", "", "Engine that runs functions: local or kubernetes (default: $KUBELESS_ENGINE, else kubernetes when a kubeconfig has a current context, else local)")
+	chooseEngine := func() (enginecmd.Choice, error) { return enginecmd.Choose(engineFlag, enginecmd.SystemEnv()) }
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
+		if engineFlag != "" && !enginecmd.ValidName(engineFlag) {
+			return cmdutil.FlagErrorf(c, "invalid --engine %q: use local or kubernetes", engineFlag)
+		}
+		return nil
+	}
 	root.AddCommand(runtimecmd.NewCmdRuntime())
-	localCfg := &localcmd.Config{IO: iostreams.FromWriters(stdout, stderr), BuildTools: BuildTools, Version: Version}
+	ios := iostreams.FromWriters(stdout, stderr)
+	localCfg := &localcmd.Config{IO: ios, BuildTools: BuildTools, Version: Version}
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
-	root.AddCommand(functioncmd.NewCmdFunction(functioncmd.NewFactory(localCfg)))
+	f := functioncmd.NewFactory(localCfg)
+	localEngine := f.Engine
+	f.Engine = func(ctx context.Context) (*client.Client, error) {
+		ch, err := chooseEngine()
+		if err != nil {
+			return nil, err
+		}
+		if err := enginecmd.RequireLocal(ch); err != nil {
+			return nil, err
+		}
+		return localEngine(ctx)
+	}
+	root.AddCommand(functioncmd.NewCmdFunction(f))
+	root.AddCommand(triggercmd.NewCmdTrigger(f))
+	root.AddCommand(autoscalecmd.NewCmdAutoscale(f))
+	root.AddCommand(enginecmd.NewCmdEngine(ios, chooseEngine))
 	root.AddCommand(&cobra.Command{
 		Use:   "get-server-config",
 		Short: "Print the runtimes that functions can use",

@@ -28,6 +28,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/engine/cron"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
@@ -81,7 +82,10 @@ type Engine struct {
 
 	mu    sync.Mutex
 	store store.Store
-	fns   map[string]*fnState // by "namespace/name"
+	fns   map[string]*fnState  // by "namespace/name"
+	https map[string]*httpTrig // by store key
+	crons map[string]*v1beta1.CronJobTrigger
+	sched *cron.Scheduler
 }
 
 // fnState is the engine's view of one function.
@@ -119,7 +123,8 @@ func New(opts Options) *Engine {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{}}
+	return &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
+		https: map[string]*httpTrig{}, crons: map[string]*v1beta1.CronJobTrigger{}}
 }
 
 // Ready is closed once Run serves the API and the gateway.
@@ -188,7 +193,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.mu.Lock()
 	e.runCtx = runCtx
 	e.store = st
+	e.sched = cron.NewScheduler(cron.Options{Logger: e.logger})
 	e.mu.Unlock()
+	defer e.sched.Stop()
 	if err := e.loadAll(); err != nil {
 		e.logger.Error("load stored functions", "err", err)
 	}
@@ -211,6 +218,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	_ = apiSrv.Shutdown(sctx)
+	e.sched.Stop()
 	cancelRun() // every reconcile goroutine stops its instances
 	e.reconcile.Wait()
 	_ = e.sup.StopAll(e.opts.StopGrace)
@@ -246,6 +254,7 @@ func (e *Engine) loadAll() error {
 		e.logger.Info("function restored", "function", fn.Name, "namespace", fn.Namespace)
 		e.startReconcileLocked(k)
 	}
+	e.loadTriggersLocked()
 	e.updateRoutesLocked()
 	return listErr
 }
@@ -379,7 +388,8 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	return fn.DeepCopy(), nil
 }
 
-// Delete implements api.Backend.
+// Delete implements api.Backend. It deletes the HTTP and cron triggers that
+// call the function too.
 func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 	namespace = defaultNS(namespace)
 	k := fnKey(namespace, name)
@@ -398,6 +408,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 		return fmt.Errorf("delete function %q: %w", name, err)
 	}
 	delete(e.fns, k)
+	e.deleteTriggersOfLocked(namespace, name)
 	e.updateRoutesLocked()
 	if st.cancel != nil {
 		st.cancel()
@@ -536,6 +547,7 @@ func (e *Engine) updateRoutesLocked() {
 		}
 		r.Functions = append(r.Functions, f)
 	}
+	r.Triggers = e.httpRoutesLocked()
 	if err := e.gw.SetRoutes(r); err != nil {
 		e.logger.Warn("gateway routes", "err", err)
 	}

@@ -28,6 +28,10 @@ const (
 	envInstallVolume = "KUBELESS_INSTALL_VOLUME"
 )
 
+// buildingMsg is the Building condition's message; a build step is added
+// as "<buildingMsg>: <step>" (prepare, install, compile).
+const buildingMsg = "building the function"
+
 // pollInterval is how often instances' /healthz is asked.
 var pollInterval = 200 * time.Millisecond
 
@@ -96,10 +100,18 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	gen := fn.Generation
 	log := e.logger.With("function", fn.Name, "namespace", fn.Namespace, "generation", gen)
 	n := replicas(fn)
-	e.setPhase(ctx, k, gen, reasonBuilding, "building the function", n, 0, nil)
+	if p, _ := e.currentPolicy(k); p != nil {
+		n = int32(p.min)
+	}
+	e.setPhase(ctx, k, gen, reasonBuilding, buildingMsg, n, 0, nil)
 
 	userVars, memory := userEnv(fn)
-	res, err := e.builder.Build(ctx, build.Function{
+	// A copy of the builder (a plain value) reports this build's steps.
+	builder := *e.builder
+	builder.OnPhase = func(phase string) {
+		e.setPhase(ctx, k, gen, reasonBuilding, buildingMsg+": "+phase, n, 0, nil)
+	}
+	res, err := builder.Build(ctx, build.Function{
 		Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
 		Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
 		Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
@@ -129,12 +141,11 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			}
 		}
 	}()
-	for i := range int(n) {
+	// startInst starts instance i.
+	startInst := func(i int) error {
 		port, err := freePort()
 		if err != nil {
-			e.setPhase(ctx, k, gen, reasonInstanceFailed, "no free port: "+err.Error(), n, 0, nil)
-			<-ctx.Done()
-			return
+			return fmt.Errorf("no free port: %w", err)
 		}
 		env := append([]string(nil), e.opts.BaseEnv...)
 		for _, ev := range res.Env {
@@ -162,11 +173,17 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			Restart: supervisor.RestartAlways,
 		}
 		if err := e.sup.Start(spec); err != nil {
-			e.setPhase(ctx, k, gen, reasonInstanceFailed, fmt.Sprintf("instance %d: %v", i, err), n, 0, nil)
+			return fmt.Errorf("instance %d: %w", i, err)
+		}
+		insts = append(insts, instance{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port)})
+		return nil
+	}
+	for i := range int(n) {
+		if err := startInst(i); err != nil {
+			e.setPhase(ctx, k, gen, reasonInstanceFailed, err.Error(), n, 0, nil)
 			<-ctx.Done()
 			return
 		}
-		insts = append(insts, instance{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port)})
 	}
 
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
@@ -175,7 +192,16 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	lastReady := -1
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
+	var sampler scaleSampler
+	nextScale := time.Now().Add(autoscaleInterval)
 	for {
+		if started && time.Now().After(nextScale) {
+			nextScale = time.Now().Add(autoscaleInterval)
+			if e.rescale(ctx, k, &sampler, &insts, startInst, log) {
+				lastReady = -1 // report the new count
+			}
+			n = int32(len(insts))
+		}
 		var backends []string
 		for i, in := range insts {
 			if !started {

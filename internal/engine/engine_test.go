@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func TestMain(m *testing.M) {
 		os.Exit(fakeRuntime())
 	}
 	pollInterval = 50 * time.Millisecond
+	autoscaleInterval = 300 * time.Millisecond
 	os.Exit(m.Run())
 }
 
@@ -48,7 +50,26 @@ func fakeRuntime() int {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	var mu sync.Mutex
+	calls := map[string]int{}
+	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, "# TYPE function_calls_total counter")
+		for m, n := range calls {
+			fmt.Fprintf(w, "function_calls_total{method=%q} %d\n", m, n)
+		}
+		fmt.Fprintln(w, "# TYPE function_duration_seconds histogram")
+		for m, n := range calls {
+			fmt.Fprintf(w, "function_duration_seconds_bucket{method=%q,le=\"+Inf\"} %d\n", m, n)
+			fmt.Fprintf(w, "function_duration_seconds_sum{method=%q} %g\n", m, 0.5*float64(n))
+			fmt.Fprintf(w, "function_duration_seconds_count{method=%q} %d\n", m, n)
+		}
+	})
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		calls[r.Method]++
+		mu.Unlock()
 		b, _ := io.ReadAll(r.Body)
 		fmt.Println("called", r.Method)
 		fmt.Fprintf(w, "%s|%s|%s", strings.TrimSpace(string(code)), os.Getenv("GREETING"), b)
@@ -63,7 +84,7 @@ func fakeRuntime() int {
 
 const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake","versions":[
  {"name":"fake1","version":"1","images":[
-  {"phase":"installation","image":"x","command":"cat \"$KUBELESS_DEPS_FILE\"; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi"},
+  {"phase":"installation","image":"x","command":"cat \"$KUBELESS_DEPS_FILE\"; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then sleep 1; fi"},
   {"phase":"runtime","image":"y"}]}]}]`
 
 func newTestEngine(t *testing.T, home string) (*Engine, func()) {

@@ -194,7 +194,7 @@ func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <name>",
-		Short: "Delete a function and stop its instances",
+		Short: "Delete a function, stop its instances and delete the HTTP and cron triggers that call it",
 		Args:  cmdutil.ExactArgs(1, "delete: the function name is required, for example: kubeless function delete hello"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]

@@ -25,6 +25,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/cron"
 	"github.com/kubeless/kubeless/internal/source"
 )
 
@@ -53,6 +54,9 @@ type DeployOptions struct {
 	Replicas     int32
 	Wait         bool
 	WaitTimeout  time.Duration
+	// Schedule (deploy only) also creates a cron trigger named like the
+	// function.
+	Schedule string
 
 	// PollInterval is how often the wait asks for the status; 0 means 300ms.
 	PollInterval time.Duration
@@ -113,6 +117,9 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")
 	fl.BoolVar(&opts.Wait, "wait", true, "Wait until the function is ready or has failed")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
+	if !update {
+		fl.StringVar(&opts.Schedule, "schedule", "", "Also call the function on this cron schedule, for example '*/5 * * * *' or '@every 1m' (a cron trigger named like the function)")
+	}
 	return cmd
 }
 
@@ -127,6 +134,11 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 		}
 		if o.FromFile == "" {
 			return cmdutil.FlagErrorf(c, "--from-file is required: the file with the function's code, for example --from-file hello.py")
+		}
+	}
+	if o.Schedule != "" {
+		if _, err := cron.Parse(o.Schedule); err != nil {
+			return err // "invalid cron schedule ...: <why>; <accepted forms>"
 		}
 	}
 	if o.Port < 1 || o.Port > 65535 {
@@ -295,6 +307,17 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "Function %s submitted for deployment\n", o.Name)
+	if o.Schedule != "" {
+		ct := &v1beta1.CronJobTrigger{
+			TypeMeta: metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "CronJobTrigger"},
+			ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: map[string]string{
+				v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless, v1beta1.LabelFunction: o.Name}},
+			Spec: v1beta1.CronJobTriggerSpec{FunctionName: o.Name, Schedule: o.Schedule},
+		}
+		if _, err := cl.CreateCronJobTrigger(ctx, ct); err != nil {
+			return fmt.Errorf("function %s is deployed but its schedule is not: %w", o.Name, err)
+		}
+	}
 	if !o.Wait {
 		nsArg := ""
 		if o.Namespace != "default" {
@@ -329,7 +352,7 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	tty := o.IO.IsStderrTTY()
-	last := ""
+	last, lastLine := "", ""
 	start := time.Now()
 	for {
 		fn, err := cl.Get(ctx, o.Namespace, o.Name)
@@ -341,12 +364,12 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 		}
 		c := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionReady)
 		if c != nil && fn.Status.ObservedGeneration >= gen {
-			if c.Reason != last {
-				last = c.Reason
+			if p := progress(c); p != lastLine {
+				last, lastLine = c.Reason, p
 				if tty {
-					fmt.Fprintf(o.IO.ErrOut, "  %-10s %5.1fs\n", c.Reason, time.Since(start).Seconds())
+					fmt.Fprintf(o.IO.ErrOut, "  %-20s %5.1fs\n", p, time.Since(start).Seconds())
 				} else {
-					fmt.Fprintln(o.IO.ErrOut, c.Reason)
+					fmt.Fprintln(o.IO.ErrOut, p)
 				}
 			}
 			switch {
@@ -368,6 +391,19 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 		return fmt.Errorf("function %s is not ready after %s (last phase %s): see kubeless function logs %s", o.Name, timeout, last, o.Name)
 	}
 	return ctx.Err()
+}
+
+// buildStepPrefix starts the message of a Building condition that names
+// the build step in progress (the engine's "building the function: install").
+const buildStepPrefix = "building the function: "
+
+// progress is the line shown for a condition: its reason, with the build
+// step when there is one ("Building (install)").
+func progress(c *metav1.Condition) string {
+	if c.Reason == "Building" && strings.HasPrefix(c.Message, buildStepPrefix) {
+		return c.Reason + " (" + strings.TrimPrefix(c.Message, buildStepPrefix) + ")"
+	}
+	return c.Reason
 }
 
 func isFailure(reason string) bool {

@@ -1,5 +1,5 @@
 // Package function holds `kubeless function deploy|update|delete|ls|describe|
-// call|logs` on the local engine, with the original Kubeless CLI's flags and
+// call|logs|top` on the local engine, with the original Kubeless CLI's flags and
 // messages (kubeless-reference.md §5). Each verb has an Options struct that
 // cobra fills, a NewCmdX(f, runF) constructor and an xRun function; the
 // engine is reached only through internal/engine/client.
@@ -59,6 +59,7 @@ func NewCmdFunction(f *Factory) *cobra.Command {
 		NewCmdDescribe(f, nil),
 		NewCmdCall(f, nil),
 		NewCmdLogs(f, nil),
+		NewCmdTop(f, nil),
 	)
 	return cmd
 }

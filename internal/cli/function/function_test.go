@@ -26,12 +26,13 @@ import (
 // fakeBackend is an engine whose functions go through the given reasons,
 // one per Get.
 type fakeBackend struct {
-	mu      sync.Mutex
-	fns     map[string]*v1beta1.Function
-	phases  []string // reasons returned by successive Gets
-	message string
-	gets    int
-	updates []*v1beta1.Function
+	api.TriggerBackend // nil: the tests that need it set it
+	mu                 sync.Mutex
+	fns                map[string]*v1beta1.Function
+	phases             []string // reasons returned by successive Gets
+	message            string
+	gets               int
+	updates            []*v1beta1.Function
 }
 
 func (b *fakeBackend) Status(context.Context) (*api.Status, error) {

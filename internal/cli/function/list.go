@@ -266,3 +266,16 @@ func describeRun(ctx context.Context, o *DescribeOptions) error {
 	}
 	return w.Flush()
 }
+
+// PrintOutput prints v as JSON (2-space indent) or YAML; format must be
+// "json" or "yaml".
+func PrintOutput(w io.Writer, format string, v any) error {
+	if format == "yaml" {
+		return printYAML(w, v)
+	}
+	return printJSON(w, v)
+}
+
+// CheckOutput accepts "", "json" and "yaml" (with "wide" when wide), and
+// otherwise returns the original's FlagError.
+func CheckOutput(c *cobra.Command, out string, wide bool) error { return checkOutput(c, out, wide) }

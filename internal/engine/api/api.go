@@ -92,4 +92,6 @@ type Backend interface {
 	// Logs returns the lines of the function's instances; the channel is
 	// closed at the end (at once without Follow, or when ctx ends).
 	Logs(ctx context.Context, namespace, name string, opts LogOptions) (<-chan string, error)
+
+	TriggerBackend
 }

@@ -44,6 +44,13 @@ func NewHandler(b Backend, logger *slog.Logger) *Handler {
 			}
 		})
 	}
+	for pattern, fn := range moreRoutes() {
+		h.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if err := fn(h, w, r); err != nil {
+				writeError(w, err)
+			}
+		})
+	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, Errorf(CodeNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})

@@ -1,0 +1,34 @@
+package build
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestOnPhase(t *testing.T) {
+	b := newTestBuilder(t)
+	var got []string
+	b.OnPhase = func(p string) { got = append(got, p) }
+	counter := filepath.Join(t.TempDir(), "counter")
+	ctx := context.Background()
+	for _, tt := range []struct {
+		fn   Function
+		want []string
+	}{
+		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "x", Deps: "dep==1\n", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare, PhaseInstall}},
+		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "y", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare}},
+		{Function{Name: "f", Runtime: "fake4", Handler: "hello.Handler", Function: "package kubeless", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare, PhaseCompile}},
+		// A cache hit reports nothing.
+		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "y", Env: []string{"COUNTER=" + counter}}, nil},
+	} {
+		got = nil
+		if _, err := b.Build(ctx, tt.fn); err != nil {
+			t.Fatalf("Build: %v", err)
+		}
+		if !slices.Equal(got, tt.want) {
+			t.Errorf("%s %q: phases %q, want %q", tt.fn.Runtime, tt.fn.Function, got, tt.want)
+		}
+	}
+}

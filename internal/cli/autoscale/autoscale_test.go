@@ -1,0 +1,128 @@
+package autoscale
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+type fakeEngine struct {
+	api.Backend
+	fn *v1beta1.Function
+}
+
+func (f *fakeEngine) SetAutoscaler(_ context.Context, ns, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
+	if name != f.fn.Name {
+		return nil, api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+	}
+	if h == nil {
+		if cur, _ := f.fn.Spec.Autoscaler(); cur == nil {
+			return nil, api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
+		}
+	}
+	if err := f.fn.Spec.SetAutoscaler(h); err != nil {
+		return nil, err
+	}
+	return f.fn, nil
+}
+
+func (f *fakeEngine) List(context.Context, string) ([]v1beta1.Function, error) {
+	return []v1beta1.Function{*f.fn, {ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default"}}}, nil
+}
+
+func serve(t *testing.T, f *fakeEngine) func(context.Context) (*client.Client, error) {
+	dir, err := os.MkdirTemp("", "kl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	l, err := net.Listen("unix", filepath.Join(dir, "s"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(api.NewHandler(f, nil))
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	cl := client.New(filepath.Join(dir, "s"))
+	return func(context.Context) (*client.Client, error) { return cl, nil }
+}
+
+func TestNewCmdCreate(t *testing.T) {
+	for cli, wantErr := range map[string]string{
+		"hello --metric qps --value 10 --min 1 --max 3": "",
+		"hello --metric cpu --value 70":                 "",
+		"hello --metric cpu":                            "--value is required: the metric's target, for example --value 10",
+		"hello --metric mem --value 1":                  `invalid --metric "mem": use cpu or qps`,
+		"hello --metric cpu --value 7.5":                `invalid --value "7.5": give the target CPU utilization as a whole percentage, for example --value 70`,
+		"hello --value 1 --min 0":                       "invalid --min 0: use 1 or more",
+		"hello --value 1 --min 3 --max 2":               "invalid --max 2: it must be at least --min (3)",
+		"--value 1":                                     "create: the function name is required, for example: kubeless autoscale create hello --metric qps --value 10",
+	} {
+		ios, _, _, _ := iostreams.Test()
+		cmd := NewCmdCreate(&functioncmd.Factory{IOStreams: ios}, func(*CreateOptions) error { return nil })
+		cmd.SetArgs(strings.Fields(cli))
+		cmd.SetErr(&strings.Builder{})
+		err := cmd.Execute()
+		var fe *cmdutil.FlagError
+		if wantErr == "" && err != nil || wantErr != "" && (err == nil || err.Error() != wantErr || !errors.As(err, &fe)) {
+			t.Errorf("%q: err = %v, want %q", cli, err, wantErr)
+		}
+	}
+}
+
+func TestCreateListDelete(t *testing.T) {
+	f := &fakeEngine{fn: &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default"}}}
+	engine := serve(t, f)
+	ios, _, stdout, stderr := iostreams.Test()
+	ctx := context.Background()
+	if err := createRun(ctx, &CreateOptions{IO: ios, Engine: engine, Name: "hello", Namespace: "default", Min: 1, Max: 3, Metric: "qps", Value: "10"}); err != nil {
+		t.Fatal(err)
+	}
+	if stderr.String() != "Autoscale hello created in namespace default successfully!\n" {
+		t.Errorf("stderr = %q", stderr.String())
+	}
+	h, err := f.fn.Spec.Autoscaler()
+	if err != nil || h == nil || h.Spec.MaxReplicas != 3 || h.Spec.Metrics[0].Object.Metric.Name != "function_calls" {
+		t.Fatalf("stored autoscaler = %+v, %v", h, err)
+	}
+	if err := listRun(ctx, &ListOptions{IO: ios, Engine: engine, Namespace: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	want := "NAME   NAMESPACE  TARGET  MIN  MAX  METRIC  VALUE\nhello  default    hello   1    3    qps     10\n"
+	if stdout.String() != want {
+		t.Errorf("list = %q, want %q", stdout.String(), want)
+	}
+	if err := createRun(ctx, &CreateOptions{IO: ios, Engine: engine, Name: "hello", Namespace: "default", Min: 2, Max: 2, Metric: "cpu", Value: "70"}); err != nil {
+		t.Fatal(err)
+	}
+	stdout.Reset()
+	listRun(ctx, &ListOptions{IO: ios, Engine: engine, Namespace: "default"})
+	if !strings.Contains(stdout.String(), "hello  default    hello   2    2    cpu     70") {
+		t.Errorf("list = %q", stdout.String())
+	}
+	del := NewCmdDelete(&functioncmd.Factory{IOStreams: ios, Engine: engine}, nil)
+	del.SetArgs([]string{"hello"})
+	if err := del.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	del.SetArgs([]string{"hello"})
+	if err := del.Execute(); err == nil || err.Error() != "Not found an autoscale definition for hello" {
+		t.Errorf("second delete: %v", err)
+	}
+}

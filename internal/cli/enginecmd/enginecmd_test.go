@@ -1,0 +1,82 @@
+package enginecmd
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+)
+
+func fakeEnv(vars map[string]string, files map[string]string) Env {
+	return Env{
+		Getenv: func(k string) string { return vars[k] },
+		Home:   "/home/u",
+		ReadFile: func(p string) ([]byte, error) {
+			if s, ok := files[p]; ok {
+				return []byte(s), nil
+			}
+			return nil, os.ErrNotExist
+		},
+	}
+}
+
+func TestChoose(t *testing.T) {
+	withCtx := "apiVersion: v1\nkind: Config\ncurrent-context: kind-kind\n"
+	noCtx := "apiVersion: v1\nkind: Config\ncurrent-context: \"\"\n"
+	for _, tt := range []struct {
+		name    string
+		flag    string
+		vars    map[string]string
+		files   map[string]string
+		want    Choice
+		wantErr string
+	}{
+		{name: "nothing", want: Choice{Local, "no kubeconfig with a current context (~/.kube/config)"}},
+		{name: "home kubeconfig", files: map[string]string{"/home/u/.kube/config": withCtx},
+			want: Choice{Kubernetes, `the kubeconfig /home/u/.kube/config has the current context "kind-kind"`}},
+		{name: "no current context", files: map[string]string{"/home/u/.kube/config": noCtx}, want: Choice{Local, "no kubeconfig with a current context (~/.kube/config)"}},
+		{name: "KUBECONFIG list", vars: map[string]string{"KUBECONFIG": "/a:/b"}, files: map[string]string{"/b": withCtx, "/home/u/.kube/config": noCtx},
+			want: Choice{Kubernetes, `the kubeconfig /b has the current context "kind-kind"`}},
+		{name: "KUBECONFIG hides home", vars: map[string]string{"KUBECONFIG": "/a"}, files: map[string]string{"/home/u/.kube/config": withCtx},
+			want: Choice{Local, "no kubeconfig with a current context (KUBECONFIG)"}},
+		{name: "env", vars: map[string]string{EnvEngine: "local"}, files: map[string]string{"/home/u/.kube/config": withCtx},
+			want: Choice{Local, "KUBELESS_ENGINE=local is set"}},
+		{name: "flag wins", flag: "kubernetes", vars: map[string]string{EnvEngine: "local"}, want: Choice{Kubernetes, "--engine kubernetes was given"}},
+		{name: "bad flag", flag: "docker", wantErr: `invalid --engine "docker": use local or kubernetes`},
+		{name: "bad env", vars: map[string]string{EnvEngine: "k8s"}, wantErr: `invalid KUBELESS_ENGINE="k8s": use local or kubernetes`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := Choose(tt.flag, fakeEnv(tt.vars, tt.files))
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("Choose = %+v, %v, want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func TestRequireLocalAndCommand(t *testing.T) {
+	if err := RequireLocal(Choice{Local, "x"}); err != nil {
+		t.Error(err)
+	}
+	err := RequireLocal(Choice{Kubernetes, "KUBELESS_ENGINE=kubernetes is set"})
+	want := "the Kubernetes engine is not available yet (chosen because KUBELESS_ENGINE=kubernetes is set): use the local engine with --engine local or KUBELESS_ENGINE=local"
+	if err == nil || err.Error() != want {
+		t.Errorf("err = %v", err)
+	}
+	ios, _, stdout, _ := iostreams.Test()
+	cmd := NewCmdEngine(ios, func() (Choice, error) { return Choice{Kubernetes, "why"}, nil })
+	cmd.SetArgs(nil)
+	if err := cmd.Execute(); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(stdout.String(), "Engine: kubernetes\nWhy: why\nNote: the Kubernetes engine is not implemented yet") {
+		t.Errorf("stdout = %q", stdout.String())
+	}
+}

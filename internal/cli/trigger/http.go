@@ -1,0 +1,245 @@
+package trigger
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// NewCmdHTTP returns the `trigger http` group.
+func NewCmdHTTP(f *functioncmd.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "http <command>",
+		Short: "Expose functions on a host name and path of the gateway",
+	}
+	cmd.AddCommand(NewCmdHTTPCreate(f, nil), NewCmdHTTPUpdate(f, nil), NewCmdHTTPDelete(f, nil), NewCmdHTTPList(f, nil))
+	return cmd
+}
+
+// HTTPOptions are the flags of http create and update.
+type HTTPOptions struct {
+	IO     *iostreams.IOStreams
+	Engine Engine
+	Update bool
+
+	Name            string
+	Namespace       string
+	FunctionName    string
+	Path            string
+	Hostname        string
+	BasicAuthSecret string
+	CorsEnable      bool
+	Gateway         string
+	DryRun          bool
+	Output          string
+}
+
+// NewCmdHTTPCreate returns `trigger http create`.
+func NewCmdHTTPCreate(f *functioncmd.Factory, runF func(*HTTPOptions) error) *cobra.Command {
+	return newCmdHTTPPut(f, runF, false)
+}
+
+// NewCmdHTTPUpdate returns `trigger http update`.
+func NewCmdHTTPUpdate(f *functioncmd.Factory, runF func(*HTTPOptions) error) *cobra.Command {
+	return newCmdHTTPPut(f, runF, true)
+}
+
+func newCmdHTTPPut(f *functioncmd.Factory, runF func(*HTTPOptions) error, update bool) *cobra.Command {
+	opts := &HTTPOptions{IO: f.IOStreams, Engine: f.Engine, Update: update}
+	verb, short := "create", "Create an HTTP trigger: the gateway routes a host name and path to a function"
+	example := `  kubeless trigger http create hello-api --function-name hello --path api
+  kubeless trigger http create secure --function-name hello --path secure --basic-auth-secret ./htpasswd
+  kubeless trigger http create web --function-name hello --hostname hello.local --cors-enable`
+	if update {
+		verb, short = "update", "Update an HTTP trigger: only the flags given change"
+		example = "  kubeless trigger http update hello-api --path v2"
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " <name> [flags]",
+		Short:   short,
+		Example: example,
+		Args:    cmdutil.ExactArgs(1, verb+": the trigger name is required, for example: kubeless trigger http "+verb+" hello-api --function-name hello"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if !update && opts.FunctionName == "" {
+				return cmdutil.FlagErrorf(c, "--function-name is required: the function the trigger calls, for example --function-name hello")
+			}
+			switch opts.Gateway {
+			case "", "nginx", "traefik", "kong":
+			default:
+				return cmdutil.FlagErrorf(c, "invalid --gateway %q: use nginx, traefik or kong", opts.Gateway)
+			}
+			if opts.DryRun && opts.Output != "json" && opts.Output != "yaml" {
+				return cmdutil.FlagErrorf(c, "Output format needs to be yaml or json")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return httpPutRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	addNamespaceFlag(cmd, &opts.Namespace)
+	fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the function the trigger calls (required)")
+	fl.StringVar(&opts.Path, "path", "", "URL path that routes to the function, for example api (default: every path)")
+	fl.StringVar(&opts.Hostname, "hostname", "", "Host name the trigger answers for (default: any host)")
+	fl.StringVar(&opts.BasicAuthSecret, "basic-auth-secret", "", "Path of an htpasswd file (htpasswd -cB FILE USER): requests need one of its users")
+	fl.BoolVar(&opts.CorsEnable, "cors-enable", false, "Answer CORS preflight requests and allow any origin")
+	fl.StringVar(&opts.Gateway, "gateway", "", "Ingress controller of the original (nginx, traefik or kong); the local engine's gateway ignores it")
+	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the trigger instead of creating it")
+	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
+	return cmd
+}
+
+// Trigger returns the HTTPTrigger of the options; the basic-auth file
+// becomes an absolute path that must exist.
+func (o *HTTPOptions) Trigger() (*v1beta1.HTTPTrigger, error) {
+	t := &v1beta1.HTTPTrigger{
+		TypeMeta:   metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "HTTPTrigger"},
+		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless}},
+		Spec: v1beta1.HTTPTriggerSpec{
+			FunctionName: o.FunctionName, Path: o.Path, HostName: o.Hostname,
+			CorsEnable: o.CorsEnable, Gateway: o.Gateway,
+		},
+	}
+	if o.BasicAuthSecret != "" {
+		abs, err := filepath.Abs(o.BasicAuthSecret)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := os.Stat(abs); err != nil {
+			return nil, fmt.Errorf("--basic-auth-secret: %v: on the local engine give the path of an htpasswd file (create one with htpasswd -cB FILE USER)", err)
+		}
+		t.Spec.BasicAuthSecret = abs
+	}
+	return t, nil
+}
+
+func httpPutRun(ctx context.Context, o *HTTPOptions) error {
+	ctx = bg(ctx)
+	t, err := o.Trigger()
+	if err != nil {
+		return err
+	}
+	if o.DryRun {
+		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
+	}
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	if o.Update {
+		if _, err := cl.UpdateHTTPTrigger(ctx, t); err != nil {
+			return err
+		}
+		fmt.Fprintf(o.IO.ErrOut, "HTTP trigger %s updated in namespace %s successfully!\n", o.Name, o.Namespace)
+		return nil
+	}
+	if _, err := cl.CreateHTTPTrigger(ctx, t); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "HTTP trigger %s created in namespace %s successfully!\n", o.Name, o.Namespace)
+	return nil
+}
+
+// DeleteOptions are the flags of delete (http and cronjob).
+type DeleteOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    Engine
+	Name      string
+	Namespace string
+}
+
+// NewCmdHTTPDelete returns `trigger http delete`.
+func NewCmdHTTPDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl *client.Client, ns, name string) error {
+		return cl.DeleteHTTPTrigger(ctx, ns, name)
+	})
+}
+
+func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, *client.Client, string, string) error) *cobra.Command {
+	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:   "delete <name>",
+		Short: "Delete a trigger",
+		Args:  cmdutil.ExactArgs(1, "delete: the trigger name is required, for example: kubeless trigger "+kind+" delete my-trigger"),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if runF != nil {
+				return runF(opts)
+			}
+			ctx := bg(c.Context())
+			cl, err := opts.Engine(ctx)
+			if err != nil {
+				return err
+			}
+			return del(ctx, cl, opts.Namespace, opts.Name)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	return cmd
+}
+
+// ListOptions are the flags of list (http and cronjob).
+type ListOptions struct {
+	IO        *iostreams.IOStreams
+	Engine    Engine
+	Namespace string
+	Output    string
+}
+
+// NewCmdHTTPList returns `trigger http list`.
+func NewCmdHTTPList(f *functioncmd.Factory, runF func(*ListOptions) error) *cobra.Command {
+	return newCmdList(f, runF, "HTTP", httpListRun)
+}
+
+func newCmdList(f *functioncmd.Factory, runF func(*ListOptions) error, kind string, run func(context.Context, *ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams, Engine: f.Engine}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List the " + kind + " triggers",
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if err := functioncmd.CheckOutput(c, opts.Output, false); err != nil {
+				return err
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return run(bg(c.Context()), opts)
+		},
+	}
+	addNamespaceFlag(cmd, &opts.Namespace)
+	cmd.Flags().StringVarP(&opts.Output, "out", "o", "", "Output format: json or yaml")
+	return cmd
+}
+
+func httpListRun(ctx context.Context, o *ListOptions) error {
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	ts, err := cl.ListHTTPTriggers(ctx, o.Namespace)
+	if err != nil {
+		return err
+	}
+	if o.Output != "" {
+		return functioncmd.PrintOutput(o.IO.Out, o.Output, ts)
+	}
+	var rows [][]string
+	for _, t := range ts {
+		rows = append(rows, []string{t.Name, t.Namespace, t.Spec.FunctionName})
+	}
+	return table(o.IO, []string{"NAME", "NAMESPACE", "FUNCTION NAME"}, rows)
+}

@@ -1,0 +1,57 @@
+// Package trigger holds `kubeless trigger http|cronjob create|update|delete|
+// list` on the local engine, with the original Kubeless CLI's flags and
+// messages (kubeless-reference.md §5.5). Each verb has an Options struct
+// that cobra fills, a NewCmdX(f, runF) constructor and an xRun function.
+//
+// On the local engine --basic-auth-secret is the path of an htpasswd file
+// (htpasswd -cB FILE USER; bcrypt, Apache MD5 or SHA-1 entries), read by the
+// engine when the trigger is created or updated and when it starts. Deleting
+// a function deletes its triggers too.
+package trigger
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/client"
+)
+
+// Engine returns a client of the local engine.
+type Engine = func(ctx context.Context) (*client.Client, error)
+
+// NewCmdTrigger returns the `trigger` command group.
+func NewCmdTrigger(f *functioncmd.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "trigger <command>",
+		Short: "Call functions on HTTP routes (http) or on a schedule (cronjob)",
+	}
+	cmd.AddCommand(NewCmdHTTP(f), NewCmdCronJob(f))
+	return cmd
+}
+
+func addNamespaceFlag(cmd *cobra.Command, ns *string) {
+	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "Namespace of the trigger (and of its function)")
+}
+
+func bg(ctx context.Context) context.Context {
+	if ctx == nil {
+		return context.Background()
+	}
+	return ctx
+}
+
+// table prints rows under header, aligned.
+func table(io *iostreams.IOStreams, header []string, rows [][]string) error {
+	w := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(w, strings.Join(r, "\t"))
+	}
+	return w.Flush()
+}

@@ -1,0 +1,310 @@
+package engine
+
+import (
+	"context"
+	"crypto/sha1"
+	"encoding/base64"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/engine/api"
+)
+
+func TestTop(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	for range 3 {
+		call(t, e, "/hello", "x")
+	}
+	if resp, err := http.Get("http://" + e.GatewayAddr() + "/hello"); err == nil {
+		resp.Body.Close()
+	}
+	rows, err := e.Top(ctx, "default", "hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []api.FunctionMetrics{
+		{Function: "hello", Namespace: "default", Method: "GET", TotalCalls: 1, TotalDurationSeconds: 0.5, AvgDurationSeconds: 0.5},
+		{Function: "hello", Namespace: "default", Method: "POST", TotalCalls: 3, TotalDurationSeconds: 1.5, AvgDurationSeconds: 0.5},
+	}
+	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
+		t.Errorf("Top = %+v, want %+v", rows, want)
+	}
+	if _, err := e.Top(ctx, "default", "nope"); api.CodeOf(err) != api.CodeNotFound {
+		t.Errorf("Top of a missing function: %v", err)
+	}
+	all, err := e.Top(ctx, "", "")
+	if err != nil || len(all) != 2 {
+		t.Errorf("Top all = %+v, %v", all, err)
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	if _, err := parseMetrics(strings.NewReader("not { metrics")); err == nil {
+		t.Error("garbage parsed")
+	}
+	m, err := parseMetrics(strings.NewReader("function_failures_total{method=\"GET\"} 2\nother 1\n"))
+	if err != nil || m["GET"].failures != 2 {
+		t.Errorf("parse = %+v, %v", m, err)
+	}
+}
+
+func htpasswd(t *testing.T, user, pw string) string {
+	sum := sha1.Sum([]byte(pw))
+	p := filepath.Join(t.TempDir(), "htpasswd")
+	if err := os.WriteFile(p, []byte(user+":{SHA}"+base64.StdEncoding.EncodeToString(sum[:])+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func httpTrigger(name, fn, path, auth string) *v1beta1.HTTPTrigger {
+	return &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: name},
+		Spec: v1beta1.HTTPTriggerSpec{FunctionName: fn, Path: path, BasicAuthSecret: auth}}
+}
+
+func TestHTTPTriggers(t *testing.T) {
+	home := t.TempDir()
+	e, stop := newTestEngine(t, home)
+	ctx := context.Background()
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); api.CodeOf(err) != api.CodeNotFound ||
+		!strings.Contains(err.Error(), `function "hello" not found in namespace "default": deploy it first`) {
+		t.Fatalf("trigger of a missing function: %v", err)
+	}
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "other", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+		t.Errorf("second create: %v", err)
+	}
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht2", "hello", "/api/", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+		t.Errorf("same path: %v", err)
+	}
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); api.CodeOf(err) != api.CodeInvalid {
+		t.Errorf("missing htpasswd: %v", err)
+	}
+	if code, body := call(t, e, "/api/x", "ping"); code != 200 || body != "v1||ping" {
+		t.Errorf("call through trigger = %d %q", code, body)
+	}
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("sec", "hello", "sec", htpasswd(t, "bob", "pw"))); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := call(t, e, "/sec", "x"); code != http.StatusUnauthorized {
+		t.Errorf("no credentials: %d", code)
+	}
+	req, _ := http.NewRequest("POST", "http://"+e.GatewayAddr()+"/sec", strings.NewReader("y"))
+	req.SetBasicAuth("bob", "pw")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("with credentials: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+	up := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "ht"}, Spec: v1beta1.HTTPTriggerSpec{Path: "v2"}}
+	if out, err := e.UpdateHTTPTrigger(ctx, up); err != nil || out.Spec.Path != "v2" || out.Spec.FunctionName != "hello" {
+		t.Errorf("update = %+v, %v", out, err)
+	}
+	ts, _ := e.ListHTTPTriggers(ctx, "")
+	if len(ts) != 2 || ts[0].Name != "ht" || ts[0].Labels[v1beta1.LabelCreatedBy] != v1beta1.CreatedByKubeless {
+		t.Errorf("list = %+v", ts)
+	}
+
+	// They survive a restart.
+	stop()
+	e, _ = newTestEngine(t, home)
+	waitReason(t, e, "hello", reasonReady)
+	if code, _ := call(t, e, "/v2", "x"); code != 200 {
+		t.Errorf("trigger after restart: %d", code)
+	}
+	if code, _ := call(t, e, "/sec", "x"); code != http.StatusUnauthorized {
+		t.Errorf("auth after restart: %d", code)
+	}
+	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); api.CodeOf(err) != api.CodeNotFound {
+		t.Errorf("second delete: %v", err)
+	}
+	// Deleting the function deletes its triggers.
+	if err := e.Delete(ctx, "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := e.ListHTTPTriggers(ctx, ""); len(ts) != 0 {
+		t.Errorf("triggers left after the function's delete: %+v", ts)
+	}
+}
+
+func TestCronTriggers(t *testing.T) {
+	home := t.TempDir()
+	e, stop := newTestEngine(t, home)
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"},
+		Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "bad"}}
+	if _, err := e.CreateCronJobTrigger(ctx, ct); api.CodeOf(err) != api.CodeInvalid {
+		t.Errorf("bad schedule: %v", err)
+	}
+	ct.Spec.Schedule = "@every 1s"
+	ct.Spec.Payload = &runtime.RawExtension{Raw: []byte(`{"a":1}`)}
+	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+		t.Fatal(err)
+	}
+	waitRun := func() *metav1.Condition {
+		deadline := time.Now().Add(10 * time.Second)
+		for time.Now().Before(deadline) {
+			got, err := e.GetCronJobTrigger(ctx, "default", "tick")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c := meta.FindStatusCondition(got.Status.Conditions, conditionLastRun); c != nil {
+				return c
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		t.Fatal("the cron trigger never ran")
+		return nil
+	}
+	c := waitRun()
+	if c.Reason != v1beta1.ReasonCallSucceeded || c.Message != "POST / answered 200 OK" {
+		t.Errorf("last run = %+v", c)
+	}
+	lines, _ := e.Logs(ctx, "default", "hello", api.LogOptions{Tail: -1})
+	var all []string
+	for l := range lines {
+		all = append(all, l)
+	}
+	if !strings.Contains(strings.Join(all, "\n"), "called POST") {
+		t.Errorf("logs = %q", all)
+	}
+	stop()
+	e, _ = newTestEngine(t, home)
+	if ts, _ := e.ListCronJobTriggers(ctx, "default"); len(ts) != 1 || ts[0].Spec.Schedule != "@every 1s" {
+		t.Errorf("after restart: %+v", ts)
+	}
+	if err := e.Delete(ctx, "default", "hello"); err != nil {
+		t.Fatal(err)
+	}
+	if ts, _ := e.ListCronJobTriggers(ctx, ""); len(ts) != 0 {
+		t.Errorf("cron triggers left after the function's delete: %+v", ts)
+	}
+}
+
+func TestScalePolicy(t *testing.T) {
+	qps := &scalePolicy{min: 1, max: 5, metric: "qps", value: 10}
+	cpu := &scalePolicy{min: 2, max: 4, metric: "cpu", value: 50}
+	for _, tt := range []struct {
+		p        *scalePolicy
+		cur      int
+		qps, cpu float64
+		want     int
+	}{
+		{qps, 1, 0, -1, 1},
+		{qps, 1, 25, -1, 3},
+		{qps, 1, 1000, -1, 5},
+		{qps, 5, 0, -1, 4}, // down one at a time
+		{cpu, 2, 0, 100, 4},
+		{cpu, 3, 0, -1, 3}, // unknown CPU: unchanged
+		{cpu, 3, 0, 10, 2},
+	} {
+		if got := tt.p.desired(tt.cur, tt.qps, tt.cpu); got != tt.want {
+			t.Errorf("%+v desired(%d, %g, %g) = %d, want %d", *tt.p, tt.cur, tt.qps, tt.cpu, got, tt.want)
+		}
+	}
+}
+
+func TestAutoscale(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	if _, err := e.SetAutoscaler(ctx, "default", "hello", nil); err == nil || err.Error() != "Not found an autoscale definition for hello" {
+		t.Errorf("delete of none: %v", err)
+	}
+	minR := int32(2)
+	q := resource.MustParse("1k")
+	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+		MinReplicas: &minR, MaxReplicas: 3,
+		Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
+			DescribedObject: autoscalingv2.CrossVersionObjectReference{Kind: "Service", Name: "hello"},
+			Metric:          autoscalingv2.MetricIdentifier{Name: "function_calls"},
+			Target:          autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: &q}}}},
+	}}
+	fn, err := e.SetAutoscaler(ctx, "default", "hello", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := policyOf(fn); p == nil || *p != (scalePolicy{min: 2, max: 3, metric: "qps", value: 1000}) {
+		t.Errorf("policy = %+v", p)
+	}
+	waitReady := func(want string) {
+		deadline := time.Now().Add(15 * time.Second)
+		for time.Now().Before(deadline) {
+			fn, _ := e.Get(ctx, "default", "hello")
+			if fn.Status.Ready == want {
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		fn, _ := e.Get(ctx, "default", "hello")
+		t.Fatalf("ready = %q, want %q", fn.Status.Ready, want)
+	}
+	waitReady("2/2")
+	if _, err := e.SetAutoscaler(ctx, "default", "hello", nil); err != nil {
+		t.Fatal(err)
+	}
+	waitReady("1/1")
+	bad := h.DeepCopy()
+	bad.Spec.MaxReplicas = 1
+	if _, err := e.SetAutoscaler(ctx, "default", "hello", bad); api.CodeOf(err) != api.CodeInvalid {
+		t.Errorf("max < min: %v", err)
+	}
+	_ = corev1.ResourceCPU
+}
+
+func TestBuildStepsInStatus(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	fn := testFunction("slow", "v1")
+	fn.Spec.Deps = "slow\n"
+	if _, err := e.Deploy(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		got, _ := e.Get(ctx, "default", "slow")
+		c := readyCondition(got)
+		seen[c.Message] = true
+		if c.Reason == reasonReady {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if !seen["building the function: install"] {
+		t.Errorf("messages seen: %v", seen)
+	}
+}
