@@ -27,8 +27,8 @@ var depRules = []struct {
 	{
 		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime",
 			"./internal/engine/store", "./internal/engine/supervisor", "./internal/engine/gateway", "./internal/engine/cron"},
-		bad:  isKube,
-		why:  "the local engine's packages work with no cluster",
+		bad: isKube,
+		why: "the local engine's packages work with no cluster",
 	},
 	{
 		pkgs: []string{"./pkg/host", "./pkg/functions", "./cmd/kubeless-host"},
