@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build test test-go test-runtimes verify bench demo deps clean
+.PHONY: help build test test-go test-runtimes test-e2e verify bench demo deps clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -16,7 +16,7 @@ build: ## build bin/kubeless and bin/kubeless-host
 deps: ## install what the tests need on a fresh Debian machine
 	hack/install-deps.sh
 
-test: test-go test-runtimes ## run every test (Go, conformance of every runtime, language unit tests)
+test: test-go test-runtimes test-e2e ## run every test (Go, conformance of every runtime, language unit tests, end-to-end)
 
 test-go: ## Go unit tests and the conformance suite of every runtime
 	$(GO) vet ./...
@@ -24,6 +24,9 @@ test-go: ## Go unit tests and the conformance suite of every runtime
 
 test-runtimes: ## each language runtime's own unit tests
 	hack/test-runtimes.sh
+
+test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine (bats)
+	KUBELESS=$(BIN)/kubeless bats --timing test/integration-tests.bats
 
 verify: build ## kubeless runtime verify for every runtime this machine has
 	for rt in demo go1.26 python3.11 nodejs20 ruby3.1 php8.2; do $(BIN)/kubeless runtime verify $$rt || exit 1; done

@@ -1,23 +1,76 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine: runs a hello-world function of every
-# language through `kubeless runtime run` (the same runtimes the engines
-# use), calls each over HTTP and shows the answers.
+# The main job on a fresh machine (`make demo`): sets the machine up, starts
+# the local engine, deploys the GET and POST examples of the five languages
+# (examples/Makefile), calls each through the gateway and shows the answers.
+# The engine keeps running afterwards: `bin/kubeless local stop` stops it.
+#
+# The engine uses KUBELESS_HOME (default ~/.kubeless) and KUBELESS_GATEWAY
+# (default 127.0.0.1:8080) from the environment, like every kubeless command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 hack/install-deps.sh
 make -s build
-k=$PWD/bin/kubeless
-fx=$PWD/internal/conformance/fixtures
-pids=()
-trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done' EXIT
-port=18480
-for rt in go1.26 python3.11 nodejs20 ruby3.1 php8.2; do
-  lang=${rt%%[0-9]*}
-  handler=hello; [ "$lang" = go ] && handler=Hello
-  port=$((port + 1))
-  MOD_NAME=fixtures FUNC_HANDLER=$handler FUNC_PORT=$port KUBELESS_LISTEN_ADDRESS=127.0.0.1 \
-    KUBELESS_INSTALL_VOLUME=$fx/$lang "$k" runtime run "$rt" >/dev/null 2>/tmp/kubeless-demo-$rt.log &
-  pids+=($!)
-  for _ in $(seq 600); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null 2>&1 && break; sleep 0.1; done
-  printf '%-11s GET  → %s\n' "$rt" "$(curl -s "http://127.0.0.1:$port/")"
+export KUBELESS=$PWD/bin/kubeless
+export KUBELESS_ENGINE=local
+log=$(mktemp -t kubeless-demo.XXXXXX)
+
+"$KUBELESS" local start 2>&1 | tee -a "$log" || {
+  echo "demo: the local engine did not start (see above)" >&2
+  exit 1
+}
+make -sC examples deps-src >>"$log" 2>&1
+
+ids=(python nodejs ruby php go)
+data='{"it-s": "alive"}'
+printf '\nDeploying the GET and POST examples of %s (deploy output: %s)\n' "${ids[*]}" "$log"
+for id in "${ids[@]}"; do
+  for fn in "get-$id" "post-$id"; do
+    # A fresh deploy: the Makefile's deploy fails when the function exists.
+    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
+    start=$SECONDS
+    if make -sC examples "$fn" >>"$log" 2>&1; then
+      printf '  %-12s ready (%ds)\n' "$fn" $((SECONDS - start))
+    else
+      printf '  %-12s FAILED: the end of its deploy output:\n' "$fn"
+      tail -n 5 "$log" | sed 's/^/      /'
+    fi
+  done
 done
+
+one_line() { tr '\n' ' ' <<<"$1" | sed 's/ *$//'; }
+row() { printf '%-12s %-11s %-44s %s\n' "$@"; }
+printf '\n'
+row FUNCTION RUNTIME "CALL (kubeless function ...)" ANSWER
+row -------- ------- ---------------------------- ------
+failed=0
+for id in "${ids[@]}"; do
+  for fn in "get-$id" "post-$id"; do
+    args=()
+    call="call $fn"
+    if [[ $fn == post-* ]]; then
+      args=(--data "$data")
+      call="$call --data '$data'"
+    fi
+    runtime=$("$KUBELESS" function ls "$fn" 2>/dev/null | awk -v f="$fn" '$1 == f { print $4 }')
+    if answer=$("$KUBELESS" function call "$fn" "${args[@]}" 2>&1); then
+      row "$fn" "${runtime:--}" "$call" "$(one_line "$answer")"
+    else
+      row "$fn" "${runtime:--}" "$call" "FAILED: $(one_line "$answer")"
+      failed=1
+    fi
+  done
+done
+
+printf '\n'
+"$KUBELESS" function ls
+cat <<EOF
+
+The local engine keeps running (kubeless local status). Try:
+  bin/kubeless function call get-python
+  bin/kubeless function call post-go --data '{"hello": "world"}'
+  bin/kubeless function logs post-python
+  make -C examples get-python-deps get-python-deps-verify KUBELESS=$KUBELESS
+Stop it with:
+  bin/kubeless local stop
+EOF
+exit $failed

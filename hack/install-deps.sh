@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine: the language
-# interpreters and package tools of the runtimes, bats and wrk. Go, Node.js
-# and Python 3 are expected to be present already.
+# interpreters and package tools of the runtimes, make, bats (the end-to-end
+# tests, test/*.bats) and wrk. Go, Node.js (with npm) and Python 3 (with pip)
+# are expected to be present already.
 set -euo pipefail
 need=()
-for pair in ruby:ruby php:php-cli composer:composer bundle:bundler bats:bats wrk:wrk zip:zip unzip:unzip curl:curl; do
+for pair in make:make ruby:ruby php:php-cli composer:composer bundle:bundler bats:bats wrk:wrk zip:zip unzip:unzip curl:curl; do
   cmd=${pair%%:*} pkg=${pair#*:}
   command -v "$cmd" >/dev/null 2>&1 || need+=("$pkg")
 done
@@ -15,6 +16,6 @@ if ((${#need[@]})); then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-for cmd in go node python3 ruby php composer bundle bats wrk; do
+for cmd in make go node npm python3 ruby gem php composer bundle bats wrk curl; do
   command -v "$cmd" >/dev/null || { echo "install-deps: $cmd is still missing" >&2; exit 1; }
 done
