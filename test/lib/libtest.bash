@@ -73,8 +73,8 @@ leftovers_of_daemon() {
 engine_teardown() {
   [[ -n ${KUBELESS:-} && -n ${KUBELESS_HOME:-} ]] || return 0
   "$KUBELESS" local stop >&2 || true
-  # A daemon killed with SIGKILL may leave instances behind (see
-  # test/pending/engine-bugs.bats): stop those this file's tests caused.
+  # Should a daemon killed with SIGKILL leave an instance behind (a test
+  # checks it does not), stop what this file's tests caused anyway.
   local sid pid
   if [[ -f $(killed_daemons_file) ]]; then
     while read -r sid; do
