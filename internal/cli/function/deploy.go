@@ -57,6 +57,10 @@ type DeployOptions struct {
 	// Schedule (deploy only) also creates a cron trigger named like the
 	// function.
 	Schedule string
+	// RuntimeImage and Secrets are flags of the original that only the
+	// Kubernetes engine can honour.
+	RuntimeImage string
+	Secrets      []string
 
 	// PollInterval is how often the wait asks for the status; 0 means 300ms.
 	PollInterval time.Duration
@@ -117,6 +121,8 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")
 	fl.BoolVar(&opts.Wait, "wait", true, "Wait until the function is ready or has failed")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
+	fl.StringVar(&opts.RuntimeImage, "runtime-image", "", "Image that runs the function (Kubernetes engine only)")
+	fl.StringSliceVar(&opts.Secrets, "secrets", nil, "Secrets mounted at /<secret> in the function (Kubernetes engine only)")
 	if !update {
 		fl.StringVar(&opts.Schedule, "schedule", "", "Also call the function on this cron schedule, for example '*/5 * * * *' or '@every 1m' (a cron trigger named like the function)")
 	}
@@ -125,6 +131,14 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 
 // check validates the flags; its errors are FlagErrors (usage, exit 2).
 func (o *DeployOptions) check(c *cobra.Command) error {
+	// The local engine runs functions from their code, as processes of this
+	// machine: it has no images to run and no secrets to mount.
+	if o.RuntimeImage != "" {
+		return cmdutil.FlagErrorf(c, "--runtime-image needs the Kubernetes engine: the local engine runs functions from their code (use --runtime and --from-file)")
+	}
+	if len(o.Secrets) > 0 {
+		return cmdutil.FlagErrorf(c, "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)")
+	}
 	if !o.Update {
 		if o.Runtime == "" {
 			return cmdutil.FlagErrorf(c, "Either `--runtime` or `--runtime-image` flag must be specified.")

@@ -147,6 +147,8 @@ func TestNewCmdDeploy(t *testing.T) {
 		{name: "no handler", cli: "hello -r python3.11 -f x", wantErr: "You must specify handler for the runtime."},
 		{name: "no file", cli: "hello -r python3.11 --handler a.b", wantErr: "--from-file is required: the file with the function's code, for example --from-file hello.py"},
 		{name: "bad port", cli: "hello -r python3.11 --handler a.b -f x --port 70000", wantErr: "invalid --port 70000: use 1-65535"},
+		{name: "runtime image", cli: "hello --runtime-image kubeless/get-python-example", wantErr: "--runtime-image needs the Kubernetes engine: the local engine runs functions from their code (use --runtime and --from-file)"},
+		{name: "secrets", cli: "hello -r python3.11 --handler a.b -f x --secrets test-secret", wantErr: "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)"},
 		{name: "bad timeout", cli: "hello -r python3.11 --handler a.b -f x --timeout 1m", wantErr: `invalid --timeout "1m": give a whole number of seconds, for example --timeout 180`},
 		{name: "bad memory", cli: "hello -r python3.11 --handler a.b -f x --memory lots", wantErr: `invalid --memory "lots": use a quantity such as 128Mi or 200m`},
 	}
