@@ -589,6 +589,29 @@ n_of_n_ready() {
   [[ $output == *alive* ]]
 }
 
+@test "daemon killed mid-deploy: the function is still there after the restart and becomes READY" {
+  local dir=$BATS_TEST_TMPDIR/midway old
+  mkdir -p "$dir"
+  # New code every run, so the build is no cache hit and is under way when
+  # the daemon dies.
+  printf 'import time\n# %s\ntime.sleep(2)\n\ndef foo(event, context):\n    return "survived"\n' "$RANDOM$RANDOM" >"$dir/midway.py"
+  run --separate-stderr "$KUBELESS" function deploy midway --runtime python3.11 --handler midway.foo --from-file "$dir/midway.py" --wait=false
+  [ "$status" -eq 0 ]
+  old=$(engine_pid)
+  [ -n "$old" ]
+  echo "$old" >>"$(killed_daemons_file)"
+  kill -9 "$old"
+  wait_for 10 "the killed daemon (pid $old) to be gone" process_gone "$old"
+  run --separate-stderr with_std_fds_only "$KUBELESS" function ls midway
+  [ "$status" -eq 0 ]
+  [[ $output == *midway* ]]
+  wait_for 120 "midway READY after the daemon's restart" function_ready midway
+  run --separate-stderr "$KUBELESS" function call midway
+  [ "$status" -eq 0 ]
+  [ "$output" = "survived" ]
+  "$KUBELESS" function delete midway
+}
+
 @test "the daemon does not keep the starting command's file descriptors" {
   "$KUBELESS" local stop >&2
   local marker=$BATS_TEST_TMPDIR/fd-marker
