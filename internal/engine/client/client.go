@@ -96,6 +96,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, &NotRunningError{Socket: c.Socket, Err: err}
 		}
+		// A daemon killed while the connection was being accepted resets it;
+		// for a read that changes nothing, that is an engine not running.
+		if method == http.MethodGet && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+			return nil, &NotRunningError{Socket: c.Socket, Err: err}
+		}
 		return nil, fmt.Errorf("local engine: %w", err)
 	}
 	if resp.StatusCode >= 300 {

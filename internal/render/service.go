@@ -1,0 +1,36 @@
+package render
+
+import (
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+)
+
+// Service returns the Service <name> in front of fn's pods
+// (kubeless-reference.md §4.5): spec.service when it has ports, otherwise
+// port 8080 named http-function-port. The selector is
+// created-by=kubeless,function=<name> unless spec.service has one, and the
+// type ClusterIP unless spec.service says otherwise.
+func Service(fn *v1beta1.Function) (*corev1.Service, error) {
+	svc := &corev1.Service{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
+		ObjectMeta: objectMeta(fn, fn.Name),
+	}
+	spec := fn.Spec.ServiceSpec.DeepCopy()
+	if len(spec.Ports) == 0 {
+		spec.Ports = []corev1.ServicePort{{
+			Name: PortName, Protocol: corev1.ProtocolTCP,
+			Port: DefaultPort, TargetPort: intstr.FromInt32(DefaultPort),
+		}}
+	}
+	if len(spec.Selector) == 0 {
+		spec.Selector = SelectorLabels(fn)
+	}
+	if spec.Type == "" {
+		spec.Type = corev1.ServiceTypeClusterIP
+	}
+	svc.Spec = *spec
+	return svc, nil
+}

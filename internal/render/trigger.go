@@ -1,0 +1,201 @@
+package render
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+)
+
+// CronEventNamespace is the event-namespace header of cron trigger calls.
+const CronEventNamespace = "cronjobtrigger.kubeless.io"
+
+var (
+	cronTriggerGVK = v1beta1.GroupVersion.WithKind("CronJobTrigger")
+	httpTriggerGVK = v1beta1.GroupVersion.WithKind("HTTPTrigger")
+)
+
+// triggerMeta is the metadata of a trigger's object: named like the
+// trigger, labels trigger's ∪ created-by=kubeless,function=<function>, owned
+// by the trigger.
+func triggerMeta(obj metav1.Object, function string, owner []metav1.OwnerReference) metav1.ObjectMeta {
+	return metav1.ObjectMeta{
+		Name:      obj.GetName(),
+		Namespace: obj.GetNamespace(),
+		Labels: union(obj.GetLabels(), map[string]string{
+			v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless,
+			v1beta1.LabelFunction:  function,
+		}),
+		OwnerReferences: owner,
+	}
+}
+
+// CronJob returns the batch/v1 CronJob, named like the trigger, that calls
+// fn on tr's schedule (kubeless-reference.md §1.4). Each job runs one
+// container "trigger" in the provision image (any image with sh and curl or
+// wget, so no runtime image is needed), whose constant script sends the
+// event headers (event-id and event-time made at run time, event-type
+// application/json, event-namespace cronjobtrigger.kubeless.io) to
+// http://<function>.<namespace>.svc.<domain>:<port>, with a GET, or a POST
+// of the payload as JSON when the trigger has one. The job's deadline is the
+// function's timeout; history limits 3 and 1 as in the original.
+func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*batchv1.CronJob, error) {
+	if tr.Spec.FunctionName != fn.Name {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q is for function %q, not %q", tr.Name, tr.Spec.FunctionName, fn.Name)
+	}
+	if strings.TrimSpace(tr.Spec.Schedule) == "" {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: spec.schedule is empty, want a cron expression such as \"*/5 * * * *\"", tr.Name)
+	}
+	secs, err := strconv.ParseInt(timeout(fn), 10, 64)
+	if err != nil {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "function %q: spec.timeout %q is not a whole number of seconds", fn.Name, fn.Spec.Timeout)
+	}
+	domain := cfg.ClusterDomain
+	if domain == "" {
+		domain = "cluster.local"
+	}
+	port, _ := servicePort(fn)
+	env := []corev1.EnvVar{
+		{Name: EnvFunctionURL, Value: fmt.Sprintf("http://%s.%s.svc.%s:%d", fn.Name, fn.Namespace, domain, port)},
+		{Name: EnvEventNamespace, Value: CronEventNamespace},
+	}
+	if p := tr.Spec.Payload; p != nil {
+		raw, err := p.MarshalJSON()
+		if err != nil {
+			return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: spec.payload: %v", tr.Name, err)
+		}
+		if !bytes.Equal(bytes.TrimSpace(raw), []byte("null")) {
+			var buf bytes.Buffer
+			if err := json.Compact(&buf, raw); err != nil {
+				return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: spec.payload is not JSON: %v", tr.Name, err)
+			}
+			env = append(env, corev1.EnvVar{Name: EnvPayload, Value: literal(buf.String())})
+		}
+	}
+	three, one := int32(3), int32(1)
+	var deadline *int64
+	if secs > 0 {
+		deadline = &secs
+	}
+	meta := triggerMeta(tr, fn.Name, ownerRef(cronTriggerGVK, tr))
+	return &batchv1.CronJob{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
+		ObjectMeta: meta,
+		Spec: batchv1.CronJobSpec{
+			Schedule:                   tr.Spec.Schedule,
+			SuccessfulJobsHistoryLimit: &three,
+			FailedJobsHistoryLimit:     &one,
+			JobTemplate: batchv1.JobTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
+				Spec: batchv1.JobSpec{
+					ActiveDeadlineSeconds: deadline,
+					Template: corev1.PodTemplateSpec{
+						ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
+						Spec: corev1.PodSpec{
+							RestartPolicy:    corev1.RestartPolicyNever,
+							ImagePullSecrets: addPullSecrets(nil, cfg.ImagePullSecrets...),
+							Containers: []corev1.Container{{
+								Name:            ContainerTrigger,
+								Image:           cfg.provisionImage(),
+								ImagePullPolicy: cfg.pullPolicy(),
+								Command:         []string{"sh", "-c"},
+								Args:            []string{cronScript},
+								Env:             env,
+							}},
+						},
+					},
+				},
+			},
+		},
+	}, nil
+}
+
+// Ingress returns the networking.k8s.io/v1 Ingress, named like the trigger,
+// that routes http://<host-name>/<path> to fn's Service
+// (kubeless-reference.md §1.3): annotation
+// nginx.ingress.kubernetes.io/rewrite-target "/" always; basic auth through
+// the nginx or traefik annotations (with kubernetes.io/ingress.class, as the
+// original); TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret
+// <trigger>-tls) with tls; CORS through nginx's enable-cors and
+// cors-allow-origin. The backend is the Service's port (the original wrongly
+// used its target port).
+func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingress, error) {
+	s := tr.Spec
+	if s.FunctionName != fn.Name {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q is for function %q, not %q", tr.Name, s.FunctionName, fn.Name)
+	}
+	if s.TLSAcme && s.TLSSecret != "" {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: tls (ACME) and tls-secret exclude each other: give one of them", tr.Name)
+	}
+	if (s.TLSAcme || s.TLSSecret != "") && s.HostName == "" {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: TLS needs host-name", tr.Name)
+	}
+	ann := map[string]string{"nginx.ingress.kubernetes.io/rewrite-target": "/"}
+	gateway := s.Gateway
+	if gateway == "" {
+		gateway = "nginx"
+	}
+	if s.BasicAuthSecret != "" {
+		switch gateway {
+		case "nginx":
+			ann["kubernetes.io/ingress.class"] = "nginx"
+			ann["nginx.ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
+			ann["nginx.ingress.kubernetes.io/auth-type"] = "basic"
+		case "traefik":
+			ann["kubernetes.io/ingress.class"] = "traefik"
+			ann["ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
+			ann["ingress.kubernetes.io/auth-type"] = "basic"
+		default:
+			return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: basic-auth-secret works with the nginx and traefik gateways, not %q", tr.Name, gateway)
+		}
+	} else if gateway != "nginx" && gateway != "traefik" && gateway != "kong" {
+		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: unknown gateway %q (known: nginx, traefik, kong)", tr.Name, gateway)
+	}
+	if s.CorsEnable {
+		ann["nginx.ingress.kubernetes.io/enable-cors"] = "true"
+		if s.CorsDomain != "" {
+			ann["nginx.ingress.kubernetes.io/cors-allow-origin"] = s.CorsDomain
+		}
+	}
+	var tls []networkingv1.IngressTLS
+	switch {
+	case s.TLSSecret != "":
+		tls = []networkingv1.IngressTLS{{Hosts: []string{s.HostName}, SecretName: s.TLSSecret}}
+	case s.TLSAcme:
+		ann["kubernetes.io/tls-acme"] = "true"
+		ann["nginx.ingress.kubernetes.io/ssl-redirect"] = "true"
+		tls = []networkingv1.IngressTLS{{Hosts: []string{s.HostName}, SecretName: tr.Name + "-tls"}}
+	}
+	port, _ := servicePort(fn)
+	pathType := networkingv1.PathTypeImplementationSpecific
+	meta := triggerMeta(tr, fn.Name, ownerRef(httpTriggerGVK, tr))
+	meta.Annotations = ann
+	return &networkingv1.Ingress{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "networking.k8s.io/v1", Kind: "Ingress"},
+		ObjectMeta: meta,
+		Spec: networkingv1.IngressSpec{
+			TLS: tls,
+			Rules: []networkingv1.IngressRule{{
+				Host: s.HostName,
+				IngressRuleValue: networkingv1.IngressRuleValue{HTTP: &networkingv1.HTTPIngressRuleValue{
+					Paths: []networkingv1.HTTPIngressPath{{
+						Path:     "/" + strings.TrimLeft(s.Path, "/"),
+						PathType: &pathType,
+						Backend: networkingv1.IngressBackend{Service: &networkingv1.IngressServiceBackend{
+							Name: fn.Name,
+							Port: networkingv1.ServiceBackendPort{Number: port},
+						}},
+					}},
+				}},
+			}},
+		},
+	}, nil
+}
