@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build test test-go test-runtimes test-e2e verify bench demo deps clean
+.PHONY: help build test test-go test-runtimes test-e2e verify bench demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -16,7 +16,10 @@ build: ## build bin/kubeless and bin/kubeless-host
 deps: ## install what the tests need on a fresh Debian machine
 	hack/install-deps.sh
 
-test: test-go test-runtimes test-e2e ## run every test (Go, conformance of every runtime, language unit tests, end-to-end)
+test: deps ## set up the machine (make deps), then run every test
+	$(MAKE) test-go test-runtimes test-e2e
+
+test-all: test-go test-runtimes test-e2e ## run every test without the set-up (Go, conformance of every runtime, language unit tests, end-to-end)
 
 test-go: ## Go unit tests and the conformance suite of every runtime
 	$(GO) vet ./...
