@@ -135,30 +135,13 @@ func (o *CronJobOptions) Trigger() (*v1beta1.CronJobTrigger, error) {
 }
 
 func cronPutRun(ctx context.Context, o *CronJobOptions) error {
-	ctx = bg(ctx)
 	t, err := o.Trigger()
 	if err != nil {
 		return err
 	}
-	if o.DryRun {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
-	}
-	cl, err := o.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	if o.Update {
-		if _, err := cl.UpdateCronJobTrigger(ctx, t); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.IO.ErrOut, "Cronjob trigger %s updated in namespace %s successfully!\n", o.Name, o.Namespace)
-		return nil
-	}
-	if _, err := cl.CreateCronJobTrigger(ctx, t); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.IO.ErrOut, "Cronjob trigger %s created in namespace %s successfully!\n", o.Name, o.Namespace)
-	return nil
+	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
+		Update: o.Update, Kind: "Cronjob", Name: o.Name, Namespace: o.Namespace}, t,
+		(*client.Client).CreateCronJobTrigger, (*client.Client).UpdateCronJobTrigger)
 }
 
 // NewCmdCronJobDelete returns `trigger cronjob delete`.

@@ -126,30 +126,13 @@ func (o *HTTPOptions) Trigger() (*v1beta1.HTTPTrigger, error) {
 }
 
 func httpPutRun(ctx context.Context, o *HTTPOptions) error {
-	ctx = bg(ctx)
 	t, err := o.Trigger()
 	if err != nil {
 		return err
 	}
-	if o.DryRun {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
-	}
-	cl, err := o.Engine(ctx)
-	if err != nil {
-		return err
-	}
-	if o.Update {
-		if _, err := cl.UpdateHTTPTrigger(ctx, t); err != nil {
-			return err
-		}
-		fmt.Fprintf(o.IO.ErrOut, "HTTP trigger %s updated in namespace %s successfully!\n", o.Name, o.Namespace)
-		return nil
-	}
-	if _, err := cl.CreateHTTPTrigger(ctx, t); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.IO.ErrOut, "HTTP trigger %s created in namespace %s successfully!\n", o.Name, o.Namespace)
-	return nil
+	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
+		Update: o.Update, Kind: "HTTP", Name: o.Name, Namespace: o.Namespace}, t,
+		(*client.Client).CreateHTTPTrigger, (*client.Client).UpdateHTTPTrigger)
 }
 
 // DeleteOptions are the flags of delete (http and cronjob).

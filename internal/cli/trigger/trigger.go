@@ -55,3 +55,36 @@ func table(io *iostreams.IOStreams, header []string, rows [][]string) error {
 	}
 	return w.Flush()
 }
+
+// putOptions are what creating or updating a trigger of either kind needs.
+type putOptions struct {
+	IO                    *iostreams.IOStreams
+	Engine                func(context.Context) (*client.Client, error)
+	DryRun                bool
+	Output                string
+	Update                bool
+	Kind, Name, Namespace string
+}
+
+// putTrigger prints t for a dry run, or creates or updates it and says so
+// with the original's message.
+func putTrigger[T any](ctx context.Context, o putOptions, t T,
+	create, update func(*client.Client, context.Context, T) (T, error)) error {
+	ctx = bg(ctx)
+	if o.DryRun {
+		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
+	}
+	cl, err := o.Engine(ctx)
+	if err != nil {
+		return err
+	}
+	put, verb := create, "created"
+	if o.Update {
+		put, verb = update, "updated"
+	}
+	if _, err := put(cl, ctx, t); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.IO.ErrOut, "%s trigger %s %s in namespace %s successfully!\n", o.Kind, o.Name, verb, o.Namespace)
+	return nil
+}
