@@ -2,6 +2,9 @@
 # Regenerates, from the markers in api/:
 #   api/v1beta1/zz_generated.deepcopy.go   (controller-gen object)
 #   config/crd/bases/*.yaml                (controller-gen crd, apiextensions.k8s.io/v1)
+#   config/rbac/role.yaml                  (controller-gen rbac, from the markers in internal/controller)
+# and then kubeless.yaml, the one-file install, from config/ (see
+# internal/controller/manifest_test.go).
 #
 # controller-gen runs with `go run pkg@version`, so it is built from the Go
 # module proxy (and cached by Go) without being a requirement of our go.mod.
@@ -38,8 +41,14 @@ controller_gen object paths=./api/... output:object:dir="$tmp/object"
 # (`kubectl explain function.spec.handler`), and the CRDs stay far below the
 # 256 KiB that client-side `kubectl apply` can store.
 controller_gen crd paths=./api/... output:crd:dir="$tmp/crd"
+controller_gen rbac:roleName=kubeless-controller paths=./internal/controller/... output:rbac:dir="$tmp/rbac"
 
 mkdir -p "$out/api/v1beta1" "$out/config/crd/bases"
 mv "$tmp/object/zz_generated.deepcopy.go" "$out/api/v1beta1/zz_generated.deepcopy.go"
 rm -f "$out"/config/crd/bases/*.yaml
 mv "$tmp"/crd/*.yaml "$out/config/crd/bases/"
+mkdir -p "$out/config/rbac"
+mv "$tmp/rbac/role.yaml" "$out/config/rbac/role.yaml"
+if [[ -z ${OUT_DIR:-} ]]; then
+	go test ./internal/controller -run TestKubelessYAMLIsCurrent -update >/dev/null
+fi

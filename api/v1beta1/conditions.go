@@ -39,6 +39,13 @@ const (
 	// or the HorizontalPodAutoscaler built from it is refused.
 	ReasonInvalidAutoscaler = "InvalidAutoscaler"
 
+	// ReasonInvalidConfig: the kubeless-config ConfigMap cannot be read;
+	// the message names the key. Nothing changes until it is fixed.
+	ReasonInvalidConfig = "InvalidConfig"
+	// ReasonConflict: an object the function or trigger needs (named like
+	// it) exists and was not made by Kubeless; it is left alone.
+	ReasonConflict = "Conflict"
+
 	// Pods that do not come up.
 
 	// ReasonImageMissing: an image of the function's pods cannot be pulled.

@@ -16,8 +16,9 @@ import (
 const codegenScript = "../../hack/update-codegen.sh"
 
 // TestGeneratedFilesAreCurrent runs hack/update-codegen.sh into a temporary
-// folder and compares the result with zz_generated.deepcopy.go and
-// config/crd/bases: it fails when a marker or a type changed without
+// folder and compares the result with zz_generated.deepcopy.go,
+// config/crd/bases and config/rbac/role.yaml (markers in internal/controller):
+// it fails when a marker or a type changed without
 // regenerating. controller-gen is built from the Go module proxy (or Go's
 // caches); when that fails the test is skipped, except in CI.
 func TestGeneratedFilesAreCurrent(t *testing.T) {
@@ -66,6 +67,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 		}
 	}
 	compare("api/v1beta1/zz_generated.deepcopy.go")
+	compare("config/rbac/role.yaml")
 	generated, err := filepath.Glob(filepath.Join(out, "config/crd/bases/*.yaml"))
 	if err != nil {
 		t.Fatal(err)

@@ -151,7 +151,7 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 	c.Env = mergeEnv(own, catalogEnv, userEnv)
 
 	if !hasPort(c.Ports, target) {
-		c.Ports = append(c.Ports, corev1.ContainerPort{Name: PortName, ContainerPort: target, Protocol: corev1.ProtocolTCP})
+		c.Ports = append(c.Ports, corev1.ContainerPort{Name: ContainerPortName, ContainerPort: target, Protocol: corev1.ProtocolTCP})
 	}
 	if c.LivenessProbe == nil {
 		probe, err := livenessProbe(entry, target)

@@ -36,8 +36,12 @@ import (
 
 // Names shared by the generated objects.
 const (
-	// PortName is the name of the function's port in the Service and in the
-	// function container ("http-" for Istio).
+	// ContainerPortName names the port in the function container. A
+	// container port name is at most 15 characters (an IANA service name),
+	// so it cannot be PortName; the Service's targetPort is the number.
+	ContainerPortName = "http-function"
+	// PortName is the name of the function's port in the Service ("http-"
+	// for Istio).
 	PortName = "http-function-port"
 	// DefaultPort is the function's port when spec.service has no ports.
 	DefaultPort int32 = 8080

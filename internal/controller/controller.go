@@ -1,0 +1,212 @@
+// Package controller is the Kubernetes engine's controller: it turns
+// Functions into ConfigMaps, Services, Deployments (with the catalog's build
+// steps as init containers) and HorizontalPodAutoscalers, HTTPTriggers into
+// Ingresses and CronJobTriggers into CronJobs, with controller-runtime.
+// The objects themselves come from internal/render; this package applies
+// them (server-side apply, field owner kubeless-controller), owns them by
+// owner reference, and reports status conditions and Events.
+//
+// The runtime catalog and the other settings come from the kubeless-config
+// ConfigMap (kubeless-reference.md §2.2), which is watched: a change reaches
+// every Function without a restart.
+package controller
+
+import (
+	"context"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	networkingv1 "k8s.io/api/networking/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/render"
+)
+
+// The permissions of the controller, generated into config/rbac by
+// hack/update-codegen.sh.
+//
+// +kubebuilder:rbac:groups=kubeless.io,resources=functions;httptriggers;cronjobtriggers,verbs=get;list;watch;update;patch
+// +kubebuilder:rbac:groups=kubeless.io,resources=functions/status;httptriggers/status;cronjobtriggers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubeless.io,resources=functions/finalizers;httptriggers/finalizers;cronjobtriggers/finalizers,verbs=update
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// Options configure the controller.
+type Options struct {
+	// Config locates the kubeless-config ConfigMap (default
+	// kubeless/kubeless-config).
+	Config types.NamespacedName
+	// Render holds the defaults of the settings that kubeless-config may
+	// override (provision image, pull policy, pull secrets, cluster domain),
+	// and the runtime image overrides.
+	Render render.Config
+}
+
+// DefaultConfig is where kubeless-config lives unless told otherwise
+// (KUBELESS_NAMESPACE and KUBELESS_CONFIG in the controller's environment).
+var DefaultConfig = types.NamespacedName{Namespace: "kubeless", Name: "kubeless-config"}
+
+// Setup registers the Function, HTTPTrigger and CronJobTrigger controllers
+// with mgr. The manager's scheme must know client-go's types and
+// api/v1beta1.
+func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
+	if opts.Config.Name == "" {
+		opts.Config = DefaultConfig
+	}
+	src := &configSource{reader: mgr.GetClient(), key: opts.Config, defaults: opts.Render}
+	ap := &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()}
+	isConfig := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == opts.Config.Namespace && o.GetName() == opts.Config.Name
+	})
+
+	fr := &FunctionReconciler{
+		Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
+		Recorder: mgr.GetEventRecorder("kubeless-controller"),
+		config:   src, applier: ap,
+	}
+	allFunctions := func(ctx context.Context, _ client.Object) []reconcile.Request {
+		var l v1beta1.FunctionList
+		if err := mgr.GetClient().List(ctx, &l); err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(l.Items))
+		for _, f := range l.Items {
+			reqs = append(reqs, reconcile.Request{NamespacedName: types.NamespacedName{Namespace: f.Namespace, Name: f.Name}})
+		}
+		return reqs
+	}
+	podFunction := func(_ context.Context, o client.Object) []reconcile.Request {
+		name := o.GetLabels()[v1beta1.LabelFunction]
+		if name == "" || o.GetLabels()[v1beta1.LabelCreatedBy] != v1beta1.CreatedByKubeless {
+			return nil
+		}
+		return []reconcile.Request{{NamespacedName: types.NamespacedName{Namespace: o.GetNamespace(), Name: name}}}
+	}
+	err := ctrl.NewControllerManagedBy(mgr).
+		For(&v1beta1.Function{}).
+		Owns(&corev1.ConfigMap{}).
+		Owns(&corev1.Service{}).
+		Owns(&appsv1.Deployment{}).
+		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podFunction)).
+		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(allFunctions), builder.WithPredicates(isConfig)).
+		Named("function").
+		Complete(fr)
+	if err != nil {
+		return err
+	}
+
+	for _, kind := range []struct {
+		name  string
+		obj   client.Object
+		list  func() client.ObjectList
+		owned client.Object
+		items func(client.ObjectList) []client.Object
+	}{
+		{"HTTPTrigger", &v1beta1.HTTPTrigger{}, func() client.ObjectList { return &v1beta1.HTTPTriggerList{} }, &networkingv1.Ingress{},
+			func(l client.ObjectList) []client.Object {
+				var out []client.Object
+				for i := range l.(*v1beta1.HTTPTriggerList).Items {
+					out = append(out, &l.(*v1beta1.HTTPTriggerList).Items[i])
+				}
+				return out
+			}},
+		{"CronJobTrigger", &v1beta1.CronJobTrigger{}, func() client.ObjectList { return &v1beta1.CronJobTriggerList{} }, &batchv1.CronJob{},
+			func(l client.ObjectList) []client.Object {
+				var out []client.Object
+				for i := range l.(*v1beta1.CronJobTriggerList).Items {
+					out = append(out, &l.(*v1beta1.CronJobTriggerList).Items[i])
+				}
+				return out
+			}},
+	} {
+		err := mgr.GetFieldIndexer().IndexField(ctx, kind.obj, functionNameField, func(o client.Object) []string {
+			switch t := o.(type) {
+			case *v1beta1.HTTPTrigger:
+				return []string{t.Spec.FunctionName}
+			case *v1beta1.CronJobTrigger:
+				return []string{t.Spec.FunctionName}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		kind := kind
+		triggersOf := func(ctx context.Context, o client.Object) []reconcile.Request {
+			l := kind.list()
+			if err := mgr.GetClient().List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{functionNameField: o.GetName()}); err != nil {
+				return nil
+			}
+			var reqs []reconcile.Request
+			for _, t := range kind.items(l) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
+			}
+			return reqs
+		}
+		allTriggers := func(ctx context.Context, _ client.Object) []reconcile.Request {
+			l := kind.list()
+			if err := mgr.GetClient().List(ctx, l); err != nil {
+				return nil
+			}
+			var reqs []reconcile.Request
+			for _, t := range kind.items(l) {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
+			}
+			return reqs
+		}
+		tr := &TriggerReconciler{
+			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("kubeless-controller"),
+			Kind: kind.name, config: src, applier: ap,
+		}
+		b := ctrl.NewControllerManagedBy(mgr).
+			For(kind.obj).
+			Owns(kind.owned).
+			Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(triggersOf)).
+			Named(kind.name)
+		if kind.name == "CronJobTrigger" {
+			// The provision image and cluster domain come from
+			// kubeless-config.
+			b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(allTriggers), builder.WithPredicates(isConfig))
+		}
+		if err := b.Complete(tr); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CacheOptions are the manager's cache options: pods only with
+// created-by=kubeless (the controller reads function pods for their status,
+// nothing else), and, when namespace is not "", only that namespace's
+// objects (the functions-namespace key) plus the ConfigMap's namespace.
+func CacheOptions(namespace string, config types.NamespacedName) cache.Options {
+	o := cache.Options{
+		ByObject: map[client.Object]cache.ByObject{
+			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless})},
+		},
+	}
+	if namespace != "" {
+		if config.Name == "" {
+			config = DefaultConfig
+		}
+		o.DefaultNamespaces = map[string]cache.Config{namespace: {}, config.Namespace: {}}
+	}
+	return o
+}
