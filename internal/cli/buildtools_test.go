@@ -14,16 +14,20 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/kubetest"
 	"github.com/kubeless/kubeless/internal/langruntime"
 )
 
+// env is the API server of the Kubernetes engine's tests (kube_test.go).
+var env *kubetest.Env
+
 // TestMain lets the test binary serve as the kubeless binary that build
-// shims re-execute.
+// shims re-execute, and starts the API server of the envtest tests.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == build.ToolArg {
 		os.Exit(Main())
 	}
-	os.Exit(m.Run())
+	os.Exit(kubetest.Main(m, &env))
 }
 
 const helloDeps = `package kubeless

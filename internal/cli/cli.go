@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +22,8 @@ import (
 	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	triggercmd "github.com/kubeless/kubeless/internal/cli/trigger"
-	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/kubeengine"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
 )
@@ -53,9 +55,22 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	var engineFlag string
 	root.PersistentFlags().StringVar(&engineFlag, "engine", "", "Engine that runs functions: local or kubernetes (default: $KUBELESS_ENGINE, else kubernetes when a kubeconfig has a current context, else local)")
 	chooseEngine := func() (enginecmd.Choice, error) { return enginecmd.Choose(engineFlag, enginecmd.SystemEnv()) }
+	onKubernetes := func() bool {
+		ch, err := chooseEngine()
+		return err == nil && ch.Engine == enginecmd.Kubernetes
+	}
 	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error {
 		if engineFlag != "" && !enginecmd.ValidName(engineFlag) {
 			return cmdutil.FlagErrorf(c, "invalid --engine %q: use local or kubernetes", engineFlag)
+		}
+		// On Kubernetes -n defaults to the kubeconfig context's namespace,
+		// as in the original.
+		if fl := c.Flags().Lookup("namespace"); fl != nil && !fl.Changed && onKubernetes() {
+			if ns, err := kubeengine.ContextNamespace(); err == nil && ns != "" {
+				if err := fl.Value.Set(ns); err != nil {
+					return err
+				}
+			}
 		}
 		return nil
 	}
@@ -65,16 +80,22 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
 	f := functioncmd.NewFactory(localCfg)
 	localEngine := f.Engine
-	f.Engine = func(ctx context.Context) (*client.Client, error) {
+	kubeEngine := sync.OnceValues(kubeengine.FromKubeconfig)
+	f.Engine = func(ctx context.Context) (api.Client, error) {
 		ch, err := chooseEngine()
 		if err != nil {
 			return nil, err
 		}
-		if err := enginecmd.RequireLocal(ch); err != nil {
-			return nil, err
+		if ch.Engine == enginecmd.Kubernetes {
+			e, err := kubeEngine()
+			if err != nil {
+				return nil, fmt.Errorf("the Kubernetes engine (chosen because %s): %w", ch.Reason, err)
+			}
+			return e, nil
 		}
 		return localEngine(ctx)
 	}
+	f.OnKubernetes = onKubernetes
 	root.AddCommand(functioncmd.NewCmdFunction(f))
 	root.AddCommand(triggercmd.NewCmdTrigger(f))
 	root.AddCommand(autoscalecmd.NewCmdAutoscale(f))

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -102,73 +101,10 @@ func (e *Engine) validate(fn *v1beta1.Function) error {
 	return nil
 }
 
-// merge returns old with the non-empty parts of patch: spec fields, labels,
-// the deployment template's replicas, env (by name) and resources, and the
-// service ports.
+// merge returns old with the non-empty parts of patch (api.MergeFunction,
+// shared with the Kubernetes engine).
 func merge(old, patch *v1beta1.Function) (*v1beta1.Function, error) {
-	fn := old.DeepCopy()
-	p := patch.Spec
-	if p.Function != "" {
-		fn.Spec.Function = p.Function
-		fn.Spec.FunctionContentType = p.FunctionContentType
-		fn.Spec.Checksum = p.Checksum
-	}
-	for dst, src := range map[*string]string{
-		&fn.Spec.Handler: p.Handler, &fn.Spec.Deps: p.Deps,
-		&fn.Spec.Runtime: p.Runtime, &fn.Spec.Timeout: p.Timeout,
-	} {
-		if src != "" {
-			*dst = src
-		}
-	}
-	for k, v := range patch.Labels {
-		if fn.Labels == nil {
-			fn.Labels = map[string]string{}
-		}
-		fn.Labels[k] = v
-	}
-	if len(p.ServiceSpec.Ports) > 0 {
-		fn.Spec.ServiceSpec.Ports = p.ServiceSpec.Ports
-	}
-	if p.Deployment != nil {
-		pd, err := p.DeploymentTemplate()
-		if err != nil {
-			return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
-		}
-		od, err := fn.Spec.DeploymentTemplate()
-		if err != nil {
-			od = &appsv1.Deployment{}
-		}
-		if pd.Spec.Replicas != nil {
-			od.Spec.Replicas = pd.Spec.Replicas
-		}
-		if len(pd.Spec.Template.Spec.Containers) > 0 {
-			pc := pd.Spec.Template.Spec.Containers[0]
-			if len(od.Spec.Template.Spec.Containers) == 0 {
-				od.Spec.Template.Spec.Containers = []corev1.Container{{}}
-			}
-			oc := &od.Spec.Template.Spec.Containers[0]
-			for _, ev := range pc.Env {
-				replaced := false
-				for i := range oc.Env {
-					if oc.Env[i].Name == ev.Name {
-						oc.Env[i] = ev
-						replaced = true
-					}
-				}
-				if !replaced {
-					oc.Env = append(oc.Env, ev)
-				}
-			}
-			if len(pc.Resources.Limits) > 0 || len(pc.Resources.Requests) > 0 {
-				oc.Resources = pc.Resources
-			}
-		}
-		if err := fn.Spec.SetDeploymentTemplate(od); err != nil {
-			return nil, err
-		}
-	}
-	return fn, nil
+	return api.MergeFunction(old, patch)
 }
 
 // replicas is the number of instances the function asks for (default 1).

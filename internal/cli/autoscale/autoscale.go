@@ -1,9 +1,10 @@
 // Package autoscale holds `kubeless autoscale create|delete|list`
 // (kubeless-reference.md §5.6): the autoscaler is kept in the function's
-// spec.horizontalPodAutoscaler, and the local engine runs between --min and
+// spec.horizontalPodAutoscaler. The local engine runs between --min and
 // --max instances, scaling on calls per second (qps: one instance per
 // --value calls/s) or on the instances' CPU use (cpu: --value is the target
-// average utilization in percent).
+// average utilization in percent); on Kubernetes the controller makes a
+// HorizontalPodAutoscaler of it.
 package autoscale
 
 import (
@@ -22,7 +23,6 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 // NewCmdAutoscale returns the `autoscale` group.
@@ -45,7 +45,7 @@ func bg(ctx context.Context) context.Context {
 // CreateOptions are the flags of create.
 type CreateOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    functioncmd.EngineFunc
 	Name      string
 	Namespace string
 	Min       int32
@@ -150,7 +150,7 @@ func createRun(ctx context.Context, o *CreateOptions) error {
 // DeleteOptions are the flags of delete.
 type DeleteOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    functioncmd.EngineFunc
 	Name      string
 	Namespace string
 }
@@ -183,7 +183,7 @@ func NewCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobr
 // ListOptions are the flags of list.
 type ListOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    functioncmd.EngineFunc
 	Namespace string
 	Output    string
 }

@@ -45,7 +45,7 @@ func (f *fakeEngine) List(context.Context, string) ([]v1beta1.Function, error) {
 	return []v1beta1.Function{*f.fn, {ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default"}}}, nil
 }
 
-func serve(t *testing.T, f *fakeEngine) func(context.Context) (*client.Client, error) {
+func serve(t *testing.T, f *fakeEngine) func(context.Context) (api.Client, error) {
 	dir, err := os.MkdirTemp("", "kl")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +60,7 @@ func serve(t *testing.T, f *fakeEngine) func(context.Context) (*client.Client, e
 	srv.Start()
 	t.Cleanup(srv.Close)
 	cl := client.New(filepath.Join(dir, "s"))
-	return func(context.Context) (*client.Client, error) { return cl, nil }
+	return func(context.Context) (api.Client, error) { return cl, nil }
 }
 
 func TestNewCmdCreate(t *testing.T) {

@@ -4,9 +4,8 @@
 //
 // The rule: --engine, else KUBELESS_ENGINE, else kubernetes when a
 // kubeconfig ($KUBECONFIG, or ~/.kube/config when it is unset) has a
-// current-context, else local. The Kubernetes engine is not implemented
-// yet: choosing it makes the function, trigger and autoscale commands fail
-// with one line that says how to use the local engine.
+// current-context, else local. On the Kubernetes engine the commands work
+// on the cluster of the kubeconfig's current context (internal/kubeengine).
 package enginecmd
 
 import (
@@ -97,22 +96,6 @@ func Choose(flag string, env Env) (Choice, error) {
 	return Choice{Local, "no kubeconfig with a current context (" + source + ")"}, nil
 }
 
-// NotAvailableError is the one line of a command run on the Kubernetes
-// engine, which is not implemented yet.
-type NotAvailableError struct{ Choice Choice }
-
-func (e *NotAvailableError) Error() string {
-	return fmt.Sprintf("the Kubernetes engine is not available yet (chosen because %s): use the local engine with --engine local or %s=local", e.Choice.Reason, EnvEngine)
-}
-
-// RequireLocal returns nil when the choice is the local engine.
-func RequireLocal(c Choice) error {
-	if c.Engine != Local {
-		return &NotAvailableError{Choice: c}
-	}
-	return nil
-}
-
 // NewCmdEngine returns `kubeless engine`; choose resolves the choice.
 func NewCmdEngine(io *iostreams.IOStreams, choose func() (Choice, error)) *cobra.Command {
 	return &cobra.Command{
@@ -129,9 +112,6 @@ func NewCmdEngine(io *iostreams.IOStreams, choose func() (Choice, error)) *cobra
 			}
 			fmt.Fprintf(io.Out, "Engine: %s\n", ch.Engine)
 			fmt.Fprintf(io.Out, "Why: %s\n", ch.Reason)
-			if ch.Engine == Kubernetes {
-				fmt.Fprintf(io.Out, "Note: the Kubernetes engine is not implemented yet; use --engine local or %s=local\n", EnvEngine)
-			}
 			return nil
 		},
 	}

@@ -7,9 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -26,9 +24,8 @@ const MsgRequestTimeout = "Request timeout exceeded"
 
 // CallOptions are the flags of call.
 type CallOptions struct {
-	IO         *iostreams.IOStreams
-	Engine     func(ctx context.Context) (*client.Client, error)
-	HTTPClient *http.Client
+	IO     *iostreams.IOStreams
+	Engine EngineFunc
 
 	Name      string
 	Namespace string
@@ -41,10 +38,10 @@ type CallOptions struct {
 
 // NewCmdCall returns `function call`.
 func NewCmdCall(f *Factory, runF func(*CallOptions) error) *cobra.Command {
-	opts := &CallOptions{IO: f.IOStreams, Engine: f.Engine, HTTPClient: f.HTTPClient}
+	opts := &CallOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "call <name>",
-		Short: "Call a function through the gateway and print its answer",
+		Short: "Call a function and print its answer (local engine: through its gateway; Kubernetes: through the API server's service proxy)",
 		Example: `  kubeless function call hello
   kubeless function call echo --data '{"hello": "world"}'
   kubeless function call echo --method PUT --path /items/1 --header X-Token:abc --data x`,
@@ -96,45 +93,28 @@ func callRun(ctx context.Context, o *CallOptions) error {
 	if err != nil {
 		return err
 	}
-	st, err := cl.Status(ctx)
-	if err != nil {
-		return err
-	}
 	if _, err := cl.Get(ctx, o.Namespace, o.Name); err != nil {
 		if client.IsNotFound(err) {
 			return fmt.Errorf("%w: deploy it with kubeless function deploy %s", err, o.Name)
 		}
 		return err
 	}
-	req, err := o.request(ctx, st)
+	resp, err := cl.Call(ctx, o.Namespace, o.Name, o.request())
 	if err != nil {
 		return err
-	}
-	hc := o.HTTPClient
-	if hc == nil {
-		hc = http.DefaultClient
-	}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("call function %s: %w", o.Name, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return fmt.Errorf("call function %s: read answer: %w", o.Name, err)
 	}
 	if resp.StatusCode == http.StatusRequestTimeout {
 		return fmt.Errorf("%s", MsgRequestTimeout)
 	}
 	if resp.StatusCode >= 400 {
-		msg := strings.TrimSpace(string(body))
+		msg := strings.TrimSpace(string(resp.Body))
 		if msg == "" {
 			msg = resp.Status
 		}
 		return fmt.Errorf("function %s answered %d: %s", o.Name, resp.StatusCode, msg)
 	}
-	o.IO.Out.Write(body)
-	if !bytes.HasSuffix(body, []byte("\n")) {
+	o.IO.Out.Write(resp.Body)
+	if !bytes.HasSuffix(resp.Body, []byte("\n")) {
 		fmt.Fprintln(o.IO.Out)
 	}
 	return nil
@@ -143,11 +123,7 @@ func callRun(ctx context.Context, o *CallOptions) error {
 // request builds the call: GET without data, POST with, or --method; the
 // original's event headers; application/json when the data is any JSON
 // value.
-func (o *CallOptions) request(ctx context.Context, st *api.Status) (*http.Request, error) {
-	p := "/" + url.PathEscape(o.Name)
-	if o.Namespace != "" && o.Namespace != "default" {
-		p = "/" + url.PathEscape(o.Namespace) + p
-	}
+func (o *CallOptions) request() *api.CallRequest {
 	method := o.Method
 	if method == "" {
 		method = http.MethodGet
@@ -155,13 +131,9 @@ func (o *CallOptions) request(ctx context.Context, st *api.Status) (*http.Reques
 			method = http.MethodPost
 		}
 	}
-	var body io.Reader
+	req := &api.CallRequest{Method: strings.ToUpper(method), Path: o.Path, Header: http.Header{}}
 	if o.HasData {
-		body = strings.NewReader(o.Data)
-	}
-	req, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), "http://"+st.Gateway+p+o.Path, body)
-	if err != nil {
-		return nil, fmt.Errorf("call function %s: %w", o.Name, err)
+		req.Body = []byte(o.Data)
 	}
 	req.Header.Set("event-id", eventID())
 	req.Header.Set("event-time", time.Now().UTC().Format(time.RFC3339))
@@ -178,13 +150,13 @@ func (o *CallOptions) request(ctx context.Context, st *api.Status) (*http.Reques
 		k, v := splitHeader(h)
 		req.Header.Set(k, v)
 	}
-	return req, nil
+	return req
 }
 
 // DeleteOptions are the flags of delete.
 type DeleteOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    EngineFunc
 	Name      string
 	Namespace string
 }
@@ -215,7 +187,7 @@ func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
 // LogsOptions are the flags of logs.
 type LogsOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    EngineFunc
 	Name      string
 	Namespace string
 	Follow    bool

@@ -20,10 +20,12 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
+	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
 	"github.com/kubeless/kubeless/internal/engine/cron"
 	"github.com/kubeless/kubeless/internal/source"
@@ -32,10 +34,13 @@ import (
 // DeployOptions are the flags of deploy and update.
 type DeployOptions struct {
 	IO     *iostreams.IOStreams
-	Engine func(ctx context.Context) (*client.Client, error)
+	Engine EngineFunc
 
 	// Update is true for `function update`: only the flags in Changed apply.
 	Update bool
+	// Kubernetes is true on the Kubernetes engine, which honours
+	// --runtime-image and --secrets.
+	Kubernetes bool
 	// Changed holds the names of the flags given on the command line.
 	Changed map[string]bool
 
@@ -58,7 +63,8 @@ type DeployOptions struct {
 	// function.
 	Schedule string
 	// RuntimeImage and Secrets are flags of the original that only the
-	// Kubernetes engine can honour.
+	// Kubernetes engine can honour: the image of the function container,
+	// and Secrets mounted at /<secret> (volume <secret>-vol).
 	RuntimeImage string
 	Secrets      []string
 
@@ -95,6 +101,7 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 		Args:    cmdutil.ExactArgs(1, verb+": the function name is required, for example: kubeless function "+verb+" hello"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.Kubernetes = f.UsesKubernetes()
 			opts.Changed = map[string]bool{}
 			c.Flags().Visit(func(fl *pflag.Flag) { opts.Changed[fl.Name] = true })
 			if err := opts.check(c); err != nil {
@@ -133,20 +140,28 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 func (o *DeployOptions) check(c *cobra.Command) error {
 	// The local engine runs functions from their code, as processes of this
 	// machine: it has no images to run and no secrets to mount.
-	if o.RuntimeImage != "" {
-		return cmdutil.FlagErrorf(c, "--runtime-image needs the Kubernetes engine: the local engine runs functions from their code (use --runtime and --from-file)")
+	if !o.Kubernetes {
+		if o.RuntimeImage != "" {
+			return cmdutil.FlagErrorf(c, "--runtime-image needs the Kubernetes engine: the local engine runs functions from their code (use --runtime and --from-file)")
+		}
+		if len(o.Secrets) > 0 {
+			return cmdutil.FlagErrorf(c, "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)")
+		}
 	}
-	if len(o.Secrets) > 0 {
-		return cmdutil.FlagErrorf(c, "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)")
+	for _, sec := range o.Secrets {
+		if errs := validation.IsDNS1123Subdomain(sec); len(errs) > 0 {
+			return cmdutil.FlagErrorf(c, "invalid --secrets %q: give the name of a Secret of the function's namespace", sec)
+		}
 	}
 	if !o.Update {
-		if o.Runtime == "" {
+		if o.Runtime == "" && o.RuntimeImage == "" {
 			return cmdutil.FlagErrorf(c, "Either `--runtime` or `--runtime-image` flag must be specified.")
 		}
-		if o.Handler == "" {
+		// With only --runtime-image the image holds the function.
+		if o.Runtime != "" && o.Handler == "" {
 			return cmdutil.FlagErrorf(c, "You must specify handler for the runtime.")
 		}
-		if o.FromFile == "" {
+		if o.Runtime != "" && o.FromFile == "" {
 			return cmdutil.FlagErrorf(c, "--from-file is required: the file with the function's code, for example --from-file hello.py")
 		}
 	}
@@ -282,7 +297,15 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 		}
 		c.Resources = corev1.ResourceRequirements{Limits: rl, Requests: rl.DeepCopy()}
 	}
-	if len(c.Env) > 0 || len(c.Resources.Limits) > 0 {
+	c.Image = o.RuntimeImage
+	for _, sec := range o.Secrets {
+		vol := sec + "-vol"
+		d.Spec.Template.Spec.Volumes = append(d.Spec.Template.Spec.Volumes, corev1.Volume{
+			Name: vol, VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: sec}},
+		})
+		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: vol, MountPath: "/" + sec})
+	}
+	if len(c.Env) > 0 || len(c.Resources.Limits) > 0 || c.Image != "" || len(c.VolumeMounts) > 0 {
 		d.Spec.Template.Spec.Containers = []corev1.Container{c}
 		touched = true
 	}
@@ -354,7 +377,7 @@ func (e *FailedError) Error() string {
 
 // waitReady polls the function until its generation is Ready or failed,
 // printing each phase.
-func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int64) error {
+func waitReady(ctx context.Context, o *DeployOptions, cl api.Client, gen int64) error {
 	interval := o.PollInterval
 	if interval == 0 {
 		interval = 300 * time.Millisecond
@@ -368,6 +391,7 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 	tty := o.IO.IsStderrTTY()
 	last, lastLine := "", ""
 	start := time.Now()
+	hinted := false
 	for {
 		fn, err := cl.Get(ctx, o.Namespace, o.Name)
 		if err != nil {
@@ -377,6 +401,12 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 			return err
 		}
 		c := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionReady)
+		if c == nil && !hinted && time.Since(start) > noStatusHint {
+			// The local engine sets a status at once; on Kubernetes the
+			// controller does.
+			fmt.Fprintf(o.IO.ErrOut, "Function %s has no status yet: is the Kubeless controller running?\n", o.Name)
+			hinted = true
+		}
 		if c != nil && fn.Status.ObservedGeneration >= gen {
 			if p := progress(c); p != lastLine {
 				last, lastLine = c.Reason, p
@@ -402,10 +432,17 @@ func waitReady(ctx context.Context, o *DeployOptions, cl *client.Client, gen int
 		break
 	}
 	if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if last == "" {
+			return fmt.Errorf("function %s is not ready after %s (it has no status yet: is the Kubeless controller running?)", o.Name, timeout)
+		}
 		return fmt.Errorf("function %s is not ready after %s (last phase %s): see kubeless function logs %s", o.Name, timeout, last, o.Name)
 	}
 	return ctx.Err()
 }
+
+// noStatusHint is how long a wait goes without any status before it says
+// that nothing seems to reconcile the function.
+var noStatusHint = 20 * time.Second
 
 // buildStepPrefix starts the message of a Building condition that names
 // the build step in progress (the engine's "building the function: install").
@@ -420,6 +457,16 @@ func progress(c *metav1.Condition) string {
 	return c.Reason
 }
 
+// isFailure reports whether a Ready condition's reason ends a wait: bad
+// input, a failed build or init container, a crash loop, a missing image.
 func isFailure(reason string) bool {
-	return strings.HasSuffix(reason, "Failed") || strings.HasPrefix(reason, "Invalid") || reason == "UnknownRuntime" || reason == "CrashLoop"
+	return strings.HasSuffix(reason, "Failed") || isBadInput(reason) ||
+		reason == v1beta1.ReasonCrashLoop || reason == v1beta1.ReasonImageMissing
+}
+
+// isBadInput reports whether reason says that the Function's spec (or the
+// cluster's configuration) is wrong: InvalidHandler, UnknownRuntime,
+// Conflict, ...; nothing changes until it is fixed.
+func isBadInput(reason string) bool {
+	return strings.HasPrefix(reason, "Invalid") || reason == v1beta1.ReasonUnknownRuntime || reason == v1beta1.ReasonConflict
 }

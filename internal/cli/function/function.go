@@ -1,37 +1,44 @@
 // Package function holds `kubeless function deploy|update|delete|ls|describe|
-// call|logs|top` on the local engine, with the original Kubeless CLI's flags and
-// messages (kubeless-reference.md §5). Each verb has an Options struct that
-// cobra fills, a NewCmdX(f, runF) constructor and an xRun function; the
-// engine is reached only through internal/engine/client.
+// call|logs|top`, with the original Kubeless CLI's flags and messages
+// (kubeless-reference.md §5). Each verb has an Options struct that cobra
+// fills, a NewCmdX(f, runF) constructor and an xRun function; the engine,
+// local or Kubernetes, is reached only through api.Client.
 package function
 
 import (
 	"context"
 	"fmt"
-	"net/http"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/cli/local"
-	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/api"
 )
+
+// EngineFunc returns the engine the commands use.
+type EngineFunc = func(ctx context.Context) (api.Client, error)
 
 // Factory holds what the function commands share.
 type Factory struct {
 	IOStreams *iostreams.IOStreams
-	// Engine returns a client of the local engine, starting it if needed.
-	Engine func(ctx context.Context) (*client.Client, error)
-	// HTTPClient makes calls through the gateway.
-	HTTPClient *http.Client
+	// Engine returns the engine in use: a client of the local engine
+	// (started if needed) or the Kubernetes engine.
+	Engine EngineFunc
+	// OnKubernetes reports whether the engine in use is the Kubernetes
+	// one, for the flags that only it honours; nil means no.
+	OnKubernetes func() bool
 }
 
-// NewFactory returns the Factory of the real CLI: the engine of cfg's home,
-// started on first use (with a note on stderr).
+// UsesKubernetes reports whether the engine in use is the Kubernetes one.
+func (f *Factory) UsesKubernetes() bool { return f.OnKubernetes != nil && f.OnKubernetes() }
+
+// NewFactory returns the Factory of the real CLI on the local engine: the
+// engine of cfg's home, started on first use (with a note on stderr).
 func NewFactory(cfg *local.Config) *Factory {
 	return &Factory{
 		IOStreams: cfg.IO,
-		Engine: func(ctx context.Context) (*client.Client, error) {
+		Engine: func(ctx context.Context) (api.Client, error) {
 			st, started, err := local.EnsureRunning(ctx, cfg)
 			if err != nil {
 				return nil, err
@@ -41,7 +48,6 @@ func NewFactory(cfg *local.Config) *Factory {
 			}
 			return cfg.Client(), nil
 		},
-		HTTPClient: &http.Client{Transport: &http.Transport{Proxy: nil}},
 	}
 }
 
@@ -65,5 +71,5 @@ func NewCmdFunction(f *Factory) *cobra.Command {
 }
 
 func addNamespaceFlag(cmd *cobra.Command, ns *string) {
-	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "Namespace of the function")
+	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "Namespace of the function (on Kubernetes: the kubeconfig context's when not given)")
 }

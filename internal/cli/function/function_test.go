@@ -3,6 +3,7 @@ package function
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -33,10 +35,15 @@ type fakeBackend struct {
 	message            string
 	gets               int
 	updates            []*v1beta1.Function
+	gateway            string // "" means 127.0.0.1:1
 }
 
 func (b *fakeBackend) Status(context.Context) (*api.Status, error) {
-	return &api.Status{Version: "test", Home: "/h", Gateway: "127.0.0.1:1", PID: 1}, nil
+	gw := b.gateway
+	if gw == "" {
+		gw = "127.0.0.1:1"
+	}
+	return &api.Status{Version: "test", Home: "/h", Gateway: gw, PID: 1}, nil
 }
 
 func (b *fakeBackend) Deploy(_ context.Context, fn *v1beta1.Function) (*v1beta1.Function, error) {
@@ -127,6 +134,7 @@ func serveFake(t *testing.T, b *fakeBackend) *client.Client {
 func TestNewCmdDeploy(t *testing.T) {
 	tests := []struct {
 		name    string
+		kube    bool // on the Kubernetes engine
 		cli     string
 		want    DeployOptions
 		wantErr string
@@ -151,12 +159,25 @@ func TestNewCmdDeploy(t *testing.T) {
 		{name: "secrets", cli: "hello -r python3.11 --handler a.b -f x --secrets test-secret", wantErr: "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)"},
 		{name: "bad timeout", cli: "hello -r python3.11 --handler a.b -f x --timeout 1m", wantErr: `invalid --timeout "1m": give a whole number of seconds, for example --timeout 180`},
 		{name: "bad memory", cli: "hello -r python3.11 --handler a.b -f x --memory lots", wantErr: `invalid --memory "lots": use a quantity such as 128Mi or 200m`},
+		{
+			name: "kubernetes: runtime image alone", kube: true, cli: "hello --runtime-image kubeless/get-python-example",
+			want: DeployOptions{Name: "hello", Namespace: "default", RuntimeImage: "kubeless/get-python-example", Timeout: "180", Port: 8080, Replicas: 1, Wait: true, Kubernetes: true},
+		},
+		{
+			name: "kubernetes: secrets", kube: true, cli: "hello -r python3.11 --handler a.b -f x --secrets s1,s2",
+			want: DeployOptions{Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "a.b", FromFile: "x", Secrets: []string{"s1", "s2"},
+				Timeout: "180", Port: 8080, Replicas: 1, Wait: true, Kubernetes: true},
+		},
+		{name: "kubernetes: bad secret", kube: true, cli: "hello -r python3.11 --handler a.b -f x --secrets Bad_Name", wantErr: `invalid --secrets "Bad_Name": give the name of a Secret of the function's namespace`},
+		{name: "kubernetes: runtime needs handler", kube: true, cli: "hello -r python3.11 --runtime-image img -f x", wantErr: "You must specify handler for the runtime."},
+		{name: "kubernetes: nothing to run", kube: true, cli: "hello --handler a.b", wantErr: "Either `--runtime` or `--runtime-image` flag must be specified."},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			ios, _, _, _ := iostreams.Test()
 			var got *DeployOptions
-			cmd := NewCmdDeploy(&Factory{IOStreams: ios}, func(o *DeployOptions) error { got = o; return nil })
+			f := &Factory{IOStreams: ios, OnKubernetes: func() bool { return tt.kube }}
+			cmd := NewCmdDeploy(f, func(o *DeployOptions) error { got = o; return nil })
 			cmd.SetArgs(strings.Fields(tt.cli))
 			cmd.SetOut(&strings.Builder{})
 			cmd.SetErr(&strings.Builder{})
@@ -238,7 +259,7 @@ func TestDeployRun(t *testing.T) {
 			ios, _, stdout, stderr := iostreams.Test()
 			ios.SetStderrTTY(tt.tty)
 			opts := &DeployOptions{
-				IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil },
+				IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
 				Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file,
 				Timeout: "180", Port: 8080, Replicas: 1, Wait: tt.wait, PollInterval: 1,
 			}
@@ -267,7 +288,7 @@ func TestDeployRun(t *testing.T) {
 	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
 	ios, _, _, _ := iostreams.Test()
-	err := deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil },
+	err := deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
 		Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file, Timeout: "180", Port: 8080})
 	if !client.IsAlreadyExists(err) || err.Error() != `function "hello" already exists in namespace "default": use kubeless function update` {
 		t.Errorf("second deploy: %v", err)
@@ -281,7 +302,7 @@ func TestListRun(t *testing.T) {
 	}}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
 	ios, _, stdout, _ := iostreams.Test()
-	err := listRun(context.Background(), &ListOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil }, Namespace: "default"})
+	err := listRun(context.Background(), &ListOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil }, Namespace: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -292,50 +313,96 @@ func TestListRun(t *testing.T) {
 }
 
 func TestCallRequest(t *testing.T) {
-	st := &api.Status{Gateway: "127.0.0.1:8080"}
 	for _, tt := range []struct {
 		data, wantCT string
 		has          bool
+		method       string
 		wantMethod   string
 	}{
-		{`{"a":1}`, "application/json", true, "POST"},
-		{`[1,2]`, "application/json", true, "POST"},
-		{`"s"`, "application/json", true, "POST"},
-		{`plain`, "application/x-www-form-urlencoded", true, "POST"},
-		{``, "", false, "GET"},
+		{data: `{"a":1}`, wantCT: "application/json", has: true, wantMethod: "POST"},
+		{data: `[1,2]`, wantCT: "application/json", has: true, wantMethod: "POST"},
+		{data: `"s"`, wantCT: "application/json", has: true, wantMethod: "POST"},
+		{data: `plain`, wantCT: "application/x-www-form-urlencoded", has: true, wantMethod: "POST"},
+		{data: `x`, wantCT: "application/x-www-form-urlencoded", has: true, method: "put", wantMethod: "PUT"},
+		{wantMethod: "GET"},
 	} {
-		o := &CallOptions{Name: "hello", Namespace: "default", Data: tt.data, HasData: tt.has, Path: "/x?y=1", Headers: []string{"X-A: b"}}
-		req, err := o.request(context.Background(), st)
-		if err != nil {
-			t.Fatal(err)
+		o := &CallOptions{Name: "hello", Namespace: "default", Data: tt.data, HasData: tt.has, Method: tt.method, Path: "/x?y=1", Headers: []string{"X-A: b"}}
+		req := o.request()
+		if req.Method != tt.wantMethod || req.Header.Get("Content-Type") != tt.wantCT || req.Header.Get("event-type") != tt.wantCT || req.Path != "/x?y=1" {
+			t.Errorf("%q: %s %s %q", tt.data, req.Method, req.Path, req.Header.Get("Content-Type"))
 		}
-		if req.Method != tt.wantMethod || req.Header.Get("Content-Type") != tt.wantCT || req.URL.String() != "http://127.0.0.1:8080/hello/x?y=1" {
-			t.Errorf("%q: %s %s %q", tt.data, req.Method, req.URL, req.Header.Get("Content-Type"))
+		if (req.Body != nil) != tt.has || string(req.Body) != tt.data {
+			t.Errorf("%q: body %q", tt.data, req.Body)
 		}
 		if len(req.Header.Get("event-id")) != 15 || req.Header.Get("event-namespace") != "cli.kubeless.io" || req.Header.Get("X-A") != "b" {
 			t.Errorf("headers = %v", req.Header)
 		}
+		if _, err := time.Parse(time.RFC3339, req.Header.Get("event-time")); err != nil {
+			t.Errorf("event-time: %v", err)
+		}
 	}
 }
 
-func TestCallTimeout(t *testing.T) {
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusRequestTimeout) }))
+// TestCallRunLocal calls through the local engine's client: the gateway
+// gets /[namespace/]name/path with the event headers, and the answer is
+// printed.
+func TestCallRunLocal(t *testing.T) {
+	type seen struct{ method, uri, ns, body string }
+	got := make(chan seen, 1)
+	status := http.StatusOK
+	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- seen{r.Method, r.RequestURI, r.Header.Get("event-namespace"), string(b)}
+		w.WriteHeader(status)
+		io.WriteString(w, "answer")
+	}))
 	defer gw.Close()
-	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}}
+	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}, gateway: gw.Listener.Addr().String()}
 	cl := serveFake(t, b)
-	ios, _, _, _ := iostreams.Test()
-	o := &CallOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil }, Name: "hello", Namespace: "default"}
-	// The gateway address comes from Status; point it at gw through a
-	// transport that rewrites the host.
-	o.HTTPClient = &http.Client{Transport: rewriteHost{gw.Listener.Addr().String()}}
-	if err := callRun(context.Background(), o); err == nil || err.Error() != MsgRequestTimeout {
-		t.Errorf("err = %v, want %q", err, MsgRequestTimeout)
+	for _, tt := range []struct {
+		name    string
+		opts    CallOptions
+		status  int
+		want    seen
+		wantOut string
+		wantErr string
+	}{
+		{name: "default namespace", opts: CallOptions{Namespace: "default", Path: "/x?y=1"}, status: 200,
+			want: seen{"GET", "/hello/x?y=1", "cli.kubeless.io", ""}, wantOut: "answer\n"},
+		{name: "namespace and data", opts: CallOptions{Namespace: "team", Data: "d", HasData: true}, status: 200,
+			want: seen{"POST", "/team/hello", "cli.kubeless.io", "d"}, wantOut: "answer\n"},
+		{name: "timeout", opts: CallOptions{Namespace: "default"}, status: http.StatusRequestTimeout,
+			want: seen{"GET", "/hello", "cli.kubeless.io", ""}, wantErr: MsgRequestTimeout},
+		{name: "failure", opts: CallOptions{Namespace: "default"}, status: 500,
+			want: seen{"GET", "/hello", "cli.kubeless.io", ""}, wantErr: "function hello answered 500: answer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			status = tt.status
+			ios, _, stdout, _ := iostreams.Test()
+			o := tt.opts
+			o.IO, o.Name = ios, "hello"
+			o.Engine = func(context.Context) (api.Client, error) { return cl, nil }
+			err := callRun(context.Background(), &o)
+			if tt.wantErr != "" {
+				if err == nil || err.Error() != tt.wantErr {
+					t.Errorf("err = %v, want %q", err, tt.wantErr)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if d := cmp.Diff(tt.want, <-got, cmp.AllowUnexported(seen{})); d != "" {
+				t.Errorf("request (-want +got):\n%s", d)
+			}
+			if stdout.String() != tt.wantOut {
+				t.Errorf("stdout = %q, want %q", stdout.String(), tt.wantOut)
+			}
+		})
 	}
-}
-
-type rewriteHost struct{ addr string }
-
-func (r rewriteHost) RoundTrip(req *http.Request) (*http.Response, error) {
-	req.URL.Host = r.addr
-	return http.DefaultTransport.RoundTrip(req)
+	// An unknown function is not called.
+	ios, _, _, _ := iostreams.Test()
+	err := callRun(context.Background(), &CallOptions{IO: ios, Name: "nope", Namespace: "default",
+		Engine: func(context.Context) (api.Client, error) { return cl, nil }})
+	if !client.IsNotFound(err) || !strings.HasSuffix(err.Error(), ": deploy it with kubeless function deploy nope") {
+		t.Errorf("unknown function: %v", err)
+	}
 }

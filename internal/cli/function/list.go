@@ -10,18 +10,18 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 // ListOptions are the flags of ls.
 type ListOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    EngineFunc
 	Names     []string
 	Namespace string
 	Output    string
@@ -115,12 +115,23 @@ func listRun(ctx context.Context, o *ListOptions) error {
 }
 
 // status is the original's STATUS column: "<ready>/<replicas> READY" when
-// an instance is ready, else "<ready>/<replicas> NOT READY".
+// an instance is ready, else "<ready>/<replicas> NOT READY", followed by
+// the Ready condition's message when it says that the spec is wrong (the
+// original only said "MISSING: Check controller logs").
 func status(fn *v1beta1.Function) string {
 	if fn.Status.ReadyReplicas > 0 {
 		return fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
 	}
-	return fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+	s := fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+	if c := readyCondition(fn); c != nil && c.Status == metav1.ConditionFalse && isBadInput(c.Reason) &&
+		(c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
+		msg := c.Message
+		if msg == "" {
+			msg = c.Reason
+		}
+		s += ": " + oneLine(msg)
+	}
+	return s
 }
 
 // deps is the DEPENDENCIES column: the deps text, or for nodejs the
@@ -199,7 +210,7 @@ func printYAML(w io.Writer, v any) error {
 // DescribeOptions are the flags of describe.
 type DescribeOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    EngineFunc
 	Name      string
 	Namespace string
 	Output    string

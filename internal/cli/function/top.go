@@ -9,13 +9,12 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 // TopOptions are the flags of top.
 type TopOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    func(ctx context.Context) (*client.Client, error)
+	Engine    EngineFunc
 	Function  string
 	Namespace string
 	Output    string

@@ -13,7 +13,6 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 type fakeTriggers struct {
@@ -67,7 +66,7 @@ func TestTopRun(t *testing.T) {
 		{Function: "idle", Namespace: "default", Message: "Function has no ready instance"},
 	}}
 	cl := serveFake(t, &fakeBackend{TriggerBackend: ft, fns: map[string]*v1beta1.Function{}})
-	engine := func(context.Context) (*client.Client, error) { return cl, nil }
+	engine := func(context.Context) (api.Client, error) { return cl, nil }
 	for _, tt := range []struct{ out, want string }{
 		{"", "NAME   NAMESPACE  METHOD  TOTAL_CALLS  TOTAL_FAILURES  TOTAL_DURATION_SECONDS  AVG_DURATION_SECONDS  MESSAGE\n" +
 			"hello  default    GET     4            1               2                       0.5                   \n" +
@@ -110,7 +109,7 @@ func TestDeploySchedule(t *testing.T) {
 	ft := &fakeTriggers{}
 	b := &fakeBackend{TriggerBackend: ft, fns: map[string]*v1beta1.Function{}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
-	err = deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (*client.Client, error) { return cl, nil },
+	err = deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
 		Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file, Timeout: "180", Port: 8080, Schedule: "*/5 * * * *"})
 	if err != nil {
 		t.Fatal(err)

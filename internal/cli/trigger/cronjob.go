@@ -16,7 +16,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/cron"
 )
 
@@ -141,12 +141,12 @@ func cronPutRun(ctx context.Context, o *CronJobOptions) error {
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
 		Update: o.Update, Kind: "Cronjob", Name: o.Name, Namespace: o.Namespace}, t,
-		(*client.Client).CreateCronJobTrigger, (*client.Client).UpdateCronJobTrigger)
+		api.Client.CreateCronJobTrigger, api.Client.UpdateCronJobTrigger)
 }
 
 // NewCmdCronJobDelete returns `trigger cronjob delete`.
 func NewCmdCronJobDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "cronjob", func(ctx context.Context, cl *client.Client, ns, name string) error {
+	return newCmdDelete(f, runF, "cronjob", func(ctx context.Context, cl api.Client, ns, name string) error {
 		return cl.DeleteCronJobTrigger(ctx, ns, name)
 	})
 }

@@ -13,7 +13,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // NewCmdHTTP returns the `trigger http` group.
@@ -31,6 +31,9 @@ type HTTPOptions struct {
 	IO     *iostreams.IOStreams
 	Engine Engine
 	Update bool
+	// Kubernetes is true on the Kubernetes engine, where
+	// --basic-auth-secret names a Secret instead of a file.
+	Kubernetes bool
 
 	Name            string
 	Namespace       string
@@ -71,6 +74,7 @@ func newCmdHTTPPut(f *functioncmd.Factory, runF func(*HTTPOptions) error, update
 		Args:    cmdutil.ExactArgs(1, verb+": the trigger name is required, for example: kubeless trigger http "+verb+" hello-api --function-name hello"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]
+			opts.Kubernetes = f.UsesKubernetes()
 			if !update && opts.FunctionName == "" {
 				return cmdutil.FlagErrorf(c, "--function-name is required: the function the trigger calls, for example --function-name hello")
 			}
@@ -93,26 +97,26 @@ func newCmdHTTPPut(f *functioncmd.Factory, runF func(*HTTPOptions) error, update
 	fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the function the trigger calls (required)")
 	fl.StringVar(&opts.Path, "path", "", "URL path that routes to the function, for example api (default: every path)")
 	fl.StringVar(&opts.Hostname, "hostname", "", "Host name the trigger answers for (default: any host)")
-	fl.StringVar(&opts.BasicAuthSecret, "basic-auth-secret", "", "Path of an htpasswd file (htpasswd -cB FILE USER): requests need one of its users")
+	fl.StringVar(&opts.BasicAuthSecret, "basic-auth-secret", "", "Local engine: path of an htpasswd file (htpasswd -cB FILE USER); Kubernetes: name of a Secret with an auth key in htpasswd form. Requests need one of its users")
 	fl.BoolVar(&opts.CorsEnable, "cors-enable", false, "Answer CORS preflight requests and allow any origin")
-	fl.StringVar(&opts.Gateway, "gateway", "", "Ingress controller of the original (nginx, traefik or kong); the local engine's gateway ignores it")
+	fl.StringVar(&opts.Gateway, "gateway", "", "Ingress controller (nginx, traefik or kong) on Kubernetes; the local engine's gateway ignores it")
 	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the trigger instead of creating it")
 	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
 	return cmd
 }
 
-// Trigger returns the HTTPTrigger of the options; the basic-auth file
-// becomes an absolute path that must exist.
+// Trigger returns the HTTPTrigger of the options; on the local engine the
+// basic-auth file becomes an absolute path that must exist.
 func (o *HTTPOptions) Trigger() (*v1beta1.HTTPTrigger, error) {
 	t := &v1beta1.HTTPTrigger{
 		TypeMeta:   metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: "HTTPTrigger"},
 		ObjectMeta: metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless}},
 		Spec: v1beta1.HTTPTriggerSpec{
 			FunctionName: o.FunctionName, Path: o.Path, HostName: o.Hostname,
-			CorsEnable: o.CorsEnable, Gateway: o.Gateway,
+			CorsEnable: o.CorsEnable, Gateway: o.Gateway, BasicAuthSecret: o.BasicAuthSecret,
 		},
 	}
-	if o.BasicAuthSecret != "" {
+	if o.BasicAuthSecret != "" && !o.Kubernetes {
 		abs, err := filepath.Abs(o.BasicAuthSecret)
 		if err != nil {
 			return nil, err
@@ -132,7 +136,7 @@ func httpPutRun(ctx context.Context, o *HTTPOptions) error {
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
 		Update: o.Update, Kind: "HTTP", Name: o.Name, Namespace: o.Namespace}, t,
-		(*client.Client).CreateHTTPTrigger, (*client.Client).UpdateHTTPTrigger)
+		api.Client.CreateHTTPTrigger, api.Client.UpdateHTTPTrigger)
 }
 
 // DeleteOptions are the flags of delete (http and cronjob).
@@ -145,12 +149,12 @@ type DeleteOptions struct {
 
 // NewCmdHTTPDelete returns `trigger http delete`.
 func NewCmdHTTPDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl *client.Client, ns, name string) error {
+	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl api.Client, ns, name string) error {
 		return cl.DeleteHTTPTrigger(ctx, ns, name)
 	})
 }
 
-func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, *client.Client, string, string) error) *cobra.Command {
+func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, api.Client, string, string) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <name>",

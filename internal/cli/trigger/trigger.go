@@ -1,12 +1,13 @@
 // Package trigger holds `kubeless trigger http|cronjob create|update|delete|
-// list` on the local engine, with the original Kubeless CLI's flags and
-// messages (kubeless-reference.md §5.5). Each verb has an Options struct
-// that cobra fills, a NewCmdX(f, runF) constructor and an xRun function.
+// list`, with the original Kubeless CLI's flags and messages
+// (kubeless-reference.md §5.5). Each verb has an Options struct that cobra
+// fills, a NewCmdX(f, runF) constructor and an xRun function.
 //
 // On the local engine --basic-auth-secret is the path of an htpasswd file
 // (htpasswd -cB FILE USER; bcrypt, Apache MD5 or SHA-1 entries), read by the
-// engine when the trigger is created or updated and when it starts. Deleting
-// a function deletes its triggers too.
+// engine when the trigger is created or updated and when it starts; on
+// Kubernetes it names a Secret, as in the original. Deleting a function
+// deletes its triggers too.
 package trigger
 
 import (
@@ -19,11 +20,11 @@ import (
 
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
-// Engine returns a client of the local engine.
-type Engine = func(ctx context.Context) (*client.Client, error)
+// Engine returns the engine in use.
+type Engine = functioncmd.EngineFunc
 
 // NewCmdTrigger returns the `trigger` command group.
 func NewCmdTrigger(f *functioncmd.Factory) *cobra.Command {
@@ -59,7 +60,7 @@ func table(io *iostreams.IOStreams, header []string, rows [][]string) error {
 // putOptions are what creating or updating a trigger of either kind needs.
 type putOptions struct {
 	IO                    *iostreams.IOStreams
-	Engine                func(context.Context) (*client.Client, error)
+	Engine                Engine
 	DryRun                bool
 	Output                string
 	Update                bool
@@ -69,7 +70,7 @@ type putOptions struct {
 // putTrigger prints t for a dry run, or creates or updates it and says so
 // with the original's message.
 func putTrigger[T any](ctx context.Context, o putOptions, t T,
-	create, update func(*client.Client, context.Context, T) (T, error)) error {
+	create, update func(api.Client, context.Context, T) (T, error)) error {
 	ctx = bg(ctx)
 	if o.DryRun {
 		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)

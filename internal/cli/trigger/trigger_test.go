@@ -112,7 +112,7 @@ func serve(t *testing.T) (*fakeEngine, Engine) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	cl := client.New(filepath.Join(dir, "s"))
-	return f, func(context.Context) (*client.Client, error) { return cl, nil }
+	return f, func(context.Context) (api.Client, error) { return cl, nil }
 }
 
 func TestNewCmdHTTPCreate(t *testing.T) {

@@ -2,7 +2,10 @@
 // only its owner can open (tailscale LocalAPI style): an explicit handler
 // table over a Backend, JSON bodies, and errors as
 // {"error": "...", "code": "NotFound|AlreadyExists|Invalid|..."} with the
-// matching HTTP status. The wire types are here too, for the typed client.
+// matching HTTP status. The wire types are here too, for the typed client,
+// with Client, what the kubeless commands use of either engine (the local
+// one's client or internal/kubeengine), and what both engines share
+// (MergeFunction, ParseMetrics).
 //
 // This package is internal; its API is not stable.
 package api

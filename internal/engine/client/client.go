@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -31,6 +32,8 @@ type Client struct {
 	Socket string
 	hc     *http.Client
 }
+
+var _ api.Client = (*Client)(nil)
 
 // New returns a client of the engine listening on socket.
 func New(socket string) *Client {
@@ -96,9 +99,14 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return nil, &NotRunningError{Socket: c.Socket, Err: err}
 		}
-		// A daemon killed while the connection was being accepted resets it;
+		// A daemon killed while the connection was being accepted resets it
+		// (or closes it under our write: EPIPE);
 		// for a read that changes nothing, that is an engine not running.
-		if method == http.MethodGet && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF)) {
+		// net/http reports a connection closed before the answer as "server
+		// closed idle connection" (an unexported error) when it was quick
+		// enough.
+		if method == http.MethodGet && (errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) ||
+			strings.Contains(err.Error(), "server closed idle connection")) {
 			return nil, &NotRunningError{Socket: c.Socket, Err: err}
 		}
 		return nil, fmt.Errorf("local engine: %w", err)
@@ -212,4 +220,47 @@ func (c *Client) Logs(ctx context.Context, namespace, name string, opts api.LogO
 		return fmt.Errorf("local engine: read logs: %w", err)
 	}
 	return nil
+}
+
+// gatewayClient calls functions through the gateway, never through a proxy
+// of the environment.
+var gatewayClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
+
+// Call sends req to the function through the engine's gateway
+// (http://GATEWAY/[NAMESPACE/]NAME/PATH, the namespace left out for
+// "default") and returns its answer, whatever its status.
+func (c *Client) Call(ctx context.Context, namespace, name string, req *api.CallRequest) (*api.CallResponse, error) {
+	st, err := c.Status(ctx)
+	if err != nil {
+		return nil, err
+	}
+	p := "/" + url.PathEscape(name)
+	if namespace != "" && namespace != "default" {
+		p = "/" + url.PathEscape(namespace) + p
+	}
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	method := req.Method
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequestWithContext(ctx, strings.ToUpper(method), "http://"+st.Gateway+p+req.Path, body)
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: %w", name, err)
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = append([]string(nil), vs...)
+	}
+	resp, err := gatewayClient.Do(hr)
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: %w", name, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxCallResponse))
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: read answer: %w", name, err)
+	}
+	return &api.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
 }

@@ -1,0 +1,198 @@
+package api
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+)
+
+func withTemplate(t *testing.T, fn *v1beta1.Function, replicas *int32, c *corev1.Container, vols ...corev1.Volume) *v1beta1.Function {
+	t.Helper()
+	d := &appsv1.Deployment{}
+	d.Spec.Replicas = replicas
+	if c != nil {
+		d.Spec.Template.Spec.Containers = []corev1.Container{*c}
+	}
+	d.Spec.Template.Spec.Volumes = vols
+	if err := fn.Spec.SetDeploymentTemplate(d); err != nil {
+		t.Fatal(err)
+	}
+	return fn
+}
+
+func ptr[T any](v T) *T { return &v }
+
+func secretVol(name string) corev1.Volume {
+	return corev1.Volume{Name: name + "-vol", VolumeSource: corev1.VolumeSource{Secret: &corev1.SecretVolumeSource{SecretName: name}}}
+}
+
+func TestMergeFunction(t *testing.T) {
+	base := func() *v1beta1.Function {
+		fn := &v1beta1.Function{
+			ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default", Labels: map[string]string{"a": "1"}},
+			Spec: v1beta1.FunctionSpec{Runtime: "python3.11", Handler: "hello.foo", Function: "code", FunctionContentType: "text",
+				Checksum: "sha256:1", Timeout: "30", Deps: "requests",
+				ServiceSpec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-function-port", Port: 9000}}}},
+		}
+		return withTemplate(t, fn, ptr(int32(2)), &corev1.Container{
+			Image:        "old:1",
+			Env:          []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "2"}},
+			Resources:    corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceMemory: resource.MustParse("64Mi")}},
+			VolumeMounts: []corev1.VolumeMount{{Name: "s-vol", MountPath: "/s"}},
+		}, secretVol("s"))
+	}
+	tests := []struct {
+		name  string
+		patch *v1beta1.Function
+		want  func(*v1beta1.Function) // edits base into the expected result
+	}{
+		{name: "empty patch keeps everything", patch: &v1beta1.Function{}, want: func(*v1beta1.Function) {}},
+		{
+			name:  "code replaces code, type and checksum",
+			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{Function: "new", FunctionContentType: "base64+zip", Checksum: ""}},
+			want: func(fn *v1beta1.Function) {
+				fn.Spec.Function, fn.Spec.FunctionContentType, fn.Spec.Checksum = "new", "base64+zip", ""
+			},
+		},
+		{
+			name:  "strings and labels",
+			patch: &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"b": "2", "a": "3"}}, Spec: v1beta1.FunctionSpec{Handler: "h.bar", Runtime: "nodejs20", Timeout: "5", Deps: "x"}},
+			want: func(fn *v1beta1.Function) {
+				fn.Labels = map[string]string{"a": "3", "b": "2"}
+				fn.Spec.Handler, fn.Spec.Runtime, fn.Spec.Timeout, fn.Spec.Deps = "h.bar", "nodejs20", "5", "x"
+			},
+		},
+		{
+			name:  "ports",
+			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{ServiceSpec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-function-port", Port: 8080}}}}},
+			want: func(fn *v1beta1.Function) {
+				fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{Name: "http-function-port", Port: 8080}}
+			},
+		},
+		{
+			name: "template: replicas, env by name, resources, image, secrets by name",
+			patch: withTemplate(t, &v1beta1.Function{}, ptr(int32(0)), &corev1.Container{
+				Image:        "new:2",
+				Env:          []corev1.EnvVar{{Name: "B", Value: "3"}, {Name: "C", Value: "4"}},
+				Resources:    corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "s-vol", MountPath: "/s"}, {Name: "t-vol", MountPath: "/t"}},
+			}, secretVol("s"), secretVol("t")),
+			want: func(fn *v1beta1.Function) {
+				withTemplate(t, fn, ptr(int32(0)), &corev1.Container{
+					Image:        "new:2",
+					Env:          []corev1.EnvVar{{Name: "A", Value: "1"}, {Name: "B", Value: "3"}, {Name: "C", Value: "4"}},
+					Resources:    corev1.ResourceRequirements{Limits: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")}},
+					VolumeMounts: []corev1.VolumeMount{{Name: "s-vol", MountPath: "/s"}, {Name: "t-vol", MountPath: "/t"}},
+				}, secretVol("s"), secretVol("t"))
+			},
+		},
+		{
+			name:  "template without container keeps the container",
+			patch: withTemplate(t, &v1beta1.Function{}, ptr(int32(5)), nil),
+			want: func(fn *v1beta1.Function) {
+				d, _ := fn.Spec.DeploymentTemplate()
+				d.Spec.Replicas = ptr(int32(5))
+				fn.Spec.SetDeploymentTemplate(d)
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			old := base()
+			got, err := MergeFunction(old, tt.patch)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := base()
+			tt.want(want)
+			if d := cmp.Diff(want.Labels, got.Labels); d != "" {
+				t.Errorf("labels (-want +got):\n%s", d)
+			}
+			wd, _ := want.Spec.DeploymentTemplate()
+			gd, _ := got.Spec.DeploymentTemplate()
+			if d := cmp.Diff(wd, gd); d != "" {
+				t.Errorf("deployment (-want +got):\n%s", d)
+			}
+			want.Spec.Deployment, got.Spec.Deployment = nil, nil
+			if d := cmp.Diff(want.Spec, got.Spec); d != "" {
+				t.Errorf("spec (-want +got):\n%s", d)
+			}
+			if d := cmp.Diff(base(), old); d != "" {
+				t.Errorf("old was modified (-want +got):\n%s", d)
+			}
+		})
+	}
+
+	bad := &v1beta1.Function{Spec: v1beta1.FunctionSpec{Deployment: &runtime.RawExtension{Raw: []byte(`{"spec":{"replicas":"two"}}`)}}}
+	_, err := MergeFunction(base(), bad)
+	if CodeOf(err) != CodeInvalid || !strings.HasPrefix(err.Error(), "spec.deployment is not a valid apps/v1 Deployment") {
+		t.Errorf("bad template: %v", err)
+	}
+}
+
+func TestMergeTriggers(t *testing.T) {
+	old := &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "p", Gateway: "nginx", CorsEnable: true, TLSAcme: true}}
+	got := MergeHTTPTrigger(old, &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{Path: "q", BasicAuthSecret: "auth"}})
+	want := v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "q", Gateway: "nginx", BasicAuthSecret: "auth", CorsEnable: true, TLSAcme: false}
+	if d := cmp.Diff(want, got.Spec); d != "" {
+		t.Errorf("http (-want +got):\n%s", d)
+	}
+	if old.Spec.Path != "p" {
+		t.Error("old was modified")
+	}
+
+	cold := &v1beta1.CronJobTrigger{Spec: v1beta1.CronJobTriggerSpec{FunctionName: "f", Schedule: "* * * * *", Payload: &runtime.RawExtension{Raw: []byte(`1`)}}}
+	for _, tt := range []struct {
+		patch v1beta1.CronJobTriggerSpec
+		want  v1beta1.CronJobTriggerSpec
+	}{
+		{v1beta1.CronJobTriggerSpec{}, cold.Spec},
+		{v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}},
+			v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}}},
+	} {
+		got := MergeCronJobTrigger(cold, &v1beta1.CronJobTrigger{Spec: tt.patch})
+		if d := cmp.Diff(tt.want, got.Spec); d != "" {
+			t.Errorf("cron (-want +got):\n%s", d)
+		}
+	}
+}
+
+func TestParseMetrics(t *testing.T) {
+	text := `# TYPE function_calls_total counter
+function_calls_total{method="GET"} 3
+function_calls_total{method="POST"} 1
+# TYPE function_failures_total counter
+function_failures_total{method="GET"} 1
+# TYPE function_duration_seconds histogram
+function_duration_seconds_bucket{method="GET",le="+Inf"} 3
+function_duration_seconds_sum{method="GET"} 1.5
+function_duration_seconds_count{method="GET"} 3
+# TYPE other_total counter
+other_total 9
+`
+	stats, err := ParseMetrics(strings.NewReader(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []FunctionMetrics{
+		{Function: "f", Namespace: "ns", Method: "GET", TotalCalls: 3, TotalFailures: 1, TotalDurationSeconds: 1.5, AvgDurationSeconds: 0.5},
+		{Function: "f", Namespace: "ns", Method: "POST", TotalCalls: 1},
+	}
+	if d := cmp.Diff(want, MetricsRows("ns", "f", stats)); d != "" {
+		t.Errorf("rows (-want +got):\n%s", d)
+	}
+	if d := cmp.Diff([]FunctionMetrics{{Function: "f", Namespace: "ns"}}, MetricsRows("ns", "f", nil)); d != "" {
+		t.Errorf("no samples (-want +got):\n%s", d)
+	}
+	if _, err := ParseMetrics(strings.NewReader("function_calls_total{method=GET 1\n")); err == nil {
+		t.Error("bad text parsed")
+	}
+}

@@ -1,0 +1,225 @@
+package kubeengine
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/render"
+)
+
+// Call implements api.Client through the API server's service proxy, as
+// the original did: METHOD /api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH,
+// where PORT is the name of the Service's first port (http-function-port),
+// or its number when it has no name. The path always ends the proxy prefix
+// with a "/", so that the API server answers a POST instead of redirecting
+// it without its body.
+//
+// The function's answer comes back whatever its status. An answer of the
+// API server itself (a Status object, for example "no endpoints available
+// for service" when no pod is ready) is an error.
+func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.CallRequest) (*api.CallResponse, error) {
+	ns := e.ns(namespace)
+	if e.server == nil {
+		return nil, api.Errorf(api.CodeUnavailable, "the Kubernetes engine has no API server URL to call function %s through", name)
+	}
+	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, api.Errorf(api.CodeNotFound, "Unable to find the service for %s", name)
+		}
+		return nil, e.apiError(err)
+	}
+	port := strconv.Itoa(int(render.DefaultPort))
+	if len(svc.Spec.Ports) > 0 {
+		port = svc.Spec.Ports[0].Name
+		if port == "" {
+			port = strconv.Itoa(int(svc.Spec.Ports[0].Port))
+		}
+	}
+	ref, err := url.Parse(req.Path)
+	if err != nil {
+		return nil, api.Errorf(api.CodeInvalid, "call function %s: invalid path %q: %v", name, req.Path, err)
+	}
+	u := *e.server
+	prefix := strings.TrimSuffix(u.Path, "/") + "/api/v1/namespaces/" + ns + "/services/" + name + ":" + port + "/proxy/"
+	u.Path = prefix + strings.TrimPrefix(ref.Path, "/")
+	u.RawPath = ""
+	if ref.RawPath != "" {
+		u.RawPath = prefix + strings.TrimPrefix(ref.RawPath, "/")
+	}
+	u.RawQuery = ref.RawQuery
+	var body io.Reader
+	if req.Body != nil {
+		body = bytes.NewReader(req.Body)
+	}
+	method := strings.ToUpper(req.Method)
+	if method == "" {
+		method = http.MethodGet
+	}
+	hr, err := http.NewRequestWithContext(ctx, method, u.String(), body)
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: %w", name, err)
+	}
+	for k, vs := range req.Header {
+		hr.Header[k] = append([]string(nil), vs...)
+	}
+	resp, err := e.hc.Do(hr)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("call function %s: %w", name, ctx.Err())
+		}
+		return nil, fmt.Errorf("call function %s: %w", name, e.apiError(err))
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxCallResponse))
+	if err != nil {
+		return nil, fmt.Errorf("call function %s: read answer: %w", name, err)
+	}
+	if st := serverStatus(resp, b); st != nil {
+		return nil, fmt.Errorf("call function %s through %s: %w", name, e.serverName(), e.apiError(&apierrors.StatusError{ErrStatus: *st}))
+	}
+	return &api.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
+}
+
+// serverStatus returns the API server's own error in an answer: a failed
+// metav1.Status in JSON. A function's answers are not that.
+func serverStatus(resp *http.Response, body []byte) *metav1.Status {
+	if resp.StatusCode < 400 {
+		return nil
+	}
+	if mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type")); mt != "application/json" {
+		return nil
+	}
+	var st metav1.Status
+	if json.Unmarshal(body, &st) != nil || st.Kind != "Status" || st.APIVersion != "v1" || st.Status != metav1.StatusFailure {
+		return nil
+	}
+	return &st
+}
+
+// Top implements api.Client: for the function name, or every function of
+// namespace ("" for all), the sums per method of the /metrics of its ready
+// pods, each read through the API server's pods proxy
+// (/api/v1/namespaces/NS/pods/POD:PORT/proxy/metrics), all within
+// TopTimeout.
+func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.FunctionMetrics, error) {
+	type target struct{ ns, name string }
+	var targets []target
+	if name != "" {
+		fn, err := e.Get(ctx, namespace, name)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, target{fn.Namespace, fn.Name})
+	} else {
+		fns, err := e.List(ctx, namespace)
+		if err != nil {
+			return nil, err
+		}
+		for _, fn := range fns {
+			targets = append(targets, target{fn.Namespace, fn.Name})
+		}
+	}
+	timeout := e.TopTimeout
+	if timeout == 0 {
+		timeout = DefaultTopTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	rows := make([][]api.FunctionMetrics, len(targets))
+	var wg sync.WaitGroup
+	for i, t := range targets {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows[i] = e.functionMetrics(ctx, t.ns, t.name)
+		}()
+	}
+	wg.Wait()
+	out := []api.FunctionMetrics{}
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	api.SortMetrics(out)
+	return out, nil
+}
+
+// functionMetrics returns the rows of one function; a problem is the
+// message of its one row.
+func (e *Engine) functionMetrics(ctx context.Context, ns, name string) []api.FunctionMetrics {
+	row := func(msg string) []api.FunctionMetrics {
+		return []api.FunctionMetrics{{Function: name, Namespace: ns, Message: msg}}
+	}
+	pods, err := e.pods(ctx, ns, name)
+	if err != nil {
+		return row(api.MsgNoMetrics)
+	}
+	total := map[string]*api.MethodStats{}
+	ready := 0
+	for i := range pods {
+		p := &pods[i]
+		if !podReady(p) {
+			continue
+		}
+		ready++
+		b, err := e.cs.CoreV1().Pods(ns).ProxyGet("", p.Name, metricsPort(p, name), "metrics", nil).DoRaw(ctx)
+		if err != nil {
+			return row(api.MsgNoMetrics)
+		}
+		m, err := api.ParseMetrics(bytes.NewReader(b))
+		if err != nil {
+			return row(api.MsgUnparsedMetrics)
+		}
+		for method, s := range m {
+			if total[method] == nil {
+				total[method] = &api.MethodStats{}
+			}
+			total[method].Add(*s)
+		}
+	}
+	if ready == 0 {
+		return row(api.MsgNoReadyInstances)
+	}
+	return api.MetricsRows(ns, name, total)
+}
+
+func podReady(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || p.DeletionTimestamp != nil {
+		return false
+	}
+	for _, c := range p.Status.Conditions {
+		if c.Type == corev1.PodReady {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+// metricsPort is the function container's port: the one named
+// http-function-port, else its first, else 8080.
+func metricsPort(p *corev1.Pod, name string) string {
+	c := functionContainer(p, name)
+	if c == nil || len(c.Ports) == 0 {
+		return strconv.Itoa(int(render.DefaultPort))
+	}
+	for _, cp := range c.Ports {
+		if cp.Name == render.PortName {
+			return strconv.Itoa(int(cp.ContainerPort))
+		}
+	}
+	return strconv.Itoa(int(c.Ports[0].ContainerPort))
+}

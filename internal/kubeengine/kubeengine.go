@@ -1,0 +1,246 @@
+// Package kubeengine is the Kubernetes engine of the kubeless commands: it
+// implements api.Client over the Kubernetes API. Functions and triggers
+// are kubeless.io/v1beta1 objects that the controller reconciles; `call`
+// goes through the API server's service proxy with the user's credentials,
+// `logs` reads the function's pods, `top` reads their /metrics through the
+// pods proxy, and `ls`/`describe` read the Function's status
+// (kubeless-reference.md §5).
+//
+// Errors are *api.Error values with the codes of the local engine
+// (NotFound, AlreadyExists, Invalid, Unavailable), so that the commands
+// treat both engines alike.
+package kubeengine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	k8sruntime "k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/engine/api"
+)
+
+// DefaultTopTimeout bounds a whole Top, as the original's 5 s cut-off.
+const DefaultTopTimeout = 5 * time.Second
+
+// Engine reaches one cluster with one user's credentials.
+type Engine struct {
+	c         client.Client
+	cs        kubernetes.Interface
+	hc        *http.Client
+	server    *url.URL
+	namespace string
+	// TopTimeout bounds a whole Top; 0 means DefaultTopTimeout.
+	TopTimeout time.Duration
+}
+
+var _ api.Client = (*Engine)(nil)
+
+// Options are the clients an Engine uses; New builds them from a
+// *rest.Config, tests pass fakes.
+type Options struct {
+	// Client reads and writes the Kubeless objects (its scheme must know
+	// api/v1beta1, see NewScheme).
+	Client client.Client
+	// Clientset reads pods, their logs and their metrics.
+	Clientset kubernetes.Interface
+	// HTTPClient and Server reach the API server for the service proxy of
+	// Call: Server is its base URL, HTTPClient carries the credentials.
+	HTTPClient *http.Client
+	Server     string
+	// Namespace replaces "" in the calls that need one (the kubeconfig
+	// context's namespace); "" means "default".
+	Namespace string
+}
+
+// NewScheme returns a scheme with client-go's types and api/v1beta1.
+func NewScheme() *k8sruntime.Scheme {
+	s := k8sruntime.NewScheme()
+	if err := clientgoscheme.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	if err := v1beta1.AddToScheme(s); err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// NewWithOptions returns an engine over the given clients.
+func NewWithOptions(o Options) (*Engine, error) {
+	if o.Client == nil || o.Clientset == nil {
+		return nil, errors.New("kubeengine: Client and Clientset are required")
+	}
+	e := &Engine{c: o.Client, cs: o.Clientset, hc: o.HTTPClient, namespace: o.Namespace}
+	if e.namespace == "" {
+		e.namespace = "default"
+	}
+	if e.hc == nil {
+		e.hc = http.DefaultClient
+	}
+	if o.Server != "" {
+		u, err := url.Parse(o.Server)
+		if err != nil {
+			return nil, fmt.Errorf("kubeengine: API server URL %q: %w", o.Server, err)
+		}
+		e.server = u
+	}
+	return e, nil
+}
+
+// New returns an engine that reaches the cluster of cfg; namespace replaces
+// "" (normally the kubeconfig context's namespace).
+func New(cfg *rest.Config, namespace string) (*Engine, error) {
+	hc, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes engine: %w", err)
+	}
+	c, err := client.New(cfg, client.Options{Scheme: NewScheme(), HTTPClient: hc})
+	if err != nil {
+		return nil, unreachable("the Kubernetes API server "+cfg.Host, err)
+	}
+	cs, err := kubernetes.NewForConfigAndClient(cfg, hc)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes engine: %w", err)
+	}
+	server, _, err := rest.DefaultServerUrlFor(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("kubernetes engine: API server URL %q: %w", cfg.Host, err)
+	}
+	return NewWithOptions(Options{Client: c, Clientset: cs, HTTPClient: hc, Server: server.String(), Namespace: namespace})
+}
+
+// kubeconfig is the kubeconfig as kubectl reads it: $KUBECONFIG (a list of
+// files), else ~/.kube/config, and its current context.
+func kubeconfig() clientcmd.ClientConfig {
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
+		clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
+}
+
+// LoadConfig reads the kubeconfig as kubectl does and returns the REST
+// config of its current context and that context's namespace ("default"
+// when it names none).
+func LoadConfig() (*rest.Config, string, error) {
+	kc := kubeconfig()
+	cfg, err := kc.ClientConfig()
+	if err != nil {
+		return nil, "", fmt.Errorf("read the kubeconfig: %w (or use the local engine with --engine local)", err)
+	}
+	ns, _, err := kc.Namespace()
+	if err != nil {
+		return nil, "", fmt.Errorf("read the kubeconfig: %w (or use the local engine with --engine local)", err)
+	}
+	return cfg, ns, nil
+}
+
+// ContextNamespace returns the namespace of the kubeconfig's current
+// context ("default" when it names none), without reaching the cluster.
+func ContextNamespace() (string, error) {
+	ns, _, err := kubeconfig().Namespace()
+	return ns, err
+}
+
+// FromKubeconfig returns an engine for the kubeconfig's current context.
+func FromKubeconfig() (*Engine, error) {
+	cfg, ns, err := LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	return New(cfg, ns)
+}
+
+// Namespace is the namespace that replaces "".
+func (e *Engine) Namespace() string { return e.namespace }
+
+func (e *Engine) ns(namespace string) string {
+	if namespace == "" {
+		return e.namespace
+	}
+	return namespace
+}
+
+func (e *Engine) serverName() string {
+	if e.server == nil {
+		return "the Kubernetes API server"
+	}
+	return "the Kubernetes API server " + e.server.Host
+}
+
+// Status implements api.Client: Version is the API server's version and
+// Gateway the API server's URL (calls go through its service proxy).
+func (e *Engine) Status(ctx context.Context) (*api.Status, error) {
+	st := &api.Status{}
+	if e.server != nil {
+		st.Gateway = e.server.String()
+	}
+	v, err := e.cs.Discovery().ServerVersion()
+	if err != nil {
+		return nil, e.apiError(err)
+	}
+	st.Version = v.GitVersion
+	return st, nil
+}
+
+// apiError turns an error of the Kubernetes API into an *api.Error with
+// the matching code and a one-line message.
+func (e *Engine) apiError(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *api.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	msg := err.Error()
+	if s, ok := err.(apierrors.APIStatus); ok && s.Status().Message != "" {
+		msg = s.Status().Message
+	}
+	switch {
+	case apierrors.IsNotFound(err):
+		return &api.Error{Code: api.CodeNotFound, Message: msg}
+	case apierrors.IsAlreadyExists(err):
+		return &api.Error{Code: api.CodeAlreadyExists, Message: msg}
+	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
+		return &api.Error{Code: api.CodeInvalid, Message: msg}
+	case meta.IsNoMatchError(err):
+		return api.Errorf(api.CodeUnavailable, "%s does not serve the Kubeless kinds (%v): install Kubeless in the cluster first (kubectl apply -f kubeless.yaml)", e.serverName(), err)
+	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
+		return api.Errorf(api.CodeInternal, "%s refused the request: %s", e.serverName(), msg)
+	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err), apierrors.IsTooManyRequests(err):
+		return &api.Error{Code: api.CodeUnavailable, Message: msg}
+	}
+	var ne net.Error
+	var ue *url.Error
+	if errors.As(err, &ue) || errors.As(err, &ne) {
+		return unreachable(e.serverName(), err)
+	}
+	return &api.Error{Code: api.CodeInternal, Message: msg}
+}
+
+func unreachable(server string, err error) error {
+	return api.Errorf(api.CodeUnavailable, "cannot reach %s: %v: check the kubeconfig's current context (kubectl cluster-info), or use the local engine with --engine local", server, err)
+}
+
+func sortByKey[T any](items []T, key func(*T) (string, string)) {
+	sort.Slice(items, func(i, j int) bool {
+		ni, mi := key(&items[i])
+		nj, mj := key(&items[j])
+		if ni != nj {
+			return ni < nj
+		}
+		return mi < mj
+	})
+}
