@@ -9,9 +9,10 @@ export GOFLAGS := -buildvcs=false
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-build: ## build bin/kubeless and bin/kubeless-host
+build: ## build bin/kubeless, bin/kubeless-host and bin/kubeless-controller-manager
 	$(GO) build -o $(BIN)/kubeless ./cmd/kubeless
 	$(GO) build -o $(BIN)/kubeless-host ./cmd/kubeless-host
+	$(GO) build -o $(BIN)/kubeless-controller-manager ./cmd/kubeless-controller-manager
 
 deps: ## install what the tests need on a fresh Debian machine
 	hack/install-deps.sh
@@ -21,7 +22,7 @@ test: deps ## set up the machine (make deps), then run every test
 
 test-all: test-go test-runtimes test-e2e ## run every test without the set-up (Go, conformance of every runtime, language unit tests, end-to-end)
 
-test-go: ## Go unit tests and the conformance suite of every runtime
+test-go: ## Go unit tests, the conformance suite of every runtime, and the envtest tests (real kube-apiserver)
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout 30m ./...
 

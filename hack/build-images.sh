@@ -3,7 +3,8 @@
 # being the build context. docker/runtime/<lang>/Dockerfile.<version> gives
 # kubeless/<lang>:<version> and Dockerfile.<version>.init gives
 # kubeless/<lang>-init:<version>, the names of the default catalog
-# (internal/langruntime/default_catalog.json). See docker/README.md.
+# (internal/langruntime/default_catalog.json); docker/controller/Dockerfile
+# gives kubeless/controller-manager:dev. See docker/README.md.
 #
 # Usage: hack/build-images.sh [-r REGISTRY] [-t TAG] [-p] [-n] [FILTER...]
 #   -r REGISTRY  prefix every name: REGISTRY/kubeless/python:3.11 ($REGISTRY)
@@ -77,6 +78,19 @@ while IFS= read -r file; do
 	fi
 	built=$((built + 1))
 done < <(find docker/runtime -mindepth 2 -maxdepth 2 -type f -name 'Dockerfile.*' | sort -V)
+
+# The controller (kubeless.yaml's kubeless/controller-manager:dev), built
+# when no filter is given or the filter is "controller-manager".
+if selected controller-manager controller-manager dev; then
+	image=kubeless/controller-manager:dev${tag:+-$tag}
+	[ -n "$registry" ] && image=$registry/$image
+	echo "== $image (docker/controller/Dockerfile)" >&2
+	run docker build ${extra[@]+"${extra[@]}"} -f docker/controller/Dockerfile -t "$image" .
+	if $push; then
+		run docker push "$image"
+	fi
+	built=$((built + 1))
+fi
 
 if [ "$built" -eq 0 ]; then
 	echo "build-images: no Dockerfile matches ${filters[*]:-}" >&2

@@ -2,7 +2,8 @@
 # Builds the binaries the envtest suite needs (kube-apiserver and etcd) from
 # the Go module proxy, because no release binary can be downloaded here.
 #
-#   hack/build-k8s.sh            # builds what is missing, prints the folder
+#   hack/build-k8s.sh            # kube-apiserver and etcd: builds what is missing, prints the folder
+#   hack/build-k8s.sh kubectl    # also kubectl (install-deps.sh asks for it when none is on PATH)
 #
 # kube-apiserver comes from k8s.io/kubernetes, which cannot be built as a
 # dependency as is: its go.mod points every k8s.io/* staging module at
@@ -27,7 +28,15 @@ mkdir -p "$BIN"
 
 log() { printf 'build-k8s: %s\n' "$*" >&2; }
 
-if [ ! -x "$BIN/kube-apiserver" ]; then
+want=" ${*:-kube-apiserver etcd} "
+k8s_cmds=()
+for c in kube-apiserver kubectl; do
+  if [[ $want == *" $c "* && ! -x $BIN/$c ]]; then
+    k8s_cmds+=("$c")
+  fi
+done
+
+if ((${#k8s_cmds[@]})); then
   mod=$CACHE/mod-kubernetes-$K8S_VERSION
   mkdir -p "$mod"
   cd "$mod"
@@ -43,19 +52,21 @@ if [ ! -x "$BIN/kube-apiserver" ]; then
     } > go.mod.new
     mv go.mod.new go.mod
   fi
-  go get "k8s.io/kubernetes/cmd/kube-apiserver@$K8S_VERSION"
   ldflags="-s -w"
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ldflags+=" -X $p.gitVersion=$K8S_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
-  log "building kube-apiserver $K8S_VERSION (about 15 min cold)"
-  start=$SECONDS
-  go build -trimpath -ldflags="$ldflags" -o "$BIN/kube-apiserver.tmp" k8s.io/kubernetes/cmd/kube-apiserver
-  mv "$BIN/kube-apiserver.tmp" "$BIN/kube-apiserver"
-  log "kube-apiserver built in $((SECONDS - start))s"
+  for c in "${k8s_cmds[@]}"; do
+    go get "k8s.io/kubernetes/cmd/$c@$K8S_VERSION"
+    log "building $c $K8S_VERSION (kube-apiserver: about 15 min cold)"
+    start=$SECONDS
+    go build -trimpath -ldflags="$ldflags" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c"
+    mv "$BIN/$c.tmp" "$BIN/$c"
+    log "$c built in $((SECONDS - start))s"
+  done
 fi
 
-if [ ! -x "$BIN/etcd" ]; then
+if [[ $want == *" etcd "* && ! -x $BIN/etcd ]]; then
   mod=$CACHE/mod-etcd-$ETCD_VERSION
   mkdir -p "$mod"
   cd "$mod"

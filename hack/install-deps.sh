@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Installs what the tests need on a fresh Debian 12 machine: the language
 # interpreters and package tools of the runtimes, make, bats (the end-to-end
-# tests, test/*.bats) and wrk. Go, Node.js (with npm) and Python 3 (with pip)
-# are expected to be present already.
+# tests, test/*.bats) and wrk; and, for the Kubernetes engine's envtest
+# tests, kube-apiserver and etcd built from the Go module proxy
+# (hack/build-k8s.sh, cached outside the clone) and kubectl. Go, Node.js
+# (with npm) and Python 3 (with pip) are expected to be present already.
 set -euo pipefail
 need=()
 for pair in make:make ruby:ruby php:php-cli composer:composer bundle:bundler bats:bats wrk:wrk zip:zip unzip:unzip curl:curl; do
@@ -19,3 +21,13 @@ fi
 for cmd in make go node npm python3 ruby gem php composer bundle bats wrk curl; do
   command -v "$cmd" >/dev/null || { echo "install-deps: $cmd is still missing" >&2; exit 1; }
 done
+
+# The envtest tests' API server and etcd (about 15 min the first time on
+# this machine, nothing afterwards), and kubectl for kubeless.yaml's test.
+here=$(dirname "${BASH_SOURCE[0]}")
+if command -v kubectl >/dev/null 2>&1; then
+  "$here/build-k8s.sh" >/dev/null
+else
+  bin=$("$here/build-k8s.sh" kube-apiserver etcd kubectl)
+  ln -sf "$bin/kubectl" /usr/local/bin/kubectl
+fi
