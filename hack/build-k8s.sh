@@ -4,6 +4,13 @@
 #
 #   hack/build-k8s.sh            # kube-apiserver and etcd: builds what is missing, prints the folder
 #   hack/build-k8s.sh kubectl    # also kubectl (install-deps.sh asks for it when none is on PATH)
+#   hack/build-k8s.sh cluster    # everything a real single-node cluster needs
+#                                # (hack/cluster-up.sh): kube-apiserver, etcd,
+#                                # kube-controller-manager, kube-scheduler, kubelet, kube-proxy
+#
+# Components: kube-apiserver kube-controller-manager kube-scheduler kubelet
+# kube-proxy kubectl (from k8s.io/kubernetes) and etcd; "cluster" stands for
+# the six the cluster runs. Unknown names are an error.
 #
 # kube-apiserver comes from k8s.io/kubernetes, which cannot be built as a
 # dependency as is: its go.mod points every k8s.io/* staging module at
@@ -14,7 +21,9 @@
 # Output goes outside the clone so later runs on the same machine reuse it:
 # $KUBELESS_K8S_CACHE (default ~/.cache/kubeless/k8s)/bin-<k8s version>.
 # A binary that exists is not rebuilt. Cold: about 15 min for kube-apiserver
-# and 1-2 min for etcd on 2 cores; warm: nothing.
+# and 1-2 min for etcd on 2 cores, then about 10 min more for the other four
+# cluster binaries (they share most packages with kube-apiserver); warm:
+# nothing.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -28,9 +37,18 @@ mkdir -p "$BIN"
 
 log() { printf 'build-k8s: %s\n' "$*" >&2; }
 
-want=" ${*:-kube-apiserver etcd} "
+k8s_all="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
+want=" "
+for c in ${*:-kube-apiserver etcd}; do
+  case " $k8s_all etcd cluster " in
+  *" $c "*) ;;
+  *) log "unknown component $c (want: $k8s_all etcd cluster)"; exit 2;;
+  esac
+  [ "$c" = cluster ] && c="kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy"
+  want+="$c "
+done
 k8s_cmds=()
-for c in kube-apiserver kubectl; do
+for c in $k8s_all; do
   if [[ $want == *" $c "* && ! -x $BIN/$c ]]; then
     k8s_cmds+=("$c")
   fi
@@ -58,7 +76,7 @@ if ((${#k8s_cmds[@]})); then
   done
   for c in "${k8s_cmds[@]}"; do
     go get "k8s.io/kubernetes/cmd/$c@$K8S_VERSION"
-    log "building $c $K8S_VERSION (kube-apiserver: about 15 min cold)"
+    log "building $c $K8S_VERSION (cold: about 15 min for the first one)"
     start=$SECONDS
     go build -trimpath -ldflags="$ldflags" -o "$BIN/$c.tmp" "k8s.io/kubernetes/cmd/$c"
     mv "$BIN/$c.tmp" "$BIN/$c"

@@ -54,7 +54,14 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	})
 	var engineFlag string
 	root.PersistentFlags().StringVar(&engineFlag, "engine", "", "Engine that runs functions: local or kubernetes (default: $KUBELESS_ENGINE, else kubernetes when a kubeconfig has a current context, else local)")
-	chooseEngine := func() (enginecmd.Choice, error) { return enginecmd.Choose(engineFlag, enginecmd.SystemEnv()) }
+	var kc kubeengine.Kubeconfig
+	root.PersistentFlags().StringVar(&kc.Path, "kubeconfig", "", "Kubeconfig file of the Kubernetes engine (default: $KUBECONFIG, else ~/.kube/config)")
+	root.PersistentFlags().StringVar(&kc.Context, "context", "", "Kubeconfig context of the Kubernetes engine (default: the current context); implies --engine kubernetes")
+	chooseEngine := func() (enginecmd.Choice, error) {
+		env := enginecmd.SystemEnv()
+		env.Kubeconfig, env.Context = kc.Path, kc.Context
+		return enginecmd.Choose(engineFlag, env)
+	}
 	onKubernetes := func() bool {
 		ch, err := chooseEngine()
 		return err == nil && ch.Engine == enginecmd.Kubernetes
@@ -66,7 +73,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		// On Kubernetes -n defaults to the kubeconfig context's namespace,
 		// as in the original.
 		if fl := c.Flags().Lookup("namespace"); fl != nil && !fl.Changed && onKubernetes() {
-			if ns, err := kubeengine.ContextNamespace(); err == nil && ns != "" {
+			if ns, err := kc.ContextNamespace(); err == nil && ns != "" {
 				if err := fl.Value.Set(ns); err != nil {
 					return err
 				}
@@ -80,7 +87,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
 	f := functioncmd.NewFactory(localCfg)
 	localEngine := f.Engine
-	kubeEngine := sync.OnceValues(kubeengine.FromKubeconfig)
+	kubeEngine := sync.OnceValues(func() (*kubeengine.Engine, error) { return kc.Engine() })
 	f.Engine = func(ctx context.Context) (api.Client, error) {
 		ch, err := chooseEngine()
 		if err != nil {
@@ -106,6 +113,16 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			cat := langruntime.Default()
+			// On Kubernetes, the catalog is the cluster's kubeless-config.
+			if onKubernetes() {
+				e, err := kubeEngine()
+				if err != nil {
+					return err
+				}
+				if cat, err = e.Catalog(c.Context()); err != nil {
+					return err
+				}
+			}
 			fmt.Fprintln(c.OutOrStdout(), "Current Server Config:")
 			fmt.Fprintln(c.OutOrStdout(), "Supported Runtimes are: "+strings.Join(cat.Names(), ", "))
 			return nil

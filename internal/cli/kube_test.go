@@ -287,3 +287,50 @@ func TestKubernetesEngine(t *testing.T) {
 		t.Errorf("ls after delete: %v %q", err, errOut)
 	}
 }
+
+// TestKubernetesFlagsAndServerConfig: --kubeconfig and --context choose the
+// cluster, and get-server-config prints the cluster's catalog, not the
+// built-in one.
+func TestKubernetesFlagsAndServerConfig(t *testing.T) {
+	env.Require(t)
+	ns := env.Namespace(t)
+	useKubeconfig(t, ns)
+	path := os.Getenv("KUBECONFIG")
+	t.Setenv("KUBECONFIG", "")
+	t.Setenv("HOME", t.TempDir())
+
+	// Without the flags there is no kubeconfig: the local engine.
+	out, _ := mustRun(t, "engine")
+	if !strings.Contains(out, "Engine: local") {
+		t.Fatalf("engine without flags:\n%s", out)
+	}
+	out, _ = mustRun(t, "engine", "--kubeconfig", path)
+	if !strings.Contains(out, "Engine: kubernetes") {
+		t.Errorf("engine --kubeconfig:\n%s", out)
+	}
+	if _, _, err := kubeless(t, "function", "ls", "--kubeconfig", path, "--context", "nosuch"); err == nil || !strings.Contains(err.Error(), "nosuch") {
+		t.Errorf("ls --context nosuch: %v, want an error naming the context", err)
+	}
+
+	cfgNS := "cfg-" + ns
+	t.Setenv("KUBELESS_NAMESPACE", cfgNS)
+	ctx := context.Background()
+	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfgNS}}); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfgNS}}) })
+	out, _ = mustRun(t, "get-server-config", "--kubeconfig", path, "--context", "test")
+	if !strings.Contains(out, "python3.11") {
+		t.Errorf("get-server-config without kubeless-config should print the built-in catalog:\n%s", out)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: cfgNS, Name: "kubeless-config"}, Data: map[string]string{
+		"runtime-images": `[{"ID": "python", "depName": "requirements.txt", "fileNameSuffix": ".py",
+			"versions": [{"name": "python311", "version": "3.11", "images": [{"phase": "runtime", "image": "localhost/python:3.11"}]}]}]`}}
+	if err := env.Client.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	out, _ = mustRun(t, "get-server-config", "--kubeconfig", path)
+	if want := "Supported Runtimes are: python3.11\n"; !strings.HasSuffix(out, want) {
+		t.Errorf("get-server-config:\n%s\nwant the cluster's catalog: %q", out, want)
+	}
+}

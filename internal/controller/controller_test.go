@@ -61,7 +61,7 @@ func reconcileOnce(t *testing.T, r interface {
 func function(name string, mutate ...func(*v1beta1.Function)) *v1beta1.Function {
 	fn := &v1beta1.Function{
 		ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID(name + "-uid"), Generation: 1},
-		Spec: v1beta1.FunctionSpec{Runtime: "python3.11", Handler: "hello.foo", Function: "def foo(e, c):\n    return 1\n", FunctionContentType: "text"},
+		Spec:       v1beta1.FunctionSpec{Runtime: "python3.11", Handler: "hello.foo", Function: "def foo(e, c):\n    return 1\n", FunctionContentType: "text"},
 	}
 	for _, m := range mutate {
 		m(fn)

@@ -123,18 +123,25 @@ func New(cfg *rest.Config, namespace string) (*Engine, error) {
 	return NewWithOptions(Options{Client: c, Clientset: cs, HTTPClient: hc, Server: server.String(), Namespace: namespace})
 }
 
-// kubeconfig is the kubeconfig as kubectl reads it: $KUBECONFIG (a list of
-// files), else ~/.kube/config, and its current context.
-func kubeconfig() clientcmd.ClientConfig {
-	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(
-		clientcmd.NewDefaultClientConfigLoadingRules(), &clientcmd.ConfigOverrides{})
+// Kubeconfig says which kubeconfig and context to use, as kubectl's
+// --kubeconfig and --context flags do. The zero value means $KUBECONFIG (a
+// list of files), else ~/.kube/config, and its current context.
+type Kubeconfig struct {
+	Path    string
+	Context string
+}
+
+func (k Kubeconfig) clientConfig() clientcmd.ClientConfig {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	rules.ExplicitPath = k.Path
+	return clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, &clientcmd.ConfigOverrides{CurrentContext: k.Context})
 }
 
 // LoadConfig reads the kubeconfig as kubectl does and returns the REST
-// config of its current context and that context's namespace ("default"
-// when it names none).
-func LoadConfig() (*rest.Config, string, error) {
-	kc := kubeconfig()
+// config of its (current or chosen) context and that context's namespace
+// ("default" when it names none).
+func (k Kubeconfig) LoadConfig() (*rest.Config, string, error) {
+	kc := k.clientConfig()
 	cfg, err := kc.ClientConfig()
 	if err != nil {
 		return nil, "", fmt.Errorf("read the kubeconfig: %w (or use the local engine with --engine local)", err)
@@ -146,16 +153,16 @@ func LoadConfig() (*rest.Config, string, error) {
 	return cfg, ns, nil
 }
 
-// ContextNamespace returns the namespace of the kubeconfig's current
-// context ("default" when it names none), without reaching the cluster.
-func ContextNamespace() (string, error) {
-	ns, _, err := kubeconfig().Namespace()
+// ContextNamespace returns the namespace of the kubeconfig's context
+// ("default" when it names none), without reaching the cluster.
+func (k Kubeconfig) ContextNamespace() (string, error) {
+	ns, _, err := k.clientConfig().Namespace()
 	return ns, err
 }
 
-// FromKubeconfig returns an engine for the kubeconfig's current context.
-func FromKubeconfig() (*Engine, error) {
-	cfg, ns, err := LoadConfig()
+// Engine returns an engine for the kubeconfig's context.
+func (k Kubeconfig) Engine() (*Engine, error) {
+	cfg, ns, err := k.LoadConfig()
 	if err != nil {
 		return nil, err
 	}

@@ -4,8 +4,8 @@
 // The binaries come from $KUBEBUILDER_ASSETS, or else from the folder
 // hack/build-k8s.sh fills (~/.cache/kubeless/k8s/bin-v1.37.2). Without them a
 // local run skips the envtest tests with a message that says how to build
-// them; under CI (CI or KUBELESS_REQUIRE_ENVTEST set to anything but "",
-// "0" or "false") it fails, so CI can never pass by skipping.
+// them; under CI (CI set to anything but "", "0" or "false"; .ci/run sets
+// it) it fails, so CI can never pass by skipping.
 //
 // Use it from TestMain:
 //
@@ -93,15 +93,11 @@ func AssetsDir() (string, string) {
 	return dir, ""
 }
 
-// MustRun reports whether the envtest tests may not skip: under CI, or
-// when KUBELESS_REQUIRE_ENVTEST is set (.ci/run sets it).
+// MustRun reports whether the envtest tests may not skip: under CI (.ci/run
+// sets CI).
 func MustRun() bool {
-	for _, name := range []string{"CI", "KUBELESS_REQUIRE_ENVTEST"} {
-		if v := os.Getenv(name); v != "" && v != "false" && v != "0" {
-			return true
-		}
-	}
-	return false
+	v := os.Getenv("CI")
+	return v != "" && v != "false" && v != "0"
 }
 
 // Main starts the API server, runs the tests and stops it; it returns the

@@ -2,9 +2,9 @@
 // global --engine flag, KUBELESS_ENGINE, or the default) and holds
 // `kubeless engine`, which says which one is in use and why.
 //
-// The rule: --engine, else KUBELESS_ENGINE, else kubernetes when a
-// kubeconfig ($KUBECONFIG, or ~/.kube/config when it is unset) has a
-// current-context, else local. On the Kubernetes engine the commands work
+// The rule: --engine, else KUBELESS_ENGINE, else kubernetes when --context
+// is given or a kubeconfig (--kubeconfig, else $KUBECONFIG, else
+// ~/.kube/config) has a current-context, else local. On the Kubernetes engine the commands work
 // on the cluster of the kubeconfig's current context (internal/kubeengine).
 package enginecmd
 
@@ -40,6 +40,11 @@ type Env struct {
 	Getenv   func(string) string
 	Home     string
 	ReadFile func(string) ([]byte, error)
+	// Kubeconfig and Context are the global --kubeconfig and --context
+	// flags, "" when not given: a context given means kubernetes, and a
+	// kubeconfig given is the one that is read.
+	Kubeconfig string
+	Context    string
 }
 
 // SystemEnv is the process's environment.
@@ -66,9 +71,15 @@ func Choose(flag string, env Env) (Choice, error) {
 		}
 		return Choice{v, EnvEngine + "=" + v + " is set"}, nil
 	}
+	if env.Context != "" {
+		return Choice{Kubernetes, "--context " + env.Context + " was given"}, nil
+	}
 	var files []string
 	source := ""
-	if kc := env.Getenv("KUBECONFIG"); kc != "" {
+	if env.Kubeconfig != "" {
+		files = []string{env.Kubeconfig}
+		source = "--kubeconfig"
+	} else if kc := env.Getenv("KUBECONFIG"); kc != "" {
 		files = filepath.SplitList(kc)
 		source = "KUBECONFIG"
 	} else if env.Home != "" {
@@ -102,8 +113,9 @@ func NewCmdEngine(io *iostreams.IOStreams, choose func() (Choice, error)) *cobra
 		Use:   "engine",
 		Short: "Say which engine runs functions (local or kubernetes) and why",
 		Long: `Say which engine runs functions and why. The engine is, in order: the
---engine flag, the KUBELESS_ENGINE variable, kubernetes when a kubeconfig
-($KUBECONFIG, else ~/.kube/config) has a current context, else local.`,
+--engine flag, the KUBELESS_ENGINE variable, kubernetes when --context is
+given or a kubeconfig (--kubeconfig, else $KUBECONFIG, else ~/.kube/config)
+has a current context, else local.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			ch, err := choose()

@@ -28,6 +28,7 @@ func TestChoose(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		flag    string
+		kc, ctx string // --kubeconfig, --context
 		vars    map[string]string
 		files   map[string]string
 		want    Choice
@@ -44,11 +45,19 @@ func TestChoose(t *testing.T) {
 		{name: "env", vars: map[string]string{EnvEngine: "local"}, files: map[string]string{"/home/u/.kube/config": withCtx},
 			want: Choice{Local, "KUBELESS_ENGINE=local is set"}},
 		{name: "flag wins", flag: "kubernetes", vars: map[string]string{EnvEngine: "local"}, want: Choice{Kubernetes, "--engine kubernetes was given"}},
+		{name: "--kubeconfig is read instead", kc: "/k", vars: map[string]string{"KUBECONFIG": "/a"}, files: map[string]string{"/a": withCtx, "/k": noCtx},
+			want: Choice{Local, "no kubeconfig with a current context (--kubeconfig)"}},
+		{name: "--kubeconfig with a context", kc: "/k", files: map[string]string{"/k": withCtx},
+			want: Choice{Kubernetes, `the kubeconfig /k has the current context "kind-kind"`}},
+		{name: "--context", ctx: "prod", want: Choice{Kubernetes, "--context prod was given"}},
+		{name: "--engine beats --context", flag: "local", ctx: "prod", want: Choice{Local, "--engine local was given"}},
 		{name: "bad flag", flag: "docker", wantErr: `invalid --engine "docker": use local or kubernetes`},
 		{name: "bad env", vars: map[string]string{EnvEngine: "k8s"}, wantErr: `invalid KUBELESS_ENGINE="k8s": use local or kubernetes`},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := Choose(tt.flag, fakeEnv(tt.vars, tt.files))
+			env := fakeEnv(tt.vars, tt.files)
+			env.Kubeconfig, env.Context = tt.kc, tt.ctx
+			got, err := Choose(tt.flag, env)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
 					t.Fatalf("err = %v, want %q", err, tt.wantErr)
