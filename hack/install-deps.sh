@@ -2,7 +2,8 @@
 # Installs what the tests need on a fresh Debian 12 machine: the language
 # interpreters and package tools of the runtimes, make, bats (the end-to-end
 # tests, test/*.bats) and wrk; and, for the Kubernetes engine's envtest
-# tests, kube-apiserver and etcd built from the Go module proxy
+# tests, kube-apiserver, etcd and kube-controller-manager built from the Go
+# module proxy
 # (hack/build-k8s.sh, cached outside the clone) and kubectl. Go, Node.js
 # (with npm) and Python 3 (with pip) are expected to be present already.
 set -euo pipefail
@@ -22,12 +23,11 @@ for cmd in make go node npm python3 ruby gem php composer bundle bats wrk curl; 
   command -v "$cmd" >/dev/null || { echo "install-deps: $cmd is still missing" >&2; exit 1; }
 done
 
-# The envtest tests' API server and etcd (about 15 min the first time on
-# this machine, nothing afterwards), and kubectl for kubeless.yaml's test.
+# The envtest tests' API server and etcd, and kube-controller-manager for
+# its garbage collector (about 15 min the first time on this machine,
+# nothing afterwards), and kubectl for kubeless.yaml's test.
 here=$(dirname "${BASH_SOURCE[0]}")
-if command -v kubectl >/dev/null 2>&1; then
-  "$here/build-k8s.sh" >/dev/null
-else
-  bin=$("$here/build-k8s.sh" kube-apiserver etcd kubectl)
-  ln -sf "$bin/kubectl" /usr/local/bin/kubectl
-fi
+k8s=(kube-apiserver etcd kube-controller-manager)
+command -v kubectl >/dev/null 2>&1 || k8s+=(kubectl)
+bin=$("$here/build-k8s.sh" "${k8s[@]}")
+command -v kubectl >/dev/null 2>&1 || ln -sf "$bin/kubectl" /usr/local/bin/kubectl

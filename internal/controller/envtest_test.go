@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	eventsv1 "k8s.io/api/events/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -419,11 +420,12 @@ func checksumChanged(old, cur *appsv1.Deployment) error {
 }
 
 // TestDeleteByOwnerReference: every object of a function is owned by it, so
-// the garbage collector deletes them with it (envtest runs no garbage
-// collector: the owner references are what is checked), and a Function
-// with the original controller's finalizer can still be deleted.
+// the garbage collector (kube-controller-manager's, which kubetest runs)
+// deletes them with it, and a Function with the original controller's
+// finalizer can still be deleted.
 func TestDeleteByOwnerReference(t *testing.T) {
 	c := startController(t)
+	env.RequireGarbageCollector(t)
 	ns := env.Namespace(t)
 	ctx := context.Background()
 	fn := newFunction(ns, "bye", "nodejs20", "hello.foo", "module.exports = { foo: () => 'bye' };", "")
@@ -435,10 +437,19 @@ func TestDeleteByOwnerReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := client.ObjectKeyFromObject(fn)
-	for _, obj := range []client.Object{&corev1.ConfigMap{}, &corev1.Service{}, &appsv1.Deployment{}, &autoscalingv2HPA{}} {
+	children := []client.Object{&corev1.ConfigMap{}, &corev1.Service{}, &appsv1.Deployment{}, &autoscalingv2HPA{}}
+	for _, obj := range children {
 		get(t, c, key, obj)
 		ownedBy(t, obj, fn.UID)
 	}
+	// A trigger of the function stays (it is the trigger's own object) but
+	// its Ingress is owned by the trigger.
+	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "bye-web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "bye"}}
+	if err := c.Create(ctx, ht); err != nil {
+		t.Fatal(err)
+	}
+	var ing networkingv1.Ingress
+	get(t, c, client.ObjectKeyFromObject(ht), &ing)
 	kubetest.Eventually(t, waitFor, func() error {
 		var cur v1beta1.Function
 		if err := c.Get(ctx, key, &cur); err != nil {
@@ -458,5 +469,24 @@ func TestDeleteByOwnerReference(t *testing.T) {
 			return nil
 		}
 		return fmt.Errorf("function still there after delete: %v", err)
+	})
+	for _, obj := range children {
+		kubetest.Eventually(t, waitFor, func() error {
+			err := c.Get(ctx, key, obj)
+			if apierrors.IsNotFound(err) {
+				return nil
+			}
+			return fmt.Errorf("%T %s still there after its function was deleted (%v)", obj, key, err)
+		})
+	}
+	if err := c.Delete(ctx, ht); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Eventually(t, waitFor, func() error {
+		err := c.Get(ctx, client.ObjectKeyFromObject(ht), &networkingv1.Ingress{})
+		if apierrors.IsNotFound(err) {
+			return nil
+		}
+		return fmt.Errorf("Ingress still there after its trigger was deleted (%v)", err)
 	})
 }

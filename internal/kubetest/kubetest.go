@@ -23,8 +23,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"syscall"
 	"testing"
 	"time"
 
@@ -35,7 +37,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 
-	"github.com/kubeless/kubeless/internal/controller"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 )
 
 // K8sVersion is the version hack/build-k8s.sh builds.
@@ -55,14 +57,13 @@ type Env struct {
 	env    *envtest.Environment
 	why    string // why the API server is not running, when Config is nil
 	onStop []func()
+	gc     *exec.Cmd // kube-controller-manager running the garbage collector
+	gcWhy  string    // why it is not running
 }
 
 // OnStop registers f to run before the API server stops (to stop
 // controllers that talk to it).
 func (e *Env) OnStop(f func()) { e.onStop = append(e.onStop, f) }
-
-// NewScheme returns a scheme with client-go's types and api/v1beta1.
-func NewScheme() *k8sruntime.Scheme { return controller.NewScheme() }
 
 // RepoRoot is the repository's root folder.
 func RepoRoot() string {
@@ -128,7 +129,7 @@ func Main(m *testing.M, env **Env) int {
 // When the binaries are missing it returns an Env whose Config is nil.
 func Start() (*Env, error) {
 	root := RepoRoot()
-	e := &Env{Scheme: NewScheme(), Dir: root}
+	e := &Env{Scheme: kubescheme.New(), Dir: root}
 	assets, why := AssetsDir()
 	if assets == "" {
 		e.why = why
@@ -153,7 +154,59 @@ func Start() (*Env, error) {
 		return nil, err
 	}
 	e.Client = c
+	if err := e.startGarbageCollector(assets); err != nil {
+		_ = e.env.Stop()
+		return nil, err
+	}
 	return e, nil
+}
+
+// startGarbageCollector runs kube-controller-manager from assets with only
+// its garbage collector, so that deleting an owner deletes what it owns, as
+// in a cluster (envtest alone has no controller). Without the binary,
+// tests that need it skip (or fail under CI, see RequireGarbageCollector).
+func (e *Env) startGarbageCollector(assets string) error {
+	bin := filepath.Join(assets, "kube-controller-manager")
+	if _, err := os.Stat(bin); err != nil {
+		e.gcWhy = fmt.Sprintf("no kube-controller-manager in %s: run hack/build-k8s.sh", assets)
+		return nil
+	}
+	dir, err := os.MkdirTemp("", "kubetest-kcm-")
+	if err != nil {
+		return err
+	}
+	kc := filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kc, e.env.KubeConfig, 0o600); err != nil {
+		return err
+	}
+	logf, err := os.Create(filepath.Join(dir, "kube-controller-manager.log"))
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(bin, "--kubeconfig="+kc, "--controllers=garbage-collector-controller",
+		"--leader-elect=false", "--use-service-account-credentials=false", "--secure-port=0")
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return fmt.Errorf("start kube-controller-manager: %w", err)
+	}
+	logf.Close()
+	e.gc = cmd
+	return nil
+}
+
+// RequireGarbageCollector skips t when kube-controller-manager's garbage
+// collector is not running (outside CI), and fails it under CI.
+func (e *Env) RequireGarbageCollector(t testing.TB) {
+	t.Helper()
+	e.Require(t)
+	if e.gc == nil {
+		if MustRun() {
+			t.Fatalf("CI must run the garbage collector tests: %s", e.gcWhy)
+		}
+		t.Skipf("no garbage collector: %s", e.gcWhy)
+	}
 }
 
 // Stop stops the API server and etcd.
@@ -163,6 +216,10 @@ func (e *Env) Stop() error {
 	}
 	for i := len(e.onStop) - 1; i >= 0; i-- {
 		e.onStop[i]()
+	}
+	if e.gc != nil {
+		_ = e.gc.Process.Kill()
+		_ = e.gc.Wait()
 	}
 	return e.env.Stop()
 }
