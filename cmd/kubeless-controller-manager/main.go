@@ -24,6 +24,7 @@ import (
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/kubeless/kubeless/internal/controller"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
 )
 
@@ -91,7 +92,7 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("no Kubernetes API server: %w (give --kubeconfig or run in a cluster)", err)
 	}
-	scheme := controller.NewScheme()
+	scheme := kubescheme.New()
 	cmKey := types.NamespacedName{Namespace: *configNS, Name: *configName}
 
 	// functions-namespace decides what the cache watches, so it is read

@@ -1,10 +1,8 @@
 package build
 
 import (
-	"archive/tar"
 	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -22,6 +20,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // fakeCatalog has one runtime, "fake", whose versions exercise the builder
@@ -243,41 +242,10 @@ func listDir(t *testing.T, dir string) map[string]string {
 	return out
 }
 
-func zipOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(body))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func tarGzOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for name, body := range files {
-		tw.WriteHeader(&tar.Header{Name: name, Mode: 0o644, Size: int64(len(body)), Typeflag: tar.TypeReg})
-		tw.Write([]byte(body))
-	}
-	tw.Close()
-	gz.Close()
-	return buf.Bytes()
-}
-
 func TestBuildArchives(t *testing.T) {
 	files := map[string]string{"hello.fk": "code", "lib/util.fk": "util"}
 	withDeps := map[string]string{"hello.fk": "code", "deps.txt": "bundled==1\n"}
-	zipData := zipOf(t, files)
+	zipData := testutil.Zip(t, files)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/fn.zip":
@@ -300,11 +268,11 @@ func TestBuildArchives(t *testing.T) {
 			want: map[string]string{"hello.fk": "code", "lib/util.fk": "util", "deps.txt": "a==1\n"}, installed: "a==1\n"},
 		{name: "base64 zip with line breaks and checksum", fn: Function{ContentType: "base64+zip", Function: wrap(b64(zipData), 76), Checksum: source.Checksum(zipData)},
 			want: files},
-		{name: "base64 tar.gz", fn: Function{ContentType: "base64+compressedtar", Function: b64(tarGzOf(t, files)), Deps: "b==2\n"},
+		{name: "base64 tar.gz", fn: Function{ContentType: "base64+compressedtar", Function: b64(testutil.TarGz(t, files)), Deps: "b==2\n"},
 			want: map[string]string{"hello.fk": "code", "lib/util.fk": "util", "deps.txt": "b==2\n"}, installed: "b==2\n"},
-		{name: "zip with deps inside", fn: Function{ContentType: "base64+zip+deps", Function: b64(zipOf(t, withDeps)), Deps: "ignored==1\n"},
+		{name: "zip with deps inside", fn: Function{ContentType: "base64+zip+deps", Function: b64(testutil.Zip(t, withDeps)), Deps: "ignored==1\n"},
 			want: withDeps, installed: "bundled==1\n"},
-		{name: "tar.gz with deps inside", fn: Function{ContentType: "base64+compressedtar+deps", Function: b64(tarGzOf(t, withDeps))},
+		{name: "tar.gz with deps inside", fn: Function{ContentType: "base64+compressedtar+deps", Function: b64(testutil.TarGz(t, withDeps))},
 			want: withDeps, installed: "bundled==1\n"},
 		{name: "url zip", fn: Function{ContentType: "url+zip", Function: srv.URL + "/fn.zip", Checksum: source.Checksum(zipData)},
 			want: files},
@@ -386,7 +354,7 @@ func TestBuildErrors(t *testing.T) {
 			wantErr: `build function "f": decode base64 function: illegal base64 data at input byte 0`},
 		{name: "malicious zip", fn: Function{ContentType: "base64+zip", Function: b64(evilZip), Deps: "x"},
 			wantErr: `build function "f" (fake1): archive entry "../../escape.fk" refused: path contains ".."`},
-		{name: "deps missing from archive", fn: Function{ContentType: "base64+zip+deps", Function: b64(zipOf(t, map[string]string{"hello.fk": "x"}))},
+		{name: "deps missing from archive", fn: Function{ContentType: "base64+zip+deps", Function: b64(testutil.Zip(t, map[string]string{"hello.fk": "x"}))},
 			wantErr: `build function "f" (fake1): content type "base64+zip+deps": the archive has no deps.txt`},
 		{name: "url not found", fn: Function{ContentType: "url", Function: srv.URL + "/hello.fk"},
 			wantErr: `build function "f": download function from ` + srv.URL + `/hello.fk: 404 Not Found`},

@@ -7,12 +7,8 @@ package build
 // missing, and says so.
 
 import (
-	"archive/zip"
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/base64"
-	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -24,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // localRuntime returns the first runtime of the default catalog with the
@@ -98,60 +95,12 @@ func buildTwice(t *testing.T, ctx context.Context, b *Builder, fn Function) *Res
 	return res
 }
 
-func zipFiles(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(body))
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-// writeWheel writes a pure-Python wheel of package hello_dep 1.0 into dir.
-func writeWheel(t *testing.T, dir string) {
-	t.Helper()
-	files := []struct{ name, body string }{
-		{"hello_dep/__init__.py", "def greet():\n    return 'hi from wheel'\n"},
-		{"hello_dep-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: hello-dep\nVersion: 1.0\n"},
-		{"hello_dep-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: kubeless-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
-	var record strings.Builder
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range files {
-		w, err := zw.Create(f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(f.body))
-		sum := sha256.Sum256([]byte(f.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
-	}
-	record.WriteString("hello_dep-1.0.dist-info/RECORD,,\n")
-	w, _ := zw.Create("hello_dep-1.0.dist-info/RECORD")
-	w.Write([]byte(record.String()))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "hello_dep-1.0-py3-none-any.whl"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestRealPip(t *testing.T) {
 	rt, local := localRuntime(t, "python")
-	wheels := t.TempDir()
-	writeWheel(t, wheels)
-	// Offline: only the wheel folder, through pip's own environment knobs.
-	env := []string{"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + wheels}
+	// Offline: only a wheel folder, through pip's own environment knobs.
+	env := testutil.PipSource(t, "hello-dep", "1.0", map[string]string{
+		"hello_dep/__init__.py": "def greet():\n    return 'hi from wheel'\n",
+	})
 	code := "import hello_dep\n\ndef foo(event, context):\n    return hello_dep.greet()\n"
 	deps := "hello-dep==1.0\n"
 	ctx := realContext(t)
@@ -170,7 +119,7 @@ func TestRealPip(t *testing.T) {
 		check(t, res)
 	})
 	t.Run("zip with deps inside", func(t *testing.T) {
-		z := zipFiles(t, map[string]string{"hello.py": code, "requirements.txt": deps})
+		z := testutil.Zip(t, map[string]string{"hello.py": code, "requirements.txt": deps})
 		res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo",
 			Function: base64.StdEncoding.EncodeToString(z), ContentType: "base64+zip+deps", Env: env})
 		check(t, res)
@@ -217,16 +166,9 @@ func TestRealNpm(t *testing.T) {
 	rt, _ := localRuntime(t, "nodejs")
 	ctx := realContext(t)
 	// A local package, packed with npm pack.
-	pkg := t.TempDir()
-	os.WriteFile(filepath.Join(pkg, "package.json"), []byte(`{"name": "hello-dep", "version": "1.0.0", "main": "index.js"}`), 0o644)
-	os.WriteFile(filepath.Join(pkg, "index.js"), []byte("exports.greet = () => 'hi from tarball';\n"), 0o644)
-	packs := t.TempDir()
-	pack := exec.CommandContext(ctx, "npm", "pack", "--pack-destination", packs)
-	pack.Dir = pkg
-	if out, err := pack.CombinedOutput(); err != nil {
-		t.Fatalf("npm pack: %v\n%s", err, out)
-	}
-	tarball := filepath.Join(packs, "hello-dep-1.0.0.tgz")
+	tarball := testutil.NpmTarball(t, ctx, "hello-dep", "1.0.0", map[string]string{
+		"index.js": "exports.greet = () => 'hi from tarball';\n",
+	})
 	home := t.TempDir()
 	b := realBuilder(t)
 	t.Run("local tarball and registry package", func(t *testing.T) {
@@ -282,31 +224,9 @@ func TestRealBundler(t *testing.T) {
 	ctx := realContext(t)
 	// A gem built with gem build, served from a folder indexed with gem
 	// generate_index.
-	src := t.TempDir()
-	os.MkdirAll(filepath.Join(src, "lib"), 0o755)
-	os.WriteFile(filepath.Join(src, "lib", "hello_dep.rb"), []byte("module HelloDep\n  def self.greet\n    'hi from gem'\n  end\nend\n"), 0o644)
-	os.WriteFile(filepath.Join(src, "hello_dep.gemspec"), []byte(`Gem::Specification.new do |s|
-  s.name = "hello_dep"
-  s.version = "1.0.0"
-  s.summary = "kubeless test gem"
-  s.authors = ["kubeless"]
-  s.license = "MIT"
-  s.files = ["lib/hello_dep.rb"]
-end
-`), 0o644)
-	gemBuild := exec.CommandContext(ctx, "gem", "build", "hello_dep.gemspec")
-	gemBuild.Dir = src
-	if out, err := gemBuild.CombinedOutput(); err != nil {
-		t.Fatalf("gem build: %v\n%s", err, out)
-	}
-	repo := t.TempDir()
-	os.MkdirAll(filepath.Join(repo, "gems"), 0o755)
-	if err := os.Rename(filepath.Join(src, "hello_dep-1.0.0.gem"), filepath.Join(repo, "gems", "hello_dep-1.0.0.gem")); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.CommandContext(ctx, "gem", "generate_index", "--directory", repo).CombinedOutput(); err != nil {
-		t.Fatalf("gem generate_index: %v\n%s", err, out)
-	}
+	repo := testutil.GemSource(t, ctx, "hello_dep", "1.0.0", map[string]string{
+		"lib/hello_dep.rb": "module HelloDep\n  def self.greet\n    'hi from gem'\n  end\nend\n",
+	})
 	deps := "source \"file://" + repo + "\"\ngem \"hello_dep\", \"1.0.0\"\n"
 	code := "require 'hello_dep'\n\ndef foo(event, context)\n  HelloDep.greet\nend\n"
 	b := realBuilder(t)
@@ -326,14 +246,12 @@ func TestRealComposer(t *testing.T) {
 		t.Skipf("composer not found: %v", err)
 	}
 	ctx := realContext(t)
-	pkg := t.TempDir()
-	os.MkdirAll(filepath.Join(pkg, "src"), 0o755)
-	os.WriteFile(filepath.Join(pkg, "composer.json"), []byte(`{"name": "acme/hello-dep", "version": "1.0.0", "autoload": {"psr-4": {"Acme\\HelloDep\\": "src/"}}}`), 0o644)
-	os.WriteFile(filepath.Join(pkg, "src", "Greeter.php"), []byte("<?php\nnamespace Acme\\HelloDep;\nclass Greeter { public static function greet() { return 'hi from composer'; } }\n"), 0o644)
-	// The package comes from a path repository only; {"packagist": false}
-	// turns composer's default repository off, so nothing goes to the
-	// network (which this machine does not reach).
-	deps := `{"repositories": [{"packagist": false}, {"type": "path", "url": "` + pkg + `", "options": {"symlink": false}}], "require": {"acme/hello-dep": "1.0.0"}}`
+	pkg := testutil.ComposerSource(t, "acme/hello-dep", "1.0.0", `Acme\HelloDep\`, map[string]string{
+		"src/Greeter.php": "<?php\nnamespace Acme\\HelloDep;\nclass Greeter { public static function greet() { return 'hi from composer'; } }\n",
+	})
+	// The package comes from a path repository only, so nothing goes to
+	// the network (which this machine does not reach).
+	deps := testutil.ComposerRequire(t, pkg, "acme/hello-dep", "1.0.0")
 	code := "<?php\nrequire __DIR__ . '/vendor/autoload.php';\nfunction foo($event, $context) { return \\Acme\\HelloDep\\Greeter::greet(); }\n"
 	b := realBuilder(t)
 	res := buildTwice(t, ctx, b, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: deps})
@@ -341,7 +259,7 @@ func TestRealComposer(t *testing.T) {
 		t.Errorf("function returned %q", got)
 	}
 	// A version the path repository does not have.
-	broken := strings.Replace(deps, `"acme/hello-dep": "1.0.0"`, `"acme/hello-dep": "2.0.0"`, 1)
+	broken := testutil.ComposerRequire(t, pkg, "acme/hello-dep", "2.0.0")
 	_, err := b.Build(ctx, Function{Name: "hello", Runtime: rt, Handler: "hello.foo", Function: code, Deps: broken})
 	if err == nil || !strings.Contains(err.Error(), "acme/hello-dep 2.0.0") {
 		t.Errorf("broken composer.json: error = %v, want composer's message naming acme/hello-dep 2.0.0", err)

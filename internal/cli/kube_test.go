@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,15 +12,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/kubetest"
 )
 
 // useKubeconfig writes a kubeconfig whose current context reaches the test
@@ -64,75 +61,14 @@ func mustRun(t *testing.T, args ...string) (string, string) {
 	return out, errOut
 }
 
-// hostIP is an IPv4 address of this machine that is not a loopback one:
-// the API server refuses to proxy to loopback addresses.
-func hostIP(t *testing.T) net.IP {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Skipf("no network interfaces: %v", err)
-	}
-	for _, i := range ifs {
-		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-				return n.IP.To4()
-			}
-		}
-	}
-	t.Skip("no non-loopback IPv4 address on this machine: the API server proxies only to such addresses")
-	return nil
-}
-
 // functionPod stands in for what the controller and the kubelet make: a
 // running, ready pod of the function served by h on this machine, and the
 // function's Service with an EndpointSlice to it (the API server's service
 // proxy only goes to pods of the namespace named by an EndpointSlice).
 func functionPod(t *testing.T, ns, fn string, h http.Handler) {
 	t.Helper()
-	ctx := context.Background()
-	ip := hostIP(t)
-	l, err := net.Listen("tcp4", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skipf("listen on %s: %v", ip, err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	port := int32(l.Addr().(*net.TCPAddr).Port)
-
-	po := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fn + "-pod", Labels: map[string]string{v1beta1.LabelFunction: fn}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: fn, Image: "runtime",
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port}}}}},
-	}
-	if err := env.Client.Create(ctx, po); err != nil {
-		t.Fatal(err)
-	}
-	po.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip.String(), PodIPs: []corev1.PodIP{{IP: ip.String()}},
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue}}}
-	if err := env.Client.Status().Update(ctx, po); err != nil {
-		t.Fatal(err)
-	}
-	portName, ready, proto := "http-function-port", true, corev1.ProtocolTCP
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fn},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: 8080, TargetPort: intstr.FromInt32(port)}}}}
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: fn + "-manual", Labels: map[string]string{discoveryv1.LabelServiceName: fn}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{ip.String()}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
-			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: po.Name}}},
-		Ports: []discoveryv1.EndpointPort{{Name: &portName, Port: &port, Protocol: &proto}},
-	}
-	for _, o := range []client.Object{svc, slice} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatal(err)
-		}
-	}
+	ip, port := kubetest.HostServer(t, h)
+	env.FunctionService(t, ns, fn, ip, port)
 }
 
 // TestKubernetesEngine runs the commands of the kubeless binary on the
@@ -318,7 +254,9 @@ func TestKubernetesFlagsAndServerConfig(t *testing.T) {
 	if err := env.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfgNS}}); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { _ = env.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfgNS}}) })
+	t.Cleanup(func() {
+		_ = env.Client.Delete(context.Background(), &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: cfgNS}})
+	})
 	out, _ = mustRun(t, "get-server-config", "--kubeconfig", path, "--context", "test")
 	if !strings.Contains(out, "python3.11") {
 		t.Errorf("get-server-config without kubeless-config should print the built-in catalog:\n%s", out)

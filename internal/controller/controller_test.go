@@ -20,6 +20,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
 )
 
@@ -34,7 +35,7 @@ type fakeEnv struct {
 
 func newFakeEnv(t *testing.T, objs ...client.Object) *fakeEnv {
 	t.Helper()
-	s := NewScheme()
+	s := kubescheme.New()
 	c := fake.NewClientBuilder().WithScheme(s).
 		WithStatusSubresource(&v1beta1.Function{}, &v1beta1.HTTPTrigger{}, &v1beta1.CronJobTrigger{}).
 		WithObjects(objs...).Build()

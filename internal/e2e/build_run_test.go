@@ -20,10 +20,7 @@ package e2e_test
 // when its tools are missing and CI is unset; in CI that is a failure.
 
 import (
-	"archive/tar"
-	"archive/zip"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
@@ -49,6 +46,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // asCLI makes the test binary run as the kubeless command.
@@ -223,17 +221,17 @@ func Handler(event functions.Event, context functions.Context) (string, error) {
 type sourceForm struct {
 	name        string
 	contentType string
-	archive     func(t *testing.T, files map[string]string) []byte
+	archive     func(t testing.TB, files map[string]string) []byte
 	// depsInside puts the dependency file in the archive (+deps).
 	depsInside bool
 }
 
 var forms = []sourceForm{
 	{name: "text", contentType: "text"},
-	{name: "zip", contentType: "base64+zip", archive: zipOf},
-	{name: "tar.gz", contentType: "base64+compressedtar", archive: tarGzOf},
-	{name: "zip+deps", contentType: "base64+zip+deps", archive: zipOf, depsInside: true},
-	{name: "tar.gz+deps", contentType: "base64+compressedtar+deps", archive: tarGzOf, depsInside: true},
+	{name: "zip", contentType: "base64+zip", archive: testutil.Zip},
+	{name: "tar.gz", contentType: "base64+compressedtar", archive: testutil.TarGz},
+	{name: "zip+deps", contentType: "base64+zip+deps", archive: testutil.Zip, depsInside: true},
+	{name: "tar.gz+deps", contentType: "base64+compressedtar+deps", archive: testutil.TarGz, depsInside: true},
 }
 
 // TestFunctionsBuildAndRun builds a function with a dependency in each
@@ -351,7 +349,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "zip entry ../evil",
 			fn: build.Function{Runtime: "python3.11", Handler: "hello.handler", ContentType: "base64+zip",
-				Function: base64.StdEncoding.EncodeToString(zipOf(t, map[string]string{"hello.py": code, "../evil": "pwned\n"}))},
+				Function: base64.StdEncoding.EncodeToString(testutil.Zip(t, map[string]string{"hello.py": code, "../evil": "pwned\n"}))},
 			check: func(t *testing.T, err error, cacheDir string) {
 				checkUnsafe(t, err, cacheDir, `build function "bad" (python3.11): archive entry "../evil" refused: `)
 			},
@@ -359,7 +357,7 @@ func TestBadInput(t *testing.T) {
 		{
 			name: "tar.gz entry ../evil",
 			fn: build.Function{Runtime: "python3.11", Handler: "hello.handler", ContentType: "base64+compressedtar",
-				Function: base64.StdEncoding.EncodeToString(tarGzOf(t, map[string]string{"hello.py": code, "../evil": "pwned\n"}))},
+				Function: base64.StdEncoding.EncodeToString(testutil.TarGz(t, map[string]string{"hello.py": code, "../evil": "pwned\n"}))},
 			check: func(t *testing.T, err error, cacheDir string) {
 				checkUnsafe(t, err, cacheDir, `build function "bad" (python3.11): archive entry "../evil" refused: `)
 			},
@@ -666,116 +664,15 @@ func readFile(t *testing.T, p string) string {
 	return string(b)
 }
 
-func writeFiles(t *testing.T, dir string, files map[string]string) {
-	t.Helper()
-	for name, body := range files {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
-func run(t *testing.T, ctx context.Context, dir string, name string, args ...string) {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir = dir
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-func sortedNames(files map[string]string) []string {
-	names := make([]string, 0, len(files))
-	for name := range files {
-		names = append(names, name)
-	}
-	slices.Sort(names)
-	return names
-}
-
-func zipOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, name := range sortedNames(files) {
-		w, err := zw.Create(name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := w.Write([]byte(files[name])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
-func tarGzOf(t *testing.T, files map[string]string) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	gz := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(gz)
-	for _, name := range sortedNames(files) {
-		body := files[name]
-		hdr := &tar.Header{Name: name, Typeflag: tar.TypeReg, Mode: 0o644, Size: int64(len(body)), ModTime: time.Unix(1700000000, 0)}
-		if err := tw.WriteHeader(hdr); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := tw.Write([]byte(body)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := tw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := gz.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
-}
-
 // pythonFixture writes a pure-Python wheel of e2e-dep 1.0 into a folder
 // that pip reads with PIP_NO_INDEX and PIP_FIND_LINKS (no index at all).
 func pythonFixture(t *testing.T, _ context.Context) fixture {
-	wheels := t.TempDir()
-	files := []struct{ name, body string }{
-		{"e2e_dep/__init__.py", "__version__ = '1.0'\n\n\ndef tag(s):\n    return 'e2e-dep(python) ' + __version__ + ': ' + s.upper()\n"},
-		{"e2e_dep-1.0.dist-info/METADATA", "Metadata-Version: 2.1\nName: e2e-dep\nVersion: 1.0\n"},
-		{"e2e_dep-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nGenerator: kubeless-e2e\nRoot-Is-Purelib: true\nTag: py3-none-any\n"},
-	}
-	var record strings.Builder
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for _, f := range files {
-		w, err := zw.Create(f.name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		w.Write([]byte(f.body))
-		sum := sha256.Sum256([]byte(f.body))
-		fmt.Fprintf(&record, "%s,sha256=%s,%d\n", f.name, base64.RawURLEncoding.EncodeToString(sum[:]), len(f.body))
-	}
-	record.WriteString("e2e_dep-1.0.dist-info/RECORD,,\n")
-	w, err := zw.Create("e2e_dep-1.0.dist-info/RECORD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	w.Write([]byte(record.String()))
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(wheels, "e2e_dep-1.0-py3-none-any.whl"), buf.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	env := testutil.PipSource(t, "e2e-dep", "1.0", map[string]string{
+		"e2e_dep/__init__.py": "__version__ = '1.0'\n\n\ndef tag(s):\n    return 'e2e-dep(python) ' + __version__ + ': ' + s.upper()\n",
+	})
 	return fixture{
 		deps:       "e2e-dep==1.0\n",
-		env:        []string{"PIP_NO_INDEX=1", "PIP_FIND_LINKS=" + wheels},
+		env:        env,
 		brokenDeps: "e2e-missing==9.9\n",
 		brokenWant: "No matching distribution found for e2e-missing==9.9",
 	}
@@ -784,17 +681,9 @@ func pythonFixture(t *testing.T, _ context.Context) fixture {
 // nodeFixture packs e2e-dep 1.0.0 with npm pack; package.json names the
 // tarball by a file: path.
 func nodeFixture(t *testing.T, ctx context.Context) fixture {
-	pkg := t.TempDir()
-	writeFiles(t, pkg, map[string]string{
-		"package.json": `{"name": "e2e-dep", "version": "1.0.0", "main": "index.js"}`,
-		"index.js":     "const { version } = require('./package.json');\nexports.tag = (s) => `e2e-dep(nodejs) ${version}: ${s.toUpperCase()}`;\n",
+	tarball := testutil.NpmTarball(t, ctx, "e2e-dep", "1.0.0", map[string]string{
+		"index.js": "const { version } = require('./package.json');\nexports.tag = (s) => `e2e-dep(nodejs) ${version}: ${s.toUpperCase()}`;\n",
 	})
-	packs := t.TempDir()
-	run(t, ctx, pkg, "npm", "pack", "--silent", "--pack-destination", packs)
-	tarball := filepath.Join(packs, "e2e-dep-1.0.0.tgz")
-	if _, err := os.Stat(tarball); err != nil {
-		t.Fatalf("npm pack: %v", err)
-	}
 	deps, err := json.Marshal(map[string]any{
 		"name": "e2e-fn", "version": "0.0.1",
 		"dependencies": map[string]string{"e2e-dep": "file:" + tarball},
@@ -814,28 +703,9 @@ func nodeFixture(t *testing.T, ctx context.Context) fixture {
 // rubyFixture builds e2e_dep 1.0.0 with gem build into a folder indexed
 // with gem generate_index; the Gemfile's source is that folder.
 func rubyFixture(t *testing.T, ctx context.Context) fixture {
-	src := t.TempDir()
-	writeFiles(t, src, map[string]string{
+	repo := testutil.GemSource(t, ctx, "e2e_dep", "1.0.0", map[string]string{
 		"lib/e2e_dep.rb": "module E2eDep\n  VERSION = '1.0.0'\n\n  def self.tag(s)\n    \"e2e-dep(ruby) #{VERSION}: #{s.upcase}\"\n  end\nend\n",
-		"e2e_dep.gemspec": `Gem::Specification.new do |s|
-  s.name = "e2e_dep"
-  s.version = "1.0.0"
-  s.summary = "kubeless e2e test gem"
-  s.authors = ["kubeless"]
-  s.license = "MIT"
-  s.files = ["lib/e2e_dep.rb"]
-end
-`,
 	})
-	run(t, ctx, src, "gem", "build", "e2e_dep.gemspec")
-	repo := t.TempDir()
-	if err := os.MkdirAll(filepath.Join(repo, "gems"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(filepath.Join(src, "e2e_dep-1.0.0.gem"), filepath.Join(repo, "gems", "e2e_dep-1.0.0.gem")); err != nil {
-		t.Fatal(err)
-	}
-	run(t, ctx, repo, "gem", "generate_index", "--directory", repo)
 	return fixture{
 		deps:       "source \"file://" + repo + "\"\n\ngem \"e2e_dep\", \"1.0.0\"\n",
 		brokenDeps: "source \"file://" + repo + "\"\n\ngem \"e2e_missing\", \"9.9\"\n",
@@ -846,9 +716,7 @@ end
 // phpFixture makes acme/e2e-dep 1.0.0 in a folder that composer.json names
 // as a path repository, with composer's default repository turned off.
 func phpFixture(t *testing.T, _ context.Context) fixture {
-	pkg := t.TempDir()
-	writeFiles(t, pkg, map[string]string{
-		"composer.json": `{"name": "acme/e2e-dep", "version": "1.0.0", "autoload": {"psr-4": {"Acme\\E2eDep\\": "src/"}}}`,
+	pkg := testutil.ComposerSource(t, "acme/e2e-dep", "1.0.0", `Acme\E2eDep\`, map[string]string{
 		"src/Tag.php": `<?php
 namespace Acme\E2eDep;
 
@@ -863,18 +731,8 @@ final class Tag
 }
 `,
 	})
-	deps, err := json.Marshal(map[string]any{
-		"repositories": []any{
-			map[string]bool{"packagist": false},
-			map[string]any{"type": "path", "url": pkg, "options": map[string]bool{"symlink": false}},
-		},
-		"require": map[string]string{"acme/e2e-dep": "1.0.0"},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	return fixture{
-		deps:       string(deps),
+		deps:       testutil.ComposerRequire(t, pkg, "acme/e2e-dep", "1.0.0"),
 		env:        []string{"COMPOSER_HOME=" + t.TempDir()},
 		brokenDeps: `{"require": {"acme/e2e-dep": "1.0.0"`,
 		brokenWant: "composer.json",

@@ -112,7 +112,7 @@ func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance) 
 		c, cctx := 0.0, ctx
 		if m, err := fetchMetrics(cctx, metricsClient, []string{in.url}); err == nil {
 			for _, v := range m {
-				c += v.calls
+				c += v.Calls
 			}
 			calls[in.url] = c
 		}

@@ -169,7 +169,7 @@ func (e *Engine) CreateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger)
 }
 
 // UpdateHTTPTrigger implements api.Backend: the non-empty fields of in's
-// spec (and its booleans) replace the stored ones.
+// spec (and its booleans) replace the stored ones (api.MergeHTTPTrigger).
 func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
 	ns := defaultNS(in.Namespace)
 	e.mu.Lock()
@@ -182,23 +182,11 @@ func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger)
 	if !ok {
 		return nil, api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", in.Name, ns)
 	}
-	t := old.t.DeepCopy()
-	p := in.Spec
-	for dst, src := range map[*string]string{
-		&t.Spec.FunctionName: p.FunctionName, &t.Spec.HostName: p.HostName, &t.Spec.Path: p.Path,
-		&t.Spec.BasicAuthSecret: p.BasicAuthSecret, &t.Spec.TLSSecret: p.TLSSecret, &t.Spec.Gateway: p.Gateway,
-		&t.Spec.CorsDomain: p.CorsDomain,
-	} {
-		if src != "" {
-			*dst = src
-		}
-	}
-	t.Spec.CorsEnable = t.Spec.CorsEnable || p.CorsEnable
-	t.Spec.TLSAcme = p.TLSAcme
+	t := api.MergeHTTPTrigger(old.t, in)
 	auth := old.auth
-	if p.BasicAuthSecret != "" {
+	if in.Spec.BasicAuthSecret != "" {
 		var err error
-		if auth, err = readAuth(p.BasicAuthSecret); err != nil {
+		if auth, err = readAuth(in.Spec.BasicAuthSecret); err != nil {
 			return nil, err
 		}
 	}
@@ -351,7 +339,7 @@ func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 }
 
 // UpdateCronJobTrigger implements api.Backend: the non-empty fields of in's
-// spec replace the stored ones.
+// spec replace the stored ones (api.MergeCronJobTrigger).
 func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	ns := defaultNS(in.Namespace)
 	e.mu.Lock()
@@ -364,16 +352,7 @@ func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 	if !ok {
 		return nil, api.Errorf(api.CodeNotFound, "cron trigger %q not found in namespace %q", in.Name, ns)
 	}
-	t := old.DeepCopy()
-	if in.Spec.Schedule != "" {
-		t.Spec.Schedule = in.Spec.Schedule
-	}
-	if in.Spec.FunctionName != "" {
-		t.Spec.FunctionName = in.Spec.FunctionName
-	}
-	if in.Spec.Payload != nil {
-		t.Spec.Payload = in.Spec.Payload.DeepCopy()
-	}
+	t := api.MergeCronJobTrigger(old, in)
 	if err := checkCron(t); err != nil {
 		return nil, err
 	}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha1"
 	"encoding/base64"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -55,13 +57,32 @@ func TestTop(t *testing.T) {
 	}
 }
 
-func TestParseMetrics(t *testing.T) {
-	if _, err := parseMetrics(strings.NewReader("not { metrics")); err == nil {
-		t.Error("garbage parsed")
+func TestFetchMetrics(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/a/metrics", "/b/metrics":
+			io.WriteString(w, "function_failures_total{method=\"GET\"} 2\nother 1\n")
+		case "/bad/metrics":
+			io.WriteString(w, "not { metrics")
+		default:
+			http.Error(w, "no", http.StatusInternalServerError)
+		}
+	}))
+	defer srv.Close()
+	ctx := context.Background()
+	m, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/a", srv.URL + "/b"})
+	if err != nil || len(m) != 1 || m["GET"].Failures != 4 {
+		t.Errorf("fetch = %+v, %v", m, err)
 	}
-	m, err := parseMetrics(strings.NewReader("function_failures_total{method=\"GET\"} 2\nother 1\n"))
-	if err != nil || m["GET"].failures != 2 {
-		t.Errorf("parse = %+v, %v", m, err)
+	if _, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/bad"}); err == nil {
+		t.Error("garbage parsed")
+	} else if _, ok := err.(*fetchError); ok {
+		t.Errorf("garbage is a fetch error: %v", err)
+	}
+	if _, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/a", srv.URL + "/gone"}); err == nil {
+		t.Error("500 fetched")
+	} else if _, ok := err.(*fetchError); !ok {
+		t.Errorf("500 is not a fetch error: %v", err)
 	}
 }
 

@@ -11,7 +11,6 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -140,22 +139,9 @@ func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.Functio
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	rows := make([][]api.FunctionMetrics, len(targets))
-	var wg sync.WaitGroup
-	for i, t := range targets {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			rows[i] = e.functionMetrics(ctx, t.ns, t.name)
-		}()
-	}
-	wg.Wait()
-	out := []api.FunctionMetrics{}
-	for _, r := range rows {
-		out = append(out, r...)
-	}
-	api.SortMetrics(out)
-	return out, nil
+	return api.GatherMetrics(len(targets), func(i int) []api.FunctionMetrics {
+		return e.functionMetrics(ctx, targets[i].ns, targets[i].name)
+	}), nil
 }
 
 // functionMetrics returns the rows of one function; a problem is the

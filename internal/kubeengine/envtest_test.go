@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"testing"
 	"time"
@@ -15,10 +13,8 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
-	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -180,96 +176,6 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 	wantCode(t, err, api.CodeNotFound, "Not found an autoscale definition for hello")
 }
 
-// hostIP is an IPv4 address of this machine that is not a loopback one:
-// the API server refuses to proxy to loopback addresses.
-func hostIP(t *testing.T) net.IP {
-	t.Helper()
-	ifs, err := net.Interfaces()
-	if err != nil {
-		t.Skipf("no network interfaces: %v", err)
-	}
-	for _, i := range ifs {
-		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
-			continue
-		}
-		addrs, _ := i.Addrs()
-		for _, a := range addrs {
-			if n, ok := a.(*net.IPNet); ok && n.IP.To4() != nil && !n.IP.IsLoopback() && !n.IP.IsLinkLocalUnicast() {
-				return n.IP.To4()
-			}
-		}
-	}
-	t.Skip("no non-loopback IPv4 address on this machine: the API server proxies only to such addresses")
-	return nil
-}
-
-// hostServer serves h on hostIP.
-func hostServer(t *testing.T, h http.Handler) (net.IP, int32) {
-	t.Helper()
-	ip := hostIP(t)
-	l, err := net.Listen("tcp4", net.JoinHostPort(ip.String(), "0"))
-	if err != nil {
-		t.Skipf("listen on %s: %v", ip, err)
-	}
-	srv := httptest.NewUnstartedServer(h)
-	srv.Listener = l
-	srv.Start()
-	t.Cleanup(srv.Close)
-	return ip, int32(l.Addr().(*net.TCPAddr).Port)
-}
-
-// runningPod creates a pod of function fn whose status says it runs on
-// ip, ready or not, with the function container's port.
-func runningPod(t *testing.T, ns, name, fn string, ip net.IP, port int32, ready bool) {
-	t.Helper()
-	ctx := context.Background()
-	po := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1beta1.LabelFunction: fn}},
-		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: fn, Image: "runtime",
-			// A container port name has at most 15 characters.
-			Ports: []corev1.ContainerPort{{Name: "http", ContainerPort: port}}}}},
-	}
-	if err := env.Client.Create(ctx, po); err != nil {
-		t.Fatal(err)
-	}
-	st := corev1.ConditionFalse
-	if ready {
-		st = corev1.ConditionTrue
-	}
-	po.Status = corev1.PodStatus{Phase: corev1.PodRunning, PodIP: ip.String(), PodIPs: []corev1.PodIP{{IP: ip.String()}},
-		Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}}
-	if err := env.Client.Status().Update(ctx, po); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// serviceFor creates the function's Service, without a selector, and the
-// EndpointSlice that points it at a pod running on ip:port. The API server
-// (1.37) proxies only through EndpointSlices, and only to endpoints whose
-// targetRef is a pod of the namespace with that IP in its status.
-func serviceFor(t *testing.T, ns, name string, ip net.IP, port int32) {
-	t.Helper()
-	ctx := context.Background()
-	runningPod(t, ns, name+"-pod", name, ip, port, true)
-	portName := "http-function-port"
-	svc := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
-		Spec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: portName, Port: 8080, TargetPort: intstr.FromInt32(port), Protocol: corev1.ProtocolTCP}}}}
-	ready := true
-	proto := corev1.ProtocolTCP
-	slice := &discoveryv1.EndpointSlice{
-		ObjectMeta:  metav1.ObjectMeta{Namespace: ns, Name: name + "-manual", Labels: map[string]string{discoveryv1.LabelServiceName: name}},
-		AddressType: discoveryv1.AddressTypeIPv4,
-		Endpoints: []discoveryv1.Endpoint{{Addresses: []string{ip.String()}, Conditions: discoveryv1.EndpointConditions{Ready: &ready},
-			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: ns, Name: name + "-pod"}}},
-		Ports: []discoveryv1.EndpointPort{{Name: &portName, Port: &port, Protocol: &proto}},
-	}
-	for _, o := range []client.Object{svc, slice} {
-		if err := env.Client.Create(ctx, o); err != nil {
-			t.Fatalf("create %T: %v", o, err)
-		}
-	}
-}
-
 // TestEnvCall calls through the API server's service proxy: the request
 // arrives with its method, path, query, body and event headers, and the
 // answer comes back whatever its status.
@@ -280,7 +186,7 @@ func TestEnvCall(t *testing.T) {
 		Method, URI, Body, EventID, EventNS, ContentType string
 	}
 	got := make(chan seen, 1)
-	ip, port := hostServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ip, port := kubetest.HostServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		got <- seen{r.Method, r.URL.RequestURI(), string(b), r.Header.Get("event-id"), r.Header.Get("event-namespace"), r.Header.Get("Content-Type")}
 		if r.URL.Path == "/slow" {
@@ -289,7 +195,7 @@ func TestEnvCall(t *testing.T) {
 		}
 		io.WriteString(w, "hello "+r.Method)
 	}))
-	serviceFor(t, ns, "hello", ip, port)
+	env.FunctionService(t, ns, "hello", ip, port)
 
 	for _, tt := range []struct {
 		name       string
@@ -343,7 +249,7 @@ func TestEnvTop(t *testing.T) {
 	e, ns := envEngine(t)
 	ctx := context.Background()
 	hits := make(chan string, 4)
-	ip, port := hostServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ip, port := kubetest.HostServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hits <- r.URL.Path
 		io.WriteString(w, exposition(2, 1))
 	}))
@@ -354,10 +260,10 @@ func TestEnvTop(t *testing.T) {
 	}
 	// Two ready pods of hello (the same server: the sums double), one not
 	// ready, and a pod of idle that is not ready.
-	runningPod(t, ns, "hello-a", "hello", ip, port, true)
-	runningPod(t, ns, "hello-b", "hello", ip, port, true)
-	runningPod(t, ns, "hello-c", "hello", ip, port, false)
-	runningPod(t, ns, "idle-a", "idle", ip, port, false)
+	env.FunctionPod(t, ns, "hello-a", "hello", ip, port, true)
+	env.FunctionPod(t, ns, "hello-b", "hello", ip, port, true)
+	env.FunctionPod(t, ns, "hello-c", "hello", ip, port, false)
+	env.FunctionPod(t, ns, "idle-a", "idle", ip, port, false)
 	rows, err := e.Top(ctx, ns, "")
 	if err != nil {
 		t.Fatal(err)

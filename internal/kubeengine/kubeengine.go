@@ -23,15 +23,13 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 )
 
 // DefaultTopTimeout bounds a whole Top, as the original's 5 s cut-off.
@@ -54,7 +52,7 @@ var _ api.Client = (*Engine)(nil)
 // *rest.Config, tests pass fakes.
 type Options struct {
 	// Client reads and writes the Kubeless objects (its scheme must know
-	// api/v1beta1, see NewScheme).
+	// api/v1beta1, see kubescheme.New).
 	Client client.Client
 	// Clientset reads pods, their logs and their metrics.
 	Clientset kubernetes.Interface
@@ -65,18 +63,6 @@ type Options struct {
 	// Namespace replaces "" in the calls that need one (the kubeconfig
 	// context's namespace); "" means "default".
 	Namespace string
-}
-
-// NewScheme returns a scheme with client-go's types and api/v1beta1.
-func NewScheme() *k8sruntime.Scheme {
-	s := k8sruntime.NewScheme()
-	if err := clientgoscheme.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	if err := v1beta1.AddToScheme(s); err != nil {
-		panic(err)
-	}
-	return s
 }
 
 // NewWithOptions returns an engine over the given clients.
@@ -108,7 +94,7 @@ func New(cfg *rest.Config, namespace string) (*Engine, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes engine: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: NewScheme(), HTTPClient: hc})
+	c, err := client.New(cfg, client.Options{Scheme: kubescheme.New(), HTTPClient: hc})
 	if err != nil {
 		return nil, unreachable("the Kubernetes API server "+cfg.Host, err)
 	}

@@ -27,6 +27,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 )
 
 // fakes is an Engine over the controller-runtime fake client (Kubeless
@@ -39,7 +40,7 @@ type fakes struct {
 
 func newFakes(t *testing.T, objs []client.Object, core ...k8sruntime.Object) *fakes {
 	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(NewScheme()).
+	c := fake.NewClientBuilder().WithScheme(kubescheme.New()).
 		WithStatusSubresource(&v1beta1.Function{}, &v1beta1.HTTPTrigger{}, &v1beta1.CronJobTrigger{}).
 		WithObjects(objs...).Build()
 	cs := kubefake.NewClientset(core...)
@@ -205,7 +206,7 @@ func TestUpdateMerges(t *testing.T) {
 // new version, keeping the other writer's change.
 func TestUpdateRetriesOnConflict(t *testing.T) {
 	ctx := context.Background()
-	base := fake.NewClientBuilder().WithScheme(NewScheme()).WithStatusSubresource(&v1beta1.Function{}).
+	base := fake.NewClientBuilder().WithScheme(kubescheme.New()).WithStatusSubresource(&v1beta1.Function{}).
 		WithObjects(function("team", "hello")).Build()
 	conflicts := 0
 	c := &racingClient{Client: base, race: func() {
@@ -639,7 +640,7 @@ func TestCall(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			srv, reqs, bodies := apiServer(t, tt.status, tt.contentType, tt.body)
 			cs := kubefake.NewClientset(tt.svc)
-			e, err := NewWithOptions(Options{Client: fake.NewClientBuilder().WithScheme(NewScheme()).Build(), Clientset: cs,
+			e, err := NewWithOptions(Options{Client: fake.NewClientBuilder().WithScheme(kubescheme.New()).Build(), Clientset: cs,
 				HTTPClient: srv.Client(), Server: srv.URL, Namespace: "team"})
 			if err != nil {
 				t.Fatal(err)

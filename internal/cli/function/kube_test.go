@@ -18,13 +18,14 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/kubeengine"
+	"github.com/kubeless/kubeless/internal/kubescheme"
 )
 
 // kubeFakes returns the Kubernetes engine over fake clients, with the
 // given pods.
 func kubeFakes(t *testing.T, pods ...*corev1.Pod) (EngineFunc, client.Client) {
 	t.Helper()
-	c := fake.NewClientBuilder().WithScheme(kubeengine.NewScheme()).
+	c := fake.NewClientBuilder().WithScheme(kubescheme.New()).
 		WithStatusSubresource(&v1beta1.Function{}, &v1beta1.HTTPTrigger{}, &v1beta1.CronJobTrigger{}).Build()
 	cs := kubefake.NewClientset()
 	for _, p := range pods {

@@ -3,6 +3,7 @@ package api
 import (
 	"io"
 	"sort"
+	"sync"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -102,6 +103,27 @@ func MetricsRows(namespace, name string, stats map[string]*MethodStats) []Functi
 	}
 	SortMetrics(rows)
 	return rows
+}
+
+// GatherMetrics calls rowsOf(i) for each i below n, concurrently, and
+// returns all their rows, sorted by SortMetrics: the Top of both engines.
+func GatherMetrics(n int, rowsOf func(i int) []FunctionMetrics) []FunctionMetrics {
+	rows := make([][]FunctionMetrics, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows[i] = rowsOf(i)
+		}()
+	}
+	wg.Wait()
+	out := []FunctionMetrics{}
+	for _, r := range rows {
+		out = append(out, r...)
+	}
+	SortMetrics(out)
+	return out
 }
 
 // SortMetrics sorts rows by function, namespace and method.

@@ -1,4 +1,7 @@
-package controller
+// Package kubescheme is the one runtime.Scheme of Kubeless's Kubernetes
+// clients: the controller's, the Kubernetes engine's and the envtest
+// harness's.
+package kubescheme
 
 import (
 	"k8s.io/apimachinery/pkg/runtime"
@@ -7,9 +10,8 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 )
 
-// NewScheme returns a scheme with client-go's types and api/v1beta1: the
-// types the controller reads and writes.
-func NewScheme() *runtime.Scheme {
+// New returns a scheme with client-go's types and api/v1beta1.
+func New() *runtime.Scheme {
 	s := runtime.NewScheme()
 	if err := clientgoscheme.AddToScheme(s); err != nil {
 		panic(err)
