@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build test test-go test-runtimes test-e2e verify bench demo deps clean test-all
+.PHONY: help build test test-go test-runtimes test-e2e test-cluster verify bench demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -31,6 +31,9 @@ test-runtimes: ## each language runtime's own unit tests
 
 test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine (bats)
 	KUBELESS=$(BIN)/kubeless bats --timing test/integration-tests.bats
+
+test-cluster: build ## the Kubernetes engine on a real single-node cluster (root; not in make test: ~6 min more of builds the first time, then ~1.5 min)
+	hack/e2e-cluster.sh
 
 verify: build ## kubeless runtime verify for every runtime this machine has
 	for rt in demo go1.26 python3.11 nodejs20 ruby3.1 php8.2; do $(BIN)/kubeless runtime verify $$rt || exit 1; done

@@ -4,8 +4,8 @@
 #
 #   hack/build-k8s.sh            # kube-apiserver and etcd: builds what is missing, prints the folder
 #   hack/build-k8s.sh kubectl    # also kubectl (install-deps.sh asks for it when none is on PATH)
-#   hack/build-k8s.sh cluster    # everything a real single-node cluster needs
-#                                # (hack/cluster-up.sh): kube-apiserver, etcd,
+#   hack/build-k8s.sh cluster    # everything the single-node cluster of
+#                                # hack/cluster-up.sh runs: kube-apiserver, etcd,
 #                                # kube-controller-manager, kube-scheduler, kubelet, kube-proxy
 #
 # Components: kube-apiserver kube-controller-manager kube-scheduler kubelet
@@ -21,9 +21,10 @@
 # Output goes outside the clone so later runs on the same machine reuse it:
 # $KUBELESS_K8S_CACHE (default ~/.cache/kubeless/k8s)/bin-<k8s version>.
 # A binary that exists is not rebuilt. Cold: about 15 min for kube-apiserver
-# and 1-2 min for etcd on 2 cores, then about 10 min more for the other four
-# cluster binaries (they share most packages with kube-apiserver); warm:
-# nothing.
+# and 1-2 min for etcd on 2 cores, then about 5 min more for the other four
+# cluster binaries (they share most packages with kube-apiserver:
+# kube-controller-manager 3 min, kube-scheduler, kubelet and kube-proxy under
+# a minute each); warm: nothing.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
@@ -39,7 +40,8 @@ log() { printf 'build-k8s: %s\n' "$*" >&2; }
 
 k8s_all="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl"
 want=" "
-for c in ${*:-kube-apiserver etcd}; do
+(($#)) || set -- kube-apiserver etcd
+for c in "$@"; do
   case " $k8s_all etcd cluster " in
   *" $c "*) ;;
   *) log "unknown component $c (want: $k8s_all etcd cluster)"; exit 2;;

@@ -15,13 +15,12 @@
 #                                  FUNC_PROCESS, UID 1000, /kubeless; on a
 #                                  Debian 12 rootfs (debootstrap, python3 +
 #                                  python3-pip) with the examples' wheel folder
-#                                  in /wheels for offline pip installs.
-#                                  Also tagged docker.io/kubeless/python:3.11
-#                                  and docker.io/kubeless/python-init:3.11 (the
-#                                  catalog's runtime and installation images),
-#                                  so the install init container finds it.
+#                                  in /wheels for offline pip installs. It is
+#                                  the installation image too: cluster-up.sh
+#                                  points the catalog and the controller's
+#                                  --runtime-image at it.
 #
-# The Debian rootfs (the slow part: ~4 min the first time) is cached as a
+# The Debian rootfs (the slow part: about 1 min the first time) is cached as a
 # layer tar in $KUBELESS_CLUSTER_CACHE (default ~/.cache/kubeless/cluster);
 # the top layer (host binary, worker, wheel) is rebuilt every run (seconds).
 # The Debian mirror is the one apt uses, read from /etc/apt at run time.
@@ -102,7 +101,9 @@ EOF
 build_busybox() {
   local bb=/bin/busybox root=$img/busybox-root
   # ldd fails on a static binary
-  [ -x $bb ] && ! ldd $bb >/dev/null 2>&1 || die "$bb is not Debian's busybox-static (apt-get install busybox-static)"
+  if [ ! -x $bb ] || ldd $bb >/dev/null 2>&1; then
+    die "$bb is not Debian's busybox-static (apt-get install busybox-static)"
+  fi
   rm -rf "$root"
   mkdir -p "$root/bin" "$root/etc" "$root/tmp"
   chmod 1777 "$root/tmp"
@@ -141,7 +142,7 @@ python_base() {
   local mirror root=$img/python3.11-rootfs
   mirror=$(debian_mirror) || die "cannot find a bookworm mirror in /etc/apt"
   rm -rf "$root"
-  log "debootstrap of Debian 12 with python3 and python3-pip (about 4 min)"
+  log "debootstrap of Debian 12 with python3 and python3-pip (about 1 min)"
   local start=$SECONDS
   # debootstrap mounts proc and sys in the target while it runs: never leave them behind
   trap 'umount -l "'"$root"'/proc" "'"$root"'/sys" 2>/dev/null || true' EXIT
@@ -188,5 +189,7 @@ import "$img/pause.tar"
 build_busybox
 import "$img/busybox.tar"
 build_python
-import "$img/kubeless-python.tar" docker.io/kubeless/python:3.11 docker.io/kubeless/python-init:3.11
+import "$img/kubeless-python.tar"
+# containerd has it now; the cached base layer is what saves time
+$build_only || rm -f "$img/kubeless-python.tar"
 log "images ready in $((SECONDS - start))s"

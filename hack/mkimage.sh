@@ -6,7 +6,7 @@
 #       NAME OUT.tar LAYER...
 #
 # NAME is the full image reference stored in the archive
-# (localhost/busybox:local, docker.io/kubeless/python:3.11). Each LAYER is a
+# (localhost/busybox:local, localhost/kubeless-python:3.11). Each LAYER is a
 # folder, packed as one layer with its files' owners and modes, or a layer
 # tar made earlier (a .tar file, used as is, so a big base layer is packed
 # once and cached). Layers go bottom first. -e adds an environment variable

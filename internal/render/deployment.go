@@ -124,6 +124,12 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 	if c.ImagePullPolicy == "" {
 		c.ImagePullPolicy = cfg.pullPolicy()
 	}
+	// A runtime that cannot load the function says why on stderr; with this
+	// policy the end of that output is the termination message, which the
+	// controller shows in the CrashLoop condition.
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
+	}
 
 	// Function container env (kubeless-reference.md §4.6.5).
 	var own []corev1.EnvVar
@@ -258,6 +264,8 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 		Env:             prepEnv,
 		VolumeMounts:    []corev1.VolumeMount{installMount, {Name: depsVol, MountPath: SourceDir}},
 		Resources:       *resources.DeepCopy(),
+		// the script's fail line, else the end of its output
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}}
 
 	// install
@@ -313,6 +321,9 @@ func buildContainer(name string, img langruntime.Image, script string, own, user
 		Env:             env,
 		VolumeMounts:    []corev1.VolumeMount{mount},
 		Resources:       *res.DeepCopy(),
+		// pip's or the compiler's error (the end of the output) becomes the
+		// termination message, shown in the InitContainerFailed condition
+		TerminationMessagePolicy: corev1.TerminationMessageFallbackToLogsOnError,
 	}
 	for _, s := range img.Secrets {
 		if err := addSecretVolume(ps, s.Name); err != nil {

@@ -68,7 +68,13 @@ fi
 		b.WriteString(`unzip -o -q "$work" -d "$KUBELESS_INSTALL_VOLUME" || fail "cannot extract the function's zip archive"
 `)
 	case source.ArchiveTar:
-		b.WriteString(`tar xf "$work" -C "$KUBELESS_INSTALL_VOLUME" || fail "cannot extract the function's tar archive"
+		// GNU tar and upstream busybox find the compression themselves;
+		// some busybox builds (Debian's busybox-static) need -z, -j or -J.
+		b.WriteString(`extracted=""
+for z in "" z j J; do
+  if tar "x${z}f" "$work" -C "$KUBELESS_INSTALL_VOLUME" 2>/dev/null; then extracted=1; break; fi
+done
+[ -n "$extracted" ] || fail "cannot extract the function's tar archive"
 `)
 	default:
 		b.WriteString(`cp "$work" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_FILE"

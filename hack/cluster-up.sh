@@ -1,0 +1,344 @@
+#!/usr/bin/env bash
+# Starts a real single-node Kubernetes cluster on this machine, as host
+# processes (no systemd, no registry), with Kubeless installed on it:
+#
+#   hack/cluster-up.sh [--no-kubeless]
+#   hack/cluster-up.sh --restart-controller   # after make build: the new controller
+#   source /tmp/kubeless-cluster/env      # KUBECONFIG, KUBELESS_ENGINE=kubernetes
+#   bin/kubeless function deploy ...      # real pods
+#   hack/cluster-down.sh                  # stops it and cleans up
+#
+# What runs: etcd, kube-apiserver (127.0.0.1:6443, Node,RBAC), kube-controller-
+# manager, kube-scheduler, containerd (its own socket; images kept in the
+# cache), a CNI bridge kc0 with 10.88.0.0/24 and no masquerading (pods reach
+# nothing off the machine), kubelet, kube-proxy (iptables mode), and, unless
+# --no-kubeless, kubeless.yaml without its controller Deployment (its image
+# cannot be pulled) and bin/kubeless-controller-manager as a host process
+# with the RBAC of kubeless.yaml's controller-acct (a static token user). No
+# cluster DNS: the CLI calls functions through the API server's service
+# proxy, which dials the pods' IPs.
+#
+# Needs: root; hack/build-k8s.sh cluster (binaries); make build (bin/); the
+# Debian packages containerd runc containernetworking-plugins iptables
+# conntrack busybox-static debootstrap (installed here when missing). Images
+# come from hack/cluster-images.sh (about 1 min the first time, then seconds).
+#
+# Env: KUBELESS_CLUSTER_STATE (default /tmp/kubeless-cluster: pids, logs,
+# certificates, etcd data, kubelet's root), KUBELESS_CLUSTER_CACHE (default
+# ~/.cache/kubeless/cluster: images, containerd's store), AUTHZ (default
+# Node,RBAC; AlwaysAllow turns authorization off), NODEIP (default: the
+# address of the default route's interface).
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+repo=$(cd "$here/.." && pwd)
+state=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
+cache=${KUBELESS_CLUSTER_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/cluster}
+K8S_VERSION=${K8S_VERSION:-v1.37.2}
+kbin=${KUBELESS_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/k8s}/bin-$K8S_VERSION
+authz=${AUTHZ:-Node,RBAC}
+export PATH=/usr/local/go/bin:/usr/sbin:/sbin:$PATH
+
+with_kubeless=true restart_controller=false
+case ${1:-} in
+"") ;;
+--no-kubeless) with_kubeless=false ;;
+--restart-controller) restart_controller=true ;;
+*) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+esac
+
+t0=$SECONDS
+log() { printf '[cluster-up %3ds] %s\n' $((SECONDS - t0)) "$*" >&2; }
+die() { printf '[cluster-up] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# alive PID: the process runs (a zombie does not count: this machine's init
+# reaps the orphans late).
+alive() {
+  local st
+  st=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+  [[ -n $st && $st != Z* ]]
+}
+
+# waitfor SECONDS NAME CMD...: runs CMD until it succeeds; fails when NAME's
+# process (pid file) dies or the time is up.
+waitfor() {
+  local limit=$1 name=$2
+  shift 2
+  local end=$((SECONDS + limit))
+  until "$@" >/dev/null 2>&1; do
+    if [ -n "$name" ] && ! alive "$(cat "$state/$name.pid")"; then
+      tail -20 "$state/$name.log" >&2 || true
+      die "$name exited; see $state/$name.log"
+    fi
+    ((SECONDS < end)) || die "timed out after ${limit}s waiting for: $*"
+    sleep 0.3
+  done
+}
+
+# start NAME CMD...: runs CMD in the background in a session of its own
+# (so a terminal's Ctrl-C does not reach it), output in NAME.log, pid in NAME.pid.
+start() {
+  local name=$1
+  shift
+  setsid "$@" > "$state/$name.log" 2>&1 < /dev/null &
+  echo $! > "$state/$name.pid"
+}
+
+# start_controller: bin/kubeless-controller-manager as the ServiceAccount of
+# kubeless.yaml, with the local images and pull policy Never.
+start_controller() {
+  local pki=$state/pki
+  start controller "$repo/bin/kubeless-controller-manager" --kubeconfig="$pki/controller.kubeconfig" \
+    --provision-image=localhost/busybox:local --image-pull-policy=Never \
+    --runtime-image=python3.11=localhost/kubeless-python:3.11 \
+    --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:18081
+  waitfor 60 controller curl -sf http://127.0.0.1:18081/readyz
+  waitfor 60 controller grep -q 'synced and ready' "$state/controller.log"
+}
+
+if $restart_controller; then
+  [ -f "$state/controller.pid" ] || die "no controller in $state: start the cluster first"
+  pid=$(cat "$state/controller.pid")
+  kill "$pid" 2>/dev/null || true
+  while alive "$pid"; do sleep 0.1; done
+  mv "$state/controller.log" "$state/controller.previous.log" 2>/dev/null || true
+  start_controller
+  log "kubeless controller restarted"
+  exit 0
+fi
+
+# ---- checks --------------------------------------------------------------------
+((EUID == 0)) || die "run as root (containerd, kubelet, iptables)"
+case $state in
+/tmp/?* | /var/tmp/?* | /root/?* | /home/?*) ;;
+*) die "KUBELESS_CLUSTER_STATE=$state: want a folder under /tmp, /var/tmp, /root or /home (it is emptied)" ;;
+esac
+for b in kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy; do
+  [ -x "$kbin/$b" ] || die "no $kbin/$b: run hack/build-k8s.sh cluster (about 5 min after the envtest binaries)"
+done
+if $with_kubeless; then
+  for b in kubeless kubeless-controller-manager; do
+    [ -x "$repo/bin/$b" ] || die "no bin/$b: run make build"
+  done
+fi
+if [ -f "$state/apiserver.pid" ] && alive "$(cat "$state/apiserver.pid")"; then
+  die "a cluster already runs from $state: hack/cluster-down.sh first"
+fi
+
+pkgs=()
+for pair in containerd:containerd runc:runc ctr:containerd iptables:iptables conntrack:conntrack debootstrap:debootstrap; do
+  command -v "${pair%%:*}" >/dev/null || pkgs+=("${pair#*:}")
+done
+[ -x /usr/lib/cni/bridge ] || pkgs+=(containernetworking-plugins)
+if [ ! -x /bin/busybox ] || ldd /bin/busybox >/dev/null 2>&1; then
+  pkgs+=(busybox-static) # the static one: ldd fails on it
+fi
+if ((${#pkgs[@]})); then
+  log "installing ${pkgs[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null ||
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >/dev/null; }
+fi
+kubectl=$(command -v kubectl || true)
+[ -n "$kubectl" ] || kubectl=$kbin/kubectl
+[ -x "$kubectl" ] || die "no kubectl: hack/build-k8s.sh kubectl"
+
+for port in 2379 2380 6443 10250 10257 10259 10248 10249 10256 18081; do
+  if ss -Hltn "sport = :$port" | grep -q .; then
+    die "port $port is in use (another cluster?)"
+  fi
+done
+
+# Leftovers of a run that was not stopped (a killed script): clean them first.
+KUBELESS_CLUSTER_STATE=$state "$here/cluster-down.sh" >/dev/null 2>&1 || true
+mkdir -p "$state"
+rm -rf "${state:?}"/*
+
+defif=$(ip -4 route show default | awk '{print $5; exit}')
+nodeip=${NODEIP:-$([ -n "$defif" ] && ip -4 -o addr show dev "$defif" | awk '{print $4; exit}' | cut -d/ -f1)}
+[ -n "$nodeip" ] || die "no node IP (no default route?): set NODEIP to a non-loopback address of this machine"
+node=$(hostname)
+
+# What cluster-down.sh puts back: the sysctls, and the host folders that the
+# components create at fixed paths (removed only if they did not exist).
+for s in net/ipv4/ip_forward net/bridge/bridge-nf-call-iptables; do
+  [ -f "/proc/sys/$s" ] && echo "$s $(cat "/proc/sys/$s")" >> "$state/sysctl.saved"
+done
+for d in /var/lib/kubelet /var/log/containers /var/lib/cni /run/containerd /run/netns /var/run/netns /etc/kubernetes /var/lib/containerd /opt/containerd; do
+  [ -e "$d" ] || echo "$d" >> "$state/created-paths"
+done
+echo 1 > /proc/sys/net/ipv4/ip_forward
+echo 1 > /proc/sys/net/bridge/bridge-nf-call-iptables 2>/dev/null || true
+
+# ---- certificates, tokens, kubeconfigs ----------------------------------------
+pki=$state/pki
+mkdir -p "$pki"
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/ca.key" -out "$pki/ca.crt" -days 365 -subj /CN=kubeless-cluster-ca 2>/dev/null
+cat > "$pki/apiserver.cnf" <<EOF
+[req]
+distinguished_name = dn
+[dn]
+[ext]
+subjectAltName = IP:127.0.0.1,IP:10.0.0.1,IP:$nodeip,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default,DNS:kubernetes.default.svc,DNS:kubernetes.default.svc.cluster.local
+keyUsage = digitalSignature,keyEncipherment
+extendedKeyUsage = serverAuth
+EOF
+openssl req -newkey rsa:2048 -nodes -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" -subj /CN=kube-apiserver -config "$pki/apiserver.cnf" 2>/dev/null
+openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
+  -out "$pki/apiserver.crt" -days 365 -extfile "$pki/apiserver.cnf" -extensions ext 2>/dev/null
+openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+# Static token users (token,user,uid,"groups"). The controller is the
+# ServiceAccount kubeless.yaml binds its roles to, so its RBAC is the real one.
+tok() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
+declare -A token=([admin]=$(tok) [node]=$(tok) [kcm]=$(tok) [scheduler]=$(tok) [proxy]=$(tok) [controller]=$(tok))
+cat > "$pki/tokens.csv" <<EOF
+${token[admin]},admin,admin,"system:masters"
+${token[node]},system:node:$node,node,"system:nodes"
+${token[kcm]},system:kube-controller-manager,kcm
+${token[scheduler]},system:kube-scheduler,scheduler
+${token[proxy]},system:kube-proxy,proxy
+${token[controller]},system:serviceaccount:kubeless:controller-acct,controller,"system:serviceaccounts,system:serviceaccounts:kubeless"
+EOF
+chmod 600 "$pki/tokens.csv" "$pki"/*.key
+for u in "${!token[@]}"; do
+  cat > "$pki/$u.kubeconfig" <<EOF
+apiVersion: v1
+kind: Config
+clusters:
+- name: kubeless-cluster
+  cluster: {server: "https://127.0.0.1:6443", certificate-authority: "$pki/ca.crt"}
+users:
+- name: $u
+  user: {token: ${token[$u]}}
+contexts:
+- name: kubeless-cluster
+  context: {cluster: kubeless-cluster, user: $u, namespace: default}
+current-context: kubeless-cluster
+EOF
+  chmod 600 "$pki/$u.kubeconfig"
+done
+cp "$pki/admin.kubeconfig" "$state/admin.kubeconfig"
+cat > "$state/env" <<EOF
+export KUBECONFIG=$state/admin.kubeconfig
+export KUBELESS_ENGINE=kubernetes
+EOF
+export KUBECONFIG=$state/admin.kubeconfig
+
+# ---- etcd, kube-apiserver ------------------------------------------------------
+start etcd "$kbin/etcd" --name kubeless --data-dir "$state/etcd" \
+  --listen-client-urls http://127.0.0.1:2379 --advertise-client-urls http://127.0.0.1:2379 \
+  --listen-peer-urls http://127.0.0.1:2380 --initial-advertise-peer-urls http://127.0.0.1:2380 \
+  --initial-cluster kubeless=http://127.0.0.1:2380 --unsafe-no-fsync --log-level warn
+waitfor 30 etcd curl -sf http://127.0.0.1:2379/health
+log "etcd ready"
+
+# --advertise-address cannot be loopback (the endpoint reconciler refuses it);
+# InternalIP first, because the hostname may resolve to 127.0.0.1.
+start apiserver "$kbin/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
+  --bind-address=127.0.0.1 --secure-port=6443 --advertise-address="$nodeip" \
+  --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
+  --client-ca-file="$pki/ca.crt" --token-auth-file="$pki/tokens.csv" \
+  --authorization-mode="$authz" --enable-admission-plugins=NodeRestriction \
+  --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
+  --service-account-issuer=https://kubernetes.default.svc.cluster.local \
+  --service-cluster-ip-range=10.0.0.0/24 --kubelet-preferred-address-types=InternalIP \
+  --profiling=false --v=1
+waitfor 120 apiserver sh -c "curl -sf --cacert '$pki/ca.crt' -H 'Authorization: Bearer ${token[admin]}' https://127.0.0.1:6443/readyz | grep -qx ok"
+log "kube-apiserver ready"
+
+# ---- kube-controller-manager, kube-scheduler -------------------------------------
+start kcm "$kbin/kube-controller-manager" --kubeconfig="$pki/kcm.kubeconfig" \
+  --authentication-kubeconfig="$pki/kcm.kubeconfig" --authorization-kubeconfig="$pki/kcm.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10257 \
+  --service-account-private-key-file="$pki/sa.key" --root-ca-file="$pki/ca.crt" \
+  --use-service-account-credentials=true --controllers='*,-node-ipam-controller' \
+  --leader-elect=false --v=1
+start scheduler "$kbin/kube-scheduler" --kubeconfig="$pki/scheduler.kubeconfig" \
+  --authentication-kubeconfig="$pki/scheduler.kubeconfig" --authorization-kubeconfig="$pki/scheduler.kubeconfig" \
+  --bind-address=127.0.0.1 --secure-port=10259 --leader-elect=false --v=1
+
+# ---- containerd, CNI ----------------------------------------------------------------
+# Its own socket and state; the store (images) in the cache, kept between runs.
+# restrict_oom_score_adj: this VM drops CAP_SYS_RESOURCE, so runc cannot give
+# the sandbox its oom_score_adj of -998 ("can't get final child's PID from pipe").
+ctd=$state/containerd
+mkdir -p "$ctd" "$state/cni" "$cache/containerd"
+cat > "$state/cni/10-kubeless.conflist" <<EOF
+{"cniVersion": "1.0.0", "name": "kubeless-pods", "plugins": [
+  {"type": "bridge", "bridge": "kc0", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+   "ipam": {"type": "host-local", "dataDir": "$state/cni-ipam",
+            "ranges": [[{"subnet": "10.88.0.0/24"}]], "routes": [{"dst": "0.0.0.0/0"}]}}]}
+EOF
+containerd config default | sed \
+  -e "s#^root = .*#root = \"$cache/containerd\"#" \
+  -e "s#^state = .*#state = \"$ctd/state\"#" \
+  -e "/^\[grpc\]/,/^\[/ s#^  address = .*#  address = \"$ctd/containerd.sock\"#" \
+  -e "s#path = \"/opt/containerd\"#path = \"$ctd/opt\"#" \
+  -e 's#restrict_oom_score_adj = false#restrict_oom_score_adj = true#' \
+  -e 's#sandbox_image = .*#sandbox_image = "localhost/pause:local"#' \
+  -e 's#bin_dir = "/opt/cni/bin"#bin_dir = "/usr/lib/cni"#' \
+  -e "s#conf_dir = \"/etc/cni/net.d\"#conf_dir = \"$state/cni\"#" > "$ctd/config.toml"
+grep -q "address = \"$ctd/containerd.sock\"" "$ctd/config.toml" || die "could not set containerd's socket in $ctd/config.toml"
+start containerd containerd --config "$ctd/config.toml"
+waitfor 30 containerd ctr --address "$ctd/containerd.sock" version
+log "containerd ready"
+
+KUBELESS_CLUSTER_STATE=$state KUBELESS_CLUSTER_CACHE=$cache "$here/cluster-images.sh"
+log "images imported"
+
+# ---- kubelet, kube-proxy -------------------------------------------------------------
+# cgroup v1 here: kubelet >= 1.35 refuses it unless failCgroupV1 is false.
+mkdir -p "$state/kubelet"
+cat > "$state/kubelet/config.yaml" <<EOF
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+address: $nodeip
+authentication: {anonymous: {enabled: true}, webhook: {enabled: false}}
+authorization: {mode: AlwaysAllow}
+cgroupDriver: cgroupfs
+failCgroupV1: false
+failSwapOn: false
+containerRuntimeEndpoint: unix://$ctd/containerd.sock
+podLogsDir: $state/pod-logs
+resolvConf: /etc/resolv.conf
+clusterDomain: cluster.local
+serializeImagePulls: false
+evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
+imageGCHighThresholdPercent: 100
+makeIPTablesUtilChains: false
+podCIDR: 10.88.0.0/24
+maxPods: 50
+EOF
+start kubelet "$kbin/kubelet" --kubeconfig="$pki/node.kubeconfig" --config="$state/kubelet/config.yaml" \
+  --root-dir="$state/kubelet/root" --node-ip="$nodeip" --hostname-override="$node" --v=1
+cat > "$state/kube-proxy.yaml" <<EOF
+apiVersion: kubeproxy.config.k8s.io/v1alpha1
+kind: KubeProxyConfiguration
+clientConnection: {kubeconfig: $pki/proxy.kubeconfig}
+mode: iptables
+clusterCIDR: 10.88.0.0/24
+conntrack: {maxPerCore: 0}
+nodePortAddresses: [primary]
+metricsBindAddress: 127.0.0.1:10249
+healthzBindAddress: 127.0.0.1:10256
+EOF
+start proxy "$kbin/kube-proxy" --config="$state/kube-proxy.yaml" --hostname-override="$node" --v=1
+waitfor 120 kubelet "$kubectl" wait --for=condition=Ready "node/$node" --timeout=5s
+# no pod can be created before the namespace's default ServiceAccount exists
+waitfor 60 kcm "$kubectl" get serviceaccount default -n default
+log "node $node Ready ($nodeip)"
+
+# ---- Kubeless -------------------------------------------------------------------------
+if $with_kubeless; then
+  # every object of kubeless.yaml but the controller's Deployment, with the
+  # catalog's python3.11 installation image replaced by the local one (the
+  # controller's --runtime-image flag replaces the runtime image)
+  awk 'function flush() { if (doc !~ /\nkind: Deployment\n/) printf "%s", doc; doc = "" }
+       /^---$/ { flush() } { doc = doc $0 "\n" } END { flush() }' "$repo/kubeless.yaml" |
+    sed 's#"kubeless/python-init:3.11"#"localhost/kubeless-python:3.11"#' > "$state/kubeless.yaml"
+  "$kubectl" apply --server-side -f "$state/kubeless.yaml" >/dev/null
+  "$kubectl" wait --for=condition=Established --timeout=60s crd/functions.kubeless.io crd/httptriggers.kubeless.io crd/cronjobtriggers.kubeless.io >/dev/null
+  start_controller
+  log "kubeless controller ready"
+fi
+log "up: source $state/env"

@@ -1,0 +1,322 @@
+#!/usr/bin/env bats
+# End-to-end tests of the Kubernetes engine on a real single-node cluster
+# (hack/cluster-up.sh): real pods with the controller's init containers
+# (prepare in the provision image, install running pip in the installation
+# image), the python3.11 runtime image, the Service, and the CLI calling
+# through the API server's service proxy; logs, top, update, delete with the
+# garbage collector of kube-controller-manager, and bad input that only a
+# real kubelet shows (a crash loop, a failed init container, a missing image).
+#
+# Run: make test-cluster (hack/e2e-cluster.sh starts the cluster, runs this
+# file and stops it), or, on a cluster of hack/cluster-up.sh:
+#   source /tmp/kubeless-cluster/env && bats --timing test/cluster.bats
+# Without a reachable cluster (KUBECONFIG and KUBELESS_ENGINE=kubernetes)
+# every test is skipped.
+
+bats_require_minimum_version 1.5.0
+
+load lib/libtest
+
+# The examples' Python wheel folder, as the runtime image holds it.
+CLUSTER_DEPS_ENV="--env PIP_NO_INDEX=1 --env PIP_FIND_LINKS=/wheels"
+FUNCTIONS=(get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum)
+
+# Bats 1.8 cannot skip from setup_file: it says why in CLUSTER_SKIP, and
+# setup skips each test.
+setup_file() {
+  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
+  export CLUSTER_SKIP=""
+  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
+    CLUSTER_SKIP="no cluster: run make test-cluster, or source the env of hack/cluster-up.sh"
+    return 0
+  fi
+  if ! kubectl get --raw /readyz >/dev/null; then
+    CLUSTER_SKIP="the cluster of $KUBECONFIG does not answer"
+    return 0
+  fi
+  local fn
+  for fn in "${FUNCTIONS[@]}"; do
+    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
+  done
+}
+
+setup() {
+  if [[ -n $CLUSTER_SKIP ]]; then
+    skip "$CLUSTER_SKIP"
+  fi
+}
+
+teardown_file() {
+  if [[ -n $CLUSTER_SKIP ]]; then
+    return 0
+  fi
+  local fn
+  for fn in "${FUNCTIONS[@]}"; do
+    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
+  done
+}
+
+# pod_field <function> <jsonpath>: the field of the function's newest pod
+# that is not being deleted.
+pod_field() {
+  local pod
+  pod=$(kubectl get pods -l "function=$1" --sort-by=.metadata.creationTimestamp \
+    -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}' |
+    awk 'NF == 1 { p = $1 } END { print p }')
+  [[ -n $pod ]] || { echo "no pod of function $1" >&2; return 1; }
+  kubectl get pod "$pod" -o jsonpath="$2"
+}
+
+# no_object <kind> <name>: kubectl finds no such object.
+no_object() {
+  ! kubectl get "$1" "$2" >/dev/null 2>&1
+}
+
+# deploy_timed <target> [VAR=value...]: a fresh deploy with the examples'
+# target (make variables may be given), and how long it took until the
+# function was Ready (deploy waits), on fd 3.
+deploy_timed() {
+  kubeless_function_delete "$1"
+  local start=$SECONDS
+  make -sC "$EXAMPLES_DIR" "$@"
+  echo "# $1: deploy to Ready in $((SECONDS - start))s" >&3
+}
+
+@test "the engine is the cluster's: kubeless engine says kubernetes, the node is Ready" {
+  run --separate-stderr "$KUBELESS" engine
+  [ "$status" -eq 0 ]
+  [[ $output == *kubernetes* ]]
+  kubectl wait --for=condition=Ready node --all --timeout=10s
+}
+
+@test "test_kubeless_function get-python: a real pod answers hello world through the service proxy; ls shows 1/1 READY" {
+  deploy_timed get-python
+  verify_function get-python
+  run --separate-stderr "$KUBELESS" function call get-python
+  [ "$status" -eq 0 ]
+  [ "$output" = "hello world" ]
+  run --separate-stderr "$KUBELESS" function ls
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "NAME"*"NAMESPACE"*"HANDLER"*"RUNTIME"*"DEPENDENCIES"*"STATUS" ]]
+  grep -E '^get-python +default +helloget.foo +python3.11 .*1/1 READY$' <<<"$output"
+}
+
+@test "the pod of get-python: init container prepare in the provision image, the runtime image, UID 1000" {
+  [ "$(pod_field get-python '{.spec.initContainers[*].name}')" = prepare ]
+  [ "$(pod_field get-python '{.spec.initContainers[0].image}')" = localhost/busybox:local ]
+  [ "$(pod_field get-python '{.status.initContainerStatuses[0].state.terminated.exitCode}')" = 0 ]
+  [ "$(pod_field get-python '{.spec.containers[0].image}')" = localhost/kubeless-python:3.11 ]
+  [ "$(pod_field get-python '{.status.containerStatuses[0].ready}')" = true ]
+  [ "$(pod_field get-python '{.spec.securityContext.runAsUser}')" = 1000 ]
+  [ "$(pod_field get-python '{.status.phase}')" = Running ]
+}
+
+@test "the Service of get-python: its endpoint is the pod, and its cluster IP answers (kube-proxy)" {
+  local pod_ip ip port
+  pod_ip=$(pod_field get-python '{.status.podIP}')
+  [[ $pod_ip == 10.88.0.* ]]
+  wait_for 30 "the pod IP $pod_ip among the endpoints of service get-python" \
+    bash -c "kubectl get endpointslices -l kubernetes.io/service-name=get-python -o jsonpath='{.items[*].endpoints[*].addresses[*]}' | grep -qw '$pod_ip'"
+  ip=$(kubectl get service get-python -o jsonpath='{.spec.clusterIP}')
+  port=$(kubectl get service get-python -o jsonpath='{.spec.ports[0].port}')
+  [ "$port" = 8080 ]
+  wait_for 30 "hello world from the cluster IP $ip:$port" \
+    bash -c "curl -sf --max-time 5 'http://$ip:$port/' | grep -qx 'hello world'"
+}
+
+@test "test_kubeless_function post-python: call --data echoes the JSON; logs show the event" {
+  deploy_timed post-python
+  verify_function post-python
+  run --separate-stderr "$KUBELESS" function call post-python --data '{"it-s": "alive"}'
+  [ "$status" -eq 0 ]
+  [ "$(tr -d ' \n' <<<"$output")" = '{"it-s":"alive"}' ]
+}
+
+@test "test_kubeless_function get-python-deps: the install init container runs pip from the image's wheel folder" {
+  deploy_timed get-python-deps PYTHON_DEPS_ENV="$CLUSTER_DEPS_ENV"
+  verify_function get-python-deps
+  [ "$(pod_field get-python-deps '{.spec.initContainers[*].name}')" = "prepare install" ]
+  [ "$(pod_field get-python-deps '{.spec.initContainers[1].image}')" = kubeless/python-init:3.11 ]
+  [ "$(pod_field get-python-deps '{.status.initContainerStatuses[1].state.terminated.exitCode}')" = 0 ]
+}
+
+@test "function logs shows the function's output and the request lines of the pod" {
+  run --separate-stderr "$KUBELESS" function call get-python
+  [ "$status" -eq 0 ]
+  wait_for 30 "a GET request line in kubeless function logs get-python" \
+    bash -c "'$KUBELESS' function logs get-python | grep -q '\"GET / HTTP/1.1\" 200'"
+  run --separate-stderr "$KUBELESS" function logs post-python
+  [ "$status" -eq 0 ]
+  [[ $output == *"it-s"*"alive"* ]]
+  [[ $output == *'"POST / HTTP/1.1" 200'* ]]
+}
+
+@test "function top reads the calls from the pods' /metrics" {
+  run --separate-stderr "$KUBELESS" function top
+  [ "$status" -eq 0 ]
+  [[ ${lines[0]} == "NAME"*"NAMESPACE"*"METHOD"*"TOTAL_CALLS"*"TOTAL_FAILURES"* ]]
+  grep -E '^get-python +default +GET +[1-9][0-9]* +0 ' <<<"$output"
+  grep -E '^post-python +default +POST +[1-9][0-9]* +0 ' <<<"$output"
+}
+
+@test "test_kubeless_function_update get-python: the Deployment rolls to a new pod with the new code" {
+  local old
+  old=$(pod_field get-python '{.metadata.name}')
+  local start=$SECONDS
+  update_function get-python
+  wait_for 120 "hello world updated from get-python" \
+    bash -c "'$KUBELESS' function call get-python | grep -qx 'hello world updated'"
+  echo "# get-python: update to the new answer in $((SECONDS - start))s" >&3
+  verify_function get-python get-python-update-verify
+  [ "$(pod_field get-python '{.metadata.name}')" != "$old" ]
+  wait_for 60 "the old pod $old to be gone" no_object pod "$old"
+}
+
+@test "bad input: code that fails to load: deploy fails with the SyntaxError, ls shows NOT READY (CrashLoop)" {
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  printf 'def foo(event, context)\n    return 1\n' >"$BATS_TEST_TMPDIR/fn/broken.py"
+  run --separate-stderr "$KUBELESS" function deploy broken --runtime python3.11 --handler broken.foo \
+    --from-file "$BATS_TEST_TMPDIR/fn/broken.py" --wait-timeout 180s
+  echo "$stderr"
+  [ "$status" -eq 1 ]
+  [[ $stderr == *"Error: function broken failed (CrashLoop)"* ]]
+  # the runtime's own words, through the termination message
+  [[ $stderr == *"SyntaxError"* ]]
+  run --separate-stderr "$KUBELESS" function ls broken
+  [ "$status" -eq 0 ]
+  [[ $output == *"broken "*"NOT READY"* ]]
+  [ "$(kubectl get function broken -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = CrashLoop ]
+}
+
+@test "bad input: a dependency pip cannot find: deploy fails with pip's error, ls shows NOT READY (InitContainerFailed)" {
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  echo 'no-such-package==9.9' >"$BATS_TEST_TMPDIR/fn/requirements.txt"
+  # shellcheck disable=SC2086
+  run --separate-stderr "$KUBELESS" function deploy bad-deps --runtime python3.11 --handler helloget.foo \
+    --from-file "$EXAMPLES_DIR/python/helloget.py" --dependencies "$BATS_TEST_TMPDIR/fn/requirements.txt" \
+    $CLUSTER_DEPS_ENV --wait-timeout 180s
+  echo "$stderr"
+  [ "$status" -eq 1 ]
+  [[ $stderr == *"Error: function bad-deps failed (InitContainerFailed)"* ]]
+  # pip's error, through the termination message
+  [[ $stderr == *"init container install failed"*"no-such-package"* ]]
+  run --separate-stderr "$KUBELESS" function ls bad-deps
+  [ "$status" -eq 0 ]
+  [[ $output == *"bad-deps "*"NOT READY"* ]]
+  [ "$(kubectl get function bad-deps -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = InitContainerFailed ]
+}
+
+@test "bad input: a runtime whose image is not on the node (pull policy Never): ImageMissing" {
+  run --separate-stderr "$KUBELESS" function deploy py312 --runtime python3.12 --handler helloget.foo \
+    --from-file "$EXAMPLES_DIR/python/helloget.py" --wait-timeout 120s
+  echo "$stderr"
+  [ "$status" -eq 1 ]
+  [[ $stderr == *"kubeless/python:3.12"* ]]
+  run --separate-stderr "$KUBELESS" function ls py312
+  [ "$status" -eq 0 ]
+  [[ $output == *"py312 "*"NOT READY"* ]]
+  [ "$(kubectl get function py312 -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = ImageMissing ]
+}
+
+@test "archives: prepare (busybox) unpacks a .zip and a .tar.gz" {
+  local dir=$BATS_TEST_TMPDIR/arch
+  mkdir -p "$dir/src"
+  cp "$EXAMPLES_DIR/python/helloget.py" "$dir/src/"
+  (cd "$dir/src" && python3 -m zipfile -c ../hello.zip helloget.py && tar czf ../hello.tar.gz helloget.py)
+  run --separate-stderr "$KUBELESS" function deploy zip-python --runtime python3.11 --handler helloget.foo \
+    --from-file "$dir/hello.zip" --wait-timeout 120s
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "$(kubectl get function zip-python -o jsonpath='{.spec.function-content-type}')" = base64+zip ]
+  run --separate-stderr "$KUBELESS" function deploy tgz-python --runtime python3.11 --handler helloget.foo \
+    --from-file "$dir/hello.tar.gz" --wait-timeout 120s
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "$(kubectl get function tgz-python -o jsonpath='{.spec.function-content-type}')" = base64+compressedtar ]
+  run --separate-stderr "$KUBELESS" function call zip-python
+  [ "$output" = "hello world" ]
+  run --separate-stderr "$KUBELESS" function call tgz-python
+  [ "$output" = "hello world" ]
+}
+
+# start_code_server: a web server for code given as a URL, on the pods'
+# gateway address (the kc0 bridge), serving examples/python.
+start_code_server() {
+  local gw
+  gw=$(ip -4 -o addr show dev kc0 | awk '{print $4}' | cut -d/ -f1)
+  [[ -n $gw ]]
+  CODE_PORT=$(python3 -c "import socket; s = socket.socket(); s.bind(('$gw', 0)); print(s.getsockname()[1])")
+  python3 -m http.server --bind "$gw" --directory "$EXAMPLES_DIR/python" "$CODE_PORT" >/dev/null 2>&1 3>&- &
+  CODE_SERVER_PID=$!
+  CODE_URL=http://$gw:$CODE_PORT
+  wait_for 10 "the code server on $CODE_URL" curl -sf "$CODE_URL/helloget.py"
+}
+
+teardown() {
+  if [[ -n ${CODE_SERVER_PID:-} ]]; then
+    kill "$CODE_SERVER_PID" 2>/dev/null || true
+    wait "$CODE_SERVER_PID" 2>/dev/null || true
+  fi
+}
+
+@test "code from a URL: prepare downloads it (busybox wget), and refuses it when the checksum differs" {
+  start_code_server
+  run --separate-stderr "$KUBELESS" function deploy url-python --runtime python3.11 --handler helloget.foo \
+    --from-file "$CODE_URL/helloget.py" --wait-timeout 120s
+  echo "$stderr"
+  [ "$status" -eq 0 ]
+  [ "$(kubectl get function url-python -o jsonpath='{.spec.function-content-type}')" = url ]
+  run --separate-stderr "$KUBELESS" function call url-python
+  [ "$output" = "hello world" ]
+
+  kubectl apply -f - <<EOF
+apiVersion: kubeless.io/v1beta1
+kind: Function
+metadata:
+  name: bad-sum
+spec:
+  runtime: python3.11
+  handler: helloget.foo
+  function-content-type: url
+  function: $CODE_URL/helloget.py
+  checksum: sha256:0000000000000000000000000000000000000000000000000000000000000000
+EOF
+  wait_for 120 "the Ready condition of bad-sum to be InitContainerFailed" \
+    bash -c "kubectl get function bad-sum -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}' | grep -qx InitContainerFailed"
+  kubectl get function bad-sum -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}' | grep 'checksum mismatch'
+  run --separate-stderr "$KUBELESS" function ls bad-sum
+  [[ $output == *"bad-sum "*"NOT READY"* ]]
+}
+
+@test "bad input: a base64 checksum that does not match: the controller says InvalidChecksum" {
+  kubectl apply -f - <<'EOF'
+apiVersion: kubeless.io/v1beta1
+kind: Function
+metadata:
+  name: bad-b64sum
+spec:
+  runtime: python3.11
+  handler: hello.foo
+  function-content-type: base64
+  function: ZGVmIGZvbyhldmVudCwgY29udGV4dCk6CiAgICByZXR1cm4gImhlbGxvIgo=
+  checksum: sha256:0000000000000000000000000000000000000000000000000000000000000000
+EOF
+  wait_for 60 "the Ready condition of bad-b64sum to be InvalidChecksum" \
+    bash -c "kubectl get function bad-b64sum -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}' | grep -qx InvalidChecksum"
+  run --separate-stderr "$KUBELESS" function ls bad-b64sum
+  [[ $output == *"bad-b64sum "*"NOT READY"* ]]
+}
+
+@test "function delete: the garbage collector removes the Deployment, Service, ConfigMap and pods" {
+  run --separate-stderr "$KUBELESS" function delete get-python
+  [ "$status" -eq 0 ]
+  wait_for 60 "deployment get-python to be gone" no_object deployment get-python
+  wait_for 60 "service get-python to be gone" no_object service get-python
+  wait_for 60 "configmap get-python to be gone" no_object configmap get-python
+  wait_for 90 "the pods of get-python to be gone" \
+    bash -c "[ -z \"\$(kubectl get pods -l function=get-python -o name)\" ]"
+  run --separate-stderr "$KUBELESS" function call get-python
+  [ "$status" -eq 1 ]
+  run --separate-stderr "$KUBELESS" function ls
+  refute_line_matching '^get-python ' "$output"
+}
