@@ -18,9 +18,9 @@ deps: ## install what the tests need on a fresh Debian machine
 	hack/install-deps.sh
 
 test: deps ## set up the machine (make deps), then run every test
-	$(MAKE) test-go test-runtimes test-e2e
+	$(MAKE) test-go test-runtimes test-e2e test-cluster
 
-test-all: test-go test-runtimes test-e2e ## run every test without the set-up (Go, conformance of every runtime, language unit tests, end-to-end)
+test-all: test-go test-runtimes test-e2e test-cluster ## run every test without the set-up (Go, conformance of every runtime, language unit tests, end-to-end on both engines)
 
 test-go: ## Go unit tests, the conformance suite of every runtime, and the envtest tests (real kube-apiserver)
 	$(GO) vet ./...
@@ -32,7 +32,7 @@ test-runtimes: ## each language runtime's own unit tests
 test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine (bats)
 	KUBELESS=$(BIN)/kubeless bats --timing test/integration-tests.bats
 
-test-cluster: build ## the Kubernetes engine on a real single-node cluster (root; not in make test: ~6 min more of builds the first time, then ~1.5 min)
+test-cluster: build ## end-to-end tests of the Kubernetes engine on a real single-node cluster (root; ~6 min of builds the first time, then ~1.5 min)
 	hack/e2e-cluster.sh
 
 verify: build ## kubeless runtime verify for every runtime this machine has

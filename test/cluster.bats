@@ -136,7 +136,7 @@ deploy_timed() {
   deploy_timed get-python-deps PYTHON_DEPS_ENV="$CLUSTER_DEPS_ENV"
   verify_function get-python-deps
   [ "$(pod_field get-python-deps '{.spec.initContainers[*].name}')" = "prepare install" ]
-  [ "$(pod_field get-python-deps '{.spec.initContainers[1].image}')" = kubeless/python-init:3.11 ]
+  [ "$(pod_field get-python-deps '{.spec.initContainers[1].image}')" = localhost/kubeless-python:3.11 ]
   [ "$(pod_field get-python-deps '{.status.initContainerStatuses[1].state.terminated.exitCode}')" = 0 ]
 }
 
