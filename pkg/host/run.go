@@ -203,9 +203,10 @@ func rearmPdeathsig() {
 	}
 	syscall.RawSyscall(syscall.SYS_PRCTL, syscall.PR_SET_PDEATHSIG, uintptr(sig), 0)
 	// The signal follows the parent's forking thread, which an exec can
-	// leave unclear: also watch the parent itself.
+	// leave unclear: also watch the parent itself (getppid is cheap; ten
+	// times a second keeps an orphan's life short).
 	go func() {
-		for ; os.Getppid() == ppid; time.Sleep(time.Second) {
+		for ; os.Getppid() == ppid; time.Sleep(100 * time.Millisecond) {
 		}
 		os.Exit(1) // the parent is gone: nobody supervises this instance
 	}()

@@ -70,6 +70,16 @@ leftovers_of_daemon() {
   ps -o pid=,stat=,args= -s "$1" 2>/dev/null | awk '$2 !~ /^Z/'
 }
 
+# no_leftovers_of_daemon SID: true when no live process of the session of
+# the daemon SID is left; else prints them.
+no_leftovers_of_daemon() {
+  local left
+  left=$(leftovers_of_daemon "$1")
+  [[ -z $left ]] && return 0
+  echo "left by the killed daemon $1: $left" >&2
+  return 1
+}
+
 engine_teardown() {
   [[ -n ${KUBELESS:-} && -n ${KUBELESS_HOME:-} ]] || return 0
   "$KUBELESS" local stop >&2 || true
