@@ -199,22 +199,9 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 			return nil, api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
 		}
 	} else {
-		if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas < 1 {
-			return nil, api.Errorf(api.CodeInvalid, "invalid --min %d: use 1 or more", *h.Spec.MinReplicas)
-		}
-		if h.Spec.MaxReplicas > 64 {
-			return nil, api.Errorf(api.CodeInvalid, "invalid --max %d: use at most 64 on the local engine", h.Spec.MaxReplicas)
-		}
-		if h.Spec.MinReplicas != nil && h.Spec.MaxReplicas < *h.Spec.MinReplicas {
-			return nil, api.Errorf(api.CodeInvalid, "invalid --max %d: it must be at least --min %d", h.Spec.MaxReplicas, *h.Spec.MinReplicas)
-		}
-		h = h.DeepCopy()
-		if h.Name == "" {
-			h.Name = name
-		}
-		h.Namespace = namespace
-		if h.Spec.ScaleTargetRef.Name == "" {
-			h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name}
+		var err error
+		if h, err = api.NormalizeAutoscaler(h, namespace, name, 64, "local"); err != nil {
+			return nil, err
 		}
 	}
 	if err := fn.Spec.SetAutoscaler(h); err != nil {

@@ -245,19 +245,9 @@ func (e *Engine) ListCronJobTriggers(ctx context.Context, namespace string) ([]v
 func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
 	ns := e.ns(namespace)
 	if h != nil {
-		if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas < 1 {
-			return nil, api.Errorf(api.CodeInvalid, "invalid --min %d: use 1 or more", *h.Spec.MinReplicas)
-		}
-		if h.Spec.MinReplicas != nil && h.Spec.MaxReplicas < *h.Spec.MinReplicas {
-			return nil, api.Errorf(api.CodeInvalid, "invalid --max %d: it must be at least --min %d", h.Spec.MaxReplicas, *h.Spec.MinReplicas)
-		}
-		h = h.DeepCopy()
-		if h.Name == "" {
-			h.Name = name
-		}
-		h.Namespace = ns
-		if h.Spec.ScaleTargetRef.Name == "" {
-			h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name}
+		var err error
+		if h, err = api.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
+			return nil, err
 		}
 	}
 	var out *v1beta1.Function
