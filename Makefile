@@ -32,7 +32,7 @@ test-runtimes: ## each language runtime's own unit tests
 test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine (bats)
 	KUBELESS=$(BIN)/kubeless bats --timing test/integration-tests.bats
 
-test-cluster: build ## end-to-end tests of the Kubernetes engine on a real single-node cluster (root; ~6 min of builds the first time, then ~1.5 min)
+test-cluster: build ## end-to-end tests of the Kubernetes engine on a real single-node cluster (root; ~10 min of builds the first time, then ~1.5 min)
 	hack/e2e-cluster.sh
 
 verify: build ## kubeless runtime verify for every runtime this machine has

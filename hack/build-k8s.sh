@@ -6,11 +6,12 @@
 #   hack/build-k8s.sh kubectl    # also kubectl (install-deps.sh asks for it when none is on PATH)
 #   hack/build-k8s.sh cluster    # everything the single-node cluster of
 #                                # hack/cluster-up.sh runs: kube-apiserver, etcd,
-#                                # kube-controller-manager, kube-scheduler, kubelet, kube-proxy
+#                                # kube-controller-manager, kube-scheduler, kubelet, kube-proxy,
+#                                # coredns (its cluster DNS)
 #
 # Components: kube-apiserver kube-controller-manager kube-scheduler kubelet
-# kube-proxy kubectl (from k8s.io/kubernetes) and etcd; "cluster" stands for
-# the six the cluster runs. Unknown names are an error.
+# kube-proxy kubectl (from k8s.io/kubernetes), etcd and coredns; "cluster"
+# stands for the seven the cluster runs. Unknown names are an error.
 #
 # kube-apiserver comes from k8s.io/kubernetes, which cannot be built as a
 # dependency as is: its go.mod points every k8s.io/* staging module at
@@ -24,11 +25,13 @@
 # and 1-2 min for etcd on 2 cores, then about 5 min more for the other four
 # cluster binaries (they share most packages with kube-apiserver:
 # kube-controller-manager 3 min, kube-scheduler, kubelet and kube-proxy under
-# a minute each); warm: nothing.
+# a minute each), about 5 min for CoreDNS (go install as is, static);
+# warm: nothing.
 set -euo pipefail
 
 K8S_VERSION=${K8S_VERSION:-v1.37.2}
 ETCD_VERSION=${ETCD_VERSION:-v3.6.16}
+COREDNS_VERSION=${COREDNS_VERSION:-v1.15.0}
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 STAGING_VERSION=v0.${K8S_VERSION#v1.}
 CACHE=${KUBELESS_K8S_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/k8s}
@@ -42,11 +45,11 @@ k8s_all="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-prox
 want=" "
 (($#)) || set -- kube-apiserver etcd
 for c in "$@"; do
-  case " $k8s_all etcd cluster " in
+  case " $k8s_all etcd coredns cluster " in
   *" $c "*) ;;
-  *) log "unknown component $c (want: $k8s_all etcd cluster)"; exit 2;;
+  *) log "unknown component $c (want: $k8s_all etcd coredns cluster)"; exit 2;;
   esac
-  [ "$c" = cluster ] && c="kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy"
+  [ "$c" = cluster ] && c="kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy coredns"
   want+="$c "
 done
 k8s_cmds=()
@@ -97,6 +100,17 @@ if [[ $want == *" etcd "* && ! -x $BIN/etcd ]]; then
   go build -trimpath -ldflags="-s -w" -o "$BIN/etcd.tmp" go.etcd.io/etcd/server/v3
   mv "$BIN/etcd.tmp" "$BIN/etcd"
   log "etcd built in $((SECONDS - start))s"
+fi
+
+# CoreDNS builds as is (no replace directives in its go.mod), statically.
+if [[ $want == *" coredns "* && ! -x $BIN/coredns ]]; then
+  log "building coredns $COREDNS_VERSION (cold: about 5 min)"
+  start=$SECONDS
+  tmp=$(mktemp -d "$CACHE/coredns-gobin.XXXXXX")
+  (cd "$CACHE" && CGO_ENABLED=0 GOBIN=$tmp go install -trimpath -ldflags="-s -w" "github.com/coredns/coredns@$COREDNS_VERSION")
+  mv "$tmp/coredns" "$BIN/coredns"
+  rm -rf "$tmp"
+  log "coredns built in $((SECONDS - start))s"
 fi
 
 echo "$BIN"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Stops the cluster of hack/cluster-up.sh and puts the machine back: every
-# process it started (by pid file), the pods' containers and shims, mounts
+# process it started (by pid file, CoreDNS included), the pods' containers and shims, mounts
 # under its folders, the pods' network namespaces, the kc0 bridge, the
 # KUBE-* iptables chains, the sysctls it changed and the host folders the
 # components created. It keeps the logs (*.log in the state folder) and the
@@ -66,7 +66,7 @@ stop containerd
 for pid in $(pgrep -f "containerd-shim-runc-v2 .*-address $sock" 2>/dev/null); do
   kill -9 "$pid" 2>/dev/null
 done
-stop scheduler kcm
+stop scheduler kcm coredns
 # Their data is thrown away, and a graceful stop of the two together takes
 # seconds (each waits for the other).
 stop -9 apiserver etcd

@@ -19,10 +19,18 @@
 #                                  the installation image too: cluster-up.sh
 #                                  points the catalog and the controller's
 #                                  --runtime-image at it.
+#   localhost/kubeless-nodejs:18   the nodejs18 runtime, as
+#                                  docker/runtime/nodejs/Dockerfile.18 makes
+#                                  it: kubeless-host + runtimes/nodejs
+#                                  (kubeless.js, lib/), FUNC_PROCESS, UID 1000,
+#                                  /kubeless; on a Debian 12 rootfs with its
+#                                  nodejs (18.x). No installation image (npm):
+#                                  pods reach no registry.
 #
-# The Debian rootfs (the slow part: about 1 min the first time) is cached as a
-# layer tar in $KUBELESS_CLUSTER_CACHE (default ~/.cache/kubeless/cluster);
-# the top layer (host binary, worker, wheel) is rebuilt every run (seconds).
+# Each Debian rootfs (the slow part: about 1 min each the first time) is
+# cached as a layer tar in $KUBELESS_CLUSTER_CACHE (default
+# ~/.cache/kubeless/cluster); the top layers (host binary, worker, wheel)
+# are rebuilt every run (seconds).
 # The Debian mirror is the one apt uses, read from /etc/apt at run time.
 #
 # --build-only builds the archives without importing them (no cluster needed).
@@ -134,20 +142,22 @@ debian_mirror() {
     awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' | grep .
 }
 
-# python_base: the Debian 12 rootfs with python3 and pip, as a layer tar.
-python_base() {
-  local base=$img/python3.11-bookworm-base.tar
+# debian_base NAME PACKAGES: a Debian 12 rootfs (debootstrap minbase) with
+# the comma-separated PACKAGES, as a layer tar cached as NAME-bookworm-base.tar.
+debian_base() {
+  local name=$1 packages=$2
+  local base=$img/$name-bookworm-base.tar
   [ -f "$base" ] && { echo "$base"; return; }
   command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
-  local mirror root=$img/python3.11-rootfs
+  local mirror root=$img/$name-rootfs
   mirror=$(debian_mirror) || die "cannot find a bookworm mirror in /etc/apt"
   rm -rf "$root"
-  log "debootstrap of Debian 12 with python3 and python3-pip (about 1 min)"
+  log "debootstrap of Debian 12 with $packages (about 1 min)"
   local start=$SECONDS
   # debootstrap mounts proc and sys in the target while it runs: never leave them behind
   trap 'umount -l "'"$root"'/proc" "'"$root"'/sys" 2>/dev/null || true' EXIT
-  debootstrap --variant=minbase --include=python3,python3-pip bookworm "$root" "$mirror" > "$img/debootstrap.log" 2>&1 ||
-    die "debootstrap failed; see $img/debootstrap.log"
+  debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" > "$img/debootstrap-$name.log" 2>&1 ||
+    die "debootstrap failed; see $img/debootstrap-$name.log"
   umount -l "$root/proc" "$root/sys" 2>/dev/null || true
   trap - EXIT
   log "debootstrap took $((SECONDS - start))s"
@@ -163,7 +173,7 @@ python_base() {
 
 build_python() {
   local base top=$img/python-top
-  base=$(python_base)
+  base=$(debian_base python3.11 python3,python3-pip)
   rm -rf "$top"
   mkdir -p "$top/usr/local/bin" "$top/kubeless-runtime/python" "$top/kubeless" "$top/home/kubeless" "$top/wheels" "$top/etc"
   (cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$top/usr/local/bin/kubeless-host" ./cmd/kubeless-host)
@@ -183,6 +193,31 @@ build_python() {
     localhost/kubeless-python:3.11 "$img/kubeless-python.tar" "$base" "$top"
 }
 
+# ---- nodejs18 --------------------------------------------------------------------
+# As docker/runtime/nodejs/Dockerfile.18 makes it, on Debian 12's nodejs
+# (18.x): kubeless-host + runtimes/nodejs (kubeless.js and lib/), UID 1000.
+# No npm: pods reach no registry, so functions with dependencies are not
+# tested here.
+build_nodejs() {
+  local base top=$img/nodejs-top
+  base=$(debian_base nodejs18 nodejs)
+  rm -rf "$top"
+  mkdir -p "$top/usr/local/bin" "$top/kubeless-runtime" "$top/kubeless" "$top/home/node" "$top/etc"
+  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$top/usr/local/bin/kubeless-host" ./cmd/kubeless-host)
+  mkdir -p "$top/kubeless-runtime/nodejs"
+  cp -r "$repo/runtimes/nodejs/kubeless.js" "$repo/runtimes/nodejs/lib" "$top/kubeless-runtime/nodejs/"
+  tar -xOf "$base" ./etc/passwd > "$top/etc/passwd"
+  tar -xOf "$base" ./etc/group > "$top/etc/group"
+  echo 'node:x:1000:1000::/home/node:/bin/sh' >> "$top/etc/passwd"
+  echo 'node:x:1000:' >> "$top/etc/group"
+  chown 1000:1000 "$top/kubeless" "$top/home/node"
+  "$here/mkimage.sh" \
+    -e 'FUNC_PROCESS=node /kubeless-runtime/nodejs/kubeless.js' \
+    -e KUBELESS_WORKERS=1 -e KUBELESS_WORKER_CONCURRENCY=256 \
+    -u 1000 -w /kubeless -c /usr/local/bin/kubeless-host \
+    localhost/kubeless-nodejs:18 "$img/kubeless-nodejs.tar" "$base" "$top"
+}
+
 start=$SECONDS
 build_pause
 import "$img/pause.tar"
@@ -192,4 +227,7 @@ build_python
 import "$img/kubeless-python.tar"
 # containerd has it now; the cached base layer is what saves time
 $build_only || rm -f "$img/kubeless-python.tar"
+build_nodejs
+import "$img/kubeless-nodejs.tar"
+$build_only || rm -f "$img/kubeless-nodejs.tar"
 log "images ready in $((SECONDS - start))s"

@@ -9,14 +9,17 @@
 #   hack/cluster-down.sh                  # stops it and cleans up
 #
 # What runs: etcd, kube-apiserver (127.0.0.1:6443, Node,RBAC), kube-controller-
-# manager, kube-scheduler, containerd (its own socket; images kept in the
-# cache), a CNI bridge kc0 with 10.88.0.0/24 and no masquerading (pods reach
-# nothing off the machine), kubelet, kube-proxy (iptables mode), and, unless
+# manager, kube-scheduler, CoreDNS (the cluster DNS on the node IP's port
+# 53: cluster.local from the API, NXDOMAIN for anything else), containerd
+# (its own socket; images kept in the cache), a CNI bridge kc0 with
+# 10.88.0.0/24 and no masquerading (pods reach nothing off the machine),
+# kubelet, kube-proxy (iptables mode), and, unless
 # --no-kubeless, kubeless.yaml without its controller Deployment (its image
 # cannot be pulled) and bin/kubeless-controller-manager as a host process
-# with the RBAC of kubeless.yaml's controller-acct (a static token user). No
-# cluster DNS: the CLI calls functions through the API server's service
-# proxy, which dials the pods' IPs.
+# with the RBAC of kubeless.yaml's controller-acct (a static token user).
+# The CLI calls functions through the API server's service proxy, which
+# dials the pods' IPs; pods (the cron triggers' jobs) call them by their
+# cluster.local names.
 #
 # Needs: root; hack/build-k8s.sh cluster (binaries); make build (bin/); the
 # Debian packages containerd runc containernetworking-plugins iptables
@@ -91,6 +94,7 @@ start_controller() {
   start controller "$repo/bin/kubeless-controller-manager" --kubeconfig="$pki/controller.kubeconfig" \
     --provision-image=localhost/busybox:local --image-pull-policy=Never \
     --runtime-image=python3.11=localhost/kubeless-python:3.11 \
+    --runtime-image=nodejs18=localhost/kubeless-nodejs:18 \
     --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:18081
   waitfor 60 controller curl -sf http://127.0.0.1:18081/readyz
   waitfor 60 controller grep -q 'synced and ready' "$state/controller.log"
@@ -113,7 +117,7 @@ case $state in
 /tmp/?* | /var/tmp/?* | /root/?* | /home/?*) ;;
 *) die "KUBELESS_CLUSTER_STATE=$state: want a folder under /tmp, /var/tmp, /root or /home (it is emptied)" ;;
 esac
-for b in kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy; do
+for b in kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube-proxy coredns; do
   [ -x "$kbin/$b" ] || die "no $kbin/$b: run hack/build-k8s.sh cluster (about 5 min after the envtest binaries)"
 done
 if $with_kubeless; then
@@ -157,6 +161,9 @@ defif=$(ip -4 route show default | awk '{print $5; exit}')
 nodeip=${NODEIP:-$([ -n "$defif" ] && ip -4 -o addr show dev "$defif" | awk '{print $4; exit}' | cut -d/ -f1)}
 [ -n "$nodeip" ] || die "no node IP (no default route?): set NODEIP to a non-loopback address of this machine"
 node=$(hostname)
+if ss -Hlun "sport = :53" | awk '{print $4}' | grep -qE "^($nodeip|0\.0\.0\.0|\*|\[::\]):53$"; then
+  die "port 53 of $nodeip is in use (another DNS server?): CoreDNS binds it"
+fi
 
 # What cluster-down.sh puts back: the sysctls, and the host folders that the
 # components create at fixed paths (removed only if they did not exist).
@@ -246,6 +253,33 @@ start apiserver "$kbin/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
 waitfor 120 apiserver sh -c "curl -sf --cacert '$pki/ca.crt' -H 'Authorization: Bearer ${token[admin]}' https://127.0.0.1:6443/readyz | grep -qx ok"
 log "kube-apiserver ready"
 
+# ---- CoreDNS ------------------------------------------------------------------------
+# The cluster DNS, a host process on the node IP's port 53 (kubelet's
+# clusterDNS): cluster.local and the reverse zones from the API (the admin
+# kubeconfig), NXDOMAIN for every other name: nothing is forwarded off the
+# machine.
+cat > "$state/Corefile" <<EOF
+cluster.local:53 in-addr.arpa:53 ip6.arpa:53 {
+    bind $nodeip
+    errors
+    kubernetes cluster.local in-addr.arpa ip6.arpa {
+        kubeconfig $pki/admin.kubeconfig kubeless-cluster
+        pods insecure
+        fallthrough in-addr.arpa ip6.arpa
+    }
+    cache 5
+}
+.:53 {
+    bind $nodeip
+    template ANY ANY {
+        rcode NXDOMAIN
+    }
+}
+EOF
+start coredns "$kbin/coredns" -conf "$state/Corefile"
+waitfor 60 coredns sh -c "busybox nslookup kubernetes.default.svc.cluster.local $nodeip | grep -q 10.0.0.1"
+log "CoreDNS ready ($nodeip:53)"
+
 # ---- kube-controller-manager, kube-scheduler -------------------------------------
 start kcm "$kbin/kube-controller-manager" --kubeconfig="$pki/kcm.kubeconfig" \
   --authentication-kubeconfig="$pki/kcm.kubeconfig" --authorization-kubeconfig="$pki/kcm.kubeconfig" \
@@ -302,6 +336,7 @@ containerRuntimeEndpoint: unix://$ctd/containerd.sock
 podLogsDir: $state/pod-logs
 resolvConf: /etc/resolv.conf
 clusterDomain: cluster.local
+clusterDNS: [$nodeip]
 serializeImagePulls: false
 evictionHard: {memory.available: "100Mi", nodefs.available: "1%", imagefs.available: "1%", nodefs.inodesFree: "1%"}
 imageGCHighThresholdPercent: 100

@@ -10,10 +10,11 @@
 #   KEEP_CLUSTER=1 hack/e2e-cluster.sh  # leave the cluster running afterwards
 #   hack/e2e-cluster.sh -f update       # bats options (here: only matching tests)
 #
-# Cold: about 5 min for the cluster binaries on top of the envtest ones
-# (hack/build-k8s.sh; 20 min with those on a fresh machine), 1 min for the
-# Debian rootfs of the Python image, then the run (about 2 min). Warm: about
-# 2 min in all. Needs root.
+# Cold: about 5 min for the cluster binaries on top of the envtest ones and
+# 3-5 min for CoreDNS (hack/build-k8s.sh; 25 min with those on a fresh
+# machine), about 1 min each for the Debian rootfs of the Python and the
+# Node.js images, then the run (about 2 min). Warm: about 1.5 min in all.
+# Needs root.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -2,10 +2,12 @@
 # End-to-end tests of the Kubernetes engine on a real single-node cluster
 # (hack/cluster-up.sh): real pods with the controller's init containers
 # (prepare in the provision image, install running pip in the installation
-# image), the python3.11 runtime image, the Service, and the CLI calling
-# through the API server's service proxy; logs, top, update, delete with the
-# garbage collector of kube-controller-manager, and bad input that only a
-# real kubelet shows (a crash loop, a failed init container, a missing image).
+# image), the python3.11 and nodejs18 runtime images, the Service, and the
+# CLI calling through the API server's service proxy; a cron trigger's job
+# calling its function by its cluster.local name (CoreDNS); logs, top,
+# update, delete with the garbage collector of kube-controller-manager, and
+# bad input that only a real kubelet shows (a crash loop, a failed init
+# container, a missing image).
 #
 # Run: make test-cluster (hack/e2e-cluster.sh starts the cluster, runs this
 # file and stops it), or, on a cluster of hack/cluster-up.sh:
@@ -19,7 +21,7 @@ load lib/libtest
 
 # The examples' Python wheel folder, as the runtime image holds it.
 CLUSTER_DEPS_ENV="--env PIP_NO_INDEX=1 --env PIP_FIND_LINKS=/wheels"
-FUNCTIONS=(get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum)
+FUNCTIONS=(get-nodejs post-nodejs get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum)
 
 # Bats 1.8 cannot skip from setup_file: it says why in CLUSTER_SKIP, and
 # setup skips each test.
@@ -50,6 +52,8 @@ teardown_file() {
   if [[ -n $CLUSTER_SKIP ]]; then
     return 0
   fi
+  "$KUBELESS" trigger cronjob delete cron-post >/dev/null 2>&1 || true
+  kubectl delete job cron-post-now --ignore-not-found >/dev/null 2>&1 || true
   local fn
   for fn in "${FUNCTIONS[@]}"; do
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
@@ -157,6 +161,54 @@ deploy_timed() {
   [[ ${lines[0]} == "NAME"*"NAMESPACE"*"METHOD"*"TOTAL_CALLS"*"TOTAL_FAILURES"* ]]
   grep -E '^get-python +default +GET +[1-9][0-9]* +0 ' <<<"$output"
   grep -E '^post-python +default +POST +[1-9][0-9]* +0 ' <<<"$output"
+}
+
+@test "cron trigger: its CronJob's job (busybox wget) POSTs the payload to post-python by its cluster.local name (CoreDNS)" {
+  "$KUBELESS" trigger cronjob delete cron-post >/dev/null 2>&1 || true
+  kubectl delete job cron-post-now --ignore-not-found --wait=true >/dev/null
+  run --separate-stderr "$KUBELESS" trigger cronjob create cron-post --function post-python \
+    --schedule '* * * * *' --payload '{"cron": "tick"}'
+  [ "$status" -eq 0 ]
+  wait_for 60 "the controller to make CronJob cron-post" kubectl get cronjob cron-post
+  [ "$(kubectl get cronjob cron-post -o jsonpath='{.spec.jobTemplate.spec.template.spec.containers[0].image}')" = localhost/busybox:local ]
+  # the cluster DNS answers the function's name with its Service's cluster IP
+  local ip
+  ip=$(kubectl get service post-python -o jsonpath='{.spec.clusterIP}')
+  run busybox nslookup post-python.default.svc.cluster.local "$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')"
+  [[ $output == *"$ip"* ]]
+  # a job now rather than at the next minute
+  kubectl create job --from=cronjob/cron-post cron-post-now
+  wait_for 90 "job cron-post-now to complete" \
+    bash -c "kubectl get job cron-post-now -o jsonpath='{.status.succeeded}' | grep -qx 1"
+  run --separate-stderr kubectl logs job/cron-post-now
+  [ "$status" -eq 0 ]
+  [ "$(tr -d ' \n' <<<"$output")" = '{"cron":"tick"}' ]
+  wait_for 30 "the cron event in kubeless function logs post-python" \
+    bash -c "'$KUBELESS' function logs post-python | grep -F \"'event-namespace': 'cronjobtrigger.kubeless.io'\" | grep -qF \"'cron': 'tick'\""
+  run --separate-stderr "$KUBELESS" trigger cronjob delete cron-post
+  [ "$status" -eq 0 ]
+  wait_for 60 "CronJob cron-post to be gone" no_object cronjob cron-post
+  kubectl delete job cron-post-now --ignore-not-found >/dev/null
+}
+
+@test "nodejs18: get-nodejs (helloget.foo) answers hello world! from the Debian 12 Node.js image" {
+  deploy_timed get-nodejs NODEJS_RUNTIME=nodejs18
+  verify_function get-nodejs
+  run --separate-stderr "$KUBELESS" function call get-nodejs
+  [ "$status" -eq 0 ]
+  [ "$output" = "hello world!" ]
+  [ "$(pod_field get-nodejs '{.spec.containers[0].image}')" = localhost/kubeless-nodejs:18 ]
+  [ "$(pod_field get-nodejs '{.spec.securityContext.runAsUser}')" = 1000 ]
+}
+
+@test "nodejs18: post-nodejs (hellowithdata.handler): call --data echoes the JSON; logs show the event" {
+  deploy_timed post-nodejs NODEJS_RUNTIME=nodejs18
+  verify_function post-nodejs
+  run --separate-stderr "$KUBELESS" function call post-nodejs --data '{"it-s": "alive"}'
+  [ "$status" -eq 0 ]
+  [ "$(tr -d ' \n' <<<"$output")" = '{"it-s":"alive"}' ]
+  wait_for 30 "the event in kubeless function logs post-nodejs" \
+    bash -c "'$KUBELESS' function logs post-nodejs | grep -q 'alive'"
 }
 
 @test "test_kubeless_function_update get-python: the Deployment rolls to a new pod with the new code" {

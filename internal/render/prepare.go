@@ -80,8 +80,11 @@ done
 		b.WriteString(`cp "$work" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_FILE"
 `)
 	}
+	// An empty dependency file (a Function without deps: its ConfigMap
+	// still has the key) is not copied: Node.js refuses to load any module
+	// beside an empty package.json ("Error parsing package.json").
 	if !ct.Deps {
-		b.WriteString(`if [ -n "$KUBELESS_DEPS_NAME" ]; then
+		b.WriteString(`if [ -n "$KUBELESS_DEPS_NAME" ] && [ -s "/src/$KUBELESS_DEPS_NAME" ]; then
   cp "/src/$KUBELESS_DEPS_NAME" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_DEPS_NAME"
 fi
 `)
