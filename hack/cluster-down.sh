@@ -6,13 +6,21 @@
 # components created. It keeps the logs (*.log in the state folder) and the
 # cache (images, containerd's store). Safe to run twice, or with no cluster.
 #
+# It touches only a state folder that cluster-up.sh made: one holding its
+# marker file .kubeless-cluster (kept, with the logs).
+#
 # Env: KUBELESS_CLUSTER_STATE (default /tmp/kubeless-cluster).
 set -uo pipefail
 
 state=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
+marker=.kubeless-cluster
 sock=$state/containerd/containerd.sock
 export PATH=/usr/sbin:/sbin:$PATH
 [ -d "$state" ] || { echo "cluster-down: nothing in $state"; exit 0; }
+if [ ! -f "$state/$marker" ]; then
+  echo "cluster-down: $state has no $marker file, so hack/cluster-up.sh did not make it: left alone (nothing stopped or removed); check KUBELESS_CLUSTER_STATE" >&2
+  exit 1
+fi
 
 # alive PID: the process runs (a zombie does not count: this machine's init
 # reaps the orphans late).
@@ -113,6 +121,6 @@ if [ -f "$state/created-paths" ]; then
   done < "$state/created-paths"
   rm -f "$state/created-paths"
 fi
-# everything but the logs
-find "$state" -mindepth 1 -maxdepth 1 ! -name '*.log' -exec rm -rf {} + 2>/dev/null
+# everything but the logs and the marker
+find "$state" -mindepth 1 -maxdepth 1 ! -name '*.log' ! -name "$marker" -exec rm -rf {} + 2>/dev/null
 echo "cluster-down: stopped; logs kept in $state"

@@ -152,14 +152,34 @@ for port in 2379 2380 6443 10250 10257 10259 10248 10249 10256 18081; do
   fi
 done
 
+nodeip=${NODEIP:-}
+if [ -z "$nodeip" ]; then
+  defif=$(ip -4 route show default 2>/dev/null | awk '{print $5; exit}') || true
+  if [ -n "$defif" ]; then
+    nodeip=$(ip -4 -o addr show dev "$defif" 2>/dev/null | awk '{print $4; exit}' | cut -d/ -f1) || true
+  fi
+fi
+[ -n "$nodeip" ] || die "no node IP (no default route?): set NODEIP to a non-loopback address of this machine"
+
+# The state folder is emptied, here and by cluster-down.sh: only one that
+# this script made, which holds the marker file (an empty folder is taken).
+marker=$state/.kubeless-cluster
+if [ -L "$state" ] || { [ -e "$state" ] && [ ! -d "$state" ]; }; then
+  die "KUBELESS_CLUSTER_STATE=$state is not a folder (a link or a file): choose another path"
+elif [ ! -d "$state" ]; then
+  mkdir -p "$state"
+  echo "made by hack/cluster-up.sh: hack/cluster-up.sh and hack/cluster-down.sh empty this folder" > "$marker"
+elif [ ! -f "$marker" ]; then
+  [ -z "$(find "$state" -mindepth 1 -maxdepth 1 -print -quit)" ] ||
+    die "KUBELESS_CLUSTER_STATE=$state is not empty and has no $marker file, so hack/cluster-up.sh did not make it and will not empty it: remove it yourself or choose another folder"
+  echo "made by hack/cluster-up.sh: hack/cluster-up.sh and hack/cluster-down.sh empty this folder" > "$marker"
+fi
+
 # Leftovers of a run that was not stopped (a killed script): clean them first.
 KUBELESS_CLUSTER_STATE=$state "$here/cluster-down.sh" >/dev/null 2>&1 || true
-mkdir -p "$state"
-rm -rf "${state:?}"/*
+[ -f "$marker" ] || die "cluster-down.sh removed $marker"
+rm -rf "${state:?}"/* # not the marker (a dot file)
 
-defif=$(ip -4 route show default | awk '{print $5; exit}')
-nodeip=${NODEIP:-$([ -n "$defif" ] && ip -4 -o addr show dev "$defif" | awk '{print $4; exit}' | cut -d/ -f1)}
-[ -n "$nodeip" ] || die "no node IP (no default route?): set NODEIP to a non-loopback address of this machine"
 node=$(hostname)
 if ss -Hlun "sport = :53" | awk '{print $4}' | grep -qE "^($nodeip|0\.0\.0\.0|\*|\[::\]):53$"; then
   die "port 53 of $nodeip is in use (another DNS server?): CoreDNS binds it"

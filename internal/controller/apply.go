@@ -33,7 +33,30 @@ func (e *conflictError) Error() string {
 // field that the function stops setting is removed.
 type applier struct {
 	client client.Client
+	// reader reads from the API server, past the cache (may be nil).
+	reader client.Reader
 	scheme *runtime.Scheme
+}
+
+// adoptable reports whether existing, an object named like one owner needs,
+// may be taken over: it is controlled by owner, or by an earlier object of
+// owner's kind and name (deleted and made again before the garbage
+// collector ran), or by nothing and labelled created-by=kubeless (made by
+// the original Kubeless). Anything else belongs to someone else.
+func (a *applier) adoptable(existing client.Object, owner metav1.Object) bool {
+	ref := metav1.GetControllerOf(existing)
+	if ref == nil {
+		return existing.GetLabels()[v1beta1.LabelCreatedBy] == v1beta1.CreatedByKubeless
+	}
+	if ref.UID == owner.GetUID() {
+		return true
+	}
+	ro, ok := owner.(runtime.Object)
+	if !ok {
+		return false
+	}
+	gvk, err := apiutil.GVKForObject(ro, a.scheme)
+	return err == nil && ref.Name == owner.GetName() && ref.Kind == gvk.Kind && ref.APIVersion == gvk.GroupVersion().String()
 }
 
 // apply creates or updates obj, the desired state of an object owned by
@@ -46,15 +69,33 @@ func (a *applier) apply(ctx context.Context, obj client.Object, owner metav1.Obj
 	}
 	existing := obj.DeepCopyObject().(client.Object)
 	err = a.client.Get(ctx, client.ObjectKeyFromObject(obj), existing)
+	if apierrors.IsNotFound(err) && a.reader != nil {
+		// The cache may not have seen an object created a moment ago: ask
+		// the API server before creating (and owning) one.
+		err = a.reader.Get(ctx, client.ObjectKeyFromObject(obj), existing)
+	}
 	switch {
 	case apierrors.IsNotFound(err):
 	case err != nil:
 		return nil, err
 	default:
-		ref := metav1.GetControllerOf(existing)
-		ours := ref != nil && ref.UID == owner.GetUID()
-		if !ours && existing.GetLabels()[v1beta1.LabelCreatedBy] != v1beta1.CreatedByKubeless {
+		if !a.adoptable(existing, owner) {
 			return nil, &conflictError{kind: gvk.Kind, namespace: obj.GetNamespace(), name: obj.GetName()}
+		}
+		// An earlier Function of this name still controls it: drop that
+		// reference first, as an object has only one controller.
+		if ref := metav1.GetControllerOf(existing); ref != nil && ref.UID != owner.GetUID() {
+			patch := client.MergeFromWithOptions(existing.DeepCopyObject().(client.Object), client.MergeFromWithOptimisticLock{})
+			var keep []metav1.OwnerReference
+			for _, r := range existing.GetOwnerReferences() {
+				if r.UID != ref.UID {
+					keep = append(keep, r)
+				}
+			}
+			existing.SetOwnerReferences(keep)
+			if err := a.client.Patch(ctx, existing, patch); err != nil {
+				return nil, err
+			}
 		}
 	}
 	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(obj)

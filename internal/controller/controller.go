@@ -34,17 +34,20 @@ import (
 )
 
 // The permissions of the controller, generated into config/rbac by
-// hack/update-codegen.sh.
+// hack/update-codegen.sh: server-side apply needs create and patch, and
+// only the objects the controller removes (an autoscaler turned off, a
+// trigger's object whose function is gone) need delete. The finalizers
+// subresource is for blockOwnerDeletion on owner references.
 //
-// +kubebuilder:rbac:groups=kubeless.io,resources=functions;httptriggers;cronjobtriggers,verbs=get;list;watch;update;patch
-// +kubebuilder:rbac:groups=kubeless.io,resources=functions/status;httptriggers/status;cronjobtriggers/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=kubeless.io,resources=functions;httptriggers;cronjobtriggers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=kubeless.io,resources=functions/status;httptriggers/status;cronjobtriggers/status,verbs=get;patch
 // +kubebuilder:rbac:groups=kubeless.io,resources=functions/finalizers;httptriggers/finalizers;cronjobtriggers/finalizers,verbs=update
-// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
-// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;update;patch;delete
-// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;update;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
+// +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 
 // Options configure the controller.
@@ -70,7 +73,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		opts.Config = DefaultConfig
 	}
 	src := &configSource{reader: mgr.GetClient(), key: opts.Config, defaults: opts.Render}
-	ap := &applier{client: mgr.GetClient(), scheme: mgr.GetScheme()}
+	ap := &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()}
 	isConfig := predicate.NewPredicateFuncs(func(o client.Object) bool {
 		return o.GetNamespace() == opts.Config.Namespace && o.GetName() == opts.Config.Name
 	})

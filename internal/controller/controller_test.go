@@ -341,3 +341,40 @@ func TestPodsCondition(t *testing.T) {
 		})
 	}
 }
+
+// TestAdoption: an object named like the function's is taken over only when
+// it is the function's (or an earlier Function of that name's, or made by
+// the original Kubeless: labelled, no controller); one that another
+// controller owns is left alone even with the label.
+func TestAdoption(t *testing.T) {
+	yes := true
+	for _, tc := range []struct {
+		name  string
+		meta  metav1.ObjectMeta
+		adopt bool
+	}{
+		{"original kubeless", metav1.ObjectMeta{Labels: map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless}}, true},
+		{"earlier function", metav1.ObjectMeta{OwnerReferences: []metav1.OwnerReference{{APIVersion: "kubeless.io/v1beta1", Kind: "Function", Name: "hello", UID: "old", Controller: &yes}}}, true},
+		{"someone else's, labelled", metav1.ObjectMeta{Labels: map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "Deployment", Name: "other", UID: "x", Controller: &yes}}}, false},
+		{"unlabelled", metav1.ObjectMeta{}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			svc := &corev1.Service{ObjectMeta: tc.meta}
+			svc.Namespace, svc.Name = "default", "hello"
+			fn := function("hello")
+			e := newFakeEnv(t, fn, svc)
+			reconcileOnce(t, e.fn, "default", "hello")
+			cond := readyOf(t, e.c, fn, func() []metav1.Condition { return fn.Status.Conditions })
+			var got corev1.Service
+			if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(svc), &got); err != nil {
+				t.Fatal(err)
+			}
+			ref := metav1.GetControllerOf(&got)
+			adopted := ref != nil && ref.UID == fn.UID
+			if adopted != tc.adopt || (cond.Reason == v1beta1.ReasonConflict) == tc.adopt {
+				t.Errorf("adopted %v (controller %+v), condition %s: want adopted %v", adopted, ref, cond.Reason, tc.adopt)
+			}
+		})
+	}
+}

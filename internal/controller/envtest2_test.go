@@ -13,6 +13,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,11 @@ import (
 	"github.com/kubeless/kubeless/internal/kubetest"
 )
 
-type autoscalingv2HPA = autoscalingv2.HorizontalPodAutoscaler
+type (
+	autoscalingv2HPA       = autoscalingv2.HorizontalPodAutoscaler
+	autoscalingv1Scale     = autoscalingv1.Scale
+	autoscalingv1ScaleSpec = autoscalingv1.ScaleSpec
+)
 
 func rawExt(b []byte) *runtime.RawExtension { return &runtime.RawExtension{Raw: b} }
 
@@ -228,6 +233,29 @@ func TestBadInputShowsInStatus(t *testing.T) {
 	}
 	triggerReady(t, c, ht, func() *v1beta1.TriggerStatus { return &ht.Status }, v1beta1.ReasonReady)
 	triggerReady(t, c, ct, func() *v1beta1.TriggerStatus { return &ct.Status }, v1beta1.ReasonReady)
+	get(t, c, client.ObjectKeyFromObject(ct), &batchv1.CronJob{})
+
+	// When the function goes, so do the CronJob and the Ingress (they
+	// would fail on every schedule and answer 503), and the triggers say
+	// why.
+	if err := c.Delete(ctx, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, ct, func() *v1beta1.TriggerStatus { return &ct.Status }, v1beta1.ReasonFunctionNotFound)
+	triggerReady(t, c, ht, func() *v1beta1.TriggerStatus { return &ht.Status }, v1beta1.ReasonFunctionNotFound)
+	for _, obj := range []client.Object{&batchv1.CronJob{}, &networkingv1.Ingress{}} {
+		key := client.ObjectKeyFromObject(ct)
+		if _, ing := obj.(*networkingv1.Ingress); ing {
+			key = client.ObjectKeyFromObject(ht)
+		}
+		kubetest.Eventually(t, waitFor, func() error {
+			err := c.Get(ctx, key, obj)
+			if err == nil {
+				return fmt.Errorf("%T %s still there after its function was deleted", obj, key)
+			}
+			return client.IgnoreNotFound(err)
+		})
+	}
 }
 
 // TestPodProblemsShowInStatus: what keeps a function's pods from running
@@ -247,7 +275,7 @@ func TestPodProblemsShowInStatus(t *testing.T) {
 			InitContainerStatuses: []corev1.ContainerStatus{
 				{Name: "prepare", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 0}}},
 				{Name: "install", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Reason: "Error", Message: "Collecting nosuchpkg\nERROR: No matching distribution found for nosuchpkg"}}}}}},
-		{"crash", v1beta1.ReasonCrashLoop, "container crash keeps failing (CrashLoopBackOff, 4 restarts): last exit code 1: SyntaxError", corev1.PodStatus{
+		{"crash", v1beta1.ReasonCrashLoop, "container crash keeps failing (CrashLoopBackOff): last exit code 1: SyntaxError", corev1.PodStatus{
 			ContainerStatuses: []corev1.ContainerStatus{{Name: "crash", RestartCount: 4,
 				State:                corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}},
 				LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "SyntaxError"}}}}}},
@@ -421,4 +449,74 @@ func TestKubectlApply(t *testing.T) {
 	if !strings.Contains(got, "RUNTIME") || strings.Count(got, "\n") < len(manifests)+1 {
 		t.Errorf("kubectl get functions:\n%s", got)
 	}
+}
+
+// TestAutoscalerOwnsReplicas: turning autoscaling on keeps the pods the
+// Deployment has, and replicas set by the autoscaler (or kubectl scale)
+// survive the controller's next reconcile.
+func TestAutoscalerOwnsReplicas(t *testing.T) {
+	c := startController(t)
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	fn := newFunction(ns, "scaled", "python3.11", "hello.foo", "def foo(e, c):\n    return 1\n", "")
+	five := int32(5)
+	fn.Spec.Deployment = rawExt([]byte(`{"spec":{"replicas":5}}`))
+	if err := c.Create(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	key := client.ObjectKeyFromObject(fn)
+	replicas := func(want int32) {
+		t.Helper()
+		kubetest.Eventually(t, waitFor, func() error {
+			var d appsv1.Deployment
+			if err := c.Get(ctx, key, &d); err != nil {
+				return err
+			}
+			if d.Spec.Replicas == nil || *d.Spec.Replicas != want {
+				return fmt.Errorf("replicas %v, want %d", d.Spec.Replicas, want)
+			}
+			return nil
+		})
+	}
+	replicas(five)
+	update := func(mutate func(*v1beta1.Function)) {
+		t.Helper()
+		var cur v1beta1.Function
+		if err := c.Get(ctx, key, &cur); err != nil {
+			t.Fatal(err)
+		}
+		mutate(&cur)
+		if err := c.Update(ctx, &cur); err != nil {
+			t.Fatal(err)
+		}
+	}
+	update(func(f *v1beta1.Function) {
+		f.Spec.Deployment = nil
+		f.Spec.HorizontalPodAutoscaler = rawExt([]byte(`{"metadata":{"name":"scaled"},"spec":{"scaleTargetRef":{"name":"scaled"},"minReplicas":2,"maxReplicas":9}}`))
+	})
+	get(t, c, key, &autoscalingv2.HorizontalPodAutoscaler{})
+	readyCondition(t, c, key, hasReason(v1beta1.ReasonReconciling))
+	replicas(five)
+
+	// The autoscaler scales to 7 through the scale subresource.
+	var d appsv1.Deployment
+	if err := c.Get(ctx, key, &d); err != nil {
+		t.Fatal(err)
+	}
+	scale := &autoscalingv1Scale{Spec: autoscalingv1ScaleSpec{Replicas: 7}}
+	if err := c.SubResource("scale").Update(ctx, &d, client.WithSubResourceBody(scale)); err != nil {
+		t.Fatal(err)
+	}
+	replicas(7)
+	update(func(f *v1beta1.Function) { f.Spec.Timeout = "9" })
+	kubetest.Eventually(t, waitFor, func() error {
+		if err := c.Get(ctx, key, &d); err != nil {
+			return err
+		}
+		if envValue(d.Spec.Template.Spec.Containers[0], "FUNC_TIMEOUT") != "9" {
+			return fmt.Errorf("not reconciled yet")
+		}
+		return nil
+	})
+	replicas(7)
 }

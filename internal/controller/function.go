@@ -55,7 +55,9 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	// Function made by the original loses its finalizer and can be deleted
 	// even when no controller runs.
 	if controllerutil.ContainsFinalizer(&fn, v1beta1.FunctionFinalizer) {
-		patch := client.MergeFrom(fn.DeepCopy())
+		// Optimistic lock: a merge patch replaces the whole list, so a
+		// finalizer added meanwhile must not be lost.
+		patch := client.MergeFromWithOptions(fn.DeepCopy(), client.MergeFromWithOptimisticLock{})
 		controllerutil.RemoveFinalizer(&fn, v1beta1.FunctionFinalizer)
 		if err := r.Client.Patch(ctx, &fn, patch); err != nil {
 			return ctrl.Result{}, client.IgnoreNotFound(err)
@@ -89,6 +91,17 @@ func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (
 			return falseCondition(reason, err.Error()), nil, nil
 		}
 		return metav1.Condition{}, nil, err
+	}
+	if objs.hpa != nil {
+		// The autoscaler owns the number of replicas. Applying without
+		// replicas would drop the field (and the Deployment to 1 pod) when
+		// the controller was its only owner, so the live value is applied.
+		var live appsv1.Deployment
+		err := r.Client.Get(ctx, client.ObjectKeyFromObject(objs.deployment), &live)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return metav1.Condition{}, nil, err
+		}
+		objs.deployment.Spec.Replicas = live.Spec.Replicas
 	}
 	var d *appsv1.Deployment
 	for _, obj := range objs.list() {
@@ -164,10 +177,6 @@ func renderFunction(fn *v1beta1.Function, st *settings) (*functionObjects, error
 	if o.hpa, err = render.HPA(merged); err != nil {
 		return nil, err
 	}
-	if o.hpa != nil {
-		// The autoscaler owns the number of replicas.
-		o.deployment.Spec.Replicas = nil
-	}
 	return o, nil
 }
 
@@ -205,7 +214,7 @@ func refused(obj client.Object, err error) (metav1.Condition, bool) {
 	if errors.As(err, &ce) {
 		return falseCondition(v1beta1.ReasonConflict, err.Error()), true
 	}
-	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) {
+	if apierrors.IsInvalid(err) || apierrors.IsBadRequest(err) || apierrors.IsRequestEntityTooLargeError(err) {
 		reason := v1beta1.ReasonInvalidDeployment
 		switch obj.(type) {
 		case *autoscalingv2.HorizontalPodAutoscaler:
@@ -244,7 +253,9 @@ func (r *FunctionReconciler) setStatus(ctx context.Context, fn *v1beta1.Function
 	if err := r.Client.Status().Patch(ctx, fn, client.MergeFrom(orig)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
-	if old == nil || old.Reason != cond.Reason || (old.Message != cond.Message && cond.Status == metav1.ConditionFalse) {
+	// One Event per new reason: a crash loop or an image pull back-off
+	// changes the message's details on every retry, and must not flood.
+	if old == nil || old.Reason != cond.Reason || old.Status != cond.Status {
 		recordCondition(ctx, r.Recorder, fn, cond)
 	}
 	return nil
@@ -259,6 +270,11 @@ func recordCondition(ctx context.Context, rec events.EventRecorder, obj runtime.
 		log.FromContext(ctx).Info("not ready", "reason", cond.Reason, "message", cond.Message)
 	}
 	if rec != nil {
-		rec.Eventf(obj, nil, typ, cond.Reason, "Reconcile", "%s", cond.Message)
+		// events.k8s.io refuses notes over 1 KiB.
+		note := cond.Message
+		if len(note) > 1000 {
+			note = note[:997] + "..."
+		}
+		rec.Eventf(obj, nil, typ, cond.Reason, "Reconcile", "%s", note)
 	}
 }

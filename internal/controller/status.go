@@ -99,7 +99,7 @@ func podProblem(pod *corev1.Pod) (metav1.Condition, bool) {
 				}
 			}
 			reason := v1beta1.ReasonCrashLoop
-			return bad(reason, "container %s keeps failing (%s, %d restarts): %s", cs.Name, w.Reason, cs.RestartCount, detail)
+			return bad(reason, "container %s keeps failing (%s): %s", cs.Name, w.Reason, detail)
 		}
 	}
 	return metav1.Condition{}, false

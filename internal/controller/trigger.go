@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	batchv1 "k8s.io/api/batch/v1"
+	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -87,6 +88,17 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t trigger) (metav1.Condi
 	ns := t.obj.GetNamespace()
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: t.functionName}, &fn)
 	if apierrors.IsNotFound(err) {
+		// Its CronJob would fail on every schedule and its Ingress answer
+		// 503: remove them until the function exists (again).
+		var owned client.Object = &networkingv1.Ingress{}
+		if _, cron := t.obj.(*v1beta1.CronJobTrigger); cron {
+			owned = &batchv1.CronJob{}
+		}
+		owned.SetNamespace(ns)
+		owned.SetName(t.obj.GetName())
+		if err := r.applier.deleteIfOwned(ctx, owned, t.obj); err != nil {
+			return metav1.Condition{}, err
+		}
 		return falseCondition(v1beta1.ReasonFunctionNotFound, fmt.Sprintf(
 			"function %q does not exist in namespace %s: deploy it (kubeless function deploy %s -n %s) or fix spec.function-name",
 			t.functionName, ns, t.functionName, ns)), nil

@@ -9,6 +9,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -34,6 +35,9 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.Call
 	ns := e.ns(namespace)
 	if e.server == nil {
 		return nil, api.Errorf(api.CodeUnavailable, "the Kubernetes engine has no API server URL to call function %s through", name)
+	}
+	if err := checkCallHeaders(req.Header); err != nil {
+		return nil, err
 	}
 	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
@@ -92,6 +96,28 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.Call
 		return nil, fmt.Errorf("call function %s through %s: %w", name, e.serverName(), e.apiError(&apierrors.StatusError{ErrStatus: *st}))
 	}
 	return &api.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
+}
+
+// checkCallHeaders refuses the headers that the API server would take as
+// its own rather than pass to the function: Authorization (it would replace
+// the user's cluster credentials) and Impersonate-* (it would make the
+// request act as another user).
+func checkCallHeaders(h http.Header) error {
+	names := make([]string, 0, len(h))
+	for k := range h {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		c := http.CanonicalHeaderKey(k)
+		switch {
+		case c == "Authorization":
+			return api.Errorf(api.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as the credentials of the call instead of yours", k)
+		case strings.HasPrefix(c, "Impersonate-"):
+			return api.Errorf(api.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as a request to impersonate another user", k)
+		}
+	}
+	return nil
 }
 
 // serverStatus returns the API server's own error in an answer: a failed
@@ -196,15 +222,19 @@ func podReady(p *corev1.Pod) bool {
 }
 
 // metricsPort is the function container's port: the one named
-// http-function-port, else its first, else 8080.
+// http-function (render.ContainerPortName), else the one named
+// http-function-port (render.PortName, as pods of older renders named it),
+// else its first, else 8080.
 func metricsPort(p *corev1.Pod, name string) string {
 	c := functionContainer(p, name)
 	if c == nil || len(c.Ports) == 0 {
 		return strconv.Itoa(int(render.DefaultPort))
 	}
-	for _, cp := range c.Ports {
-		if cp.Name == render.PortName {
-			return strconv.Itoa(int(cp.ContainerPort))
+	for _, want := range []string{render.ContainerPortName, render.PortName} {
+		for _, cp := range c.Ports {
+			if cp.Name == want {
+				return strconv.Itoa(int(cp.ContainerPort))
+			}
 		}
 	}
 	return strconv.Itoa(int(c.Ports[0].ContainerPort))

@@ -28,6 +28,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/kubescheme"
+	"github.com/kubeless/kubeless/internal/render"
 )
 
 // fakes is an Engine over the controller-runtime fake client (Kubeless
@@ -394,7 +395,7 @@ func pod(ns, name, fn string, phase corev1.PodPhase, ready bool, port int32) *co
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: map[string]string{v1beta1.LabelFunction: fn}},
 		Spec: corev1.PodSpec{Containers: []corev1.Container{
 			{Name: "sidecar"},
-			{Name: fn, Ports: []corev1.ContainerPort{{Name: "other", ContainerPort: 9}, {Name: "http-function-port", ContainerPort: port}}},
+			{Name: fn, Ports: []corev1.ContainerPort{{Name: "other", ContainerPort: 9}, {Name: render.ContainerPortName, ContainerPort: port}}},
 		}},
 		Status: corev1.PodStatus{Phase: phase},
 	}
@@ -404,6 +405,32 @@ func pod(ns, name, fn string, phase corev1.PodPhase, ready bool, port int32) *co
 	}
 	p.Status.Conditions = []corev1.PodCondition{{Type: corev1.PodReady, Status: st}}
 	return p
+}
+
+func TestMetricsPort(t *testing.T) {
+	ports := func(ps ...corev1.ContainerPort) *corev1.Pod {
+		return &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "sidecar", Ports: []corev1.ContainerPort{{Name: render.ContainerPortName, ContainerPort: 1}}}, {Name: "hello", Ports: ps}}}}
+	}
+	for _, tt := range []struct {
+		name string
+		pod  *corev1.Pod
+		want string
+	}{
+		// The renderer names the function container's port http-function
+		// (a container port name has at most 15 characters).
+		{"rendered", ports(corev1.ContainerPort{Name: render.ContainerPortName, ContainerPort: 8080}), "8080"},
+		{"template declares another port first", ports(corev1.ContainerPort{Name: "admin", ContainerPort: 9000}, corev1.ContainerPort{Name: render.ContainerPortName, ContainerPort: 8081}), "8081"},
+		{"older render", ports(corev1.ContainerPort{Name: "admin", ContainerPort: 9000}, corev1.ContainerPort{Name: render.PortName, ContainerPort: 8082}), "8082"},
+		{"new name wins over old", ports(corev1.ContainerPort{Name: render.PortName, ContainerPort: 8082}, corev1.ContainerPort{Name: render.ContainerPortName, ContainerPort: 8083}), "8083"},
+		{"no named port: first", ports(corev1.ContainerPort{ContainerPort: 7000}, corev1.ContainerPort{Name: "x", ContainerPort: 7001}), "7000"},
+		{"no port", ports(), "8080"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := metricsPort(tt.pod, "hello"); got != tt.want {
+				t.Errorf("metricsPort = %s, want %s", got, tt.want)
+			}
+		})
+	}
 }
 
 func TestLogs(t *testing.T) {
@@ -667,6 +694,42 @@ func TestCall(t *testing.T) {
 				if r.Header.Get(k) != v[0] {
 					t.Errorf("header %s = %q, want %q", k, r.Header.Get(k), v[0])
 				}
+			}
+		})
+	}
+}
+
+// The API server takes Authorization and Impersonate-* as its own: a call
+// refuses them, whatever their case, before reaching the API server.
+func TestCallRefusesCredentialHeaders(t *testing.T) {
+	ctx := context.Background()
+	for _, tt := range []struct {
+		header http.Header
+		want   string
+	}{
+		{http.Header{"Authorization": {"Bearer x"}}, `header "Authorization" cannot be sent through the API server's service proxy: `},
+		{http.Header{"authorization": {"Bearer x"}}, `header "authorization" cannot be sent through the API server's service proxy: `},
+		{http.Header{"Impersonate-User": {"admin"}}, `header "Impersonate-User" cannot be sent through the API server's service proxy: `},
+		{http.Header{"IMPERSONATE-GROUP": {"system:masters"}}, `header "IMPERSONATE-GROUP" cannot be sent through the API server's service proxy: `},
+		{http.Header{"Impersonate-Extra-Scopes": {"x"}, "Event-Id": {"1"}}, `header "Impersonate-Extra-Scopes" cannot be sent through the API server's service proxy: `},
+	} {
+		t.Run(tt.want, func(t *testing.T) {
+			called := false
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { called = true }))
+			t.Cleanup(srv.Close)
+			e, err := NewWithOptions(Options{Client: fake.NewClientBuilder().WithScheme(kubescheme.New()).Build(),
+				Clientset:  kubefake.NewClientset(service("team", "hello", render.PortName, 8080)),
+				HTTPClient: srv.Client(), Server: srv.URL, Namespace: "team"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = e.Call(ctx, "", "hello", &api.CallRequest{Method: "GET", Header: tt.header})
+			wantCode(t, err, api.CodeInvalid, "")
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
+				t.Errorf("err = %v, want one line starting with %q", err, tt.want)
+			}
+			if called {
+				t.Error("the request reached the API server")
 			}
 		})
 	}

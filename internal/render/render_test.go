@@ -10,6 +10,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -442,5 +443,32 @@ func TestCatalogProbeAndSecrets(t *testing.T) {
 	b, _ := json.Marshal(ps.InitContainers[1].VolumeMounts)
 	if !strings.Contains(string(b), `{"name":"pypi","readOnly":true,"mountPath":"/var/run/secrets/kubeless.io/pypi"}`) {
 		t.Errorf("install mounts = %s", b)
+	}
+}
+
+// TestCronJobPodsAreNotTheFunctionsPods: the pods of a cron trigger's jobs
+// must not match the function's Service selector (calls would go to them)
+// nor its pod selector (they would count as its pods).
+func TestCronJobPodsAreNotTheFunctionsPods(t *testing.T) {
+	fn := &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "default", Labels: map[string]string{"team": "a"}},
+		Spec: v1beta1.FunctionSpec{Runtime: "python3.11", Handler: "h.foo", Function: "x"}}
+	svc, err := Service(fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick", Namespace: "default"},
+		Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "@hourly"}}
+	cj, err := CronJob(tr, fn, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := labels.Set(cj.Spec.JobTemplate.Spec.Template.Labels)
+	for what, sel := range map[string]map[string]string{"Service selector": svc.Spec.Selector, "pod selector": SelectorLabels(fn)} {
+		if labels.SelectorFromSet(sel).Matches(pod) {
+			t.Errorf("the %s %v matches the cron job's pods %v", what, sel, pod)
+		}
+	}
+	if pod[LabelCronJobTrigger] != "tick" || cj.Labels[v1beta1.LabelFunction] != "hello" {
+		t.Errorf("cron pod labels %v, CronJob labels %v", pod, cj.Labels)
 	}
 }

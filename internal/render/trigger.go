@@ -18,6 +18,11 @@ import (
 // CronEventNamespace is the event-namespace header of cron trigger calls.
 const CronEventNamespace = "cronjobtrigger.kubeless.io"
 
+// LabelCronJobTrigger names the trigger on the jobs and pods of its CronJob
+// (they carry created-by=kubeless but not the function label, so that the
+// function's Service and pod selectors never pick them).
+const LabelCronJobTrigger = "kubeless.io/cronjobtrigger"
+
 var (
 	cronTriggerGVK = v1beta1.GroupVersion.WithKind("CronJobTrigger")
 	httpTriggerGVK = v1beta1.GroupVersion.WithKind("HTTPTrigger")
@@ -86,6 +91,12 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 		deadline = &secs
 	}
 	meta := triggerMeta(tr, fn.Name, ownerRef(cronTriggerGVK, tr))
+	// The jobs' pods must not carry the function's selector labels: its
+	// Service would send calls to them, and they would count as its pods.
+	podLabels := map[string]string{
+		v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless,
+		LabelCronJobTrigger:    tr.Name,
+	}
 	return &batchv1.CronJob{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "CronJob"},
 		ObjectMeta: meta,
@@ -94,11 +105,11 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 			SuccessfulJobsHistoryLimit: &three,
 			FailedJobsHistoryLimit:     &one,
 			JobTemplate: batchv1.JobTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
+				ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 				Spec: batchv1.JobSpec{
 					ActiveDeadlineSeconds: deadline,
 					Template: corev1.PodTemplateSpec{
-						ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
+						ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 						Spec: corev1.PodSpec{
 							RestartPolicy:    corev1.RestartPolicyNever,
 							ImagePullSecrets: addPullSecrets(nil, cfg.ImagePullSecrets...),

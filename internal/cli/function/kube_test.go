@@ -112,6 +112,10 @@ func TestKubernetesDeployListDescribe(t *testing.T) {
 		{"bad input", 0, 0, metav1.ConditionFalse, v1beta1.ReasonUnknownRuntime, "Invalid runtime: python9. Supported runtimes are: python3.11",
 			"0/0 NOT READY: Invalid runtime: python9. Supported runtimes are: python3.11"},
 		{"crash loop has no message in ls", 0, 1, metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", "0/1 NOT READY"},
+		// After a refused update the controller keeps the previous pods
+		// and their counts.
+		{"refused update keeps the old pods", 1, 1, metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler: hello.bar\nno function bar",
+			"1/1 READY (update refused: Invalid handler: hello.bar, no function bar)"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			setStatus(tt.ready, tt.rep, tt.st, tt.reason, tt.msg)

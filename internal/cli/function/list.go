@@ -118,20 +118,34 @@ func listRun(ctx context.Context, o *ListOptions) error {
 // an instance is ready, else "<ready>/<replicas> NOT READY", followed by
 // the Ready condition's message when it says that the spec is wrong (the
 // original only said "MISSING: Check controller logs").
+//
+// Instances can be ready while the spec is wrong: the controller refused
+// an update and kept the pods of the previous generation. Then the column
+// is "<ready>/<replicas> READY (update refused: <message>)", when the
+// condition is of the Function's current generation.
 func status(fn *v1beta1.Function) string {
+	c := readyCondition(fn)
+	badInput := c != nil && c.Status == metav1.ConditionFalse && isBadInput(c.Reason)
 	if fn.Status.ReadyReplicas > 0 {
-		return fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+		s := fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+		if badInput && c.ObservedGeneration == fn.Generation {
+			s += " (update refused: " + conditionMessage(c) + ")"
+		}
+		return s
 	}
 	s := fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
-	if c := readyCondition(fn); c != nil && c.Status == metav1.ConditionFalse && isBadInput(c.Reason) &&
-		(c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
-		msg := c.Message
-		if msg == "" {
-			msg = c.Reason
-		}
-		s += ": " + oneLine(msg)
+	if badInput && (c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
+		s += ": " + conditionMessage(c)
 	}
 	return s
+}
+
+// conditionMessage is c's message on one line, else its reason.
+func conditionMessage(c *metav1.Condition) string {
+	if c.Message == "" {
+		return c.Reason
+	}
+	return oneLine(c.Message)
 }
 
 // deps is the DEPENDENCIES column: the deps text, or for nodejs the

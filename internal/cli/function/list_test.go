@@ -1,0 +1,52 @@
+package function
+
+import (
+	"testing"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+)
+
+// TestStatusColumn covers the STATUS column of ls and describe: a refused
+// update shows even while the previous pods are ready, but only when the
+// Ready condition is of the Function's current generation.
+func TestStatusColumn(t *testing.T) {
+	fn := func(gen int64, ready, replicas int32, cond *metav1.Condition) *v1beta1.Function {
+		f := &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "hello", Generation: gen}}
+		f.Status.SetReplicas(replicas, ready)
+		if cond != nil {
+			cond.Type = v1beta1.ConditionReady
+			f.Status.Conditions = []metav1.Condition{*cond}
+		}
+		return f
+	}
+	cond := func(st metav1.ConditionStatus, reason, msg string, gen int64) *metav1.Condition {
+		return &metav1.Condition{Status: st, Reason: reason, Message: msg, ObservedGeneration: gen}
+	}
+	for _, tt := range []struct {
+		name string
+		fn   *v1beta1.Function
+		want string
+	}{
+		{"ready", fn(2, 1, 1, cond(metav1.ConditionTrue, v1beta1.ReasonReady, "", 2)), "1/1 READY"},
+		{"no condition", fn(2, 1, 1, nil), "1/1 READY"},
+		{"refused update", fn(3, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidDeployment, "spec.deployment: bad", 3)),
+			"1/1 READY (update refused: spec.deployment: bad)"},
+		{"refused update: unknown runtime", fn(3, 2, 2, cond(metav1.ConditionFalse, v1beta1.ReasonUnknownRuntime, "Invalid runtime: python9", 3)),
+			"2/2 READY (update refused: Invalid runtime: python9)"},
+		{"refused update: conflict without message", fn(3, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonConflict, "", 3)),
+			"1/1 READY (update refused: Conflict)"},
+		{"condition of an older generation", fn(4, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 3)), "1/1 READY"},
+		{"condition without generation", fn(4, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 0)), "1/1 READY"},
+		{"not bad input", fn(2, 1, 2, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "1/2 READY"},
+		{"not ready, bad input", fn(2, 0, 0, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2)), "0/0 NOT READY: Invalid handler"},
+		{"not ready, crash loop", fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "0/1 NOT READY"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := status(tt.fn); got != tt.want {
+				t.Errorf("status = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
