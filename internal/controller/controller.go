@@ -195,21 +195,33 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	return nil
 }
 
-// CacheOptions are the manager's cache options: pods only with
-// created-by=kubeless (the controller reads function pods for their status,
-// nothing else), and, when namespace is not "", only that namespace's
-// objects (the functions-namespace key) plus the ConfigMap's namespace.
+// CacheOptions are the manager's cache options. Only objects labelled
+// created-by=kubeless are cached (every object the controller makes carries
+// it; one that does not is checked through the API server), except the
+// Kubeless resources themselves and the ConfigMaps of kubeless-config's
+// namespace, so that the controller's memory grows with the functions, not
+// with the cluster. When namespace is not "" (the functions-namespace key),
+// only that namespace is watched, plus kubeless-config's.
 func CacheOptions(namespace string, config types.NamespacedName) cache.Options {
+	if config.Name == "" {
+		config = DefaultConfig
+	}
+	ours := labels.SelectorFromSet(labels.Set{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless})
+	all := cache.ByObject{Label: labels.Everything()}
 	o := cache.Options{
+		DefaultLabelSelector: ours,
 		ByObject: map[client.Object]cache.ByObject{
-			&corev1.Pod{}: {Label: labels.SelectorFromSet(labels.Set{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless})},
+			&v1beta1.Function{}:       all,
+			&v1beta1.HTTPTrigger{}:    all,
+			&v1beta1.CronJobTrigger{}: all,
 		},
 	}
+	cms := map[string]cache.Config{cache.AllNamespaces: {LabelSelector: ours}}
 	if namespace != "" {
-		if config.Name == "" {
-			config = DefaultConfig
-		}
 		o.DefaultNamespaces = map[string]cache.Config{namespace: {}, config.Namespace: {}}
+		cms = map[string]cache.Config{namespace: {LabelSelector: ours}}
 	}
+	cms[config.Namespace] = cache.Config{LabelSelector: labels.Everything()}
+	o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{Namespaces: cms}
 	return o
 }

@@ -22,6 +22,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -109,18 +110,13 @@ func TestTriggersAndAutoscaleMakeTheirObjects(t *testing.T) {
 	key := client.ObjectKeyFromObject(fn)
 	setHPA := func(raw []byte) {
 		t.Helper()
-		var cur v1beta1.Function
-		if err := c.Get(ctx, key, &cur); err != nil {
-			t.Fatal(err)
-		}
-		if raw == nil {
-			cur.Spec.HorizontalPodAutoscaler = nil
-		} else {
-			cur.Spec.HorizontalPodAutoscaler = rawExt(raw)
-		}
-		if err := c.Update(ctx, &cur); err != nil {
-			t.Fatal(err)
-		}
+		updateFunction(t, c, key, func(cur *v1beta1.Function) {
+			if raw == nil {
+				cur.Spec.HorizontalPodAutoscaler = nil
+			} else {
+				cur.Spec.HorizontalPodAutoscaler = rawExt(raw)
+			}
+		})
 	}
 	setHPA([]byte(`{"metadata":{"name":"hello"},"spec":{"scaleTargetRef":{"apiVersion":"apps/v1beta1","kind":"Deployment","name":"hello"},"minReplicas":2,"maxReplicas":5,
 		"metrics":[{"type":"Resource","resource":{"name":"cpu","targetAverageUtilization":60}}]}}`))
@@ -473,7 +469,11 @@ func TestAutoscalerOwnsReplicas(t *testing.T) {
 				return err
 			}
 			if d.Spec.Replicas == nil || *d.Spec.Replicas != want {
-				return fmt.Errorf("replicas %v, want %d", d.Spec.Replicas, want)
+				var managers []string
+				for _, mf := range d.ManagedFields {
+					managers = append(managers, fmt.Sprintf("%s/%s/%s replicas:%v", mf.Manager, mf.Operation, mf.Subresource, strings.Contains(string(mf.FieldsV1.Raw), `"f:replicas"`)))
+				}
+				return fmt.Errorf("replicas %v, want %d (managed fields %v)", ptr.Deref(d.Spec.Replicas, -1), want, managers)
 			}
 			return nil
 		})
@@ -481,14 +481,7 @@ func TestAutoscalerOwnsReplicas(t *testing.T) {
 	replicas(five)
 	update := func(mutate func(*v1beta1.Function)) {
 		t.Helper()
-		var cur v1beta1.Function
-		if err := c.Get(ctx, key, &cur); err != nil {
-			t.Fatal(err)
-		}
-		mutate(&cur)
-		if err := c.Update(ctx, &cur); err != nil {
-			t.Fatal(err)
-		}
+		updateFunction(t, c, key, mutate)
 	}
 	update(func(f *v1beta1.Function) {
 		f.Spec.Deployment = nil

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/util/retry"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -158,6 +159,23 @@ func readyCondition(t *testing.T, c client.Client, key types.NamespacedName, ok 
 		return nil
 	})
 	return got
+}
+
+// updateFunction changes the Function key with mutate, again on a conflict
+// (the controller writes its status meanwhile).
+func updateFunction(t *testing.T, c client.Client, key types.NamespacedName, mutate func(*v1beta1.Function)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur v1beta1.Function
+		if err := c.Get(context.Background(), key, &cur); err != nil {
+			return err
+		}
+		mutate(&cur)
+		return c.Update(context.Background(), &cur)
+	})
+	if err != nil {
+		t.Fatalf("update function %s: %v", key, err)
+	}
 }
 
 func hasReason(reason string) func(*metav1.Condition) bool {
@@ -391,14 +409,7 @@ func TestUpdatesRollTheDeployment(t *testing.T) {
 	}
 	for _, s := range steps {
 		old := d.DeepCopy()
-		var cur v1beta1.Function
-		if err := c.Get(ctx, key, &cur); err != nil {
-			t.Fatal(err)
-		}
-		s.change(&cur)
-		if err := c.Update(ctx, &cur); err != nil {
-			t.Fatalf("%s: %v", s.name, err)
-		}
+		updateFunction(t, c, key, s.change)
 		kubetest.Eventually(t, waitFor, func() error {
 			if err := c.Get(ctx, key, &d); err != nil {
 				return err

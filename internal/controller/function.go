@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 
@@ -93,15 +94,15 @@ func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (
 		return metav1.Condition{}, nil, err
 	}
 	if objs.hpa != nil {
-		// The autoscaler owns the number of replicas. Applying without
-		// replicas would drop the field (and the Deployment to 1 pod) when
-		// the controller was its only owner, so the live value is applied.
-		var live appsv1.Deployment
-		err := r.Client.Get(ctx, client.ObjectKeyFromObject(objs.deployment), &live)
-		if err != nil && !apierrors.IsNotFound(err) {
+		replicas, rv, err := r.replicasUnderAutoscaler(ctx, objs.deployment)
+		if err != nil {
 			return metav1.Condition{}, nil, err
 		}
-		objs.deployment.Spec.Replicas = live.Spec.Replicas
+		objs.deployment.Spec.Replicas = replicas
+		// Applied on that version only: if the autoscaler scales
+		// meanwhile, the apply fails with a conflict and is retried with
+		// what the autoscaler set.
+		objs.deployment.ResourceVersion = rv
 	}
 	var d *appsv1.Deployment
 	for _, obj := range objs.list() {
@@ -130,6 +131,39 @@ func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (
 		return metav1.Condition{}, nil, err
 	}
 	return podsCondition(d, pods.Items), d, nil
+}
+
+// replicasUnderAutoscaler is the replicas to apply to d while an autoscaler
+// exists. Once another manager (the autoscaler, kubectl scale) has set
+// them, none: the field is theirs. Before that, the live value, with the
+// resourceVersion it was read at: applying none would drop a field the
+// controller alone owned, and the Deployment would fall back to 1 pod. It
+// reads the API server, not the cache.
+func (r *FunctionReconciler) replicasUnderAutoscaler(ctx context.Context, d *appsv1.Deployment) (*int32, string, error) {
+	var live appsv1.Deployment
+	reader := client.Reader(r.Client)
+	if r.applier.reader != nil {
+		reader = r.applier.reader
+	}
+	err := reader.Get(ctx, client.ObjectKeyFromObject(d), &live)
+	if apierrors.IsNotFound(err) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	for _, mf := range live.ManagedFields {
+		if mf.Manager == FieldOwner || mf.FieldsV1 == nil {
+			continue
+		}
+		var fields map[string]map[string]any
+		if json.Unmarshal(mf.FieldsV1.Raw, &fields) == nil {
+			if _, ok := fields["f:spec"]["f:replicas"]; ok {
+				return nil, "", nil
+			}
+		}
+	}
+	return live.Spec.Replicas, live.ResourceVersion, nil
 }
 
 // functionObjects are the rendered objects of a Function.
