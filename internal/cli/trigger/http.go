@@ -20,7 +20,7 @@ import (
 func NewCmdHTTP(f *functioncmd.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "http <command>",
-		Short: "Expose functions on a host name and path of the gateway",
+		Short: "Expose functions on a host name and path (the local gateway, or an Ingress on Kubernetes)",
 	}
 	cmd.AddCommand(NewCmdHTTPCreate(f, nil), NewCmdHTTPUpdate(f, nil), NewCmdHTTPDelete(f, nil), NewCmdHTTPList(f, nil))
 	return cmd
