@@ -52,6 +52,11 @@ var depRules = []struct {
 		bad:  func(d string, std bool) bool { return !std && d != "github.com/kubeless/kubeless/pkg/functions" },
 		why:  "the Go function API imports only the standard library",
 	},
+	{
+		pkgs: []string{"./pkg/contract"},
+		bad:  func(d string, std bool) bool { return !std && d != "github.com/kubeless/kubeless/pkg/contract" },
+		why:  "the contract's names are imported by the host, the engines and the conformance suite: standard library only",
+	},
 }
 
 func isKube(d string, _ bool) bool {

@@ -27,6 +27,8 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/internal/proctree"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 type target struct {
@@ -79,25 +81,25 @@ func main() {
 	targets := []target{
 		{name: "bare Go net/http", group: "go", ref: true, cmd: []string{filepath.Join(bin, "bare")}},
 		{name: "host → Go frames worker", group: "go", cmd: []string{filepath.Join(bin, "kubeless-host")},
-			env: []string{"FUNC_PROCESS=" + filepath.Join(bin, "frameworker"), "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=64"}, handler: "hello", echo: "echo"},
+			env: []string{contract.EnvFuncProcess + "=" + filepath.Join(bin, "frameworker"), contract.EnvWorkers + "=2", contract.EnvWorkerConcurrency + "=64"}, handler: "hello", echo: "echo"},
 		{name: "host → bare Go (http mode)", group: "go", cmd: []string{filepath.Join(bin, "kubeless-host")},
-			env: []string{"FUNC_PROCESS=" + filepath.Join(bin, "bare"), "KUBELESS_WORKER_MODE=http", "KUBELESS_WORKER_CONCURRENCY=256"}, handler: "hello", echo: "echo"},
+			env: []string{contract.EnvFuncProcess + "=" + filepath.Join(bin, "bare"), contract.EnvWorkerMode + "=http", contract.EnvWorkerConcurrency + "=256"}, handler: "hello", echo: "echo"},
 		{name: "Go runtime (go1.26)", group: "go", cmd: []string{k, "runtime", "run", "go1.26"},
-			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "go")}, handler: "Hello", echo: "Echo", needs: "go"},
+			env: []string{contract.EnvInstallVolume + "=" + filepath.Join(fx, "go")}, handler: "Hello", echo: "Echo", needs: "go"},
 
 		{name: "bare Python ThreadingHTTPServer", group: "python", ref: true, cmd: []string{"python3", filepath.Join(root, "bench/bare/bare.py")}, needs: "python3"},
 		{name: "Python runtime (python3.11)", group: "python", cmd: []string{k, "runtime", "run", "python3.11"},
-			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "python")}, handler: "hello", echo: "echo", needs: "python3"},
+			env: []string{contract.EnvInstallVolume + "=" + filepath.Join(fx, "python")}, handler: "hello", echo: "echo", needs: "python3"},
 		{name: "bare Node.js http", group: "nodejs", ref: true, cmd: []string{"node", filepath.Join(root, "bench/bare/bare.js")}, needs: "node"},
 		{name: "Node.js runtime (nodejs20)", group: "nodejs", cmd: []string{k, "runtime", "run", "nodejs20"},
-			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "nodejs")}, handler: "hello", echo: "echo", needs: "node"},
+			env: []string{contract.EnvInstallVolume + "=" + filepath.Join(fx, "nodejs")}, handler: "hello", echo: "echo", needs: "node"},
 		{name: "bare Ruby TCPServer", group: "ruby", ref: true, cmd: []string{"ruby", filepath.Join(root, "bench/bare/bare.rb")}, needs: "ruby"},
 		{name: "Ruby runtime (ruby3.1)", group: "ruby", cmd: []string{k, "runtime", "run", "ruby3.1"},
-			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "ruby")}, handler: "hello", echo: "echo", needs: "ruby"},
+			env: []string{contract.EnvInstallVolume + "=" + filepath.Join(fx, "ruby")}, handler: "hello", echo: "echo", needs: "ruby"},
 		{name: "bare PHP php -S (8 workers)", group: "php", ref: true, cmd: []string{"php", "-S", "127.0.0.1:{port}", filepath.Join(root, "bench/bare/bare.php")},
 			env: []string{"PHP_CLI_SERVER_WORKERS=8"}, needs: "php"},
 		{name: "PHP runtime (php8.2)", group: "php", cmd: []string{k, "runtime", "run", "php8.2"},
-			env: []string{"KUBELESS_INSTALL_VOLUME=" + filepath.Join(fx, "php")}, handler: "hello", echo: "echo", needs: "php"},
+			env: []string{contract.EnvInstallVolume + "=" + filepath.Join(fx, "php")}, handler: "hello", echo: "echo", needs: "php"},
 	}
 	want := map[string]bool{}
 	for _, g := range strings.Split(*only, ",") {
@@ -179,7 +181,7 @@ func start(t target, handler string) (string, func(), int, error) {
 		args = append([]string{"taskset", "-c", "0"}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), "FUNC_PORT="+port, "KUBELESS_LISTEN_ADDRESS=127.0.0.1", "MOD_NAME=fixtures", "FUNC_HANDLER="+handler)
+	cmd.Env = append(os.Environ(), contract.EnvFuncPort+"="+port, contract.EnvListenAddress+"=127.0.0.1", contract.EnvModName+"=fixtures", contract.EnvFuncHandler+"="+handler)
 	cmd.Env = append(cmd.Env, t.env...)
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 var control *os.File
@@ -23,7 +25,7 @@ func main() {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "hello world")
 	})
-	if sock := os.Getenv("KUBELESS_WORKER_SOCKET"); sock != "" {
+	if sock := os.Getenv(contract.EnvWorkerSocket); sock != "" {
 		ln, err := net.Listen("unix", sock)
 		if err != nil {
 			panic(err)
@@ -36,5 +38,5 @@ func main() {
 		http.Serve(ln, h)
 		return
 	}
-	http.ListenAndServe("127.0.0.1:"+os.Getenv("FUNC_PORT"), h)
+	http.ListenAndServe("127.0.0.1:"+os.Getenv(contract.EnvFuncPort), h)
 }

@@ -18,6 +18,8 @@ import (
 
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Function is what a build needs of a Function object. The fields carry the
@@ -427,11 +429,11 @@ func (b *Builder) phaseEnv(in *buildInput, phase langruntime.Phase, dir, shims s
 		env = append(env, e.String())
 	}
 	env = append(env, in.fn.Env...)
-	env = append(env, langruntime.EnvInstallVolume+"="+dir)
+	env = append(env, contract.EnvInstallVolume+"="+dir)
 	if dep := in.entry.Runtime.DepName; dep != "" {
-		env = append(env, langruntime.EnvDepsFile+"="+filepath.Join(dir, dep))
+		env = append(env, contract.EnvDepsFile+"="+filepath.Join(dir, dep))
 	}
-	env = append(env, langruntime.EnvFuncName+"="+in.handler.Function)
+	env = append(env, contract.EnvFuncName+"="+in.handler.Function)
 	path := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {

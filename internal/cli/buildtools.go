@@ -9,6 +9,8 @@ import (
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/localrt"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // BuildTools are the catalog's helper commands written in Go. Local builds
@@ -21,7 +23,7 @@ var BuildTools = map[string]build.ToolFunc{
 // goCompileTool compiles $KUBELESS_INSTALL_VOLUME into
 // $KUBELESS_INSTALL_VOLUME/server.
 func goCompileTool(ctx context.Context, inv build.ToolInvocation) error {
-	vol := inv.Getenv("KUBELESS_INSTALL_VOLUME")
+	vol := inv.Getenv(contract.EnvInstallVolume)
 	if vol == "" {
 		vol = inv.Dir
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/internal/proctree"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 const unicodeText = "héllo wörld ✓ 日本語 🚀"
@@ -34,7 +36,7 @@ func (s *suite) all() {
 // §1 Start-up.
 func (s *suite) startup() {
 	s.check("1.1", "missing module: exits non-zero with one line naming it", func() error {
-		out, err := s.expectExit("MOD_NAME=nosuchmodule", "FUNC_HANDLER="+s.handler("hello"))
+		out, err := s.expectExit(contract.EnvModName+"=nosuchmodule", contract.EnvFuncHandler+"="+s.handler("hello"))
 		if err != nil {
 			return err
 		}
@@ -45,7 +47,7 @@ func (s *suite) startup() {
 	})
 	s.check("1.1", "unknown handler: exits non-zero with one line naming it", func() error {
 		h := s.handler("nosuchhandler")
-		out, err := s.expectExit("MOD_NAME=fixtures", "FUNC_HANDLER="+h)
+		out, err := s.expectExit(contract.EnvModName+"=fixtures", contract.EnvFuncHandler+"="+h)
 		if err != nil {
 			return err
 		}
@@ -59,7 +61,7 @@ func (s *suite) startup() {
 		if err != nil {
 			return err
 		}
-		inst, err := s.launch("MOD_NAME="+mod, "FUNC_HANDLER="+s.handler("broken"), "KUBELESS_INSTALL_VOLUME="+dir)
+		inst, err := s.launch(contract.EnvModName+"="+mod, contract.EnvFuncHandler+"="+s.handler("broken"), contract.EnvInstallVolume+"="+dir)
 		if err != nil {
 			return err
 		}
@@ -82,11 +84,11 @@ func (s *suite) startup() {
 		return nil
 	})
 	s.check("1.1", "MOD_NAME unset: exits non-zero naming MOD_NAME", func() error {
-		out, err := s.expectExit("MOD_NAME=", "FUNC_HANDLER="+s.handler("hello"))
+		out, err := s.expectExit(contract.EnvModName+"=", contract.EnvFuncHandler+"="+s.handler("hello"))
 		if err != nil {
 			return err
 		}
-		if !strings.Contains(out, "MOD_NAME") {
+		if !strings.Contains(out, contract.EnvModName) {
 			return fmt.Errorf("message does not name MOD_NAME: %q", lastLine(out))
 		}
 		return nil
@@ -98,7 +100,7 @@ func (s *suite) startup() {
 		}
 		defer ln.Close()
 		port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-		out, err := s.expectExit("MOD_NAME=fixtures", "FUNC_HANDLER="+s.handler("hello"), "FUNC_PORT="+port)
+		out, err := s.expectExit(contract.EnvModName+"=fixtures", contract.EnvFuncHandler+"="+s.handler("hello"), contract.EnvFuncPort+"="+port)
 		if err != nil {
 			return err
 		}
@@ -300,7 +302,7 @@ func (s *suite) invocation() {
 	s.stop(inst)
 
 	s.check("2.2", "context carries function-name, timeout, runtime, memory-limit; env reaches the function", func() error {
-		inst, err := s.start("context", "CONFORMANCE_ENV=from-env", "FUNC_TIMEOUT=42", "FUNC_MEMORY_LIMIT=128Mi")
+		inst, err := s.start("context", "CONFORMANCE_ENV=from-env", contract.EnvFuncTimeout+"=42", contract.EnvFuncMemoryLimit+"=128Mi")
 		if err != nil {
 			return err
 		}
@@ -326,7 +328,7 @@ func (s *suite) invocation() {
 		return nil
 	})
 
-	thr, err := s.start("throw", "FUNC_MAX_BODY=1024")
+	thr, err := s.start("throw", contract.EnvFuncMaxBody+"=1024")
 	if err != nil {
 		s.check("2.3", "throw fixture starts", func() error { return err })
 		return
@@ -490,7 +492,7 @@ func (s *suite) responses() {
 // §4 Time limit.
 func (s *suite) timeLimit() {
 	s.check("4.1", "past FUNC_TIMEOUT the answer is 408 \"Timeout exceeded\" within 0.5 s", func() error {
-		inst, err := s.start("sleep", "FUNC_TIMEOUT=1")
+		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=1")
 		if err != nil {
 			return err
 		}
@@ -511,7 +513,7 @@ func (s *suite) timeLimit() {
 		return nil
 	})
 	s.check("4.2", "a busy loop is stopped at its deadline and the instance keeps serving", func() error {
-		inst, err := s.start("busy", "FUNC_TIMEOUT=0.5")
+		inst, err := s.start("busy", contract.EnvFuncTimeout+"=0.5")
 		if err != nil {
 			return err
 		}
@@ -540,7 +542,7 @@ func (s *suite) timeLimit() {
 		return nil
 	})
 	s.check("4.2", "invocations running beside a timed-out one are not lost", func() error {
-		inst, err := s.start("sleep", "FUNC_TIMEOUT=2")
+		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=2")
 		if err != nil {
 			return err
 		}
@@ -654,7 +656,7 @@ func (s *suite) concurrency() {
 		return nil
 	})
 	s.check("5.2", "a CPU-bound invocation does not block /healthz or /metrics", func() error {
-		inst, err := s.start("busy", "FUNC_TIMEOUT=3")
+		inst, err := s.start("busy", contract.EnvFuncTimeout+"=3")
 		if err != nil {
 			return err
 		}
@@ -677,7 +679,7 @@ func (s *suite) concurrency() {
 // §6 Shutdown.
 func (s *suite) shutdown() {
 	s.check("6.1", "SIGTERM: no new connections, /healthz 503, running calls finish, exit 0", func() error {
-		inst, err := s.start("sleep", "SHUTDOWN_TIMEOUT=10")
+		inst, err := s.start("sleep", contract.EnvShutdownTimeout+"=10")
 		if err != nil {
 			return err
 		}
@@ -781,25 +783,25 @@ func (s *suite) observability() {
 		if err != nil {
 			return err
 		}
-		if f := m["function_calls_total"]; f == nil || f.typ != "COUNTER" || f.values["GET"] < 2 {
+		if f := m[contract.MetricCalls]; f == nil || f.typ != "COUNTER" || f.values["GET"] < 2 {
 			return fmt.Errorf("function_calls_total{method=\"GET\"} missing or below 2: %+v", f)
 		}
-		if f := m["function_duration_seconds"]; f == nil || f.typ != "HISTOGRAM" || f.values["GET"] < 2 {
+		if f := m[contract.MetricDuration]; f == nil || f.typ != "HISTOGRAM" || f.values["GET"] < 2 {
 			return fmt.Errorf("function_duration_seconds{method=\"GET\"} histogram missing or count below 2: %+v", f)
 		}
 		mt, err := s.metrics(thr)
 		if err != nil {
 			return err
 		}
-		if f := mt["function_failures_total"]; f == nil || f.typ != "COUNTER" || f.values["POST"] != 1 {
+		if f := mt[contract.MetricFailures]; f == nil || f.typ != "COUNTER" || f.values["POST"] != 1 {
 			return fmt.Errorf("function_failures_total{method=\"POST\"} should be 1 after one throw: %+v", f)
 		}
 		return nil
 	})
 	s.stop(inst)
 
-	s.check("7.1", "FUNC_LOG_FORMAT=json makes each log line a JSON object", func() error {
-		inst, err := s.start("hello", "FUNC_LOG_FORMAT=json")
+	s.check("7.1", contract.EnvFuncLogFormat+"=json makes each log line a JSON object", func() error {
+		inst, err := s.start("hello", contract.EnvFuncLogFormat+"=json")
 		if err != nil {
 			return err
 		}
@@ -823,7 +825,7 @@ func (s *suite) observability() {
 		return nil
 	})
 	s.check("7.1", "what the function prints reaches stdout, also when it then times out", func() error {
-		inst, err := s.start("printsleep", "FUNC_TIMEOUT=1")
+		inst, err := s.start("printsleep", contract.EnvFuncTimeout+"=1")
 		if err != nil {
 			return err
 		}
@@ -843,7 +845,7 @@ func (s *suite) observability() {
 		return nil
 	})
 	s.check("7.2", "timeouts are counted in function_timeouts_total", func() error {
-		inst, err := s.start("busy", "FUNC_TIMEOUT=0.3")
+		inst, err := s.start("busy", contract.EnvFuncTimeout+"=0.3")
 		if err != nil {
 			return err
 		}

@@ -28,6 +28,8 @@ import (
 
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 //go:embed fixtures
@@ -198,7 +200,7 @@ func (s *suite) env(extra []string) []string {
 	for _, kv := range s.t.Env {
 		env = append(env, strings.ReplaceAll(kv, "{fixtures}", s.dir))
 	}
-	env = append(env, "KUBELESS_INSTALL_VOLUME="+s.dir, "FUNC_RUNTIME="+s.t.Runtime)
+	env = append(env, contract.EnvInstallVolume+"="+s.dir, contract.EnvFuncRuntime+"="+s.t.Runtime)
 	return append(env, extra...)
 }
 
@@ -219,7 +221,7 @@ func (s *suite) launch(env ...string) (*instance, error) {
 	}
 	inst := &instance{base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
 	cmd := exec.Command(s.t.Command[0], s.t.Command[1:]...)
-	cmd.Env = s.env(append([]string{"FUNC_PORT=" + strconv.Itoa(port), "KUBELESS_LISTEN_ADDRESS=127.0.0.1"}, env...))
+	cmd.Env = s.env(append([]string{contract.EnvFuncPort + "=" + strconv.Itoa(port), contract.EnvListenAddress + "=127.0.0.1"}, env...))
 	cmd.Stdout = &inst.stdout
 	cmd.Stderr = &inst.stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -237,7 +239,7 @@ func (s *suite) launch(env ...string) (*instance, error) {
 
 // start starts an instance serving handler and waits for /healthz.
 func (s *suite) start(handler string, env ...string) (*instance, error) {
-	env = append([]string{"MOD_NAME=fixtures", "FUNC_HANDLER=" + s.handler(handler)}, env...)
+	env = append([]string{contract.EnvModName + "=fixtures", contract.EnvFuncHandler + "=" + s.handler(handler)}, env...)
 	inst, err := s.launch(env...)
 	if err != nil {
 		return nil, err

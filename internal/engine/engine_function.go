@@ -19,6 +19,8 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Reasons of the Ready condition that the local engine sets, besides
@@ -116,11 +118,11 @@ func replicas(fn *v1beta1.Function) int32 {
 	return *d.Spec.Replicas
 }
 
-// timeout is the function's timeout (default 180s).
+// timeout is the function's timeout (default contract.DefaultTimeoutSeconds).
 func timeout(fn *v1beta1.Function) time.Duration {
 	n, err := strconv.Atoi(fn.Spec.Timeout)
 	if err != nil || n <= 0 {
-		n = 180
+		n = contract.DefaultTimeoutSeconds
 	}
 	return time.Duration(n) * time.Second
 }

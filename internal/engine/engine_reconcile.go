@@ -14,18 +14,8 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
-)
 
-// The runtime contract's environment (kubeless-reference.md §6.2).
-const (
-	envModName       = "MOD_NAME"
-	envFuncHandler   = "FUNC_HANDLER"
-	envFuncPort      = "FUNC_PORT"
-	envFuncTimeout   = "FUNC_TIMEOUT"
-	envFuncRuntime   = "FUNC_RUNTIME"
-	envFuncMemory    = "FUNC_MEMORY_LIMIT"
-	envListenAddress = "KUBELESS_LISTEN_ADDRESS"
-	envInstallVolume = "KUBELESS_INSTALL_VOLUME"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // buildingMsg is the Building condition's message; a build step is added
@@ -153,14 +143,14 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		}
 		env = append(env, userVars...)
 		env = append(env,
-			envModName+"="+res.Handler.Module,
-			envFuncHandler+"="+res.Handler.Function,
-			envFuncPort+"="+strconv.Itoa(port),
-			envListenAddress+"=127.0.0.1",
-			envInstallVolume+"="+res.Dir,
-			envFuncTimeout+"="+strconv.Itoa(int(timeout(fn)/time.Second)),
-			envFuncRuntime+"="+fn.Spec.Runtime,
-			envFuncMemory+"="+memory,
+			contract.EnvModName+"="+res.Handler.Module,
+			contract.EnvFuncHandler+"="+res.Handler.Function,
+			contract.EnvFuncPort+"="+strconv.Itoa(port),
+			contract.EnvListenAddress+"=127.0.0.1",
+			contract.EnvInstallVolume+"="+res.Dir,
+			contract.EnvFuncTimeout+"="+strconv.Itoa(int(timeout(fn)/time.Second)),
+			contract.EnvFuncRuntime+"="+fn.Spec.Runtime,
+			contract.EnvFuncMemoryLimit+"="+memory,
 			"PYTHONDONTWRITEBYTECODE=1",
 		)
 		name := fmt.Sprintf("%s/%d", k, i)

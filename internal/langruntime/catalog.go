@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Phase names a step of a function's life: the two build steps and the
@@ -29,22 +31,6 @@ const (
 
 // Phases lists the phases in the order in which they run.
 var Phases = []Phase{PhaseInstallation, PhaseCompilation, PhaseRuntime}
-
-// Environment variables given to the build phases (and, for
-// KUBELESS_INSTALL_VOLUME, to the runtime).
-const (
-	// EnvInstallVolume is the folder holding the function's code, its
-	// dependency file and everything the build phases install.
-	EnvInstallVolume = "KUBELESS_INSTALL_VOLUME"
-	// EnvDepsFile is the path of the dependency file (requirements.txt,
-	// package.json, Gemfile, composer.json, go.mod).
-	EnvDepsFile = "KUBELESS_DEPS_FILE"
-	// EnvFuncName is the function part of the handler ("foo" of "hello.foo").
-	EnvFuncName = "KUBELESS_FUNC_NAME"
-)
-
-// DefaultInstallVolume is where the install volume is mounted in a pod.
-const DefaultInstallVolume = "/kubeless"
 
 // Catalog is a parsed runtime-images value.
 type Catalog struct {
@@ -145,14 +131,14 @@ func (e Entry) PhaseEnv(p Phase, installVolume string) []EnvVar {
 	if !ok {
 		return nil
 	}
-	return ExpandEnv(img.SortedEnv(), map[string]string{EnvInstallVolume: installVolume})
+	return ExpandEnv(img.SortedEnv(), map[string]string{contract.EnvInstallVolume: installVolume})
 }
 
 // RuntimeEnv returns the environment of the function's process:
 // KUBELESS_INSTALL_VOLUME=installVolume, then the runtime phase's catalog
 // environment sorted by name and expanded (PYTHONPATH, NODE_PATH, GEM_HOME).
 func (e Entry) RuntimeEnv(installVolume string) []EnvVar {
-	return append([]EnvVar{{Name: EnvInstallVolume, Value: installVolume}}, e.PhaseEnv(PhaseRuntime, installVolume)...)
+	return append([]EnvVar{{Name: contract.EnvInstallVolume, Value: installVolume}}, e.PhaseEnv(PhaseRuntime, installVolume)...)
 }
 
 // SortedEnv returns the image's environment sorted by name, unexpanded (for

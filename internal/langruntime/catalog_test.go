@@ -9,6 +9,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 var defaultNames = []string{
@@ -153,7 +155,7 @@ func TestRuntimeEnv(t *testing.T) {
 	// Several keys come out sorted, whatever the map order.
 	img := Image{Env: map[string]string{"Z": "$(KUBELESS_INSTALL_VOLUME)/z", "A": "a", "M": "$$(KUBELESS_INSTALL_VOLUME)"}}
 	for i := 0; i < 20; i++ {
-		got := ExpandEnv(img.SortedEnv(), map[string]string{EnvInstallVolume: "/v"})
+		got := ExpandEnv(img.SortedEnv(), map[string]string{contract.EnvInstallVolume: "/v"})
 		want := []EnvVar{{"A", "a"}, {"M", "$(KUBELESS_INSTALL_VOLUME)"}, {"Z", "/v/z"}}
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("sorted env (-want +got):\n%s", diff)

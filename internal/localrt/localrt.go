@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"github.com/kubeless/kubeless/runtimes"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Spec says how a language's runtime starts locally.
@@ -35,13 +37,13 @@ type Spec struct {
 // core. PHP has no threads: each worker serves one call at a time.
 var Specs = map[string]Spec{
 	"python": {Lang: "python", Worker: "kubeless.py",
-		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=16", "PYTHONUNBUFFERED=1"}},
+		Env: []string{contract.EnvWorkers + "=1", contract.EnvWorkerConcurrency + "=16", "PYTHONUNBUFFERED=1"}},
 	"nodejs": {Lang: "nodejs", Worker: "kubeless.js",
-		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=256"}},
+		Env: []string{contract.EnvWorkers + "=1", contract.EnvWorkerConcurrency + "=256"}},
 	"ruby": {Lang: "ruby", Worker: "kubeless.rb",
-		Env: []string{"KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=16"}},
+		Env: []string{contract.EnvWorkers + "=1", contract.EnvWorkerConcurrency + "=16"}},
 	"php": {Lang: "php", Worker: "kubeless.php",
-		Env: []string{"KUBELESS_WORKERS=4", "KUBELESS_WORKER_CONCURRENCY=1"}},
+		Env: []string{contract.EnvWorkers + "=4", contract.EnvWorkerConcurrency + "=1"}},
 	"go": {Lang: "go"},
 }
 
@@ -133,9 +135,9 @@ func (s Spec) Concurrency() int {
 			continue
 		}
 		switch k {
-		case "KUBELESS_WORKERS":
+		case contract.EnvWorkers:
 			workers = n
-		case "KUBELESS_WORKER_CONCURRENCY":
+		case contract.EnvWorkerConcurrency:
 			per = n
 		}
 	}

@@ -16,6 +16,8 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/langruntime"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // lastApplied is kubectl's annotation; it is not copied from the Function to
@@ -139,17 +141,17 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 			mem = q.String()
 		}
 		own = append(own,
-			corev1.EnvVar{Name: EnvFuncHandler, Value: literal(p.handler.Function)},
-			corev1.EnvVar{Name: EnvModName, Value: literal(p.handler.Module)},
-			corev1.EnvVar{Name: EnvFuncTimeout, Value: literal(timeout(fn))},
-			corev1.EnvVar{Name: EnvFuncRuntime, Value: literal(fn.Spec.Runtime)},
-			corev1.EnvVar{Name: EnvFuncMemoryLimit, Value: mem},
+			corev1.EnvVar{Name: contract.EnvFuncHandler, Value: literal(p.handler.Function)},
+			corev1.EnvVar{Name: contract.EnvModName, Value: literal(p.handler.Module)},
+			corev1.EnvVar{Name: contract.EnvFuncTimeout, Value: literal(timeout(fn))},
+			corev1.EnvVar{Name: contract.EnvFuncRuntime, Value: literal(fn.Spec.Runtime)},
+			corev1.EnvVar{Name: contract.EnvFuncMemoryLimit, Value: mem},
 		)
 	}
-	own = append(own, corev1.EnvVar{Name: EnvFuncPort, Value: strconv.Itoa(int(target))})
+	own = append(own, corev1.EnvVar{Name: contract.EnvFuncPort, Value: strconv.Itoa(int(target))})
 	var catalogEnv []corev1.EnvVar
 	if entry.Runtime != nil {
-		own = append(own, corev1.EnvVar{Name: langruntime.EnvInstallVolume, Value: langruntime.DefaultInstallVolume})
+		own = append(own, corev1.EnvVar{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume})
 		if img, ok := entry.Image(langruntime.PhaseRuntime); ok {
 			catalogEnv = envVars(img.SortedEnv())
 		}
@@ -227,7 +229,7 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 			LocalObjectReference: corev1.LocalObjectReference{Name: fn.Name},
 		}}},
 	)
-	installMount := corev1.VolumeMount{Name: vol, MountPath: langruntime.DefaultInstallVolume}
+	installMount := corev1.VolumeMount{Name: vol, MountPath: contract.DefaultInstallVolume}
 	c := &ps.Containers[0]
 	c.VolumeMounts = append(c.VolumeMounts, installMount)
 	for _, s := range entry.Version.ImagePullSecrets {
@@ -239,11 +241,11 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 		resources = ics[0].Resources
 	}
 	depName := entry.Runtime.DepName
-	depsFile := entry.Runtime.DepsFile(langruntime.DefaultInstallVolume)
+	depsFile := entry.Runtime.DepsFile(contract.DefaultInstallVolume)
 
 	// prepare
 	prepEnv := []corev1.EnvVar{
-		{Name: langruntime.EnvInstallVolume, Value: langruntime.DefaultInstallVolume},
+		{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume},
 		{Name: EnvFunctionFile, Value: literal(codeFileName(p, entry))},
 	}
 	if p.ct.Encoding == "url" {
@@ -271,8 +273,8 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 	// install
 	if img, ok := entry.Image(langruntime.PhaseInstallation); ok && (fn.Spec.Deps != "" || p.ct.Deps) {
 		env := []corev1.EnvVar{
-			{Name: langruntime.EnvInstallVolume, Value: langruntime.DefaultInstallVolume},
-			{Name: langruntime.EnvDepsFile, Value: depsFile},
+			{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume},
+			{Name: contract.EnvDepsFile, Value: depsFile},
 		}
 		if fn.Spec.Deps != "" {
 			sum := sha256.Sum256([]byte(fn.Spec.Deps))
@@ -288,11 +290,11 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 	// compile
 	if img, ok := entry.Image(langruntime.PhaseCompilation); ok {
 		env := []corev1.EnvVar{
-			{Name: langruntime.EnvInstallVolume, Value: langruntime.DefaultInstallVolume},
-			{Name: langruntime.EnvFuncName, Value: literal(p.handler.Function)},
+			{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume},
+			{Name: contract.EnvFuncName, Value: literal(p.handler.Function)},
 		}
 		if depsFile != "" {
-			env = append(env, corev1.EnvVar{Name: langruntime.EnvDepsFile, Value: depsFile})
+			env = append(env, corev1.EnvVar{Name: contract.EnvDepsFile, Value: depsFile})
 		}
 		cc, err := buildContainer(ContainerCompile, img, img.Command, env, userEnv, installMount, resources, cfg, ps)
 		if err != nil {
@@ -317,7 +319,7 @@ func buildContainer(name string, img langruntime.Image, script string, own, user
 		ImagePullPolicy: cfg.pullPolicy(),
 		Command:         []string{"sh", "-c"},
 		Args:            []string{script},
-		WorkingDir:      langruntime.DefaultInstallVolume,
+		WorkingDir:      contract.DefaultInstallVolume,
 		Env:             env,
 		VolumeMounts:    []corev1.VolumeMount{mount},
 		Resources:       *res.DeepCopy(),

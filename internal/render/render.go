@@ -23,6 +23,7 @@ package render
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -32,6 +33,8 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Names shared by the generated objects.
@@ -44,9 +47,7 @@ const (
 	// for Istio).
 	PortName = "http-function-port"
 	// DefaultPort is the function's port when spec.service has no ports.
-	DefaultPort int32 = 8080
-	// DefaultTimeout is FUNC_TIMEOUT when spec.timeout is empty.
-	DefaultTimeout = "180"
+	DefaultPort int32 = contract.DefaultPort
 	// SourceDir is where the prepare container sees the ConfigMap.
 	SourceDir = "/src"
 	// PhaseSecretsDir is where the catalog's phase secrets are mounted in
@@ -68,16 +69,6 @@ const (
 	ContainerCompile = "compile"
 	// ContainerTrigger is the container of a cron trigger's job.
 	ContainerTrigger = "trigger"
-)
-
-// The environment of the function container (kubeless-reference.md §6.2).
-const (
-	EnvFuncHandler     = "FUNC_HANDLER"
-	EnvModName         = "MOD_NAME"
-	EnvFuncTimeout     = "FUNC_TIMEOUT"
-	EnvFuncRuntime     = "FUNC_RUNTIME"
-	EnvFuncMemoryLimit = "FUNC_MEMORY_LIMIT"
-	EnvFuncPort        = "FUNC_PORT"
 )
 
 // Config holds the controller's settings that shape the objects.
@@ -260,7 +251,7 @@ func timeout(fn *v1beta1.Function) string {
 	if fn.Spec.Timeout != "" {
 		return fn.Spec.Timeout
 	}
-	return DefaultTimeout
+	return strconv.Itoa(contract.DefaultTimeoutSeconds)
 }
 
 // literal escapes "$" in an env value that carries a user value, so that

@@ -16,6 +16,8 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 func newFunction(mod func(*v1beta1.Function)) *v1beta1.Function {
@@ -374,7 +376,7 @@ func TestDeploymentTemplateMerge(t *testing.T) {
 	if len(ps.Containers) != 2 || ps.Containers[1].Name != "side" {
 		t.Errorf("sidecar lost: %+v", ps.Containers)
 	}
-	if got := ps.Containers[0].Env[4]; got.Name != EnvFuncMemoryLimit || got.Value != "128Mi" {
+	if got := ps.Containers[0].Env[4]; got.Name != contract.EnvFuncMemoryLimit || got.Value != "128Mi" {
 		t.Errorf("env[4] = %v, want FUNC_MEMORY_LIMIT=128Mi", got)
 	}
 	for _, c := range ps.InitContainers {

@@ -7,29 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
-)
 
-// Names of the environment variables of the runtime contract
-// (shared/spec/runtime-contract.md §1) and of the host's own knobs.
-const (
-	EnvModName           = "MOD_NAME"
-	EnvFuncHandler       = "FUNC_HANDLER"
-	EnvInstallVolume     = "KUBELESS_INSTALL_VOLUME"
-	EnvFuncPort          = "FUNC_PORT"
-	EnvFuncTimeout       = "FUNC_TIMEOUT"
-	EnvFuncRuntime       = "FUNC_RUNTIME"
-	EnvFuncMemoryLimit   = "FUNC_MEMORY_LIMIT"
-	EnvFuncConcurrency   = "FUNC_CONCURRENCY"
-	EnvFuncMaxBody       = "FUNC_MAX_BODY"
-	EnvFuncLogFormat     = "FUNC_LOG_FORMAT"
-	EnvFuncProcess       = "FUNC_PROCESS"
-	EnvShutdownTimeout   = "SHUTDOWN_TIMEOUT"
-	EnvWorkers           = "KUBELESS_WORKERS"
-	EnvWorkerConcurrency = "KUBELESS_WORKER_CONCURRENCY"
-	EnvWorkerMode        = "KUBELESS_WORKER_MODE"
-	EnvQueueDepth        = "KUBELESS_QUEUE_DEPTH"
-	EnvListenFD          = "KUBELESS_LISTEN_FD"
-	EnvListenAddr        = "KUBELESS_LISTEN_ADDRESS"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Worker modes (docs/worker-protocol.md).
@@ -93,78 +72,78 @@ func FromEnv(env []string) (Config, error) {
 		}
 	}
 	c := Config{
-		ModName:       m[EnvModName],
-		Handler:       m[EnvFuncHandler],
-		InstallVolume: m[EnvInstallVolume],
-		Runtime:       m[EnvFuncRuntime],
-		MemoryLimit:   m[EnvFuncMemoryLimit],
-		Process:       m[EnvFuncProcess],
-		WorkerMode:    m[EnvWorkerMode],
+		ModName:       m[contract.EnvModName],
+		Handler:       m[contract.EnvFuncHandler],
+		InstallVolume: m[contract.EnvInstallVolume],
+		Runtime:       m[contract.EnvFuncRuntime],
+		MemoryLimit:   m[contract.EnvFuncMemoryLimit],
+		Process:       m[contract.EnvFuncProcess],
+		WorkerMode:    m[contract.EnvWorkerMode],
 		ListenFD:      -1,
 	}
 	if c.InstallVolume == "" {
-		c.InstallVolume = "/kubeless"
+		c.InstallVolume = contract.DefaultInstallVolume
 	}
 	if c.ModName == "" {
-		return c, fmt.Errorf("%s is not set: set it to the function's module (file name without suffix), for example MOD_NAME=hello", EnvModName)
+		return c, fmt.Errorf("%s is not set: set it to the function's module (file name without suffix), for example MOD_NAME=hello", contract.EnvModName)
 	}
 	if c.Handler == "" {
-		return c, fmt.Errorf("%s is not set: set it to the function's name inside module %q, for example FUNC_HANDLER=foo", EnvFuncHandler, c.ModName)
+		return c, fmt.Errorf("%s is not set: set it to the function's name inside module %q, for example FUNC_HANDLER=foo", contract.EnvFuncHandler, c.ModName)
 	}
-	port := m[EnvFuncPort]
+	port := m[contract.EnvFuncPort]
 	if port == "" {
-		port = "8080"
+		port = strconv.Itoa(contract.DefaultPort)
 	}
 	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
-		return c, fmt.Errorf("%s=%q is not a port number: use 1-65535", EnvFuncPort, port)
+		return c, fmt.Errorf("%s=%q is not a port number: use 1-65535", contract.EnvFuncPort, port)
 	}
-	c.Addr = m[EnvListenAddr] + ":" + port
+	c.Addr = m[contract.EnvListenAddress] + ":" + port
 
 	var err error
-	if c.Timeout, err = seconds(m, EnvFuncTimeout, 180); err != nil {
+	if c.Timeout, err = seconds(m, contract.EnvFuncTimeout, contract.DefaultTimeoutSeconds); err != nil {
 		return c, err
 	}
 	if c.Timeout <= 0 {
-		return c, fmt.Errorf("%s=%q must be greater than 0 seconds", EnvFuncTimeout, m[EnvFuncTimeout])
+		return c, fmt.Errorf("%s=%q must be greater than 0 seconds", contract.EnvFuncTimeout, m[contract.EnvFuncTimeout])
 	}
-	if c.ShutdownTimeout, err = seconds(m, EnvShutdownTimeout, 10); err != nil {
+	if c.ShutdownTimeout, err = seconds(m, contract.EnvShutdownTimeout, 10); err != nil {
 		return c, err
 	}
-	if c.Concurrency, err = count(m, EnvFuncConcurrency, 0, 0); err != nil {
+	if c.Concurrency, err = count(m, contract.EnvFuncConcurrency, 0, 0); err != nil {
 		return c, err
 	}
-	if c.QueueDepth, err = count(m, EnvQueueDepth, -1, 0); err != nil {
+	if c.QueueDepth, err = count(m, contract.EnvQueueDepth, -1, 0); err != nil {
 		return c, err
 	}
-	if c.Workers, err = count(m, EnvWorkers, 1, 1); err != nil {
+	if c.Workers, err = count(m, contract.EnvWorkers, 1, 1); err != nil {
 		return c, err
 	}
-	if c.WorkerConcurrency, err = count(m, EnvWorkerConcurrency, 1, 1); err != nil {
+	if c.WorkerConcurrency, err = count(m, contract.EnvWorkerConcurrency, 1, 1); err != nil {
 		return c, err
 	}
-	maxBody, err := count(m, EnvFuncMaxBody, 100<<20, 1)
+	maxBody, err := count(m, contract.EnvFuncMaxBody, 100<<20, 1)
 	if err != nil {
 		return c, err
 	}
 	c.MaxBody = int64(maxBody)
-	switch f := m[EnvFuncLogFormat]; f {
+	switch f := m[contract.EnvFuncLogFormat]; f {
 	case "", "text":
 	case "json":
 		c.LogJSON = true
 	default:
-		return c, fmt.Errorf("%s=%q is not a log format: use text or json", EnvFuncLogFormat, f)
+		return c, fmt.Errorf("%s=%q is not a log format: use text or json", contract.EnvFuncLogFormat, f)
 	}
 	switch c.WorkerMode {
 	case "":
 		c.WorkerMode = ModeFrames
 	case ModeFrames, ModeHTTP:
 	default:
-		return c, fmt.Errorf("%s=%q is not a worker mode: use %s or %s", EnvWorkerMode, c.WorkerMode, ModeFrames, ModeHTTP)
+		return c, fmt.Errorf("%s=%q is not a worker mode: use %s or %s", contract.EnvWorkerMode, c.WorkerMode, ModeFrames, ModeHTTP)
 	}
-	if fd := m[EnvListenFD]; fd != "" {
+	if fd := m[contract.EnvListenFD]; fd != "" {
 		n, err := strconv.Atoi(fd)
 		if err != nil || n < 3 {
-			return c, fmt.Errorf("%s=%q is not an inherited file descriptor (3 or more)", EnvListenFD, fd)
+			return c, fmt.Errorf("%s=%q is not an inherited file descriptor (3 or more)", contract.EnvListenFD, fd)
 		}
 		c.ListenFD = n
 	}

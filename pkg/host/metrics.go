@@ -5,6 +5,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // metrics are the contract's metrics (runtime-contract.md §7.2), with the
@@ -21,11 +23,11 @@ type metrics struct {
 func newMetrics(reg prometheus.Registerer) *metrics {
 	m := &metrics{
 		calls: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "function_calls_total",
+			Name: contract.MetricCalls,
 			Help: "Number of calls to user function",
 		}, []string{"method"}),
 		failures: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Name: "function_failures_total",
+			Name: contract.MetricFailures,
 			Help: "Number of exceptions in user function",
 		}, []string{"method"}),
 		timeouts: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -33,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Number of calls to user function that exceeded the time limit",
 		}, []string{"method"}),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name:    "function_duration_seconds",
+			Name:    contract.MetricDuration,
 			Help:    "Duration of user function in seconds",
 			Buckets: prometheus.DefBuckets,
 		}, []string{"method"}),

@@ -19,6 +19,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Pool runs the function in language worker processes started from
@@ -51,7 +53,7 @@ type Pool struct {
 // variables) and write to stdout and stderr.
 func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Logger) (*Pool, error) {
 	if strings.TrimSpace(cfg.Process) == "" {
-		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/python/kubeless.py\"", EnvFuncProcess)
+		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/python/kubeless.py\"", contract.EnvFuncProcess)
 	}
 	return &Pool{
 		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,
@@ -183,12 +185,12 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 		calls: map[uint32]*pending{},
 	}
 	env := append(append([]string(nil), p.env...),
-		"KUBELESS_WORKER_ID="+strconv.Itoa(id),
-		"KUBELESS_WORKER_CONCURRENCY="+strconv.Itoa(p.cfg.WorkerConcurrency))
+		contract.EnvWorkerID+"="+strconv.Itoa(id),
+		contract.EnvWorkerConcurrency+"="+strconv.Itoa(p.cfg.WorkerConcurrency))
 	if p.cfg.WorkerMode == ModeHTTP {
 		w.sock = filepath.Join(p.sockDir, "w"+strconv.Itoa(id)+".sock")
 		os.Remove(w.sock)
-		env = append(env, "KUBELESS_WORKER_SOCKET="+w.sock)
+		env = append(env, contract.EnvWorkerSocket+"="+w.sock)
 	}
 	// For a simple command the worker replaces the shell (exec), so the
 	// parent-death signal below reaches the worker itself if the host dies.

@@ -15,6 +15,8 @@ import (
 	"unsafe"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // LoadError is a function that cannot be loaded (runtime-contract.md §1.1).
@@ -169,7 +171,7 @@ func execSelf(f *os.File) error {
 	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); e != 0 {
 		return fmt.Errorf("restart: clear close-on-exec on listener: %w", e)
 	}
-	env := append(os.Environ(), fmt.Sprintf("%s=%d", EnvListenFD, fd))
+	env := append(os.Environ(), fmt.Sprintf("%s=%d", contract.EnvListenFD, fd))
 	// Whoever supervised this instance (a local engine, an init process)
 	// must stay its parent: the restarted image watches that parent and
 	// re-arms a parent-death signal, which an exec does not always keep.
@@ -218,8 +220,8 @@ func inheritedListener(fd int) (net.Listener, error) {
 	ln, err := net.FileListener(f)
 	f.Close()
 	if err != nil {
-		return nil, fmt.Errorf("%s=%d: not a listening socket: %w", EnvListenFD, fd, err)
+		return nil, fmt.Errorf("%s=%d: not a listening socket: %w", contract.EnvListenFD, fd, err)
 	}
-	os.Unsetenv(EnvListenFD)
+	os.Unsetenv(contract.EnvListenFD)
 	return ln, nil
 }

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -29,6 +30,8 @@ import (
 	"github.com/kubeless/kubeless/internal/engine/client"
 	"github.com/kubeless/kubeless/internal/engine/cron"
 	"github.com/kubeless/kubeless/internal/source"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // DeployOptions are the flags of deploy and update.
@@ -121,8 +124,8 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.StringVarP(&opts.Dependencies, "dependencies", "d", "", "Dependency file (requirements.txt, package.json, Gemfile, composer.json, go.mod)")
 	fl.StringSliceVarP(&opts.Env, "env", "e", nil, "Environment variable NAME=value or NAME:value (repeatable, or comma-separated)")
 	fl.StringSliceVarP(&opts.Labels, "label", "l", nil, "Label key=value or key:value (repeatable, or comma-separated)")
-	fl.StringVar(&opts.Timeout, "timeout", "180", "Longest a call may take, in seconds")
-	fl.Int32Var(&opts.Port, "port", 8080, "Port the function listens on (1-65535)")
+	fl.StringVar(&opts.Timeout, "timeout", strconv.Itoa(contract.DefaultTimeoutSeconds), "Longest a call may take, in seconds")
+	fl.Int32Var(&opts.Port, "port", contract.DefaultPort, "Port the function listens on (1-65535)")
 	fl.StringVar(&opts.Memory, "memory", "", "Memory limit, for example 128Mi")
 	fl.StringVar(&opts.CPU, "cpu", "", "CPU limit, for example 200m")
 	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")

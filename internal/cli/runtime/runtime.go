@@ -22,6 +22,8 @@ import (
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/localrt"
 	"github.com/kubeless/kubeless/pkg/host"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // NewCmdRuntime returns the `runtime` command group.
@@ -99,10 +101,10 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		return err
 	}
 	getenv := lookup(env)
-	env = setDefault(env, host.EnvFuncRuntime, rt)
-	vol := getenv(host.EnvInstallVolume)
+	env = setDefault(env, contract.EnvFuncRuntime, rt)
+	vol := getenv(contract.EnvInstallVolume)
 	if vol == "" {
-		vol = langruntime.DefaultInstallVolume
+		vol = contract.DefaultInstallVolume
 	}
 	// The catalog's runtime environment (PYTHONPATH, NODE_PATH, GEM_HOME),
 	// as the controller sets it; the caller's own values win.
@@ -140,7 +142,7 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 	if err != nil {
 		return err
 	}
-	env = setDefault(env, host.EnvFuncProcess, localrt.ShellQuote(interp)+" "+localrt.ShellQuote(worker))
+	env = setDefault(env, contract.EnvFuncProcess, localrt.ShellQuote(interp)+" "+localrt.ShellQuote(worker))
 	for _, kv := range spec.Env {
 		k, v, _ := strings.Cut(kv, "=")
 		env = setDefault(env, k, v)
@@ -210,7 +212,7 @@ func Target(rt, self string) (conformance.Target, error) {
 		return conformance.Target{
 			Runtime: "demo", Lang: "demo",
 			Command: []string{self, "host"},
-			Env:     []string{"FUNC_PROCESS=python3 {fixtures}/worker.py", "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=32"},
+			Env:     []string{contract.EnvFuncProcess + "=python3 {fixtures}/worker.py", contract.EnvWorkers + "=2", contract.EnvWorkerConcurrency + "=32"},
 		}, nil
 	}
 	entry, spec, err := resolve(rt)

@@ -8,13 +8,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
-)
 
-// Metric names of the runtime contract (kubeless-reference.md §5.4).
-const (
-	MetricCalls    = "function_calls_total"
-	MetricFailures = "function_failures_total"
-	MetricDuration = "function_duration_seconds"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // MethodStats are the sums of the function metrics of one HTTP method.
@@ -68,11 +63,11 @@ func ParseMetrics(r io.Reader) (map[string]*MethodStats, error) {
 	for name, fam := range fams {
 		for _, m := range fam.GetMetric() {
 			switch name {
-			case MetricCalls:
+			case contract.MetricCalls:
 				get(m).Calls += value(m)
-			case MetricFailures:
+			case contract.MetricFailures:
 				get(m).Failures += value(m)
-			case MetricDuration:
+			case contract.MetricDuration:
 				if h := m.GetHistogram(); h != nil {
 					get(m).DurationSeconds += h.GetSampleSum()
 				} else if s := m.GetSummary(); s != nil {

@@ -1,0 +1,92 @@
+// Package contract names the runtime contract between Kubeless and a
+// function: the environment a function process is started with, its
+// defaults, and the metric names every runtime exposes
+// (docs/runtime-contract.md). Each name is defined here once; the host,
+// the renderer of Kubernetes objects, the local engine and the conformance
+// suite import it. Runtimes written in other languages spell the same
+// names in their own sources.
+//
+// The package imports only the standard library and is public and stable:
+// a name is never changed or removed, only added.
+package contract
+
+// The function's environment (docs/runtime-contract.md). These names
+// come from the original Kubeless and are kept verbatim.
+const (
+	// EnvModName is the function's module: its file name without suffix.
+	EnvModName = "MOD_NAME"
+	// EnvFuncHandler is the function's name inside the module.
+	EnvFuncHandler = "FUNC_HANDLER"
+	// EnvFuncTimeout is the longest a call may run, in seconds (decimals
+	// allowed); past it the caller gets 408.
+	EnvFuncTimeout = "FUNC_TIMEOUT"
+	// EnvFuncPort is the TCP port the function serves on.
+	EnvFuncPort = "FUNC_PORT"
+	// EnvFuncRuntime is the runtime string, for example python3.11.
+	EnvFuncRuntime = "FUNC_RUNTIME"
+	// EnvFuncMemoryLimit is the container's memory limit, passed through to
+	// the function's context.
+	EnvFuncMemoryLimit = "FUNC_MEMORY_LIMIT"
+	// EnvFuncConcurrency is how many calls run at once in one instance.
+	EnvFuncConcurrency = "FUNC_CONCURRENCY"
+	// EnvFuncMaxBody is the largest request body accepted, in bytes.
+	EnvFuncMaxBody = "FUNC_MAX_BODY"
+	// EnvFuncLogFormat is the request log's format: text or json.
+	EnvFuncLogFormat = "FUNC_LOG_FORMAT"
+	// EnvFuncProcess is the command that starts one language worker
+	// (docs/worker-protocol.md).
+	EnvFuncProcess = "FUNC_PROCESS"
+	// EnvShutdownTimeout bounds the drain on SIGTERM, in seconds.
+	EnvShutdownTimeout = "SHUTDOWN_TIMEOUT"
+)
+
+// Kubeless's own knobs. New names are prefixed KUBELESS_.
+const (
+	// EnvInstallVolume is the folder holding the function's code and
+	// installed dependencies, in every phase (install, compile, run).
+	EnvInstallVolume = "KUBELESS_INSTALL_VOLUME"
+	// EnvDepsFile is the dependency file's path in the install phase.
+	EnvDepsFile = "KUBELESS_DEPS_FILE"
+	// EnvFuncName is the function's name in the compile phase.
+	EnvFuncName = "KUBELESS_FUNC_NAME"
+	// EnvListenAddress is the address the function listens on (default all
+	// interfaces); FUNC_PORT gives the port.
+	EnvListenAddress = "KUBELESS_LISTEN_ADDRESS"
+	// EnvListenFD is an inherited listening socket to serve on instead of
+	// binding a port.
+	EnvListenFD = "KUBELESS_LISTEN_FD"
+	// EnvWorkers is the number of language worker processes the host starts.
+	EnvWorkers = "KUBELESS_WORKERS"
+	// EnvMaxWorkers is the most worker processes the host grows to when
+	// every worker is busy.
+	EnvMaxWorkers = "KUBELESS_MAX_WORKERS"
+	// EnvWorkerConcurrency is how many calls one worker gets at once.
+	EnvWorkerConcurrency = "KUBELESS_WORKER_CONCURRENCY"
+	// EnvWorkerMode is the worker transport: frames or http.
+	EnvWorkerMode = "KUBELESS_WORKER_MODE"
+	// EnvWorkerID is the worker's number, set by the host for the worker.
+	EnvWorkerID = "KUBELESS_WORKER_ID"
+	// EnvWorkerSocket is the Unix socket a worker of mode http listens on,
+	// set by the host for the worker.
+	EnvWorkerSocket = "KUBELESS_WORKER_SOCKET"
+	// EnvQueueDepth is how many calls may wait for a slot.
+	EnvQueueDepth = "KUBELESS_QUEUE_DEPTH"
+)
+
+// Defaults of the contract.
+const (
+	// DefaultTimeoutSeconds is FUNC_TIMEOUT when a function sets none.
+	DefaultTimeoutSeconds = 180
+	// DefaultPort is FUNC_PORT when a function sets none.
+	DefaultPort = 8080
+	// DefaultInstallVolume is KUBELESS_INSTALL_VOLUME in a function's pod.
+	DefaultInstallVolume = "/kubeless"
+)
+
+// Metric names every runtime exposes on /metrics, each labelled by the
+// call's HTTP method (docs/runtime-contract.md).
+const (
+	MetricCalls    = "function_calls_total"
+	MetricFailures = "function_failures_total"
+	MetricDuration = "function_duration_seconds"
+)
