@@ -18,8 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/cron"
+	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/cron"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/store"
 )
@@ -53,24 +53,24 @@ func triggerKey(prefix, ns, name string) string { return prefix + ns + "/" + nam
 
 func validName(kind, name string) error {
 	if name == "" {
-		return api.Errorf(api.CodeInvalid, "the %s needs a name", kind)
+		return backend.Errorf(backend.CodeInvalid, "the %s needs a name", kind)
 	}
 	if errs := validation.IsDNS1123Label(name); len(errs) > 0 {
-		return api.Errorf(api.CodeInvalid, "invalid %s name %q: %s", kind, name, dnsHint)
+		return backend.Errorf(backend.CodeInvalid, "invalid %s name %q: %s", kind, name, dnsHint)
 	}
 	return nil
 }
 
 func (e *Engine) needFunctionLocked(ns, fn string) error {
 	if fn == "" {
-		return api.Errorf(api.CodeInvalid, "the trigger names no function: give one with --function-name")
+		return backend.Errorf(backend.CodeInvalid, "the trigger names no function: give one with --function-name")
 	}
 	if _, ok := e.fns[fnKey(ns, fn)]; !ok {
 		nsArg := ""
 		if ns != gateway.DefaultNamespace {
 			nsArg = " -n " + ns
 		}
-		return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", fn, ns, fn, nsArg)
+		return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", fn, ns, fn, nsArg)
 	}
 	return nil
 }
@@ -93,7 +93,7 @@ func readAuth(path string) ([]string, error) {
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return nil, api.Errorf(api.CodeInvalid, "basic auth: %v: give the path of an htpasswd file (htpasswd -cB FILE USER)", err)
+		return nil, backend.Errorf(backend.CodeInvalid, "basic auth: %v: give the path of an htpasswd file (htpasswd -cB FILE USER)", err)
 	}
 	var lines []string
 	for _, l := range strings.Split(string(b), "\n") {
@@ -102,7 +102,7 @@ func readAuth(path string) ([]string, error) {
 		}
 	}
 	if len(lines) == 0 {
-		return nil, api.Errorf(api.CodeInvalid, "basic auth: %s has no user: add one with htpasswd -B %s USER", path, path)
+		return nil, backend.Errorf(backend.CodeInvalid, "basic auth: %s has no user: add one with htpasswd -B %s USER", path, path)
 	}
 	check := gateway.New(gateway.Options{})
 	if err := check.SetRoutes(gateway.Routes{Triggers: []gateway.HTTPTrigger{{Name: "check", Function: "f", BasicAuth: lines}}}); err != nil {
@@ -110,7 +110,7 @@ func readAuth(path string) ([]string, error) {
 		if i := strings.Index(msg, ": "); i >= 0 {
 			msg = msg[i+2:]
 		}
-		return nil, api.Errorf(api.CodeInvalid, "basic auth file %s: %s", path, msg)
+		return nil, backend.Errorf(backend.CodeInvalid, "basic auth file %s: %s", path, msg)
 	}
 	return lines, nil
 }
@@ -130,7 +130,7 @@ func (e *Engine) checkHTTPLocked(t *v1beta1.HTTPTrigger) error {
 			continue
 		}
 		if strings.ToLower(o.t.Spec.HostName) == host && "/"+strings.Trim(o.t.Spec.Path, "/") == path {
-			return api.Errorf(api.CodeAlreadyExists, "host %q and path %q are already used by HTTP trigger %s in namespace %q", t.Spec.HostName, path, o.t.Name, o.t.Namespace)
+			return backend.Errorf(backend.CodeAlreadyExists, "host %q and path %q are already used by HTTP trigger %s in namespace %q", t.Spec.HostName, path, o.t.Name, o.t.Namespace)
 		}
 	}
 	return nil
@@ -151,7 +151,7 @@ func (e *Engine) CreateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger)
 	}
 	k := triggerKey(httpPrefix, t.Namespace, t.Name)
 	if _, ok := e.https[k]; ok {
-		return nil, api.Errorf(api.CodeAlreadyExists, "HTTP trigger %q already exists in namespace %q: use kubeless trigger http update", t.Name, t.Namespace)
+		return nil, backend.Errorf(backend.CodeAlreadyExists, "HTTP trigger %q already exists in namespace %q: use kubeless trigger http update", t.Name, t.Namespace)
 	}
 	if err := e.checkHTTPLocked(t); err != nil {
 		return nil, err
@@ -169,7 +169,7 @@ func (e *Engine) CreateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger)
 }
 
 // UpdateHTTPTrigger implements api.Backend: the non-empty fields of in's
-// spec (and its booleans) replace the stored ones (api.MergeHTTPTrigger).
+// spec (and its booleans) replace the stored ones (backend.MergeHTTPTrigger).
 func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
 	ns := defaultNS(in.Namespace)
 	e.mu.Lock()
@@ -180,9 +180,9 @@ func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger)
 	k := triggerKey(httpPrefix, ns, in.Name)
 	old, ok := e.https[k]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", in.Name, ns)
+		return nil, backend.Errorf(backend.CodeNotFound, "HTTP trigger %q not found in namespace %q", in.Name, ns)
 	}
-	t := api.MergeHTTPTrigger(old.t, in)
+	t := backend.MergeHTTPTrigger(old.t, in)
 	auth := old.auth
 	if in.Spec.BasicAuthSecret != "" {
 		var err error
@@ -214,7 +214,7 @@ func (e *Engine) DeleteHTTPTrigger(ctx context.Context, namespace, name string) 
 	}
 	k := triggerKey(httpPrefix, namespace, name)
 	if _, ok := e.https[k]; !ok {
-		return api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, namespace)
+		return backend.Errorf(backend.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, namespace)
 	}
 	if err := e.store.Delete(k); err != nil && !errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("delete HTTP trigger %q: %w", name, err)
@@ -235,7 +235,7 @@ func (e *Engine) GetHTTPTrigger(ctx context.Context, namespace, name string) (*v
 	}
 	t, ok := e.https[triggerKey(httpPrefix, namespace, name)]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, namespace)
+		return nil, backend.Errorf(backend.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, namespace)
 	}
 	return t.t.DeepCopy(), nil
 }
@@ -296,13 +296,13 @@ func checkCron(t *v1beta1.CronJobTrigger) error {
 		return err
 	}
 	if t.Spec.Schedule == "" {
-		return api.Errorf(api.CodeInvalid, "cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
+		return backend.Errorf(backend.CodeInvalid, "cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
 	}
 	if _, err := cron.Parse(t.Spec.Schedule); err != nil {
-		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
 	if t.Spec.Payload != nil && len(t.Spec.Payload.Raw) > 0 && !json.Valid(t.Spec.Payload.Raw) {
-		return api.Errorf(api.CodeInvalid, "cron trigger %q: the payload is not valid JSON", t.Name)
+		return backend.Errorf(backend.CodeInvalid, "cron trigger %q: the payload is not valid JSON", t.Name)
 	}
 	return nil
 }
@@ -321,7 +321,7 @@ func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 	}
 	k := triggerKey(cronPrefix, t.Namespace, t.Name)
 	if _, ok := e.crons[k]; ok {
-		return nil, api.Errorf(api.CodeAlreadyExists, "cron trigger %q already exists in namespace %q: use kubeless trigger cronjob update", t.Name, t.Namespace)
+		return nil, backend.Errorf(backend.CodeAlreadyExists, "cron trigger %q already exists in namespace %q: use kubeless trigger cronjob update", t.Name, t.Namespace)
 	}
 	if err := e.needFunctionLocked(t.Namespace, t.Spec.FunctionName); err != nil {
 		return nil, err
@@ -339,7 +339,7 @@ func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 }
 
 // UpdateCronJobTrigger implements api.Backend: the non-empty fields of in's
-// spec replace the stored ones (api.MergeCronJobTrigger).
+// spec replace the stored ones (backend.MergeCronJobTrigger).
 func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	ns := defaultNS(in.Namespace)
 	e.mu.Lock()
@@ -350,9 +350,9 @@ func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 	k := triggerKey(cronPrefix, ns, in.Name)
 	old, ok := e.crons[k]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "cron trigger %q not found in namespace %q", in.Name, ns)
+		return nil, backend.Errorf(backend.CodeNotFound, "cron trigger %q not found in namespace %q", in.Name, ns)
 	}
-	t := api.MergeCronJobTrigger(old, in)
+	t := backend.MergeCronJobTrigger(old, in)
 	if err := checkCron(t); err != nil {
 		return nil, err
 	}
@@ -380,7 +380,7 @@ func (e *Engine) DeleteCronJobTrigger(ctx context.Context, namespace, name strin
 	}
 	k := triggerKey(cronPrefix, namespace, name)
 	if _, ok := e.crons[k]; !ok {
-		return api.Errorf(api.CodeNotFound, "cron trigger %q not found in namespace %q", name, namespace)
+		return backend.Errorf(backend.CodeNotFound, "cron trigger %q not found in namespace %q", name, namespace)
 	}
 	return e.deleteCronLocked(k)
 }
@@ -405,7 +405,7 @@ func (e *Engine) GetCronJobTrigger(ctx context.Context, namespace, name string) 
 	}
 	t, ok := e.crons[triggerKey(cronPrefix, namespace, name)]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "cron trigger %q not found in namespace %q", name, namespace)
+		return nil, backend.Errorf(backend.CodeNotFound, "cron trigger %q not found in namespace %q", name, namespace)
 	}
 	return t.DeepCopy(), nil
 }

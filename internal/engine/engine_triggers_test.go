@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 func TestTop(t *testing.T) {
@@ -41,14 +41,14 @@ func TestTop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.FunctionMetrics{
+	want := []backend.FunctionMetrics{
 		{Function: "hello", Namespace: "default", Method: "GET", TotalCalls: 1, TotalDurationSeconds: 0.5, AvgDurationSeconds: 0.5},
 		{Function: "hello", Namespace: "default", Method: "POST", TotalCalls: 3, TotalDurationSeconds: 1.5, AvgDurationSeconds: 0.5},
 	}
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Errorf("Top = %+v, want %+v", rows, want)
 	}
-	if _, err := e.Top(ctx, "default", "nope"); api.CodeOf(err) != api.CodeNotFound {
+	if _, err := e.Top(ctx, "default", "nope"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("Top of a missing function: %v", err)
 	}
 	all, err := e.Top(ctx, "", "")
@@ -104,7 +104,7 @@ func TestHTTPTriggers(t *testing.T) {
 	home := t.TempDir()
 	e, stop := newTestEngine(t, home)
 	ctx := context.Background()
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); api.CodeOf(err) != api.CodeNotFound ||
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); backend.CodeOf(err) != backend.CodeNotFound ||
 		!strings.Contains(err.Error(), `function "hello" not found in namespace "default": deploy it first`) {
 		t.Fatalf("trigger of a missing function: %v", err)
 	}
@@ -115,13 +115,13 @@ func TestHTTPTriggers(t *testing.T) {
 	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "other", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "other", "")); backend.CodeOf(err) != backend.CodeAlreadyExists {
 		t.Errorf("second create: %v", err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht2", "hello", "/api/", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht2", "hello", "/api/", "")); backend.CodeOf(err) != backend.CodeAlreadyExists {
 		t.Errorf("same path: %v", err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("missing htpasswd: %v", err)
 	}
 	if code, body := call(t, e, "/api/x", "ping"); code != 200 || body != "v1||ping" {
@@ -162,7 +162,7 @@ func TestHTTPTriggers(t *testing.T) {
 	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); api.CodeOf(err) != api.CodeNotFound {
+	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
 	// Deleting the function deletes its triggers.
@@ -184,7 +184,7 @@ func TestCronTriggers(t *testing.T) {
 	waitReason(t, e, "hello", reasonReady)
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"},
 		Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "bad"}}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := e.CreateCronJobTrigger(ctx, ct); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("bad schedule: %v", err)
 	}
 	ct.Spec.Schedule = "@every 1s"
@@ -211,7 +211,7 @@ func TestCronTriggers(t *testing.T) {
 	if c.Reason != v1beta1.ReasonCallSucceeded || c.Message != "POST / answered 200 OK" {
 		t.Errorf("last run = %+v", c)
 	}
-	lines, _ := e.Logs(ctx, "default", "hello", api.LogOptions{Tail: -1})
+	lines, _ := e.Logs(ctx, "default", "hello", backend.LogOptions{Tail: -1})
 	var all []string
 	for l := range lines {
 		all = append(all, l)
@@ -300,7 +300,7 @@ func TestAutoscale(t *testing.T) {
 	waitReady("1/1")
 	bad := h.DeepCopy()
 	bad.Spec.MaxReplicas = 1
-	if _, err := e.SetAutoscaler(ctx, "default", "hello", bad); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := e.SetAutoscaler(ctx, "default", "hello", bad); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("max < min: %v", err)
 	}
 	_ = corev1.ResourceCPU

@@ -10,14 +10,14 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // needFunction fails with NotFound when the trigger's function does not
 // exist, as the local engine does.
 func (e *Engine) needFunction(ctx context.Context, ns, name string) error {
 	if name == "" {
-		return api.Errorf(api.CodeInvalid, "the trigger names no function: give one with --function-name")
+		return backend.Errorf(backend.CodeInvalid, "the trigger names no function: give one with --function-name")
 	}
 	if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &v1beta1.Function{}); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -25,7 +25,7 @@ func (e *Engine) needFunction(ctx context.Context, ns, name string) error {
 			if ns != "default" {
 				nsArg = " -n " + ns
 			}
-			return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", name, ns, name, nsArg)
+			return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", name, ns, name, nsArg)
 		}
 		return e.apiError(err)
 	}
@@ -47,7 +47,7 @@ var (
 )
 
 func (k kindInfo) notFound(ns, name string) error {
-	return api.Errorf(api.CodeNotFound, "%s %q not found in namespace %q", k.what, name, ns)
+	return backend.Errorf(backend.CodeNotFound, "%s %q not found in namespace %q", k.what, name, ns)
 }
 
 func setType(o client.Object, kind string) {
@@ -70,7 +70,7 @@ func createTrigger[T trigger](ctx context.Context, e *Engine, k kindInfo, t T, f
 	setType(t, k.kind)
 	if err := e.c.Create(ctx, t); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return zero, api.Errorf(api.CodeAlreadyExists, "%s %q already exists in namespace %q: use kubeless trigger %s update", k.what, t.GetName(), t.GetNamespace(), k.cmd)
+			return zero, backend.Errorf(backend.CodeAlreadyExists, "%s %q already exists in namespace %q: use kubeless trigger %s update", k.what, t.GetName(), t.GetNamespace(), k.cmd)
 		}
 		return zero, e.apiError(err)
 	}
@@ -139,34 +139,34 @@ func listOpts(namespace string) []client.ListOption {
 	return []client.ListOption{client.InNamespace(namespace)}
 }
 
-// CreateHTTPTrigger implements api.Client.
+// CreateHTTPTrigger implements backend.Engine.
 func (e *Engine) CreateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
 	t := in.DeepCopy()
 	return createTrigger(ctx, e, httpKind, t, t.Spec.FunctionName)
 }
 
-// UpdateHTTPTrigger implements api.Client: the non-empty fields of in's
-// spec replace the stored ones (api.MergeHTTPTrigger).
+// UpdateHTTPTrigger implements backend.Engine: the non-empty fields of in's
+// spec replace the stored ones (backend.MergeHTTPTrigger).
 func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
 	return updateTrigger(ctx, e, httpKind, in,
 		func() *v1beta1.HTTPTrigger { return &v1beta1.HTTPTrigger{} },
-		api.MergeHTTPTrigger,
+		backend.MergeHTTPTrigger,
 		func(t *v1beta1.HTTPTrigger) string { return t.Spec.FunctionName })
 }
 
-// DeleteHTTPTrigger implements api.Client.
+// DeleteHTTPTrigger implements backend.Engine.
 func (e *Engine) DeleteHTTPTrigger(ctx context.Context, namespace, name string) error {
 	t := &v1beta1.HTTPTrigger{}
 	t.Namespace, t.Name = e.ns(namespace), name
 	return deleteTrigger(ctx, e, httpKind, t)
 }
 
-// GetHTTPTrigger implements api.Client.
+// GetHTTPTrigger implements backend.Engine.
 func (e *Engine) GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error) {
 	return getTrigger(ctx, e, httpKind, &v1beta1.HTTPTrigger{}, namespace, name)
 }
 
-// ListHTTPTriggers implements api.Client.
+// ListHTTPTriggers implements backend.Engine.
 func (e *Engine) ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error) {
 	var l v1beta1.HTTPTriggerList
 	if err := e.c.List(ctx, &l, listOpts(namespace)...); err != nil {
@@ -183,16 +183,16 @@ func (e *Engine) ListHTTPTriggers(ctx context.Context, namespace string) ([]v1be
 
 func checkPayload(t *v1beta1.CronJobTrigger) error {
 	if t.Spec.Payload != nil && len(t.Spec.Payload.Raw) > 0 && !json.Valid(t.Spec.Payload.Raw) {
-		return api.Errorf(api.CodeInvalid, "cron trigger %q: the payload is not valid JSON", t.Name)
+		return backend.Errorf(backend.CodeInvalid, "cron trigger %q: the payload is not valid JSON", t.Name)
 	}
 	return nil
 }
 
-// CreateCronJobTrigger implements api.Client.
+// CreateCronJobTrigger implements backend.Engine.
 func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	t := in.DeepCopy()
 	if t.Spec.Schedule == "" {
-		return nil, api.Errorf(api.CodeInvalid, "cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
+		return nil, backend.Errorf(backend.CodeInvalid, "cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
 	}
 	if err := checkPayload(t); err != nil {
 		return nil, err
@@ -200,31 +200,31 @@ func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTr
 	return createTrigger(ctx, e, cronKind, t, t.Spec.FunctionName)
 }
 
-// UpdateCronJobTrigger implements api.Client: the non-empty fields of in's
-// spec replace the stored ones (api.MergeCronJobTrigger).
+// UpdateCronJobTrigger implements backend.Engine: the non-empty fields of in's
+// spec replace the stored ones (backend.MergeCronJobTrigger).
 func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	if err := checkPayload(in); err != nil {
 		return nil, err
 	}
 	return updateTrigger(ctx, e, cronKind, in,
 		func() *v1beta1.CronJobTrigger { return &v1beta1.CronJobTrigger{} },
-		api.MergeCronJobTrigger,
+		backend.MergeCronJobTrigger,
 		func(t *v1beta1.CronJobTrigger) string { return t.Spec.FunctionName })
 }
 
-// DeleteCronJobTrigger implements api.Client.
+// DeleteCronJobTrigger implements backend.Engine.
 func (e *Engine) DeleteCronJobTrigger(ctx context.Context, namespace, name string) error {
 	t := &v1beta1.CronJobTrigger{}
 	t.Namespace, t.Name = e.ns(namespace), name
 	return deleteTrigger(ctx, e, cronKind, t)
 }
 
-// GetCronJobTrigger implements api.Client.
+// GetCronJobTrigger implements backend.Engine.
 func (e *Engine) GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error) {
 	return getTrigger(ctx, e, cronKind, &v1beta1.CronJobTrigger{}, namespace, name)
 }
 
-// ListCronJobTriggers implements api.Client.
+// ListCronJobTriggers implements backend.Engine.
 func (e *Engine) ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error) {
 	var l v1beta1.CronJobTriggerList
 	if err := e.c.List(ctx, &l, listOpts(namespace)...); err != nil {
@@ -239,14 +239,14 @@ func (e *Engine) ListCronJobTriggers(ctx context.Context, namespace string) ([]v
 	return out, nil
 }
 
-// SetAutoscaler implements api.Client: it sets (or with nil removes) the
+// SetAutoscaler implements backend.Engine: it sets (or with nil removes) the
 // Function's spec.horizontalPodAutoscaler, from which the controller makes
 // the HorizontalPodAutoscaler.
 func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
 	ns := e.ns(namespace)
 	if h != nil {
 		var err error
-		if h, err = api.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
+		if h, err = backend.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
 			return nil, err
 		}
 	}
@@ -261,11 +261,11 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 		}
 		if h == nil {
 			if cur, err := fn.Spec.Autoscaler(); err == nil && cur == nil {
-				return api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
+				return backend.Errorf(backend.CodeNotFound, "Not found an autoscale definition for %s", name)
 			}
 		}
 		if err := fn.Spec.SetAutoscaler(h); err != nil {
-			return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+			return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 		}
 		if err := e.c.Update(ctx, fn); err != nil {
 			return err

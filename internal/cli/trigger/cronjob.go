@@ -13,11 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/cron"
+	"github.com/kubeless/kubeless/internal/cron"
 )
 
 // NewCmdCronJob returns the `trigger cronjob` group.
@@ -141,12 +141,12 @@ func cronPutRun(ctx context.Context, o *CronJobOptions) error {
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
 		Update: o.Update, Kind: "Cronjob", Name: o.Name, Namespace: o.Namespace}, t,
-		api.Client.CreateCronJobTrigger, api.Client.UpdateCronJobTrigger)
+		backend.Engine.CreateCronJobTrigger, backend.Engine.UpdateCronJobTrigger)
 }
 
 // NewCmdCronJobDelete returns `trigger cronjob delete`.
 func NewCmdCronJobDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "cronjob", func(ctx context.Context, cl api.Client, ns, name string) error {
+	return newCmdDelete(f, runF, "cronjob", func(ctx context.Context, cl backend.Engine, ns, name string) error {
 		return cl.DeleteCronJobTrigger(ctx, ns, name)
 	})
 }

@@ -10,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // NewCmdHTTP returns the `trigger http` group.
@@ -136,7 +136,7 @@ func httpPutRun(ctx context.Context, o *HTTPOptions) error {
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
 		Update: o.Update, Kind: "HTTP", Name: o.Name, Namespace: o.Namespace}, t,
-		api.Client.CreateHTTPTrigger, api.Client.UpdateHTTPTrigger)
+		backend.Engine.CreateHTTPTrigger, backend.Engine.UpdateHTTPTrigger)
 }
 
 // DeleteOptions are the flags of delete (http and cronjob).
@@ -149,12 +149,12 @@ type DeleteOptions struct {
 
 // NewCmdHTTPDelete returns `trigger http delete`.
 func NewCmdHTTPDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl api.Client, ns, name string) error {
+	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl backend.Engine, ns, name string) error {
 		return cl.DeleteHTTPTrigger(ctx, ns, name)
 	})
 }
 
-func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, api.Client, string, string) error) *cobra.Command {
+func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, backend.Engine, string, string) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <name>",

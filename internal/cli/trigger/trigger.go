@@ -18,9 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // Engine returns the engine in use.
@@ -70,7 +70,7 @@ type putOptions struct {
 // putTrigger prints t for a dry run, or creates or updates it and says so
 // with the original's message.
 func putTrigger[T any](ctx context.Context, o putOptions, t T,
-	create, update func(api.Client, context.Context, T) (T, error)) error {
+	create, update func(backend.Engine, context.Context, T) (T, error)) error {
 	ctx = bg(ctx)
 	if o.DryRun {
 		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)

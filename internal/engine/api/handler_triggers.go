@@ -8,6 +8,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // moreRoutes are the endpoints of TriggerBackend.
@@ -33,7 +34,7 @@ func moreRoutes() map[string]func(*Handler, http.ResponseWriter, *http.Request) 
 
 func readJSON(r *http.Request, v any, what string) error {
 	if err := json.NewDecoder(io.LimitReader(r.Body, MaxBody)).Decode(v); err != nil {
-		return Errorf(CodeInvalid, "request body is not %s: %v", what, err)
+		return backend.Errorf(backend.CodeInvalid, "request body is not %s: %v", what, err)
 	}
 	return nil
 }
@@ -50,7 +51,7 @@ func answer(w http.ResponseWriter, status int, v any, err error) error {
 func (h *Handler) serveTopAll(w http.ResponseWriter, r *http.Request) error {
 	rows, err := h.b.Top(r.Context(), r.URL.Query().Get("namespace"), "")
 	if rows == nil {
-		rows = []FunctionMetrics{}
+		rows = []backend.FunctionMetrics{}
 	}
 	return answer(w, http.StatusOK, rows, err)
 }
@@ -58,7 +59,7 @@ func (h *Handler) serveTopAll(w http.ResponseWriter, r *http.Request) error {
 func (h *Handler) serveTop(w http.ResponseWriter, r *http.Request) error {
 	rows, err := h.b.Top(r.Context(), r.PathValue("ns"), r.PathValue("name"))
 	if rows == nil {
-		rows = []FunctionMetrics{}
+		rows = []backend.FunctionMetrics{}
 	}
 	return answer(w, http.StatusOK, rows, err)
 }
@@ -76,7 +77,7 @@ func (h *Handler) serveSetAutoscaler(w http.ResponseWriter, r *http.Request) err
 func pathName(r *http.Request, m *metaNames) error {
 	ns, name := r.PathValue("ns"), r.PathValue("name")
 	if (*m.name != "" && *m.name != name) || (*m.ns != "" && *m.ns != ns) {
-		return Errorf(CodeInvalid, "body names %s/%s but the path names %s/%s", *m.ns, *m.name, ns, name)
+		return backend.Errorf(backend.CodeInvalid, "body names %s/%s but the path names %s/%s", *m.ns, *m.name, ns, name)
 	}
 	*m.name, *m.ns = name, ns
 	return nil

@@ -8,7 +8,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 func nsQuery(namespace string) url.Values {
@@ -27,8 +27,8 @@ func objPath(kind, ns, name string) string {
 
 // Top returns the metrics rows of function name, or of every function of
 // namespace ("" for all) when name is "".
-func (c *Client) Top(ctx context.Context, namespace, name string) ([]api.FunctionMetrics, error) {
-	var out []api.FunctionMetrics
+func (c *Client) Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error) {
+	var out []backend.FunctionMetrics
 	var err error
 	if name == "" {
 		err = c.doJSON(ctx, http.MethodGet, "/v1/metrics", nsQuery(namespace), nil, &out)
