@@ -3,7 +3,7 @@
 // the Kubernetes engine (internal/kubeengine). Neither engine owns it.
 //
 // It holds one small interface per noun (Functions, Metrics, Autoscalers,
-// and the triggers), the error vocabulary both engines speak (*Error and
+// and Triggers of each kind), the error vocabulary both engines speak (*Error and
 // its codes, so that NotFound and the others read the same on both), and
 // what both engines do alike: MergeFunction and the trigger merges for
 // updates, NormalizeAutoscaler, and the parsing and summing of the
@@ -29,8 +29,7 @@ type Engine interface {
 	Functions
 	Metrics
 	Autoscalers
-	HTTPTriggers
-	CronJobTriggers
+	TriggerSource
 }
 
 // Status describes an engine: its version, where its gateway is, and for
@@ -73,27 +72,6 @@ type Autoscalers interface {
 	// SetAutoscaler sets (or, with nil, removes) the function's
 	// horizontalPodAutoscaler and returns the function.
 	SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error)
-}
-
-// HTTPTriggers creates, updates, removes and reads HTTP triggers.
-type HTTPTriggers interface {
-	// CreateHTTPTrigger fails with AlreadyExists for an existing name and
-	// NotFound when its function does not exist.
-	CreateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	// UpdateHTTPTrigger merges the trigger's spec (MergeHTTPTrigger).
-	UpdateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	DeleteHTTPTrigger(ctx context.Context, namespace, name string) error
-	GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error)
-	ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error)
-}
-
-// CronJobTriggers creates, updates, removes and reads cron triggers.
-type CronJobTriggers interface {
-	CreateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	UpdateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	DeleteCronJobTrigger(ctx context.Context, namespace, name string) error
-	GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error)
-	ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error)
 }
 
 // LogOptions select the lines of Logs.

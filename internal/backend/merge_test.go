@@ -138,33 +138,6 @@ func TestMergeFunction(t *testing.T) {
 	}
 }
 
-func TestMergeTriggers(t *testing.T) {
-	old := &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "p", Gateway: "nginx", CorsEnable: true, TLSAcme: true}}
-	got := MergeHTTPTrigger(old, &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{Path: "q", BasicAuthSecret: "auth"}})
-	want := v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "q", Gateway: "nginx", BasicAuthSecret: "auth", CorsEnable: true, TLSAcme: false}
-	if d := cmp.Diff(want, got.Spec); d != "" {
-		t.Errorf("http (-want +got):\n%s", d)
-	}
-	if old.Spec.Path != "p" {
-		t.Error("old was modified")
-	}
-
-	cold := &v1beta1.CronJobTrigger{Spec: v1beta1.CronJobTriggerSpec{FunctionName: "f", Schedule: "* * * * *", Payload: &runtime.RawExtension{Raw: []byte(`1`)}}}
-	for _, tt := range []struct {
-		patch v1beta1.CronJobTriggerSpec
-		want  v1beta1.CronJobTriggerSpec
-	}{
-		{v1beta1.CronJobTriggerSpec{}, cold.Spec},
-		{v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}},
-			v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}}},
-	} {
-		got := MergeCronJobTrigger(cold, &v1beta1.CronJobTrigger{Spec: tt.patch})
-		if d := cmp.Diff(tt.want, got.Spec); d != "" {
-			t.Errorf("cron (-want +got):\n%s", d)
-		}
-	}
-}
-
 func TestParseMetrics(t *testing.T) {
 	text := `# TYPE function_calls_total counter
 function_calls_total{method="GET"} 3

@@ -83,10 +83,10 @@ type Engine struct {
 
 	mu    sync.Mutex
 	store store.Store
-	fns   map[string]*fnState  // by "namespace/name"
-	https map[string]*httpTrig // by store key
-	crons map[string]*v1beta1.CronJobTrigger
-	sched *cron.Scheduler
+	fns   map[string]*fnState // by "namespace/name"
+	// triggers are the triggers of each kind.
+	triggers map[*v1beta1.TriggerKind]*triggerSet
+	sched    *cron.Scheduler
 }
 
 // fnState is the engine's view of one function.
@@ -124,8 +124,9 @@ func New(opts Options) *Engine {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
-		https: map[string]*httpTrig{}, crons: map[string]*v1beta1.CronJobTrigger{}}
+	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{}}
+	e.triggers = e.newTriggerSets()
+	return e
 }
 
 // Ready is closed once Run serves the API and the gateway.

@@ -106,7 +106,7 @@ func TestEnvFunctions(t *testing.T) {
 	}
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello"}}
-	if _, err := e.CreateHTTPTrigger(ctx, ht); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Delete(ctx, ns, "hello"); err != nil {
@@ -114,7 +114,7 @@ func TestEnvFunctions(t *testing.T) {
 	}
 	_, err = e.Get(ctx, ns, "hello")
 	wantCode(t, err, backend.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q`, ns))
-	_, err = e.GetHTTPTrigger(ctx, ns, "web")
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Get(ctx, ns, "web")
 	wantCode(t, err, backend.CodeNotFound, "")
 }
 
@@ -123,15 +123,15 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 	ctx := context.Background()
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello", Path: "api"}}
-	_, err := e.CreateHTTPTrigger(ctx, ht)
+	_, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
 	wantCode(t, err, backend.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q: deploy it first with kubeless function deploy hello -n %s`, ns, ns))
 	if _, err := e.Deploy(ctx, function(ns, "hello")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, ht); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example"}}); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example"}}); err != nil {
 		t.Fatal(err)
 	}
 	stored := &v1beta1.HTTPTrigger{}
@@ -143,13 +143,13 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 	}
 
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "*/5 * * * *"}}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.UpdateCronJobTrigger(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}}); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Update(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}}); err != nil {
 		t.Fatal(err)
 	}
-	crons, err := e.ListCronJobTriggers(ctx, ns)
+	crons, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, ns)
 	if err != nil || len(crons) != 1 || crons[0].Spec.Schedule != "@hourly" {
 		t.Errorf("crons = %+v, %v", crons, err)
 	}

@@ -134,8 +134,8 @@ func TestFunctions(t *testing.T) {
 	if _, err := e.Get(ctx, "team", "hello"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("after delete: %v", err)
 	}
-	hs, _ := e.ListHTTPTriggers(ctx, "team")
-	cs, _ := e.ListCronJobTriggers(ctx, "team")
+	hs, _ := backend.TriggersOf[v1beta1.HTTPTrigger](e).List(ctx, "team")
+	cs, _ := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, "team")
 	if len(hs) != 1 || hs[0].Name != "h2" || len(cs) != 0 {
 		t.Errorf("triggers left: %v %v", hs, cs)
 	}
@@ -253,64 +253,64 @@ func TestTriggers(t *testing.T) {
 	e := f.e
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope", Path: "api"}}
-	_, err := e.CreateHTTPTrigger(ctx, ht)
+	_, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
 	wantCode(t, err, backend.CodeNotFound, `function "nope" not found in namespace "team": deploy it first with kubeless function deploy nope -n team`)
 	ht.Spec.FunctionName = "hello"
-	out, err := e.CreateHTTPTrigger(ctx, ht)
+	out, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Namespace != "team" || out.Labels[v1beta1.LabelCreatedBy] != "kubeless" || out.Kind != "HTTPTrigger" {
 		t.Errorf("created %+v", out.ObjectMeta)
 	}
-	_, err = e.CreateHTTPTrigger(ctx, ht)
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
 	wantCode(t, err, backend.CodeAlreadyExists, `HTTP trigger "web" already exists in namespace "team": use kubeless trigger http update`)
-	up, err := e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example", CorsEnable: true}})
+	up, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example", CorsEnable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.Spec.Path != "api" || up.Spec.HostName != "h.example" || !up.Spec.CorsEnable || up.Spec.FunctionName != "hello" {
 		t.Errorf("updated spec %+v", up.Spec)
 	}
-	_, err = e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope"}})
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope"}})
 	wantCode(t, err, backend.CodeNotFound, "")
-	got, err := e.GetHTTPTrigger(ctx, "team", "web")
+	got, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Get(ctx, "team", "web")
 	if err != nil || got.Spec.HostName != "h.example" || got.Kind != "HTTPTrigger" {
 		t.Errorf("get = %+v, %v", got, err)
 	}
-	_, err = e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "gone"}})
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "gone"}})
 	wantCode(t, err, backend.CodeNotFound, `HTTP trigger "gone" not found in namespace "team"`)
-	if err := e.DeleteHTTPTrigger(ctx, "team", "web"); err != nil {
+	if err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "team", "web"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, e.DeleteHTTPTrigger(ctx, "team", "web"), backend.CodeNotFound, `HTTP trigger "web" not found in namespace "team"`)
+	wantCode(t, backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "team", "web"), backend.CodeNotFound, `HTTP trigger "web" not found in namespace "team"`)
 
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello"}}
-	_, err = e.CreateCronJobTrigger(ctx, ct)
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct)
 	wantCode(t, err, backend.CodeInvalid, `cron trigger "tick" has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'`)
 	ct.Spec.Schedule = "*/5 * * * *"
 	ct.Spec.Payload = &k8sruntime.RawExtension{Raw: []byte(`{"a":`)}
-	_, err = e.CreateCronJobTrigger(ctx, ct)
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct)
 	wantCode(t, err, backend.CodeInvalid, `cron trigger "tick": the payload is not valid JSON`)
 	ct.Spec.Payload = &k8sruntime.RawExtension{Raw: []byte(`{"a":1}`)}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); err != nil {
 		t.Fatal(err)
 	}
-	cup, err := e.UpdateCronJobTrigger(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}})
+	cup, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Update(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cup.Spec.Schedule != "@hourly" || string(cup.Spec.Payload.Raw) != `{"a":1}` || cup.Spec.FunctionName != "hello" {
 		t.Errorf("cron update = %+v", cup.Spec)
 	}
-	list, err := e.ListCronJobTriggers(ctx, "")
+	list, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, "")
 	if err != nil || len(list) != 1 || list[0].Kind != "CronJobTrigger" {
 		t.Errorf("cron list = %+v, %v", list, err)
 	}
-	if err := e.DeleteCronJobTrigger(ctx, "team", "tick"); err != nil {
+	if err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Delete(ctx, "team", "tick"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.GetCronJobTrigger(ctx, "team", "tick")
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Get(ctx, "team", "tick")
 	wantCode(t, err, backend.CodeNotFound, `cron trigger "tick" not found in namespace "team"`)
 }
 

@@ -350,7 +350,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 				v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless, v1beta1.LabelFunction: o.Name}},
 			Spec: v1beta1.CronJobTriggerSpec{FunctionName: o.Name, Schedule: o.Schedule},
 		}
-		if _, err := cl.CreateCronJobTrigger(ctx, ct); err != nil {
+		if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](cl).Create(ctx, ct); err != nil {
 			return fmt.Errorf("function %s is deployed but its schedule is not: %w", o.Name, err)
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/backend/backendtest"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
@@ -31,6 +32,10 @@ func (f *fakeTriggers) Top(_ context.Context, ns, name string) ([]backend.Functi
 func (f *fakeTriggers) CreateCronJobTrigger(_ context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	f.crons = append(f.crons, t)
 	return t, nil
+}
+
+func (f *fakeTriggers) Triggers(*v1beta1.TriggerKind) backend.TriggerStore {
+	return backendtest.TriggerFuncs[v1beta1.CronJobTrigger, *v1beta1.CronJobTrigger]{CreateFunc: f.CreateCronJobTrigger}
 }
 
 func TestNewCmdTop(t *testing.T) {

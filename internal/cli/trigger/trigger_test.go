@@ -15,6 +15,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/backend/backendtest"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
@@ -94,6 +95,15 @@ func (f *fakeEngine) ListCronJobTriggers(context.Context, string) ([]v1beta1.Cro
 		out = append(out, *t)
 	}
 	return out, nil
+}
+
+func (f *fakeEngine) Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore {
+	if kind == v1beta1.HTTPTriggerKind {
+		return backendtest.TriggerFuncs[v1beta1.HTTPTrigger, *v1beta1.HTTPTrigger]{CreateFunc: f.CreateHTTPTrigger,
+			UpdateFunc: f.UpdateHTTPTrigger, DeleteFunc: f.DeleteHTTPTrigger, ListFunc: f.ListHTTPTriggers}
+	}
+	return backendtest.TriggerFuncs[v1beta1.CronJobTrigger, *v1beta1.CronJobTrigger]{CreateFunc: f.CreateCronJobTrigger,
+		ListFunc: f.ListCronJobTriggers}
 }
 
 func serve(t *testing.T) (*fakeEngine, Engine) {

@@ -19,18 +19,7 @@ type TriggerBackend interface {
 	// horizontalPodAutoscaler and returns the function.
 	SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error)
 
-	// CreateHTTPTrigger fails with AlreadyExists for an existing name and
-	// NotFound when its function does not exist.
-	CreateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	// UpdateHTTPTrigger replaces the trigger's spec.
-	UpdateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	DeleteHTTPTrigger(ctx context.Context, namespace, name string) error
-	GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error)
-	ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error)
-
-	CreateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	UpdateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	DeleteCronJobTrigger(ctx context.Context, namespace, name string) error
-	GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error)
-	ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error)
+	// Triggers returns the triggers of kind, served under
+	// /v1/<kind.Resource>.
+	Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore
 }
