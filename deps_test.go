@@ -36,9 +36,16 @@ var depRules = []struct {
 	},
 	{
 		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime",
-			"./internal/engine/store", "./internal/engine/supervisor", "./internal/engine/gateway", "./internal/engine/cron"},
+			"./internal/engine/store", "./internal/engine/supervisor", "./internal/engine/gateway", "./internal/cron"},
 		bad: isKube,
 		why: "the local engine's packages work with no cluster",
+	},
+	{
+		pkgs: []string{"./internal/kubeengine", "./internal/backend"},
+		bad: func(d string, _ bool) bool {
+			return strings.HasPrefix(d, module+"/internal/engine")
+		},
+		why: "the Kubernetes engine and the engine-neutral backend use nothing of the local engine",
 	},
 	{
 		pkgs: []string{"./pkg/host", "./pkg/functions", "./cmd/kubeless-host"},
@@ -58,6 +65,8 @@ var depRules = []struct {
 		why:  "the contract's names are imported by the host, the engines and the conformance suite: standard library only",
 	},
 }
+
+const module = "github.com/kubeless/kubeless"
 
 func isKube(d string, _ bool) bool {
 	return strings.HasPrefix(d, "k8s.io/") || strings.HasPrefix(d, "sigs.k8s.io/controller-runtime")
@@ -112,5 +121,41 @@ func TestPurePackagesReadNoEnvironment(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestLocalEngineBoundary: the local engine's API package is its daemon's
+// protocol, spoken by the daemon (internal/engine) and its client
+// (internal/engine/client) alone; of the commands, only internal/cli/local
+// reaches the local engine (it starts the daemon and builds its client),
+// the others see internal/backend.
+func TestLocalEngineBoundary(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("go not on PATH: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
+	if err != nil {
+		t.Fatalf("go list ./...: %v", err)
+	}
+	apiPkg := module + "/internal/engine/api"
+	apiUsers := map[string]bool{module + "/internal/engine": true, module + "/internal/engine/client": true}
+	checked := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg, imports := fields[0], fields[1:]
+		for _, imp := range imports {
+			if imp == apiPkg && !apiUsers[pkg] {
+				t.Errorf("%s imports %s: it is the local daemon's protocol; use internal/backend", pkg, imp)
+			}
+			if strings.HasPrefix(pkg, module+"/internal/cli") && pkg != module+"/internal/cli/local" &&
+				(imp == module+"/internal/engine" || strings.HasPrefix(imp, module+"/internal/engine/")) {
+				t.Errorf("%s imports %s: of the commands only internal/cli/local reaches the local engine", pkg, imp)
+			}
+		}
+		checked++
+	}
+	if checked < 10 {
+		t.Fatalf("go list listed %d packages: the check saw nothing", checked)
 	}
 }

@@ -1,6 +1,8 @@
 package v1beta1
 
 import (
+	"fmt"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
@@ -54,4 +56,57 @@ type CronJobTriggerList struct {
 	metav1.TypeMeta `json:",inline"`
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []CronJobTrigger `json:"items"`
+}
+
+// CronJobTriggerKind describes the CronJobTrigger kind.
+var CronJobTriggerKind = &TriggerKind{
+	Kind: "CronJobTrigger", Resource: "cronjobtriggers", What: "cron trigger", Command: "cronjob",
+	New:     func() Trigger { return &CronJobTrigger{} },
+	NewList: func() TriggerList { return &CronJobTriggerList{} },
+}
+
+func init() { registerTrigger(CronJobTriggerKind) }
+
+// TriggerKind implements Trigger.
+func (t *CronJobTrigger) TriggerKind() *TriggerKind { return CronJobTriggerKind }
+
+// TargetFunction implements Trigger.
+func (t *CronJobTrigger) TargetFunction() string { return t.Spec.FunctionName }
+
+// TriggerStatus implements Trigger.
+func (t *CronJobTrigger) TriggerStatus() *TriggerStatus { return &t.Status }
+
+// ValidateSpec implements Trigger: a schedule is required and the payload
+// must be JSON. (The local engine also parses the schedule; on Kubernetes
+// the CronJob's validation does.)
+func (t *CronJobTrigger) ValidateSpec() error {
+	if t.Spec.Schedule == "" {
+		return fmt.Errorf("cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
+	}
+	return checkPayload("cron trigger", t.Name, t.Spec.Payload)
+}
+
+// MergeSpec implements Trigger.
+func (t *CronJobTrigger) MergeSpec(patch Trigger) Trigger {
+	out := t.DeepCopy()
+	p := patch.(*CronJobTrigger).Spec
+	if p.Schedule != "" {
+		out.Spec.Schedule = p.Schedule
+	}
+	if p.FunctionName != "" {
+		out.Spec.FunctionName = p.FunctionName
+	}
+	if p.Payload != nil {
+		out.Spec.Payload = p.Payload.DeepCopy()
+	}
+	return out
+}
+
+// Triggers implements TriggerList.
+func (l *CronJobTriggerList) Triggers() []Trigger {
+	out := make([]Trigger, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out
 }

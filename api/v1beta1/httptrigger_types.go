@@ -101,3 +101,53 @@ type HTTPTriggerList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []HTTPTrigger `json:"items"`
 }
+
+// HTTPTriggerKind describes the HTTPTrigger kind.
+var HTTPTriggerKind = &TriggerKind{
+	Kind: "HTTPTrigger", Resource: "httptriggers", What: "HTTP trigger", Command: "http",
+	New:     func() Trigger { return &HTTPTrigger{} },
+	NewList: func() TriggerList { return &HTTPTriggerList{} },
+}
+
+func init() { registerTrigger(HTTPTriggerKind) }
+
+// TriggerKind implements Trigger.
+func (t *HTTPTrigger) TriggerKind() *TriggerKind { return HTTPTriggerKind }
+
+// TargetFunction implements Trigger.
+func (t *HTTPTrigger) TargetFunction() string { return t.Spec.FunctionName }
+
+// TriggerStatus implements Trigger.
+func (t *HTTPTrigger) TriggerStatus() *TriggerStatus { return &t.Status }
+
+// ValidateSpec implements Trigger: an HTTP trigger's spec has nothing the
+// API server would not take.
+func (t *HTTPTrigger) ValidateSpec() error { return nil }
+
+// MergeSpec implements Trigger: cors-enable only turns on, tls is always
+// patch's.
+func (t *HTTPTrigger) MergeSpec(patch Trigger) Trigger {
+	out := t.DeepCopy()
+	p := patch.(*HTTPTrigger).Spec
+	for dst, src := range map[*string]string{
+		&out.Spec.FunctionName: p.FunctionName, &out.Spec.HostName: p.HostName, &out.Spec.Path: p.Path,
+		&out.Spec.BasicAuthSecret: p.BasicAuthSecret, &out.Spec.TLSSecret: p.TLSSecret, &out.Spec.Gateway: p.Gateway,
+		&out.Spec.CorsDomain: p.CorsDomain,
+	} {
+		if src != "" {
+			*dst = src
+		}
+	}
+	out.Spec.CorsEnable = out.Spec.CorsEnable || p.CorsEnable
+	out.Spec.TLSAcme = p.TLSAcme
+	return out
+}
+
+// Triggers implements TriggerList.
+func (l *HTTPTriggerList) Triggers() []Trigger {
+	out := make([]Trigger, len(l.Items))
+	for i := range l.Items {
+		out[i] = &l.Items[i]
+	}
+	return out
+}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/build"
 	autoscalecmd "github.com/kubeless/kubeless/internal/cli/autoscale"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
@@ -22,7 +23,6 @@ import (
 	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	triggercmd "github.com/kubeless/kubeless/internal/cli/trigger"
-	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/kubeengine"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
@@ -88,7 +88,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f := functioncmd.NewFactory(localCfg)
 	localEngine := f.Engine
 	kubeEngine := sync.OnceValues(func() (*kubeengine.Engine, error) { return kc.Engine() })
-	f.Engine = func(ctx context.Context) (api.Client, error) {
+	f.Engine = func(ctx context.Context) (backend.Engine, error) {
 		ch, err := chooseEngine()
 		if err != nil {
 			return nil, err

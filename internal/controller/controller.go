@@ -13,12 +13,11 @@ package controller
 
 import (
 	"context"
+	"fmt"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	networkingv1 "k8s.io/api/networking/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -115,77 +114,53 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 
-	for _, kind := range []struct {
-		name  string
-		obj   client.Object
-		list  func() client.ObjectList
-		owned client.Object
-		items func(client.ObjectList) []client.Object
-	}{
-		{"HTTPTrigger", &v1beta1.HTTPTrigger{}, func() client.ObjectList { return &v1beta1.HTTPTriggerList{} }, &networkingv1.Ingress{},
-			func(l client.ObjectList) []client.Object {
-				var out []client.Object
-				for i := range l.(*v1beta1.HTTPTriggerList).Items {
-					out = append(out, &l.(*v1beta1.HTTPTriggerList).Items[i])
-				}
-				return out
-			}},
-		{"CronJobTrigger", &v1beta1.CronJobTrigger{}, func() client.ObjectList { return &v1beta1.CronJobTriggerList{} }, &batchv1.CronJob{},
-			func(l client.ObjectList) []client.Object {
-				var out []client.Object
-				for i := range l.(*v1beta1.CronJobTriggerList).Items {
-					out = append(out, &l.(*v1beta1.CronJobTriggerList).Items[i])
-				}
-				return out
-			}},
-	} {
-		err := mgr.GetFieldIndexer().IndexField(ctx, kind.obj, functionNameField, func(o client.Object) []string {
-			switch t := o.(type) {
-			case *v1beta1.HTTPTrigger:
-				return []string{t.Spec.FunctionName}
-			case *v1beta1.CronJobTrigger:
-				return []string{t.Spec.FunctionName}
+	for _, kind := range v1beta1.TriggerKinds() {
+		rd, ok := renderers[kind]
+		if !ok {
+			return fmt.Errorf("no renderer for trigger kind %s", kind.Kind)
+		}
+		err := mgr.GetFieldIndexer().IndexField(ctx, kind.New(), functionNameField, func(o client.Object) []string {
+			if t, ok := o.(v1beta1.Trigger); ok {
+				return []string{t.TargetFunction()}
 			}
 			return nil
 		})
 		if err != nil {
 			return err
 		}
-		kind := kind
+		requests := func(l v1beta1.TriggerList) []reconcile.Request {
+			var reqs []reconcile.Request
+			for _, t := range l.Triggers() {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
+			}
+			return reqs
+		}
 		triggersOf := func(ctx context.Context, o client.Object) []reconcile.Request {
-			l := kind.list()
+			l := kind.NewList()
 			if err := mgr.GetClient().List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{functionNameField: o.GetName()}); err != nil {
 				return nil
 			}
-			var reqs []reconcile.Request
-			for _, t := range kind.items(l) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
-			}
-			return reqs
+			return requests(l)
 		}
 		allTriggers := func(ctx context.Context, _ client.Object) []reconcile.Request {
-			l := kind.list()
+			l := kind.NewList()
 			if err := mgr.GetClient().List(ctx, l); err != nil {
 				return nil
 			}
-			var reqs []reconcile.Request
-			for _, t := range kind.items(l) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(t)})
-			}
-			return reqs
+			return requests(l)
 		}
 		tr := &TriggerReconciler{
 			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("kubeless-controller"),
-			Kind: kind.name, config: src, applier: ap,
+			Kind: kind.Kind, config: src, applier: ap,
 		}
 		b := ctrl.NewControllerManagedBy(mgr).
-			For(kind.obj).
-			Owns(kind.owned).
+			For(kind.New()).
+			Owns(rd.owned()).
 			Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(triggersOf)).
-			Named(kind.name)
-		if kind.name == "CronJobTrigger" {
-			// The provision image and cluster domain come from
-			// kubeless-config.
+			Named(kind.Kind)
+		if rd.usesConfig {
+			// What it renders comes from kubeless-config (for a CronJob,
+			// the provision image and cluster domain).
 			b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(allTriggers), builder.WithPredicates(isConfig))
 		}
 		if err := b.Complete(tr); err != nil {
@@ -211,10 +186,11 @@ func CacheOptions(namespace string, config types.NamespacedName) cache.Options {
 	o := cache.Options{
 		DefaultLabelSelector: ours,
 		ByObject: map[client.Object]cache.ByObject{
-			&v1beta1.Function{}:       all,
-			&v1beta1.HTTPTrigger{}:    all,
-			&v1beta1.CronJobTrigger{}: all,
+			&v1beta1.Function{}: all,
 		},
+	}
+	for _, k := range v1beta1.TriggerKinds() {
+		o.ByObject[k.New()] = all
 	}
 	cms := map[string]cache.Config{cache.AllNamespaces: {LabelSelector: ours}}
 	if namespace != "" {

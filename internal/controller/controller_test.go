@@ -378,3 +378,14 @@ func TestAdoption(t *testing.T) {
 		})
 	}
 }
+
+func TestEveryTriggerKindHasARenderer(t *testing.T) {
+	for _, k := range v1beta1.TriggerKinds() {
+		if _, _, err := triggerKind(k.Kind); err != nil {
+			t.Errorf("%v: add the kind to renderers", err)
+		}
+	}
+	if _, _, err := triggerKind("NoSuchTrigger"); err == nil {
+		t.Error("an unknown kind has a renderer")
+	}
+}

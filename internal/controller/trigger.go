@@ -24,35 +24,62 @@ import (
 // Function's change reaches the triggers that name it.
 const functionNameField = "spec.function-name"
 
-// trigger is an HTTPTrigger or a CronJobTrigger with what the reconciler
-// needs of it.
-type trigger struct {
-	obj          client.Object // *v1beta1.HTTPTrigger or *v1beta1.CronJobTrigger
-	functionName string
-	status       *v1beta1.TriggerStatus
+// renderer makes the object that runs the triggers of one kind on
+// Kubernetes, owned by the trigger. Adding a trigger kind adds its
+// renderer to renderers.
+type renderer struct {
+	// owned returns an empty object of the type render makes, named by
+	// object in messages.
+	owned  func() client.Object
+	object string
+	// usesConfig: render reads kubeless-config (the trigger is rendered
+	// again when it changes).
+	usesConfig bool
+	render     func(t v1beta1.Trigger, fn *v1beta1.Function, cfg render.Config) (client.Object, error)
 }
 
-func newTrigger(kind string) (trigger, error) {
-	switch kind {
-	case "HTTPTrigger":
-		t := &v1beta1.HTTPTrigger{}
-		return trigger{obj: t, status: &t.Status}, nil
-	case "CronJobTrigger":
-		t := &v1beta1.CronJobTrigger{}
-		return trigger{obj: t, status: &t.Status}, nil
+// renderers are the renderer of each trigger kind.
+var renderers = map[*v1beta1.TriggerKind]renderer{
+	v1beta1.HTTPTriggerKind: {
+		owned:  func() client.Object { return &networkingv1.Ingress{} },
+		object: "Ingress",
+		render: func(t v1beta1.Trigger, fn *v1beta1.Function, _ render.Config) (client.Object, error) {
+			return render.Ingress(t.(*v1beta1.HTTPTrigger), fn)
+		},
+	},
+	v1beta1.CronJobTriggerKind: {
+		owned:      func() client.Object { return &batchv1.CronJob{} },
+		object:     "CronJob",
+		usesConfig: true,
+		render: func(t v1beta1.Trigger, fn *v1beta1.Function, cfg render.Config) (client.Object, error) {
+			return render.CronJob(t.(*v1beta1.CronJobTrigger), fn, cfg)
+		},
+	},
+}
+
+// triggerKind returns the trigger kind named kind and its renderer.
+func triggerKind(kind string) (*v1beta1.TriggerKind, renderer, error) {
+	for _, k := range v1beta1.TriggerKinds() {
+		if k.Kind == kind {
+			if r, ok := renderers[k]; ok {
+				return k, r, nil
+			}
+			return nil, renderer{}, fmt.Errorf("no renderer for trigger kind %q", kind)
+		}
 	}
-	return trigger{}, fmt.Errorf("unknown trigger kind %q", kind)
+	return nil, renderer{}, fmt.Errorf("unknown trigger kind %q", kind)
 }
 
-// TriggerReconciler makes the Ingress of an HTTPTrigger or the CronJob of a
-// CronJobTrigger (kubeless-reference.md §1.3, §1.4), owned by the trigger. A
+// TriggerReconciler makes the object of a trigger with its kind's renderer
+// (the Ingress of an HTTPTrigger, the CronJob of a CronJobTrigger,
+// kubeless-reference.md §1.3, §1.4), owned by the trigger. A
 // trigger whose function-name names no Function in its namespace gets the
 // Ready condition False with reason FunctionNotFound and a Warning Event;
 // it is reconciled again when that Function appears.
 type TriggerReconciler struct {
 	Client   client.Client
 	Recorder events.EventRecorder
-	// Kind is "HTTPTrigger" or "CronJobTrigger".
+	// Kind is the trigger kind, for example "HTTPTrigger".
 	Kind    string
 	config  *configSource
 	applier *applier
@@ -60,57 +87,46 @@ type TriggerReconciler struct {
 
 // Reconcile brings one trigger's object and status up to date.
 func (r *TriggerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ctrl.Result, error) {
-	t, err := newTrigger(r.Kind)
+	kind, rd, err := triggerKind(r.Kind)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	if err := r.Client.Get(ctx, req.NamespacedName, t.obj); err != nil {
+	t := kind.New()
+	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
-	switch o := t.obj.(type) {
-	case *v1beta1.HTTPTrigger:
-		t.functionName = o.Spec.FunctionName
-	case *v1beta1.CronJobTrigger:
-		t.functionName = o.Spec.FunctionName
-	}
-	if !t.obj.GetDeletionTimestamp().IsZero() {
+	if !t.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
 	}
-	cond, err := r.ensure(ctx, t)
+	cond, err := r.ensure(ctx, t, rd)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
 	return ctrl.Result{}, r.setStatus(ctx, t, cond)
 }
 
-func (r *TriggerReconciler) ensure(ctx context.Context, t trigger) (metav1.Condition, error) {
+func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd renderer) (metav1.Condition, error) {
 	var fn v1beta1.Function
-	ns := t.obj.GetNamespace()
-	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: t.functionName}, &fn)
+	ns, functionName := t.GetNamespace(), t.TargetFunction()
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: functionName}, &fn)
 	if apierrors.IsNotFound(err) {
-		// Its CronJob would fail on every schedule and its Ingress answer
-		// 503: remove them until the function exists (again).
-		var owned client.Object = &networkingv1.Ingress{}
-		if _, cron := t.obj.(*v1beta1.CronJobTrigger); cron {
-			owned = &batchv1.CronJob{}
-		}
+		// Its object would fail (a CronJob on every schedule, an Ingress
+		// with 503): remove it until the function exists (again).
+		owned := rd.owned()
 		owned.SetNamespace(ns)
-		owned.SetName(t.obj.GetName())
-		if err := r.applier.deleteIfOwned(ctx, owned, t.obj); err != nil {
+		owned.SetName(t.GetName())
+		if err := r.applier.deleteIfOwned(ctx, owned, t); err != nil {
 			return metav1.Condition{}, err
 		}
 		return falseCondition(v1beta1.ReasonFunctionNotFound, fmt.Sprintf(
 			"function %q does not exist in namespace %s: deploy it (kubeless function deploy %s -n %s) or fix spec.function-name",
-			t.functionName, ns, t.functionName, ns)), nil
+			functionName, ns, functionName, ns)), nil
 	}
 	if err != nil {
 		return metav1.Condition{}, err
 	}
-	var obj client.Object
-	switch o := t.obj.(type) {
-	case *v1beta1.HTTPTrigger:
-		obj, err = render.Ingress(o, &fn)
-	case *v1beta1.CronJobTrigger:
+	var cfg render.Config
+	if rd.usesConfig {
 		st, lerr := r.config.load(ctx)
 		if lerr != nil {
 			var ce *configError
@@ -119,45 +135,42 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t trigger) (metav1.Condi
 			}
 			return metav1.Condition{}, lerr
 		}
-		obj, err = render.CronJob(o, &fn, st.render)
+		cfg = st.render
 	}
+	obj, err := rd.render(t, &fn, cfg)
 	if err != nil {
 		if reason := render.Reason(err); reason != "" {
 			return falseCondition(reason, err.Error()), nil
 		}
 		return metav1.Condition{}, err
 	}
-	if _, err := r.applier.apply(ctx, obj, t.obj); err != nil {
+	if _, err := r.applier.apply(ctx, obj, t); err != nil {
 		if cond, ok := refused(obj, err); ok {
 			return cond, nil
 		}
 		return metav1.Condition{}, err
 	}
-	what := "Ingress"
-	if _, ok := obj.(*batchv1.CronJob); ok {
-		what = "CronJob"
-	}
 	return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady,
-		Message: fmt.Sprintf("%s %s calls function %s", what, obj.GetName(), fn.Name)}, nil
+		Message: fmt.Sprintf("%s %s calls function %s", rd.object, obj.GetName(), fn.Name)}, nil
 }
 
-func (r *TriggerReconciler) setStatus(ctx context.Context, t trigger, cond metav1.Condition) error {
-	orig := t.obj.DeepCopyObject().(client.Object)
-	s := t.status
+func (r *TriggerReconciler) setStatus(ctx context.Context, t v1beta1.Trigger, cond metav1.Condition) error {
+	orig := t.DeepCopyObject().(client.Object)
+	s := t.TriggerStatus()
 	oldStatus := *s.DeepCopy()
 	old := meta.FindStatusCondition(s.Conditions, v1beta1.ConditionReady)
 	changed := old == nil || old.Reason != cond.Reason || old.Message != cond.Message
-	cond.ObservedGeneration = t.obj.GetGeneration()
+	cond.ObservedGeneration = t.GetGeneration()
 	meta.SetStatusCondition(&s.Conditions, cond)
-	s.ObservedGeneration = t.obj.GetGeneration()
+	s.ObservedGeneration = t.GetGeneration()
 	if equality.Semantic.DeepEqual(oldStatus, *s) {
 		return nil
 	}
-	if err := r.Client.Status().Patch(ctx, t.obj, client.MergeFrom(orig)); err != nil {
+	if err := r.Client.Status().Patch(ctx, t, client.MergeFrom(orig)); err != nil {
 		return client.IgnoreNotFound(err)
 	}
 	if changed {
-		recordCondition(ctx, r.Recorder, t.obj, cond)
+		recordCondition(ctx, r.Recorder, t, cond)
 	}
 	return nil
 }

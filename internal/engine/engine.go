@@ -26,9 +26,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/cron"
 	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/cron"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
@@ -82,10 +83,10 @@ type Engine struct {
 
 	mu    sync.Mutex
 	store store.Store
-	fns   map[string]*fnState  // by "namespace/name"
-	https map[string]*httpTrig // by store key
-	crons map[string]*v1beta1.CronJobTrigger
-	sched *cron.Scheduler
+	fns   map[string]*fnState // by "namespace/name"
+	// triggers are the triggers of each kind.
+	triggers map[*v1beta1.TriggerKind]*triggerSet
+	sched    *cron.Scheduler
 }
 
 // fnState is the engine's view of one function.
@@ -123,8 +124,9 @@ func New(opts Options) *Engine {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
-		https: map[string]*httpTrig{}, crons: map[string]*v1beta1.CronJobTrigger{}}
+	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{}}
+	e.triggers = e.newTriggerSets()
+	return e
 }
 
 // Ready is closed once Run serves the API and the gateway.
@@ -262,14 +264,14 @@ func (e *Engine) loadAll() error {
 // active returns the store, or an Unavailable error when Run is not serving.
 func (e *Engine) activeLocked() error {
 	if e.store == nil || e.runCtx == nil || e.runCtx.Err() != nil {
-		return api.Errorf(api.CodeUnavailable, "the local engine is not running")
+		return backend.Errorf(backend.CodeUnavailable, "the local engine is not running")
 	}
 	return nil
 }
 
 // Status implements api.Backend.
-func (e *Engine) Status(ctx context.Context) (*api.Status, error) {
-	return &api.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid()}, nil
+func (e *Engine) Status(ctx context.Context) (*backend.Status, error) {
+	return &backend.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid()}, nil
 }
 
 // Get implements api.Backend.
@@ -323,7 +325,7 @@ func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	}
 	k := fnKey(fn.Namespace, fn.Name)
 	if _, ok := e.fns[k]; ok {
-		return nil, api.Errorf(api.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, fn.Namespace)
+		return nil, backend.Errorf(backend.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, fn.Namespace)
 	}
 	if fn.Labels == nil {
 		fn.Labels = map[string]string{}
@@ -360,7 +362,7 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	k := fnKey(ns, in.Name)
 	st, ok := e.fns[k]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "Function %s is not found in namespace %q: deploy it with kubeless function deploy %s", in.Name, ns, in.Name)
+		return nil, backend.Errorf(backend.CodeNotFound, "Function %s is not found in namespace %q: deploy it with kubeless function deploy %s", in.Name, ns, in.Name)
 	}
 	fn, err := merge(st.fn, in)
 	if err != nil {
@@ -423,7 +425,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 }
 
 // Logs implements api.Backend.
-func (e *Engine) Logs(ctx context.Context, namespace, name string, opts api.LogOptions) (<-chan string, error) {
+func (e *Engine) Logs(ctx context.Context, namespace, name string, opts backend.LogOptions) (<-chan string, error) {
 	namespace = defaultNS(namespace)
 	e.mu.Lock()
 	err := e.activeLocked()
@@ -507,7 +509,7 @@ func (e *Engine) logDir(ns, name string) string {
 }
 
 func notFound(ns, name string) error {
-	return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+	return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q", name, ns)
 }
 
 func defaultNS(ns string) string {

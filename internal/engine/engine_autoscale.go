@@ -13,7 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // Autoscaling on the local engine. A function with a horizontalPodAutoscaler
@@ -196,19 +196,19 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 	fn := st.fn.DeepCopy()
 	if h == nil {
 		if p := policyOf(fn); p == nil {
-			return nil, api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
+			return nil, backend.Errorf(backend.CodeNotFound, "Not found an autoscale definition for %s", name)
 		}
 	} else {
 		var err error
-		if h, err = api.NormalizeAutoscaler(h, namespace, name, 64, "local"); err != nil {
+		if h, err = backend.NormalizeAutoscaler(h, namespace, name, 64, "local"); err != nil {
 			return nil, err
 		}
 	}
 	if err := fn.Spec.SetAutoscaler(h); err != nil {
-		return nil, &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		return nil, &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
 	if h != nil && policyOf(fn) == nil {
-		return nil, api.Errorf(api.CodeInvalid, "the autoscaler of %s is not usable", name)
+		return nil, backend.Errorf(backend.CodeInvalid, "the autoscaler of %s is not usable", name)
 	}
 	if err := e.persistLocked(fn); err != nil {
 		return nil, err

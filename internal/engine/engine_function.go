@@ -17,7 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/source"
 
 	"github.com/kubeless/kubeless/pkg/contract"
@@ -62,51 +62,51 @@ const dnsHint = "use at most 63 lowercase letters, digits and '-', starting and 
 // problem.
 func (e *Engine) validate(fn *v1beta1.Function) error {
 	if fn.Name == "" {
-		return api.Errorf(api.CodeInvalid, "the function needs a name")
+		return backend.Errorf(backend.CodeInvalid, "the function needs a name")
 	}
 	if errs := validation.IsDNS1123Label(fn.Name); len(errs) > 0 {
-		return api.Errorf(api.CodeInvalid, "invalid function name %q: %s", fn.Name, dnsHint)
+		return backend.Errorf(backend.CodeInvalid, "invalid function name %q: %s", fn.Name, dnsHint)
 	}
 	if errs := validation.IsDNS1123Label(fn.Namespace); len(errs) > 0 {
-		return api.Errorf(api.CodeInvalid, "invalid namespace %q: %s", fn.Namespace, dnsHint)
+		return backend.Errorf(backend.CodeInvalid, "invalid namespace %q: %s", fn.Namespace, dnsHint)
 	}
 	if fn.Spec.Runtime == "" {
-		return api.Errorf(api.CodeInvalid, "function %q has no runtime: set one with --runtime, for example --runtime python3.11", fn.Name)
+		return backend.Errorf(backend.CodeInvalid, "function %q has no runtime: set one with --runtime, for example --runtime python3.11", fn.Name)
 	}
 	if _, err := e.opts.Catalog.Lookup(fn.Spec.Runtime); err != nil {
-		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
 	if fn.Spec.Handler == "" {
-		return api.Errorf(api.CodeInvalid, "You must specify handler for the runtime.")
+		return backend.Errorf(backend.CodeInvalid, "You must specify handler for the runtime.")
 	}
 	if _, err := source.ParseHandler(fn.Spec.Handler); err != nil {
-		return api.Errorf(api.CodeInvalid, "handler %q: %v", fn.Spec.Handler, err)
+		return backend.Errorf(backend.CodeInvalid, "handler %q: %v", fn.Spec.Handler, err)
 	}
 	if _, err := source.ParseContentType(fn.Spec.FunctionContentType); err != nil {
-		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
 	if fn.Spec.Function == "" {
-		return api.Errorf(api.CodeInvalid, "function %q has no code: give it with --from-file", fn.Name)
+		return backend.Errorf(backend.CodeInvalid, "function %q has no code: give it with --from-file", fn.Name)
 	}
 	if t := fn.Spec.Timeout; t != "" {
 		if n, err := strconv.Atoi(t); err != nil || n <= 0 {
-			return api.Errorf(api.CodeInvalid, "invalid timeout %q: give a whole number of seconds, for example --timeout 180", t)
+			return backend.Errorf(backend.CodeInvalid, "invalid timeout %q: give a whole number of seconds, for example --timeout 180", t)
 		}
 	}
 	d, err := fn.Spec.DeploymentTemplate()
 	if err != nil {
-		return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
 	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > 64) {
-		return api.Errorf(api.CodeInvalid, "invalid replicas %d: use 0 to 64", *d.Spec.Replicas)
+		return backend.Errorf(backend.CodeInvalid, "invalid replicas %d: use 0 to 64", *d.Spec.Replicas)
 	}
 	return nil
 }
 
-// merge returns old with the non-empty parts of patch (api.MergeFunction,
+// merge returns old with the non-empty parts of patch (backend.MergeFunction,
 // shared with the Kubernetes engine).
 func merge(old, patch *v1beta1.Function) (*v1beta1.Function, error) {
-	return api.MergeFunction(old, patch)
+	return backend.MergeFunction(old, patch)
 }
 
 // replicas is the number of instances the function asks for (default 1).

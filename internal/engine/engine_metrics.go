@@ -7,16 +7,16 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // topTimeout bounds a whole Top, as the original's 5 s cut-off.
 var topTimeout = 5 * time.Second
 
 // fetchMetrics reads and sums the /metrics of the given instances
-// (api.ParseMetrics).
-func fetchMetrics(ctx context.Context, hc *http.Client, backends []string) (map[string]*api.MethodStats, error) {
-	total := map[string]*api.MethodStats{}
+// (backend.ParseMetrics).
+func fetchMetrics(ctx context.Context, hc *http.Client, backends []string) (map[string]*backend.MethodStats, error) {
+	total := map[string]*backend.MethodStats{}
 	for _, b := range backends {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b+"/metrics", nil)
 		if err != nil {
@@ -30,14 +30,14 @@ func fetchMetrics(ctx context.Context, hc *http.Client, backends []string) (map[
 			resp.Body.Close()
 			return nil, &fetchError{fmt.Errorf("GET %s/metrics: %s", b, resp.Status)}
 		}
-		m, err := api.ParseMetrics(io.LimitReader(resp.Body, 8<<20))
+		m, err := backend.ParseMetrics(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
 		if err != nil {
 			return nil, err
 		}
 		for k, v := range m {
 			if total[k] == nil {
-				total[k] = &api.MethodStats{}
+				total[k] = &backend.MethodStats{}
 			}
 			total[k].Add(*v)
 		}
@@ -53,7 +53,7 @@ var metricsClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
 
 // Top implements api.Backend: the metrics of one function, or of every
 // function of namespace ("" for all), read from their ready instances.
-func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.FunctionMetrics, error) {
+func (e *Engine) Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error) {
 	type target struct {
 		ns, name string
 		backends []string
@@ -83,21 +83,21 @@ func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.Functio
 
 	ctx, cancel := context.WithTimeout(ctx, topTimeout)
 	defer cancel()
-	return api.GatherMetrics(len(targets), func(i int) []api.FunctionMetrics {
+	return backend.GatherMetrics(len(targets), func(i int) []backend.FunctionMetrics {
 		t := targets[i]
-		row := func(msg string) []api.FunctionMetrics {
-			return []api.FunctionMetrics{{Function: t.name, Namespace: t.ns, Message: msg}}
+		row := func(msg string) []backend.FunctionMetrics {
+			return []backend.FunctionMetrics{{Function: t.name, Namespace: t.ns, Message: msg}}
 		}
 		if len(t.backends) == 0 {
-			return row(api.MsgNoReadyInstances)
+			return row(backend.MsgNoReadyInstances)
 		}
 		m, err := fetchMetrics(ctx, metricsClient, t.backends)
 		if err != nil {
 			if _, ok := err.(*fetchError); ok {
-				return row(api.MsgNoMetrics)
+				return row(backend.MsgNoMetrics)
 			}
-			return row(api.MsgUnparsedMetrics)
+			return row(backend.MsgUnparsedMetrics)
 		}
-		return api.MetricsRows(t.ns, t.name, m)
+		return backend.MetricsRows(t.ns, t.name, m)
 	}), nil
 }

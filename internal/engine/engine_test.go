@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
 	"github.com/kubeless/kubeless/internal/langruntime"
@@ -199,7 +200,7 @@ func TestDeployCallUpdateDelete(t *testing.T) {
 	}
 
 	// Logs hold the instance's output.
-	lines, err := e.Logs(ctx, "default", "hello", api.LogOptions{Tail: -1})
+	lines, err := e.Logs(ctx, "default", "hello", backend.LogOptions{Tail: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +215,7 @@ func TestDeployCallUpdateDelete(t *testing.T) {
 	if err := e.Delete(ctx, "default", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Get(ctx, "default", "hello"); api.CodeOf(err) != api.CodeNotFound {
+	if _, err := e.Get(ctx, "default", "hello"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("Get after delete: %v", err)
 	}
 	if code, _ := call(t, e, "/hello", ""); code != 404 {
@@ -271,19 +272,19 @@ func TestValidation(t *testing.T) {
 		code    string
 		wantErr string
 	}{
-		{"bad name", func(f *v1beta1.Function) { f.Name = "Hello_World" }, api.CodeInvalid, `invalid function name "Hello_World": use at most 63 lowercase letters`},
-		{"unknown runtime", func(f *v1beta1.Function) { f.Spec.Runtime = "cobol1" }, api.CodeInvalid, "Invalid runtime: cobol1. Supported runtimes are: fake1"},
-		{"bad handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" }, api.CodeInvalid, `handler "hello": failed: incorrect handler format`},
-		{"no handler", func(f *v1beta1.Function) { f.Spec.Handler = "" }, api.CodeInvalid, "You must specify handler for the runtime."},
-		{"bad timeout", func(f *v1beta1.Function) { f.Spec.Timeout = "soon" }, api.CodeInvalid, `invalid timeout "soon"`},
+		{"bad name", func(f *v1beta1.Function) { f.Name = "Hello_World" }, backend.CodeInvalid, `invalid function name "Hello_World": use at most 63 lowercase letters`},
+		{"unknown runtime", func(f *v1beta1.Function) { f.Spec.Runtime = "cobol1" }, backend.CodeInvalid, "Invalid runtime: cobol1. Supported runtimes are: fake1"},
+		{"bad handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" }, backend.CodeInvalid, `handler "hello": failed: incorrect handler format`},
+		{"no handler", func(f *v1beta1.Function) { f.Spec.Handler = "" }, backend.CodeInvalid, "You must specify handler for the runtime."},
+		{"bad timeout", func(f *v1beta1.Function) { f.Spec.Timeout = "soon" }, backend.CodeInvalid, `invalid timeout "soon"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fn := testFunction("valid", "v1")
 			tt.mutate(fn)
 			_, err := e.Deploy(ctx, fn)
-			if err == nil || api.CodeOf(err) != tt.code || !strings.HasPrefix(err.Error(), tt.wantErr) {
-				t.Fatalf("err = %v (code %q), want prefix %q", err, api.CodeOf(err), tt.wantErr)
+			if err == nil || backend.CodeOf(err) != tt.code || !strings.HasPrefix(err.Error(), tt.wantErr) {
+				t.Fatalf("err = %v (code %q), want prefix %q", err, backend.CodeOf(err), tt.wantErr)
 			}
 		})
 	}
@@ -292,10 +293,10 @@ func TestValidation(t *testing.T) {
 	}
 	_, err := e.Deploy(ctx, testFunction("dup", "v1"))
 	want := `function "dup" already exists in namespace "default": use kubeless function update`
-	if err == nil || err.Error() != want || api.CodeOf(err) != api.CodeAlreadyExists {
+	if err == nil || err.Error() != want || backend.CodeOf(err) != backend.CodeAlreadyExists {
 		t.Errorf("second deploy: %v", err)
 	}
-	if _, err := e.Update(ctx, testFunction("nothere", "v1")); api.CodeOf(err) != api.CodeNotFound {
+	if _, err := e.Update(ctx, testFunction("nothere", "v1")); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("update of missing function: %v", err)
 	}
 }
@@ -360,7 +361,7 @@ func TestThroughAPIClient(t *testing.T) {
 	fctx, cancel := context.WithCancel(ctx)
 	got := make(chan string, 16)
 	go func() {
-		_ = cl.Logs(fctx, "default", "viaapi", api.LogOptions{Follow: true, Tail: 0}, func(l string) { got <- l })
+		_ = cl.Logs(fctx, "default", "viaapi", backend.LogOptions{Follow: true, Tail: 0}, func(l string) { got <- l })
 		close(got)
 	}()
 	deadline := time.After(10 * time.Second)

@@ -21,7 +21,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 func TestTop(t *testing.T) {
@@ -41,14 +41,14 @@ func TestTop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.FunctionMetrics{
+	want := []backend.FunctionMetrics{
 		{Function: "hello", Namespace: "default", Method: "GET", TotalCalls: 1, TotalDurationSeconds: 0.5, AvgDurationSeconds: 0.5},
 		{Function: "hello", Namespace: "default", Method: "POST", TotalCalls: 3, TotalDurationSeconds: 1.5, AvgDurationSeconds: 0.5},
 	}
 	if len(rows) != 2 || rows[0] != want[0] || rows[1] != want[1] {
 		t.Errorf("Top = %+v, want %+v", rows, want)
 	}
-	if _, err := e.Top(ctx, "default", "nope"); api.CodeOf(err) != api.CodeNotFound {
+	if _, err := e.Top(ctx, "default", "nope"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("Top of a missing function: %v", err)
 	}
 	all, err := e.Top(ctx, "", "")
@@ -104,7 +104,7 @@ func TestHTTPTriggers(t *testing.T) {
 	home := t.TempDir()
 	e, stop := newTestEngine(t, home)
 	ctx := context.Background()
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); api.CodeOf(err) != api.CodeNotFound ||
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("ht", "hello", "api", "")); backend.CodeOf(err) != backend.CodeNotFound ||
 		!strings.Contains(err.Error(), `function "hello" not found in namespace "default": deploy it first`) {
 		t.Fatalf("trigger of a missing function: %v", err)
 	}
@@ -112,22 +112,22 @@ func TestHTTPTriggers(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitReason(t, e, "hello", reasonReady)
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "api", "")); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("ht", "hello", "api", "")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht", "hello", "other", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("ht", "hello", "other", "")); backend.CodeOf(err) != backend.CodeAlreadyExists {
 		t.Errorf("second create: %v", err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("ht2", "hello", "/api/", "")); api.CodeOf(err) != api.CodeAlreadyExists {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("ht2", "hello", "/api/", "")); backend.CodeOf(err) != backend.CodeAlreadyExists {
 		t.Errorf("same path: %v", err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("missing htpasswd: %v", err)
 	}
 	if code, body := call(t, e, "/api/x", "ping"); code != 200 || body != "v1||ping" {
 		t.Errorf("call through trigger = %d %q", code, body)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, httpTrigger("sec", "hello", "sec", htpasswd(t, "bob", "pw"))); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("sec", "hello", "sec", htpasswd(t, "bob", "pw"))); err != nil {
 		t.Fatal(err)
 	}
 	if code, _ := call(t, e, "/sec", "x"); code != http.StatusUnauthorized {
@@ -141,10 +141,10 @@ func TestHTTPTriggers(t *testing.T) {
 		resp.Body.Close()
 	}
 	up := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "ht"}, Spec: v1beta1.HTTPTriggerSpec{Path: "v2"}}
-	if out, err := e.UpdateHTTPTrigger(ctx, up); err != nil || out.Spec.Path != "v2" || out.Spec.FunctionName != "hello" {
+	if out, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, up); err != nil || out.Spec.Path != "v2" || out.Spec.FunctionName != "hello" {
 		t.Errorf("update = %+v, %v", out, err)
 	}
-	ts, _ := e.ListHTTPTriggers(ctx, "")
+	ts, _ := backend.TriggersOf[v1beta1.HTTPTrigger](e).List(ctx, "")
 	if len(ts) != 2 || ts[0].Name != "ht" || ts[0].Labels[v1beta1.LabelCreatedBy] != v1beta1.CreatedByKubeless {
 		t.Errorf("list = %+v", ts)
 	}
@@ -159,17 +159,17 @@ func TestHTTPTriggers(t *testing.T) {
 	if code, _ := call(t, e, "/sec", "x"); code != http.StatusUnauthorized {
 		t.Errorf("auth after restart: %d", code)
 	}
-	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); err != nil {
+	if err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "default", "ht"); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.DeleteHTTPTrigger(ctx, "default", "ht"); api.CodeOf(err) != api.CodeNotFound {
+	if err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "default", "ht"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("second delete: %v", err)
 	}
 	// Deleting the function deletes its triggers.
 	if err := e.Delete(ctx, "default", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if ts, _ := e.ListHTTPTriggers(ctx, ""); len(ts) != 0 {
+	if ts, _ := backend.TriggersOf[v1beta1.HTTPTrigger](e).List(ctx, ""); len(ts) != 0 {
 		t.Errorf("triggers left after the function's delete: %+v", ts)
 	}
 }
@@ -184,18 +184,18 @@ func TestCronTriggers(t *testing.T) {
 	waitReason(t, e, "hello", reasonReady)
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"},
 		Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "bad"}}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("bad schedule: %v", err)
 	}
 	ct.Spec.Schedule = "@every 1s"
 	ct.Spec.Payload = &runtime.RawExtension{Raw: []byte(`{"a":1}`)}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); err != nil {
 		t.Fatal(err)
 	}
 	waitRun := func() *metav1.Condition {
 		deadline := time.Now().Add(10 * time.Second)
 		for time.Now().Before(deadline) {
-			got, err := e.GetCronJobTrigger(ctx, "default", "tick")
+			got, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Get(ctx, "default", "tick")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +211,7 @@ func TestCronTriggers(t *testing.T) {
 	if c.Reason != v1beta1.ReasonCallSucceeded || c.Message != "POST / answered 200 OK" {
 		t.Errorf("last run = %+v", c)
 	}
-	lines, _ := e.Logs(ctx, "default", "hello", api.LogOptions{Tail: -1})
+	lines, _ := e.Logs(ctx, "default", "hello", backend.LogOptions{Tail: -1})
 	var all []string
 	for l := range lines {
 		all = append(all, l)
@@ -221,13 +221,13 @@ func TestCronTriggers(t *testing.T) {
 	}
 	stop()
 	e, _ = newTestEngine(t, home)
-	if ts, _ := e.ListCronJobTriggers(ctx, "default"); len(ts) != 1 || ts[0].Spec.Schedule != "@every 1s" {
+	if ts, _ := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, "default"); len(ts) != 1 || ts[0].Spec.Schedule != "@every 1s" {
 		t.Errorf("after restart: %+v", ts)
 	}
 	if err := e.Delete(ctx, "default", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if ts, _ := e.ListCronJobTriggers(ctx, ""); len(ts) != 0 {
+	if ts, _ := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, ""); len(ts) != 0 {
 		t.Errorf("cron triggers left after the function's delete: %+v", ts)
 	}
 }
@@ -300,7 +300,7 @@ func TestAutoscale(t *testing.T) {
 	waitReady("1/1")
 	bad := h.DeepCopy()
 	bad.Spec.MaxReplicas = 1
-	if _, err := e.SetAutoscaler(ctx, "default", "hello", bad); api.CodeOf(err) != api.CodeInvalid {
+	if _, err := e.SetAutoscaler(ctx, "default", "hello", bad); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("max < min: %v", err)
 	}
 	_ = corev1.ResourceCPU
@@ -327,5 +327,14 @@ func TestBuildStepsInStatus(t *testing.T) {
 	}
 	if !seen["building the function: install"] {
 		t.Errorf("messages seen: %v", seen)
+	}
+}
+
+func TestEveryTriggerKindHasAConsumer(t *testing.T) {
+	e := New(Options{Home: t.TempDir()})
+	for _, k := range v1beta1.TriggerKinds() {
+		if s := e.triggers[k]; s == nil || s.use == nil {
+			t.Errorf("trigger kind %s has no consumer on the local engine: add one to Engine.consumers", k.Kind)
+		}
 	}
 }

@@ -17,11 +17,11 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/render"
 )
 
-// Call implements api.Client through the API server's service proxy, as
+// Call implements backend.Engine through the API server's service proxy, as
 // the original did: METHOD /api/v1/namespaces/NS/services/NAME:PORT/proxy/PATH,
 // where PORT is the name of the Service's first port (http-function-port),
 // or its number when it has no name. The path always ends the proxy prefix
@@ -31,10 +31,10 @@ import (
 // The function's answer comes back whatever its status. An answer of the
 // API server itself (a Status object, for example "no endpoints available
 // for service" when no pod is ready) is an error.
-func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.CallRequest) (*api.CallResponse, error) {
+func (e *Engine) Call(ctx context.Context, namespace, name string, req *backend.CallRequest) (*backend.CallResponse, error) {
 	ns := e.ns(namespace)
 	if e.server == nil {
-		return nil, api.Errorf(api.CodeUnavailable, "the Kubernetes engine has no API server URL to call function %s through", name)
+		return nil, backend.Errorf(backend.CodeUnavailable, "the Kubernetes engine has no API server URL to call function %s through", name)
 	}
 	if err := checkCallHeaders(req.Header); err != nil {
 		return nil, err
@@ -42,7 +42,7 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.Call
 	svc, err := e.cs.CoreV1().Services(ns).Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsNotFound(err) {
-			return nil, api.Errorf(api.CodeNotFound, "Unable to find the service for %s", name)
+			return nil, backend.Errorf(backend.CodeNotFound, "Unable to find the service for %s", name)
 		}
 		return nil, e.apiError(err)
 	}
@@ -55,7 +55,7 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.Call
 	}
 	ref, err := url.Parse(req.Path)
 	if err != nil {
-		return nil, api.Errorf(api.CodeInvalid, "call function %s: invalid path %q: %v", name, req.Path, err)
+		return nil, backend.Errorf(backend.CodeInvalid, "call function %s: invalid path %q: %v", name, req.Path, err)
 	}
 	u := *e.server
 	prefix := strings.TrimSuffix(u.Path, "/") + "/api/v1/namespaces/" + ns + "/services/" + name + ":" + port + "/proxy/"
@@ -88,14 +88,14 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *api.Call
 		return nil, fmt.Errorf("call function %s: %w", name, e.apiError(err))
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxCallResponse))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, backend.MaxCallResponse))
 	if err != nil {
 		return nil, fmt.Errorf("call function %s: read answer: %w", name, err)
 	}
 	if st := serverStatus(resp, b); st != nil {
 		return nil, fmt.Errorf("call function %s through %s: %w", name, e.serverName(), e.apiError(&apierrors.StatusError{ErrStatus: *st}))
 	}
-	return &api.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
+	return &backend.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
 }
 
 // checkCallHeaders refuses the headers that the API server would take as
@@ -112,9 +112,9 @@ func checkCallHeaders(h http.Header) error {
 		c := http.CanonicalHeaderKey(k)
 		switch {
 		case c == "Authorization":
-			return api.Errorf(api.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as the credentials of the call instead of yours", k)
+			return backend.Errorf(backend.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as the credentials of the call instead of yours", k)
 		case strings.HasPrefix(c, "Impersonate-"):
-			return api.Errorf(api.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as a request to impersonate another user", k)
+			return backend.Errorf(backend.CodeInvalid, "header %q cannot be sent through the API server's service proxy: the API server would take it as a request to impersonate another user", k)
 		}
 	}
 	return nil
@@ -136,12 +136,12 @@ func serverStatus(resp *http.Response, body []byte) *metav1.Status {
 	return &st
 }
 
-// Top implements api.Client: for the function name, or every function of
+// Top implements backend.Engine: for the function name, or every function of
 // namespace ("" for all), the sums per method of the /metrics of its ready
 // pods, each read through the API server's pods proxy
 // (/api/v1/namespaces/NS/pods/POD:PORT/proxy/metrics), all within
 // TopTimeout.
-func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.FunctionMetrics, error) {
+func (e *Engine) Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error) {
 	type target struct{ ns, name string }
 	var targets []target
 	if name != "" {
@@ -165,22 +165,22 @@ func (e *Engine) Top(ctx context.Context, namespace, name string) ([]api.Functio
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	return api.GatherMetrics(len(targets), func(i int) []api.FunctionMetrics {
+	return backend.GatherMetrics(len(targets), func(i int) []backend.FunctionMetrics {
 		return e.functionMetrics(ctx, targets[i].ns, targets[i].name)
 	}), nil
 }
 
 // functionMetrics returns the rows of one function; a problem is the
 // message of its one row.
-func (e *Engine) functionMetrics(ctx context.Context, ns, name string) []api.FunctionMetrics {
-	row := func(msg string) []api.FunctionMetrics {
-		return []api.FunctionMetrics{{Function: name, Namespace: ns, Message: msg}}
+func (e *Engine) functionMetrics(ctx context.Context, ns, name string) []backend.FunctionMetrics {
+	row := func(msg string) []backend.FunctionMetrics {
+		return []backend.FunctionMetrics{{Function: name, Namespace: ns, Message: msg}}
 	}
 	pods, err := e.pods(ctx, ns, name)
 	if err != nil {
-		return row(api.MsgNoMetrics)
+		return row(backend.MsgNoMetrics)
 	}
-	total := map[string]*api.MethodStats{}
+	total := map[string]*backend.MethodStats{}
 	ready := 0
 	for i := range pods {
 		p := &pods[i]
@@ -190,23 +190,23 @@ func (e *Engine) functionMetrics(ctx context.Context, ns, name string) []api.Fun
 		ready++
 		b, err := e.cs.CoreV1().Pods(ns).ProxyGet("", p.Name, metricsPort(p, name), "metrics", nil).DoRaw(ctx)
 		if err != nil {
-			return row(api.MsgNoMetrics)
+			return row(backend.MsgNoMetrics)
 		}
-		m, err := api.ParseMetrics(bytes.NewReader(b))
+		m, err := backend.ParseMetrics(bytes.NewReader(b))
 		if err != nil {
-			return row(api.MsgUnparsedMetrics)
+			return row(backend.MsgUnparsedMetrics)
 		}
 		for method, s := range m {
 			if total[method] == nil {
-				total[method] = &api.MethodStats{}
+				total[method] = &backend.MethodStats{}
 			}
 			total[method].Add(*s)
 		}
 	}
 	if ready == 0 {
-		return row(api.MsgNoReadyInstances)
+		return row(backend.MsgNoReadyInstances)
 	}
-	return api.MetricsRows(ns, name, total)
+	return backend.MetricsRows(ns, name, total)
 }
 
 func podReady(p *corev1.Pod) bool {

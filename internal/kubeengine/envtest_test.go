@@ -18,7 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/kubetest"
 )
 
@@ -55,9 +55,9 @@ func TestEnvFunctions(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err := e.Deploy(ctx, fn)
-	wantCode(t, err, api.CodeAlreadyExists, fmt.Sprintf(`function "hello" already exists in namespace %q: use kubeless function update`, ns))
+	wantCode(t, err, backend.CodeAlreadyExists, fmt.Sprintf(`function "hello" already exists in namespace %q: use kubeless function update`, ns))
 	_, err = e.Deploy(ctx, function(ns, "Bad_Name"))
-	wantCode(t, err, api.CodeInvalid, "")
+	wantCode(t, err, backend.CodeInvalid, "")
 
 	got, err := e.Get(ctx, ns, "hello")
 	if err != nil {
@@ -106,16 +106,16 @@ func TestEnvFunctions(t *testing.T) {
 	}
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello"}}
-	if _, err := e.CreateHTTPTrigger(ctx, ht); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht); err != nil {
 		t.Fatal(err)
 	}
 	if err := e.Delete(ctx, ns, "hello"); err != nil {
 		t.Fatal(err)
 	}
 	_, err = e.Get(ctx, ns, "hello")
-	wantCode(t, err, api.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q`, ns))
-	_, err = e.GetHTTPTrigger(ctx, ns, "web")
-	wantCode(t, err, api.CodeNotFound, "")
+	wantCode(t, err, backend.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q`, ns))
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Get(ctx, ns, "web")
+	wantCode(t, err, backend.CodeNotFound, "")
 }
 
 func TestEnvTriggersAndAutoscale(t *testing.T) {
@@ -123,15 +123,15 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 	ctx := context.Background()
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello", Path: "api"}}
-	_, err := e.CreateHTTPTrigger(ctx, ht)
-	wantCode(t, err, api.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q: deploy it first with kubeless function deploy hello -n %s`, ns, ns))
+	_, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
+	wantCode(t, err, backend.CodeNotFound, fmt.Sprintf(`function "hello" not found in namespace %q: deploy it first with kubeless function deploy hello -n %s`, ns, ns))
 	if _, err := e.Deploy(ctx, function(ns, "hello")); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.CreateHTTPTrigger(ctx, ht); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example"}}); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example"}}); err != nil {
 		t.Fatal(err)
 	}
 	stored := &v1beta1.HTTPTrigger{}
@@ -143,13 +143,13 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 	}
 
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello", Schedule: "*/5 * * * *"}}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.UpdateCronJobTrigger(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}}); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Update(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}}); err != nil {
 		t.Fatal(err)
 	}
-	crons, err := e.ListCronJobTriggers(ctx, ns)
+	crons, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, ns)
 	if err != nil || len(crons) != 1 || crons[0].Spec.Schedule != "@hourly" {
 		t.Errorf("crons = %+v, %v", crons, err)
 	}
@@ -173,7 +173,7 @@ func TestEnvTriggersAndAutoscale(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = e.SetAutoscaler(ctx, ns, "hello", nil)
-	wantCode(t, err, api.CodeNotFound, "Not found an autoscale definition for hello")
+	wantCode(t, err, backend.CodeNotFound, "Not found an autoscale definition for hello")
 }
 
 // TestEnvCall calls through the API server's service proxy: the request
@@ -199,24 +199,24 @@ func TestEnvCall(t *testing.T) {
 
 	for _, tt := range []struct {
 		name       string
-		req        api.CallRequest
+		req        backend.CallRequest
 		want       seen
 		wantStatus int
 		wantBody   string
 	}{
 		{
-			name: "GET", req: api.CallRequest{Method: "GET", Header: http.Header{"Event-Id": {"id1"}, "Event-Namespace": {"cli.kubeless.io"}}},
+			name: "GET", req: backend.CallRequest{Method: "GET", Header: http.Header{"Event-Id": {"id1"}, "Event-Namespace": {"cli.kubeless.io"}}},
 			want: seen{Method: "GET", URI: "/", EventID: "id1", EventNS: "cli.kubeless.io"}, wantStatus: 200, wantBody: "hello GET",
 		},
 		{
 			name: "POST with path, query and body",
-			req: api.CallRequest{Method: "POST", Path: "/items/1?x=1", Body: []byte(`{"a":1}`),
+			req: backend.CallRequest{Method: "POST", Path: "/items/1?x=1", Body: []byte(`{"a":1}`),
 				Header: http.Header{"Event-Id": {"id2"}, "Event-Namespace": {"cli.kubeless.io"}, "Content-Type": {"application/json"}}},
 			want:       seen{Method: "POST", URI: "/items/1?x=1", Body: `{"a":1}`, EventID: "id2", EventNS: "cli.kubeless.io", ContentType: "application/json"},
 			wantStatus: 200, wantBody: "hello POST",
 		},
 		{
-			name: "408 passes through", req: api.CallRequest{Method: "GET", Path: "/slow"},
+			name: "408 passes through", req: backend.CallRequest{Method: "GET", Path: "/slow"},
 			want: seen{Method: "GET", URI: "/slow"}, wantStatus: 408,
 		},
 	} {
@@ -239,8 +239,8 @@ func TestEnvCall(t *testing.T) {
 		})
 	}
 
-	_, err := e.Call(ctx, ns, "nope", &api.CallRequest{})
-	wantCode(t, err, api.CodeNotFound, "Unable to find the service for nope")
+	_, err := e.Call(ctx, ns, "nope", &backend.CallRequest{})
+	wantCode(t, err, backend.CodeNotFound, "Unable to find the service for nope")
 }
 
 // TestEnvTop reads /metrics of the function's ready pods through the
@@ -268,10 +268,10 @@ func TestEnvTop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.FunctionMetrics{
+	want := []backend.FunctionMetrics{
 		{Function: "hello", Namespace: ns, Method: "GET", TotalCalls: 4, TotalFailures: 2, TotalDurationSeconds: 4, AvgDurationSeconds: 1},
 		{Function: "hello", Namespace: ns, Method: "POST", TotalCalls: 2, TotalDurationSeconds: 1, AvgDurationSeconds: 0.5},
-		{Function: "idle", Namespace: ns, Message: api.MsgNoReadyInstances},
+		{Function: "idle", Namespace: ns, Message: backend.MsgNoReadyInstances},
 	}
 	if d := cmp.Diff(want, rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)

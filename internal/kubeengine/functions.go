@@ -9,11 +9,11 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 func notFound(ns, name string) error {
-	return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+	return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q", name, ns)
 }
 
 func typed(fn *v1beta1.Function) *v1beta1.Function {
@@ -22,7 +22,7 @@ func typed(fn *v1beta1.Function) *v1beta1.Function {
 	return fn
 }
 
-// Deploy implements api.Client: it creates the Function, labelled
+// Deploy implements backend.Engine: it creates the Function, labelled
 // created-by=kubeless and function=<name> as the original did.
 func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Function, error) {
 	fn := in.DeepCopy()
@@ -36,15 +36,15 @@ func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	fn.Labels[v1beta1.LabelFunction] = fn.Name
 	if err := e.c.Create(ctx, typed(fn)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return nil, api.Errorf(api.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, fn.Namespace)
+			return nil, backend.Errorf(backend.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, fn.Namespace)
 		}
 		return nil, e.apiError(err)
 	}
 	return typed(fn), nil
 }
 
-// Update implements api.Client: it reads the Function, merges the
-// non-empty parts of in (api.MergeFunction) and writes it back, again on a
+// Update implements backend.Engine: it reads the Function, merges the
+// non-empty parts of in (backend.MergeFunction) and writes it back, again on a
 // conflict.
 func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Function, error) {
 	ns := e.ns(in.Namespace)
@@ -53,11 +53,11 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 		cur := &v1beta1.Function{}
 		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: in.Name}, cur); err != nil {
 			if apierrors.IsNotFound(err) {
-				return api.Errorf(api.CodeNotFound, "Function %s is not found in namespace %q: deploy it with kubeless function deploy %s", in.Name, ns, in.Name)
+				return backend.Errorf(backend.CodeNotFound, "Function %s is not found in namespace %q: deploy it with kubeless function deploy %s", in.Name, ns, in.Name)
 			}
 			return err
 		}
-		fn, err := api.MergeFunction(cur, in)
+		fn, err := backend.MergeFunction(cur, in)
 		if err != nil {
 			return err
 		}
@@ -77,7 +77,7 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	return typed(out), nil
 }
 
-// Delete implements api.Client. It deletes the HTTP and cron triggers that
+// Delete implements backend.Engine. It deletes the HTTP and cron triggers that
 // call the function too, as the local engine does.
 func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 	ns := e.ns(namespace)
@@ -114,7 +114,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 	return nil
 }
 
-// Get implements api.Client.
+// Get implements backend.Engine.
 func (e *Engine) Get(ctx context.Context, namespace, name string) (*v1beta1.Function, error) {
 	ns := e.ns(namespace)
 	fn := &v1beta1.Function{}
@@ -127,7 +127,7 @@ func (e *Engine) Get(ctx context.Context, namespace, name string) (*v1beta1.Func
 	return typed(fn), nil
 }
 
-// List implements api.Client: the functions of namespace ("" for all),
+// List implements backend.Engine: the functions of namespace ("" for all),
 // sorted by namespace and name.
 func (e *Engine) List(ctx context.Context, namespace string) ([]v1beta1.Function, error) {
 	var l v1beta1.FunctionList

@@ -1,12 +1,12 @@
 // Package kubeengine is the Kubernetes engine of the kubeless commands: it
-// implements api.Client over the Kubernetes API. Functions and triggers
+// implements backend.Engine over the Kubernetes API. Functions and triggers
 // are kubeless.io/v1beta1 objects that the controller reconciles; `call`
 // goes through the API server's service proxy with the user's credentials,
 // `logs` reads the function's pods, `top` reads their /metrics through the
 // pods proxy, and `ls`/`describe` read the Function's status
 // (kubeless-reference.md §5).
 //
-// Errors are *api.Error values with the codes of the local engine
+// Errors are *backend.Error values with the codes of the local engine
 // (NotFound, AlreadyExists, Invalid, Unavailable), so that the commands
 // treat both engines alike.
 package kubeengine
@@ -28,7 +28,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 )
 
@@ -46,7 +46,7 @@ type Engine struct {
 	TopTimeout time.Duration
 }
 
-var _ api.Client = (*Engine)(nil)
+var _ backend.Engine = (*Engine)(nil)
 
 // Options are the clients an Engine uses; New builds them from a
 // *rest.Config, tests pass fakes.
@@ -172,10 +172,10 @@ func (e *Engine) serverName() string {
 	return "the Kubernetes API server " + e.server.Host
 }
 
-// Status implements api.Client: Version is the API server's version and
+// Status implements backend.Engine: Version is the API server's version and
 // Gateway the API server's URL (calls go through its service proxy).
-func (e *Engine) Status(ctx context.Context) (*api.Status, error) {
-	st := &api.Status{}
+func (e *Engine) Status(ctx context.Context) (*backend.Status, error) {
+	st := &backend.Status{}
 	if e.server != nil {
 		st.Gateway = e.server.String()
 	}
@@ -187,13 +187,13 @@ func (e *Engine) Status(ctx context.Context) (*api.Status, error) {
 	return st, nil
 }
 
-// apiError turns an error of the Kubernetes API into an *api.Error with
+// apiError turns an error of the Kubernetes API into an *backend.Error with
 // the matching code and a one-line message.
 func (e *Engine) apiError(err error) error {
 	if err == nil {
 		return nil
 	}
-	var ae *api.Error
+	var ae *backend.Error
 	if errors.As(err, &ae) {
 		return err
 	}
@@ -203,28 +203,28 @@ func (e *Engine) apiError(err error) error {
 	}
 	switch {
 	case apierrors.IsNotFound(err):
-		return &api.Error{Code: api.CodeNotFound, Message: msg}
+		return &backend.Error{Code: backend.CodeNotFound, Message: msg}
 	case apierrors.IsAlreadyExists(err):
-		return &api.Error{Code: api.CodeAlreadyExists, Message: msg}
+		return &backend.Error{Code: backend.CodeAlreadyExists, Message: msg}
 	case apierrors.IsInvalid(err), apierrors.IsBadRequest(err):
-		return &api.Error{Code: api.CodeInvalid, Message: msg}
+		return &backend.Error{Code: backend.CodeInvalid, Message: msg}
 	case meta.IsNoMatchError(err):
-		return api.Errorf(api.CodeUnavailable, "%s does not serve the Kubeless kinds (%v): install Kubeless in the cluster first (kubectl apply -f kubeless.yaml)", e.serverName(), err)
+		return backend.Errorf(backend.CodeUnavailable, "%s does not serve the Kubeless kinds (%v): install Kubeless in the cluster first (kubectl apply -f kubeless.yaml)", e.serverName(), err)
 	case apierrors.IsForbidden(err), apierrors.IsUnauthorized(err):
-		return api.Errorf(api.CodeInternal, "%s refused the request: %s", e.serverName(), msg)
+		return backend.Errorf(backend.CodeInternal, "%s refused the request: %s", e.serverName(), msg)
 	case apierrors.IsServiceUnavailable(err), apierrors.IsTimeout(err), apierrors.IsServerTimeout(err), apierrors.IsTooManyRequests(err):
-		return &api.Error{Code: api.CodeUnavailable, Message: msg}
+		return &backend.Error{Code: backend.CodeUnavailable, Message: msg}
 	}
 	var ne net.Error
 	var ue *url.Error
 	if errors.As(err, &ue) || errors.As(err, &ne) {
 		return unreachable(e.serverName(), err)
 	}
-	return &api.Error{Code: api.CodeInternal, Message: msg}
+	return &backend.Error{Code: backend.CodeInternal, Message: msg}
 }
 
 func unreachable(server string, err error) error {
-	return api.Errorf(api.CodeUnavailable, "cannot reach %s: %v: check the kubeconfig's current context (kubectl cluster-info), or use the local engine with --engine local", server, err)
+	return backend.Errorf(backend.CodeUnavailable, "cannot reach %s: %v: check the kubeconfig's current context (kubectl cluster-info), or use the local engine with --engine local", server, err)
 }
 
 func sortByKey[T any](items []T, key func(*T) (string, string)) {

@@ -26,7 +26,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
 )
@@ -61,8 +61,8 @@ func function(ns, name string) *v1beta1.Function {
 
 func wantCode(t *testing.T, err error, code, msg string) {
 	t.Helper()
-	if api.CodeOf(err) != code || (msg != "" && err.Error() != msg) {
-		t.Errorf("err = %v (code %q), want %s %q", err, api.CodeOf(err), code, msg)
+	if backend.CodeOf(err) != code || (msg != "" && err.Error() != msg) {
+		t.Errorf("err = %v (code %q), want %s %q", err, backend.CodeOf(err), code, msg)
 	}
 }
 
@@ -82,7 +82,7 @@ func TestFunctions(t *testing.T) {
 		t.Errorf("deployed = %s/%s %v %s %s", out.Namespace, out.Name, out.Labels, out.APIVersion, out.Kind)
 	}
 	_, err = e.Deploy(ctx, function("team", "hello"))
-	wantCode(t, err, api.CodeAlreadyExists, `function "hello" already exists in namespace "team": use kubeless function update`)
+	wantCode(t, err, backend.CodeAlreadyExists, `function "hello" already exists in namespace "team": use kubeless function update`)
 
 	if _, err := e.Deploy(ctx, function("default", "other")); err != nil {
 		t.Fatal(err)
@@ -92,7 +92,7 @@ func TestFunctions(t *testing.T) {
 		t.Fatalf("get = %+v, %v", got, err)
 	}
 	_, err = e.Get(ctx, "team", "nope")
-	wantCode(t, err, api.CodeNotFound, `function "nope" not found in namespace "team"`)
+	wantCode(t, err, backend.CodeNotFound, `function "nope" not found in namespace "team"`)
 
 	for _, tt := range []struct {
 		ns   string
@@ -131,15 +131,15 @@ func TestFunctions(t *testing.T) {
 	if err := e.Delete(ctx, "team", "hello"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.Get(ctx, "team", "hello"); api.CodeOf(err) != api.CodeNotFound {
+	if _, err := e.Get(ctx, "team", "hello"); backend.CodeOf(err) != backend.CodeNotFound {
 		t.Errorf("after delete: %v", err)
 	}
-	hs, _ := e.ListHTTPTriggers(ctx, "team")
-	cs, _ := e.ListCronJobTriggers(ctx, "team")
+	hs, _ := backend.TriggersOf[v1beta1.HTTPTrigger](e).List(ctx, "team")
+	cs, _ := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, "team")
 	if len(hs) != 1 || hs[0].Name != "h2" || len(cs) != 0 {
 		t.Errorf("triggers left: %v %v", hs, cs)
 	}
-	wantCode(t, e.Delete(ctx, "team", "hello"), api.CodeNotFound, `function "hello" not found in namespace "team"`)
+	wantCode(t, e.Delete(ctx, "team", "hello"), backend.CodeNotFound, `function "hello" not found in namespace "team"`)
 }
 
 func deployment(t *testing.T, fn *v1beta1.Function) *appsv1.Deployment {
@@ -200,7 +200,7 @@ func TestUpdateMerges(t *testing.T) {
 	}
 
 	_, err = f.e.Update(ctx, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "nope"}})
-	wantCode(t, err, api.CodeNotFound, `Function nope is not found in namespace "team": deploy it with kubeless function deploy nope`)
+	wantCode(t, err, backend.CodeNotFound, `Function nope is not found in namespace "team": deploy it with kubeless function deploy nope`)
 }
 
 // TestUpdateRetriesOnConflict: a write that loses a race is redone on the
@@ -253,65 +253,65 @@ func TestTriggers(t *testing.T) {
 	e := f.e
 
 	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope", Path: "api"}}
-	_, err := e.CreateHTTPTrigger(ctx, ht)
-	wantCode(t, err, api.CodeNotFound, `function "nope" not found in namespace "team": deploy it first with kubeless function deploy nope -n team`)
+	_, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
+	wantCode(t, err, backend.CodeNotFound, `function "nope" not found in namespace "team": deploy it first with kubeless function deploy nope -n team`)
 	ht.Spec.FunctionName = "hello"
-	out, err := e.CreateHTTPTrigger(ctx, ht)
+	out, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if out.Namespace != "team" || out.Labels[v1beta1.LabelCreatedBy] != "kubeless" || out.Kind != "HTTPTrigger" {
 		t.Errorf("created %+v", out.ObjectMeta)
 	}
-	_, err = e.CreateHTTPTrigger(ctx, ht)
-	wantCode(t, err, api.CodeAlreadyExists, `HTTP trigger "web" already exists in namespace "team": use kubeless trigger http update`)
-	up, err := e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example", CorsEnable: true}})
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, ht)
+	wantCode(t, err, backend.CodeAlreadyExists, `HTTP trigger "web" already exists in namespace "team": use kubeless trigger http update`)
+	up, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{HostName: "h.example", CorsEnable: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if up.Spec.Path != "api" || up.Spec.HostName != "h.example" || !up.Spec.CorsEnable || up.Spec.FunctionName != "hello" {
 		t.Errorf("updated spec %+v", up.Spec)
 	}
-	_, err = e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope"}})
-	wantCode(t, err, api.CodeNotFound, "")
-	got, err := e.GetHTTPTrigger(ctx, "team", "web")
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "web"}, Spec: v1beta1.HTTPTriggerSpec{FunctionName: "nope"}})
+	wantCode(t, err, backend.CodeNotFound, "")
+	got, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Get(ctx, "team", "web")
 	if err != nil || got.Spec.HostName != "h.example" || got.Kind != "HTTPTrigger" {
 		t.Errorf("get = %+v, %v", got, err)
 	}
-	_, err = e.UpdateHTTPTrigger(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "gone"}})
-	wantCode(t, err, api.CodeNotFound, `HTTP trigger "gone" not found in namespace "team"`)
-	if err := e.DeleteHTTPTrigger(ctx, "team", "web"); err != nil {
+	_, err = backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "gone"}})
+	wantCode(t, err, backend.CodeNotFound, `HTTP trigger "gone" not found in namespace "team"`)
+	if err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "team", "web"); err != nil {
 		t.Fatal(err)
 	}
-	wantCode(t, e.DeleteHTTPTrigger(ctx, "team", "web"), api.CodeNotFound, `HTTP trigger "web" not found in namespace "team"`)
+	wantCode(t, backend.TriggersOf[v1beta1.HTTPTrigger](e).Delete(ctx, "team", "web"), backend.CodeNotFound, `HTTP trigger "web" not found in namespace "team"`)
 
 	ct := &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{FunctionName: "hello"}}
-	_, err = e.CreateCronJobTrigger(ctx, ct)
-	wantCode(t, err, api.CodeInvalid, `cron trigger "tick" has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'`)
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct)
+	wantCode(t, err, backend.CodeInvalid, `cron trigger "tick" has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'`)
 	ct.Spec.Schedule = "*/5 * * * *"
 	ct.Spec.Payload = &k8sruntime.RawExtension{Raw: []byte(`{"a":`)}
-	_, err = e.CreateCronJobTrigger(ctx, ct)
-	wantCode(t, err, api.CodeInvalid, `cron trigger "tick": the payload is not valid JSON`)
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct)
+	wantCode(t, err, backend.CodeInvalid, `cron trigger "tick": the payload is not valid JSON`)
 	ct.Spec.Payload = &k8sruntime.RawExtension{Raw: []byte(`{"a":1}`)}
-	if _, err := e.CreateCronJobTrigger(ctx, ct); err != nil {
+	if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Create(ctx, ct); err != nil {
 		t.Fatal(err)
 	}
-	cup, err := e.UpdateCronJobTrigger(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}})
+	cup, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Update(ctx, &v1beta1.CronJobTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "team", Name: "tick"}, Spec: v1beta1.CronJobTriggerSpec{Schedule: "@hourly"}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cup.Spec.Schedule != "@hourly" || string(cup.Spec.Payload.Raw) != `{"a":1}` || cup.Spec.FunctionName != "hello" {
 		t.Errorf("cron update = %+v", cup.Spec)
 	}
-	list, err := e.ListCronJobTriggers(ctx, "")
+	list, err := backend.TriggersOf[v1beta1.CronJobTrigger](e).List(ctx, "")
 	if err != nil || len(list) != 1 || list[0].Kind != "CronJobTrigger" {
 		t.Errorf("cron list = %+v, %v", list, err)
 	}
-	if err := e.DeleteCronJobTrigger(ctx, "team", "tick"); err != nil {
+	if err := backend.TriggersOf[v1beta1.CronJobTrigger](e).Delete(ctx, "team", "tick"); err != nil {
 		t.Fatal(err)
 	}
-	_, err = e.GetCronJobTrigger(ctx, "team", "tick")
-	wantCode(t, err, api.CodeNotFound, `cron trigger "tick" not found in namespace "team"`)
+	_, err = backend.TriggersOf[v1beta1.CronJobTrigger](e).Get(ctx, "team", "tick")
+	wantCode(t, err, backend.CodeNotFound, `cron trigger "tick" not found in namespace "team"`)
 }
 
 func TestSetAutoscaler(t *testing.T) {
@@ -343,9 +343,9 @@ func TestSetAutoscaler(t *testing.T) {
 	bad := h.DeepCopy()
 	bad.Spec.MaxReplicas = 0
 	_, err = f.e.SetAutoscaler(ctx, "team", "hello", bad)
-	wantCode(t, err, api.CodeInvalid, "invalid --max 0: it must be at least --min 1")
+	wantCode(t, err, backend.CodeInvalid, "invalid --max 0: it must be at least --min 1")
 	_, err = f.e.SetAutoscaler(ctx, "team", "nope", h)
-	wantCode(t, err, api.CodeNotFound, `function "nope" not found in namespace "team"`)
+	wantCode(t, err, backend.CodeNotFound, `function "nope" not found in namespace "team"`)
 
 	if _, err := f.e.SetAutoscaler(ctx, "team", "hello", nil); err != nil {
 		t.Fatal(err)
@@ -355,7 +355,7 @@ func TestSetAutoscaler(t *testing.T) {
 		t.Errorf("autoscaler left: %s", stored.Spec.HorizontalPodAutoscaler.Raw)
 	}
 	_, err = f.e.SetAutoscaler(ctx, "team", "hello", nil)
-	wantCode(t, err, api.CodeNotFound, "Not found an autoscale definition for hello")
+	wantCode(t, err, backend.CodeNotFound, "Not found an autoscale definition for hello")
 }
 
 func TestAPIError(t *testing.T) {
@@ -367,24 +367,24 @@ func TestAPIError(t *testing.T) {
 		code string
 		msg  string
 	}{
-		{"not found", apierrors.NewNotFound(gr, "x"), api.CodeNotFound, `functions.kubeless.io "x" not found`},
-		{"exists", apierrors.NewAlreadyExists(gr, "x"), api.CodeAlreadyExists, `functions.kubeless.io "x" already exists`},
-		{"invalid", apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("Function").GroupKind(), "X", nil), api.CodeInvalid, `Function.kubeless.io "X" is invalid`},
-		{"bad request", apierrors.NewBadRequest("no"), api.CodeInvalid, "no"},
-		{"forbidden", apierrors.NewForbidden(gr, "x", errors.New("RBAC")), api.CodeInternal,
+		{"not found", apierrors.NewNotFound(gr, "x"), backend.CodeNotFound, `functions.kubeless.io "x" not found`},
+		{"exists", apierrors.NewAlreadyExists(gr, "x"), backend.CodeAlreadyExists, `functions.kubeless.io "x" already exists`},
+		{"invalid", apierrors.NewInvalid(v1beta1.GroupVersion.WithKind("Function").GroupKind(), "X", nil), backend.CodeInvalid, `Function.kubeless.io "X" is invalid`},
+		{"bad request", apierrors.NewBadRequest("no"), backend.CodeInvalid, "no"},
+		{"forbidden", apierrors.NewForbidden(gr, "x", errors.New("RBAC")), backend.CodeInternal,
 			`the Kubernetes API server refused the request: functions.kubeless.io "x" is forbidden: RBAC`},
-		{"unavailable", apierrors.NewServiceUnavailable("later"), api.CodeUnavailable, "later"},
-		{"no CRD", &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "kubeless.io", Kind: "Function"}, SearchedVersions: []string{"v1beta1"}}, api.CodeUnavailable,
+		{"unavailable", apierrors.NewServiceUnavailable("later"), backend.CodeUnavailable, "later"},
+		{"no CRD", &meta.NoKindMatchError{GroupKind: schema.GroupKind{Group: "kubeless.io", Kind: "Function"}, SearchedVersions: []string{"v1beta1"}}, backend.CodeUnavailable,
 			`the Kubernetes API server does not serve the Kubeless kinds (no matches for kind "Function" in version "kubeless.io/v1beta1"): install Kubeless in the cluster first (kubectl apply -f kubeless.yaml)`},
-		{"api error kept", api.Errorf(api.CodeNotFound, "mine"), api.CodeNotFound, "mine"},
-		{"other", errors.New("boom"), api.CodeInternal, "boom"},
+		{"api error kept", backend.Errorf(backend.CodeNotFound, "mine"), backend.CodeNotFound, "mine"},
+		{"other", errors.New("boom"), backend.CodeInternal, "boom"},
 	} {
 		t.Run(tt.name, func(t *testing.T) { wantCode(t, e.apiError(tt.err), tt.code, tt.msg) })
 	}
 	// A server that does not answer.
 	hc := &http.Client{}
 	_, err := hc.Get("http://127.0.0.1:1/")
-	wantCode(t, e.apiError(err), api.CodeUnavailable, "")
+	wantCode(t, e.apiError(err), backend.CodeUnavailable, "")
 	if !strings.HasPrefix(e.apiError(err).Error(), "cannot reach the Kubernetes API server: ") {
 		t.Errorf("unreachable: %v", e.apiError(err))
 	}
@@ -438,22 +438,22 @@ func TestLogs(t *testing.T) {
 	for _, tt := range []struct {
 		name    string
 		pods    []k8sruntime.Object
-		opts    api.LogOptions
+		opts    backend.LogOptions
 		want    []string
 		wantErr string
 	}{
 		{
-			name: "one pod", opts: api.LogOptions{Tail: 10},
+			name: "one pod", opts: backend.LogOptions{Tail: 10},
 			pods: []k8sruntime.Object{pod("team", "hello-a", "hello", corev1.PodRunning, true, 8080), pod("team", "hello-p", "hello", corev1.PodPending, false, 8080)},
 			want: []string{"fake logs"},
 		},
 		{
-			name: "two pods are prefixed", opts: api.LogOptions{Tail: -1},
+			name: "two pods are prefixed", opts: backend.LogOptions{Tail: -1},
 			pods: []k8sruntime.Object{pod("team", "hello-b", "hello", corev1.PodRunning, true, 8080), pod("team", "hello-a", "hello", corev1.PodFailed, false, 8080)},
 			want: []string{"[pod/hello-a/hello] fake logs", "[pod/hello-b/hello] fake logs"},
 		},
 		{
-			name: "follow", opts: api.LogOptions{Tail: -1, Follow: true},
+			name: "follow", opts: backend.LogOptions{Tail: -1, Follow: true},
 			pods: []k8sruntime.Object{pod("team", "hello-a", "hello", corev1.PodRunning, true, 8080)},
 			want: []string{"fake logs"},
 		},
@@ -498,8 +498,8 @@ func TestLogs(t *testing.T) {
 		})
 	}
 	f := newFakes(t, nil)
-	err := f.e.Logs(ctx, "team", "hello", api.LogOptions{}, func(string) {})
-	wantCode(t, err, api.CodeNotFound, `function "hello" not found in namespace "team"`)
+	err := f.e.Logs(ctx, "team", "hello", backend.LogOptions{}, func(string) {})
+	wantCode(t, err, backend.CodeNotFound, `function "hello" not found in namespace "team"`)
 }
 
 // metricsReactor answers the pods proxy of the fake clientset: the body
@@ -569,12 +569,12 @@ func TestTop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []api.FunctionMetrics{
-		{Function: "broken", Namespace: "team", Message: api.MsgNoMetrics},
-		{Function: "garbled", Namespace: "team", Message: api.MsgUnparsedMetrics},
+	want := []backend.FunctionMetrics{
+		{Function: "broken", Namespace: "team", Message: backend.MsgNoMetrics},
+		{Function: "garbled", Namespace: "team", Message: backend.MsgUnparsedMetrics},
 		{Function: "hello", Namespace: "team", Method: "GET", TotalCalls: 6, TotalFailures: 2, TotalDurationSeconds: 6, AvgDurationSeconds: 1},
 		{Function: "hello", Namespace: "team", Method: "POST", TotalCalls: 1, TotalDurationSeconds: 1, AvgDurationSeconds: 1},
-		{Function: "idle", Namespace: "team", Message: api.MsgNoReadyInstances},
+		{Function: "idle", Namespace: "team", Message: backend.MsgNoReadyInstances},
 	}
 	if d := cmp.Diff(want, rows); d != "" {
 		t.Errorf("rows (-want +got):\n%s", d)
@@ -584,7 +584,7 @@ func TestTop(t *testing.T) {
 		t.Errorf("one function: %v, %v", rows, err)
 	}
 	_, err = f.e.Top(ctx, "team", "nope")
-	wantCode(t, err, api.CodeNotFound, "")
+	wantCode(t, err, backend.CodeNotFound, "")
 }
 
 // apiServer is a stand-in for the API server's service proxy: it records
@@ -616,7 +616,7 @@ func TestCall(t *testing.T) {
 	for _, tt := range []struct {
 		name        string
 		svc         *corev1.Service
-		req         api.CallRequest
+		req         backend.CallRequest
 		status      int
 		contentType string
 		body        string
@@ -628,19 +628,19 @@ func TestCall(t *testing.T) {
 	}{
 		{
 			name: "GET", svc: service("team", "hello", "http-function-port", 8080),
-			req:    api.CallRequest{Method: "GET", Header: http.Header{"Event-Id": {"abc"}, "Event-Namespace": {"cli.kubeless.io"}}},
+			req:    backend.CallRequest{Method: "GET", Header: http.Header{"Event-Id": {"abc"}, "Event-Namespace": {"cli.kubeless.io"}}},
 			status: 200, body: "hello world",
 			wantURI: "/api/v1/namespaces/team/services/hello:http-function-port/proxy/", wantMethod: "GET", wantStatus: 200,
 		},
 		{
 			name: "POST with path and query", svc: service("team", "hello", "http-function-port", 8080),
-			req:    api.CallRequest{Method: "POST", Path: "/items/1?x=1&y=a%20b", Body: []byte(`{"a":1}`), Header: http.Header{"Content-Type": {"application/json"}}},
+			req:    backend.CallRequest{Method: "POST", Path: "/items/1?x=1&y=a%20b", Body: []byte(`{"a":1}`), Header: http.Header{"Content-Type": {"application/json"}}},
 			status: 201, body: "made",
 			wantURI: "/api/v1/namespaces/team/services/hello:http-function-port/proxy/items/1?x=1&y=a%20b", wantMethod: "POST", wantBody: `{"a":1}`, wantStatus: 201,
 		},
 		{
 			name: "unnamed port", svc: service("team", "hello", "", 9000),
-			req: api.CallRequest{}, status: 200,
+			req: backend.CallRequest{}, status: 200,
 			wantURI: "/api/v1/namespaces/team/services/hello:9000/proxy/", wantMethod: "GET", wantStatus: 200,
 		},
 		{
@@ -723,8 +723,8 @@ func TestCallRefusesCredentialHeaders(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = e.Call(ctx, "", "hello", &api.CallRequest{Method: "GET", Header: tt.header})
-			wantCode(t, err, api.CodeInvalid, "")
+			_, err = e.Call(ctx, "", "hello", &backend.CallRequest{Method: "GET", Header: tt.header})
+			wantCode(t, err, backend.CodeInvalid, "")
 			if err == nil || !strings.HasPrefix(err.Error(), tt.want) || strings.Contains(err.Error(), "\n") {
 				t.Errorf("err = %v, want one line starting with %q", err, tt.want)
 			}

@@ -14,7 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // pods returns the pods of function ns/name (label function=<name>),
@@ -43,12 +43,12 @@ func functionContainer(p *corev1.Pod, name string) *corev1.Container {
 	return nil
 }
 
-// Logs implements api.Client: the output of the function container of
+// Logs implements backend.Engine: the output of the function container of
 // every started pod of the function (label function=<name>). With one pod
 // the lines come as they are; with several each line starts with
 // "[pod/<pod>/<container>] " as kubectl logs --prefix does, the pods one
 // after the other (by name), or, with Follow, interleaved as they come.
-func (e *Engine) Logs(ctx context.Context, namespace, name string, opts api.LogOptions, line func(string)) error {
+func (e *Engine) Logs(ctx context.Context, namespace, name string, opts backend.LogOptions, line func(string)) error {
 	ns := e.ns(namespace)
 	if _, err := e.Get(ctx, ns, name); err != nil {
 		return err
@@ -71,7 +71,7 @@ func (e *Engine) Logs(ctx context.Context, namespace, name string, opts api.LogO
 		srcs = append(srcs, source{p.Name, c.Name})
 	}
 	if len(srcs) == 0 {
-		return api.Errorf(api.CodeUnavailable, "No function pod is running: function %q in namespace %q has no started pod (see kubeless function describe %s)", name, ns, name)
+		return backend.Errorf(backend.CodeUnavailable, "No function pod is running: function %q in namespace %q has no started pod (see kubeless function describe %s)", name, ns, name)
 	}
 	var mu sync.Mutex
 	emit := func(s source) func(string) {

@@ -2,22 +2,23 @@ package kubeengine
 
 import (
 	"context"
-	"encoding/json"
+	"sort"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // needFunction fails with NotFound when the trigger's function does not
 // exist, as the local engine does.
 func (e *Engine) needFunction(ctx context.Context, ns, name string) error {
 	if name == "" {
-		return api.Errorf(api.CodeInvalid, "the trigger names no function: give one with --function-name")
+		return backend.Errorf(backend.CodeInvalid, "the trigger names no function: give one with --function-name")
 	}
 	if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, &v1beta1.Function{}); err != nil {
 		if apierrors.IsNotFound(err) {
@@ -25,41 +26,50 @@ func (e *Engine) needFunction(ctx context.Context, ns, name string) error {
 			if ns != "default" {
 				nsArg = " -n " + ns
 			}
-			return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", name, ns, name, nsArg)
+			return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s%s", name, ns, name, nsArg)
 		}
 		return e.apiError(err)
 	}
 	return nil
 }
 
-// trigger is what the two trigger kinds share.
-type trigger interface {
-	client.Object
-	*v1beta1.HTTPTrigger | *v1beta1.CronJobTrigger
+// Triggers implements backend.Engine: the triggers of kind are its
+// kubeless.io/v1beta1 objects, which the controller reconciles.
+func (e *Engine) Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore {
+	return kubeTriggers{e: e, kind: kind}
 }
 
-// kindInfo names a trigger kind in messages.
-type kindInfo struct{ kind, what, cmd string }
-
-var (
-	httpKind = kindInfo{"HTTPTrigger", "HTTP trigger", "http"}
-	cronKind = kindInfo{"CronJobTrigger", "cron trigger", "cronjob"}
-)
-
-func (k kindInfo) notFound(ns, name string) error {
-	return api.Errorf(api.CodeNotFound, "%s %q not found in namespace %q", k.what, name, ns)
+// kubeTriggers reads and writes the objects of one trigger kind.
+type kubeTriggers struct {
+	e    *Engine
+	kind *v1beta1.TriggerKind
 }
 
-func setType(o client.Object, kind string) {
-	o.GetObjectKind().SetGroupVersionKind(v1beta1.GroupVersion.WithKind(kind))
+func (k kubeTriggers) notFound(ns, name string) error {
+	return backend.Errorf(backend.CodeNotFound, "%s %q not found in namespace %q", k.kind.What, name, ns)
 }
 
-func createTrigger[T trigger](ctx context.Context, e *Engine, k kindInfo, t T, function string) (T, error) {
-	var zero T
-	t.SetNamespace(e.ns(t.GetNamespace()))
+func (k kubeTriggers) setType(o runtime.Object) {
+	o.GetObjectKind().SetGroupVersionKind(v1beta1.GroupVersion.WithKind(k.kind.Kind))
+}
+
+func invalid(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
+}
+
+// Create implements backend.TriggerStore.
+func (k kubeTriggers) Create(ctx context.Context, in v1beta1.Trigger) (v1beta1.Trigger, error) {
+	t := in.DeepCopyObject().(v1beta1.Trigger)
+	if err := invalid(t.ValidateSpec()); err != nil {
+		return nil, err
+	}
+	t.SetNamespace(k.e.ns(t.GetNamespace()))
 	t.SetResourceVersion("")
-	if err := e.needFunction(ctx, t.GetNamespace(), function); err != nil {
-		return zero, err
+	if err := k.e.needFunction(ctx, t.GetNamespace(), t.TargetFunction()); err != nil {
+		return nil, err
 	}
 	labels := t.GetLabels()
 	if labels == nil {
@@ -67,69 +77,96 @@ func createTrigger[T trigger](ctx context.Context, e *Engine, k kindInfo, t T, f
 	}
 	labels[v1beta1.LabelCreatedBy] = v1beta1.CreatedByKubeless
 	t.SetLabels(labels)
-	setType(t, k.kind)
-	if err := e.c.Create(ctx, t); err != nil {
+	k.setType(t)
+	if err := k.e.c.Create(ctx, t); err != nil {
 		if apierrors.IsAlreadyExists(err) {
-			return zero, api.Errorf(api.CodeAlreadyExists, "%s %q already exists in namespace %q: use kubeless trigger %s update", k.what, t.GetName(), t.GetNamespace(), k.cmd)
+			return nil, backend.Errorf(backend.CodeAlreadyExists, "%s %q already exists in namespace %q: use kubeless trigger %s update", k.kind.What, t.GetName(), t.GetNamespace(), k.kind.Command)
 		}
-		return zero, e.apiError(err)
+		return nil, k.e.apiError(err)
 	}
-	setType(t, k.kind)
+	k.setType(t)
 	return t, nil
 }
 
-// updateTrigger reads the trigger, merges in with merge, checks its
-// function and writes it back, again on a conflict.
-func updateTrigger[T trigger](ctx context.Context, e *Engine, k kindInfo, in T, newT func() T, merge func(old, in T) T, function func(T) string) (T, error) {
-	var zero T
-	ns := e.ns(in.GetNamespace())
-	var out T
+// Update implements backend.TriggerStore: it reads the trigger, merges in
+// (v1beta1.Trigger.MergeSpec), checks its function and writes it back,
+// again on a conflict.
+func (k kubeTriggers) Update(ctx context.Context, in v1beta1.Trigger) (v1beta1.Trigger, error) {
+	ns := k.e.ns(in.GetNamespace())
+	var out v1beta1.Trigger
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur := newT()
-		if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: in.GetName()}, cur); err != nil {
+		cur := k.kind.New()
+		if err := k.e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: in.GetName()}, cur); err != nil {
 			if apierrors.IsNotFound(err) {
 				return k.notFound(ns, in.GetName())
 			}
 			return err
 		}
-		t := merge(cur, in)
-		if err := e.needFunction(ctx, ns, function(t)); err != nil {
+		t := cur.MergeSpec(in)
+		if err := invalid(t.ValidateSpec()); err != nil {
 			return err
 		}
-		if err := e.c.Update(ctx, t); err != nil {
+		if err := k.e.needFunction(ctx, ns, t.TargetFunction()); err != nil {
+			return err
+		}
+		if err := k.e.c.Update(ctx, t); err != nil {
 			return err
 		}
 		out = t
 		return nil
 	})
 	if err != nil {
-		return zero, e.apiError(err)
+		return nil, k.e.apiError(err)
 	}
-	setType(out, k.kind)
+	k.setType(out)
 	return out, nil
 }
 
-func deleteTrigger(ctx context.Context, e *Engine, k kindInfo, t client.Object) error {
-	if err := e.c.Delete(ctx, t); err != nil {
+// Delete implements backend.TriggerStore.
+func (k kubeTriggers) Delete(ctx context.Context, namespace, name string) error {
+	t := k.kind.New()
+	t.SetNamespace(k.e.ns(namespace))
+	t.SetName(name)
+	if err := k.e.c.Delete(ctx, t); err != nil {
 		if apierrors.IsNotFound(err) {
-			return k.notFound(t.GetNamespace(), t.GetName())
+			return k.notFound(t.GetNamespace(), name)
 		}
-		return e.apiError(err)
+		return k.e.apiError(err)
 	}
 	return nil
 }
 
-func getTrigger[T trigger](ctx context.Context, e *Engine, k kindInfo, t T, namespace, name string) (T, error) {
-	var zero T
-	ns := e.ns(namespace)
-	if err := e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, t); err != nil {
+// Get implements backend.TriggerStore.
+func (k kubeTriggers) Get(ctx context.Context, namespace, name string) (v1beta1.Trigger, error) {
+	ns := k.e.ns(namespace)
+	t := k.kind.New()
+	if err := k.e.c.Get(ctx, client.ObjectKey{Namespace: ns, Name: name}, t); err != nil {
 		if apierrors.IsNotFound(err) {
-			return zero, k.notFound(ns, name)
+			return nil, k.notFound(ns, name)
 		}
-		return zero, e.apiError(err)
+		return nil, k.e.apiError(err)
 	}
-	setType(t, k.kind)
+	k.setType(t)
 	return t, nil
+}
+
+// List implements backend.TriggerStore.
+func (k kubeTriggers) List(ctx context.Context, namespace string) ([]v1beta1.Trigger, error) {
+	l := k.kind.NewList()
+	if err := k.e.c.List(ctx, l, listOpts(namespace)...); err != nil {
+		return nil, k.e.apiError(err)
+	}
+	out := l.Triggers()
+	for _, t := range out {
+		k.setType(t)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].GetNamespace() != out[j].GetNamespace() {
+			return out[i].GetNamespace() < out[j].GetNamespace()
+		}
+		return out[i].GetName() < out[j].GetName()
+	})
+	return out, nil
 }
 
 func listOpts(namespace string) []client.ListOption {
@@ -139,114 +176,14 @@ func listOpts(namespace string) []client.ListOption {
 	return []client.ListOption{client.InNamespace(namespace)}
 }
 
-// CreateHTTPTrigger implements api.Client.
-func (e *Engine) CreateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
-	t := in.DeepCopy()
-	return createTrigger(ctx, e, httpKind, t, t.Spec.FunctionName)
-}
-
-// UpdateHTTPTrigger implements api.Client: the non-empty fields of in's
-// spec replace the stored ones (api.MergeHTTPTrigger).
-func (e *Engine) UpdateHTTPTrigger(ctx context.Context, in *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
-	return updateTrigger(ctx, e, httpKind, in,
-		func() *v1beta1.HTTPTrigger { return &v1beta1.HTTPTrigger{} },
-		api.MergeHTTPTrigger,
-		func(t *v1beta1.HTTPTrigger) string { return t.Spec.FunctionName })
-}
-
-// DeleteHTTPTrigger implements api.Client.
-func (e *Engine) DeleteHTTPTrigger(ctx context.Context, namespace, name string) error {
-	t := &v1beta1.HTTPTrigger{}
-	t.Namespace, t.Name = e.ns(namespace), name
-	return deleteTrigger(ctx, e, httpKind, t)
-}
-
-// GetHTTPTrigger implements api.Client.
-func (e *Engine) GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error) {
-	return getTrigger(ctx, e, httpKind, &v1beta1.HTTPTrigger{}, namespace, name)
-}
-
-// ListHTTPTriggers implements api.Client.
-func (e *Engine) ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error) {
-	var l v1beta1.HTTPTriggerList
-	if err := e.c.List(ctx, &l, listOpts(namespace)...); err != nil {
-		return nil, e.apiError(err)
-	}
-	out := make([]v1beta1.HTTPTrigger, 0, len(l.Items))
-	for i := range l.Items {
-		setType(&l.Items[i], httpKind.kind)
-		out = append(out, l.Items[i])
-	}
-	sortByKey(out, func(t *v1beta1.HTTPTrigger) (string, string) { return t.Namespace, t.Name })
-	return out, nil
-}
-
-func checkPayload(t *v1beta1.CronJobTrigger) error {
-	if t.Spec.Payload != nil && len(t.Spec.Payload.Raw) > 0 && !json.Valid(t.Spec.Payload.Raw) {
-		return api.Errorf(api.CodeInvalid, "cron trigger %q: the payload is not valid JSON", t.Name)
-	}
-	return nil
-}
-
-// CreateCronJobTrigger implements api.Client.
-func (e *Engine) CreateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
-	t := in.DeepCopy()
-	if t.Spec.Schedule == "" {
-		return nil, api.Errorf(api.CodeInvalid, "cron trigger %q has no schedule: give one with --schedule, for example --schedule '*/5 * * * *'", t.Name)
-	}
-	if err := checkPayload(t); err != nil {
-		return nil, err
-	}
-	return createTrigger(ctx, e, cronKind, t, t.Spec.FunctionName)
-}
-
-// UpdateCronJobTrigger implements api.Client: the non-empty fields of in's
-// spec replace the stored ones (api.MergeCronJobTrigger).
-func (e *Engine) UpdateCronJobTrigger(ctx context.Context, in *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
-	if err := checkPayload(in); err != nil {
-		return nil, err
-	}
-	return updateTrigger(ctx, e, cronKind, in,
-		func() *v1beta1.CronJobTrigger { return &v1beta1.CronJobTrigger{} },
-		api.MergeCronJobTrigger,
-		func(t *v1beta1.CronJobTrigger) string { return t.Spec.FunctionName })
-}
-
-// DeleteCronJobTrigger implements api.Client.
-func (e *Engine) DeleteCronJobTrigger(ctx context.Context, namespace, name string) error {
-	t := &v1beta1.CronJobTrigger{}
-	t.Namespace, t.Name = e.ns(namespace), name
-	return deleteTrigger(ctx, e, cronKind, t)
-}
-
-// GetCronJobTrigger implements api.Client.
-func (e *Engine) GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error) {
-	return getTrigger(ctx, e, cronKind, &v1beta1.CronJobTrigger{}, namespace, name)
-}
-
-// ListCronJobTriggers implements api.Client.
-func (e *Engine) ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error) {
-	var l v1beta1.CronJobTriggerList
-	if err := e.c.List(ctx, &l, listOpts(namespace)...); err != nil {
-		return nil, e.apiError(err)
-	}
-	out := make([]v1beta1.CronJobTrigger, 0, len(l.Items))
-	for i := range l.Items {
-		setType(&l.Items[i], cronKind.kind)
-		out = append(out, l.Items[i])
-	}
-	sortByKey(out, func(t *v1beta1.CronJobTrigger) (string, string) { return t.Namespace, t.Name })
-	return out, nil
-}
-
-// SetAutoscaler implements api.Client: it sets (or with nil removes) the
+// SetAutoscaler implements backend.Engine: it sets (or with nil removes) the
 // Function's spec.horizontalPodAutoscaler, from which the controller makes
 // the HorizontalPodAutoscaler.
 func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
 	ns := e.ns(namespace)
 	if h != nil {
 		var err error
-		if h, err = api.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
+		if h, err = backend.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
 			return nil, err
 		}
 	}
@@ -261,11 +198,11 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 		}
 		if h == nil {
 			if cur, err := fn.Spec.Autoscaler(); err == nil && cur == nil {
-				return api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
+				return backend.Errorf(backend.CodeNotFound, "Not found an autoscale definition for %s", name)
 			}
 		}
 		if err := fn.Spec.SetAutoscaler(h); err != nil {
-			return &api.Error{Code: api.CodeInvalid, Message: err.Error()}
+			return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 		}
 		if err := e.c.Update(ctx, fn); err != nil {
 			return err

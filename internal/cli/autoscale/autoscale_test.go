@@ -14,6 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
@@ -28,11 +29,11 @@ type fakeEngine struct {
 
 func (f *fakeEngine) SetAutoscaler(_ context.Context, ns, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
 	if name != f.fn.Name {
-		return nil, api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+		return nil, backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q", name, ns)
 	}
 	if h == nil {
 		if cur, _ := f.fn.Spec.Autoscaler(); cur == nil {
-			return nil, api.Errorf(api.CodeNotFound, "Not found an autoscale definition for %s", name)
+			return nil, backend.Errorf(backend.CodeNotFound, "Not found an autoscale definition for %s", name)
 		}
 	}
 	if err := f.fn.Spec.SetAutoscaler(h); err != nil {
@@ -45,7 +46,7 @@ func (f *fakeEngine) List(context.Context, string) ([]v1beta1.Function, error) {
 	return []v1beta1.Function{*f.fn, {ObjectMeta: metav1.ObjectMeta{Name: "other", Namespace: "default"}}}, nil
 }
 
-func serve(t *testing.T, f *fakeEngine) func(context.Context) (api.Client, error) {
+func serve(t *testing.T, f *fakeEngine) func(context.Context) (backend.Engine, error) {
 	dir, err := os.MkdirTemp("", "kl")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +61,7 @@ func serve(t *testing.T, f *fakeEngine) func(context.Context) (api.Client, error
 	srv.Start()
 	t.Cleanup(srv.Close)
 	cl := client.New(filepath.Join(dir, "s"))
-	return func(context.Context) (api.Client, error) { return cl, nil }
+	return func(context.Context) (backend.Engine, error) { return cl, nil }
 }
 
 func TestNewCmdCreate(t *testing.T) {

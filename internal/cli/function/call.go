@@ -13,10 +13,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 // MsgRequestTimeout is the original's message for a call that timed out.
@@ -94,7 +93,7 @@ func callRun(ctx context.Context, o *CallOptions) error {
 		return err
 	}
 	if _, err := cl.Get(ctx, o.Namespace, o.Name); err != nil {
-		if client.IsNotFound(err) {
+		if backend.IsNotFound(err) {
 			return fmt.Errorf("%w: deploy it with kubeless function deploy %s", err, o.Name)
 		}
 		return err
@@ -123,7 +122,7 @@ func callRun(ctx context.Context, o *CallOptions) error {
 // request builds the call: GET without data, POST with, or --method; the
 // original's event headers; application/json when the data is any JSON
 // value.
-func (o *CallOptions) request() *api.CallRequest {
+func (o *CallOptions) request() *backend.CallRequest {
 	method := o.Method
 	if method == "" {
 		method = http.MethodGet
@@ -131,7 +130,7 @@ func (o *CallOptions) request() *api.CallRequest {
 			method = http.MethodPost
 		}
 	}
-	req := &api.CallRequest{Method: strings.ToUpper(method), Path: o.Path, Header: http.Header{}}
+	req := &backend.CallRequest{Method: strings.ToUpper(method), Path: o.Path, Header: http.Header{}}
 	if o.HasData {
 		req.Body = []byte(o.Data)
 	}
@@ -211,7 +210,7 @@ func NewCmdLogs(f *Factory, runF func(*LogsOptions) error) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return cl.Logs(ctx, opts.Namespace, opts.Name, api.LogOptions{Follow: opts.Follow, Tail: opts.Tail},
+			return cl.Logs(ctx, opts.Namespace, opts.Name, backend.LogOptions{Follow: opts.Follow, Tail: opts.Tail},
 				func(l string) { fmt.Fprintln(opts.IO.Out, l) })
 		},
 	}

@@ -24,11 +24,10 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/client"
-	"github.com/kubeless/kubeless/internal/engine/cron"
+	"github.com/kubeless/kubeless/internal/cron"
 	"github.com/kubeless/kubeless/internal/source"
 
 	"github.com/kubeless/kubeless/pkg/contract"
@@ -336,7 +335,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if o.Update {
 		fmt.Fprintln(o.IO.ErrOut, "Redeploying function...")
 		out, err = cl.Update(ctx, fn)
-		if client.IsNotFound(err) {
+		if backend.IsNotFound(err) {
 			return fmt.Errorf("Function %s is not found", o.Name)
 		}
 	} else {
@@ -354,7 +353,7 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 				v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless, v1beta1.LabelFunction: o.Name}},
 			Spec: v1beta1.CronJobTriggerSpec{FunctionName: o.Name, Schedule: o.Schedule},
 		}
-		if _, err := cl.CreateCronJobTrigger(ctx, ct); err != nil {
+		if _, err := backend.TriggersOf[v1beta1.CronJobTrigger](cl).Create(ctx, ct); err != nil {
 			return fmt.Errorf("function %s is deployed but its schedule is not: %w", o.Name, err)
 		}
 	}
@@ -380,7 +379,7 @@ func (e *FailedError) Error() string {
 
 // waitReady polls the function until its generation is Ready or failed,
 // printing each phase.
-func waitReady(ctx context.Context, o *DeployOptions, cl api.Client, gen int64) error {
+func waitReady(ctx context.Context, o *DeployOptions, cl backend.Engine, gen int64) error {
 	interval := o.PollInterval
 	if interval == 0 {
 		interval = 300 * time.Millisecond

@@ -2,7 +2,7 @@
 // call|logs|top`, with the original Kubeless CLI's flags and messages
 // (kubeless-reference.md §5). Each verb has an Options struct that cobra
 // fills, a NewCmdX(f, runF) constructor and an xRun function; the engine,
-// local or Kubernetes, is reached only through api.Client.
+// local or Kubernetes, is reached only through backend.Engine.
 package function
 
 import (
@@ -11,13 +11,13 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/cli/local"
-	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // EngineFunc returns the engine the commands use.
-type EngineFunc = func(ctx context.Context) (api.Client, error)
+type EngineFunc = func(ctx context.Context) (backend.Engine, error)
 
 // Factory holds what the function commands share.
 type Factory struct {
@@ -38,7 +38,7 @@ func (f *Factory) UsesKubernetes() bool { return f.OnKubernetes != nil && f.OnKu
 func NewFactory(cfg *local.Config) *Factory {
 	return &Factory{
 		IOStreams: cfg.IO,
-		Engine: func(ctx context.Context) (api.Client, error) {
+		Engine: func(ctx context.Context) (backend.Engine, error) {
 			st, started, err := local.EnsureRunning(ctx, cfg)
 			if err != nil {
 				return nil, err

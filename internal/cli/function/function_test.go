@@ -19,6 +19,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
@@ -38,19 +39,19 @@ type fakeBackend struct {
 	gateway            string // "" means 127.0.0.1:1
 }
 
-func (b *fakeBackend) Status(context.Context) (*api.Status, error) {
+func (b *fakeBackend) Status(context.Context) (*backend.Status, error) {
 	gw := b.gateway
 	if gw == "" {
 		gw = "127.0.0.1:1"
 	}
-	return &api.Status{Version: "test", Home: "/h", Gateway: gw, PID: 1}, nil
+	return &backend.Status{Version: "test", Home: "/h", Gateway: gw, PID: 1}, nil
 }
 
 func (b *fakeBackend) Deploy(_ context.Context, fn *v1beta1.Function) (*v1beta1.Function, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if _, ok := b.fns[fn.Name]; ok {
-		return nil, api.Errorf(api.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, "default")
+		return nil, backend.Errorf(backend.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, "default")
 	}
 	fn.Generation = 1
 	b.fns[fn.Name] = fn
@@ -62,7 +63,7 @@ func (b *fakeBackend) Update(_ context.Context, fn *v1beta1.Function) (*v1beta1.
 	defer b.mu.Unlock()
 	old, ok := b.fns[fn.Name]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "not found")
+		return nil, backend.Errorf(backend.CodeNotFound, "not found")
 	}
 	b.updates = append(b.updates, fn)
 	old.Generation++
@@ -76,7 +77,7 @@ func (b *fakeBackend) Get(_ context.Context, ns, name string) (*v1beta1.Function
 	defer b.mu.Unlock()
 	fn, ok := b.fns[name]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+		return nil, backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q", name, ns)
 	}
 	fn = fn.DeepCopy()
 	reason := b.phases[min(b.gets, len(b.phases)-1)]
@@ -104,7 +105,7 @@ func (b *fakeBackend) List(ctx context.Context, ns string) ([]v1beta1.Function, 
 	return out, nil
 }
 
-func (b *fakeBackend) Logs(context.Context, string, string, api.LogOptions) (<-chan string, error) {
+func (b *fakeBackend) Logs(context.Context, string, string, backend.LogOptions) (<-chan string, error) {
 	ch := make(chan string, 1)
 	ch <- "a line"
 	close(ch)
@@ -259,7 +260,7 @@ func TestDeployRun(t *testing.T) {
 			ios, _, stdout, stderr := iostreams.Test()
 			ios.SetStderrTTY(tt.tty)
 			opts := &DeployOptions{
-				IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
+				IO: ios, Engine: func(context.Context) (backend.Engine, error) { return cl, nil },
 				Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file,
 				Timeout: "180", Port: 8080, Replicas: 1, Wait: tt.wait, PollInterval: 1,
 			}
@@ -288,7 +289,7 @@ func TestDeployRun(t *testing.T) {
 	b := &fakeBackend{fns: map[string]*v1beta1.Function{"hello": {}}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
 	ios, _, _, _ := iostreams.Test()
-	err := deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
+	err := deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (backend.Engine, error) { return cl, nil },
 		Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file, Timeout: "180", Port: 8080})
 	if !client.IsAlreadyExists(err) || err.Error() != `function "hello" already exists in namespace "default": use kubeless function update` {
 		t.Errorf("second deploy: %v", err)
@@ -302,7 +303,7 @@ func TestListRun(t *testing.T) {
 	}}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
 	ios, _, stdout, _ := iostreams.Test()
-	err := listRun(context.Background(), &ListOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil }, Namespace: "default"})
+	err := listRun(context.Background(), &ListOptions{IO: ios, Engine: func(context.Context) (backend.Engine, error) { return cl, nil }, Namespace: "default"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,7 +382,7 @@ func TestCallRunLocal(t *testing.T) {
 			ios, _, stdout, _ := iostreams.Test()
 			o := tt.opts
 			o.IO, o.Name = ios, "hello"
-			o.Engine = func(context.Context) (api.Client, error) { return cl, nil }
+			o.Engine = func(context.Context) (backend.Engine, error) { return cl, nil }
 			err := callRun(context.Background(), &o)
 			if tt.wantErr != "" {
 				if err == nil || err.Error() != tt.wantErr {
@@ -401,7 +402,7 @@ func TestCallRunLocal(t *testing.T) {
 	// An unknown function is not called.
 	ios, _, _, _ := iostreams.Test()
 	err := callRun(context.Background(), &CallOptions{IO: ios, Name: "nope", Namespace: "default",
-		Engine: func(context.Context) (api.Client, error) { return cl, nil }})
+		Engine: func(context.Context) (backend.Engine, error) { return cl, nil }})
 	if !client.IsNotFound(err) || !strings.HasSuffix(err.Error(), ": deploy it with kubeless function deploy nope") {
 		t.Errorf("unknown function: %v", err)
 	}

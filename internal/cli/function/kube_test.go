@@ -15,8 +15,8 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/kubeengine"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 )
@@ -37,7 +37,7 @@ func kubeFakes(t *testing.T, pods ...*corev1.Pod) (EngineFunc, client.Client) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return func(context.Context) (api.Client, error) { return e, nil }, c
+	return func(context.Context) (backend.Engine, error) { return e, nil }, c
 }
 
 // TestKubernetesDeployListDescribe runs deploy, update, ls and describe on
@@ -155,7 +155,7 @@ func TestKubernetesDeployListDescribe(t *testing.T) {
 	}
 }
 
-func mustEngine(t *testing.T, f EngineFunc) api.Client {
+func mustEngine(t *testing.T, f EngineFunc) backend.Engine {
 	t.Helper()
 	e, err := f(context.Background())
 	if err != nil {

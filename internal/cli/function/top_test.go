@@ -10,6 +10,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/backend/backendtest"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
@@ -17,12 +19,12 @@ import (
 
 type fakeTriggers struct {
 	api.TriggerBackend
-	rows  []api.FunctionMetrics
+	rows  []backend.FunctionMetrics
 	asked string
 	crons []*v1beta1.CronJobTrigger
 }
 
-func (f *fakeTriggers) Top(_ context.Context, ns, name string) ([]api.FunctionMetrics, error) {
+func (f *fakeTriggers) Top(_ context.Context, ns, name string) ([]backend.FunctionMetrics, error) {
 	f.asked = ns + "/" + name
 	return f.rows, nil
 }
@@ -30,6 +32,10 @@ func (f *fakeTriggers) Top(_ context.Context, ns, name string) ([]api.FunctionMe
 func (f *fakeTriggers) CreateCronJobTrigger(_ context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
 	f.crons = append(f.crons, t)
 	return t, nil
+}
+
+func (f *fakeTriggers) Triggers(*v1beta1.TriggerKind) backend.TriggerStore {
+	return backendtest.TriggerFuncs[v1beta1.CronJobTrigger, *v1beta1.CronJobTrigger]{CreateFunc: f.CreateCronJobTrigger}
 }
 
 func TestNewCmdTop(t *testing.T) {
@@ -61,12 +67,12 @@ func asFlagError(err error, fe **cmdutil.FlagError) bool {
 }
 
 func TestTopRun(t *testing.T) {
-	ft := &fakeTriggers{rows: []api.FunctionMetrics{
+	ft := &fakeTriggers{rows: []backend.FunctionMetrics{
 		{Function: "hello", Namespace: "default", Method: "GET", TotalCalls: 4, TotalFailures: 1, TotalDurationSeconds: 2, AvgDurationSeconds: 0.5},
 		{Function: "idle", Namespace: "default", Message: "Function has no ready instance"},
 	}}
 	cl := serveFake(t, &fakeBackend{TriggerBackend: ft, fns: map[string]*v1beta1.Function{}})
-	engine := func(context.Context) (api.Client, error) { return cl, nil }
+	engine := func(context.Context) (backend.Engine, error) { return cl, nil }
 	for _, tt := range []struct{ out, want string }{
 		{"", "NAME   NAMESPACE  METHOD  TOTAL_CALLS  TOTAL_FAILURES  TOTAL_DURATION_SECONDS  AVG_DURATION_SECONDS  MESSAGE\n" +
 			"hello  default    GET     4            1               2                       0.5                   \n" +
@@ -109,7 +115,7 @@ func TestDeploySchedule(t *testing.T) {
 	ft := &fakeTriggers{}
 	b := &fakeBackend{TriggerBackend: ft, fns: map[string]*v1beta1.Function{}, phases: []string{"Ready"}}
 	cl := serveFake(t, b)
-	err = deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (api.Client, error) { return cl, nil },
+	err = deployRun(context.Background(), &DeployOptions{IO: ios, Engine: func(context.Context) (backend.Engine, error) { return cl, nil },
 		Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "hello.foo", FromFile: file, Timeout: "180", Port: 8080, Schedule: "*/5 * * * *"})
 	if err != nil {
 		t.Fatal(err)

@@ -18,18 +18,18 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine"
-	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
 )
 
 // Config is what the local commands need from the root command.
 type Config struct {
 	IO *iostreams.IOStreams
-	// Home is the engine's folder; "" means api.DefaultHome().
+	// Home is the engine's folder; "" means client.DefaultHome().
 	Home string
 	// SelfExe is the kubeless binary; "" means os.Executable().
 	SelfExe string
@@ -45,7 +45,7 @@ func (c *Config) home() string {
 	if c.Home != "" {
 		return c.Home
 	}
-	return api.DefaultHome()
+	return client.DefaultHome()
 }
 
 func (c *Config) selfExe() (string, error) {
@@ -56,7 +56,7 @@ func (c *Config) selfExe() (string, error) {
 }
 
 // Client returns a client of the engine of c's home (whether it runs or not).
-func (c *Config) Client() *client.Client { return client.New(api.SocketPath(c.home())) }
+func (c *Config) Client() *client.Client { return client.ForHome(c.home()) }
 
 // NewCmdLocal returns the `local` command group.
 func NewCmdLocal(cfg *Config) *cobra.Command {
@@ -188,7 +188,7 @@ func newCmdDaemon(cfg *Config) *cobra.Command {
 
 // EnsureRunning returns the status of the engine of cfg's home, starting it
 // in the background first when it does not run (started is then true).
-func EnsureRunning(ctx context.Context, cfg *Config) (st *api.Status, started bool, err error) {
+func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, started bool, err error) {
 	cl := cfg.Client()
 	st, err = cl.Status(ctx)
 	if err == nil {
@@ -205,14 +205,14 @@ func EnsureRunning(ctx context.Context, cfg *Config) (st *api.Status, started bo
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", home, err)
 	}
-	logPath := filepath.Join(home, api.LogName)
+	logPath := filepath.Join(home, client.LogName)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, false, fmt.Errorf("open engine log: %w", err)
 	}
 	defer logf.Close()
 	cmd := exec.Command(self, "local", "daemon")
-	cmd.Env = append(os.Environ(), api.EnvHome+"="+home)
+	cmd.Env = append(os.Environ(), client.EnvHome+"="+home)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = home
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

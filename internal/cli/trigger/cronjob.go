@@ -13,11 +13,11 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
-	"github.com/kubeless/kubeless/internal/engine/cron"
+	"github.com/kubeless/kubeless/internal/cron"
 )
 
 // NewCmdCronJob returns the `trigger cronjob` group.
@@ -140,15 +140,12 @@ func cronPutRun(ctx context.Context, o *CronJobOptions) error {
 		return err
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
-		Update: o.Update, Kind: "Cronjob", Name: o.Name, Namespace: o.Namespace}, t,
-		api.Client.CreateCronJobTrigger, api.Client.UpdateCronJobTrigger)
+		Update: o.Update, Kind: "Cronjob", Name: o.Name, Namespace: o.Namespace}, t)
 }
 
 // NewCmdCronJobDelete returns `trigger cronjob delete`.
 func NewCmdCronJobDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "cronjob", func(ctx context.Context, cl api.Client, ns, name string) error {
-		return cl.DeleteCronJobTrigger(ctx, ns, name)
-	})
+	return newCmdDelete(f, runF, v1beta1.CronJobTriggerKind)
 }
 
 // NewCmdCronJobList returns `trigger cronjob list`.
@@ -161,7 +158,7 @@ func cronListRun(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	ts, err := cl.ListCronJobTriggers(ctx, o.Namespace)
+	ts, err := backend.TriggersOf[v1beta1.CronJobTrigger](cl).List(ctx, o.Namespace)
 	if err != nil {
 		return err
 	}

@@ -10,10 +10,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // NewCmdHTTP returns the `trigger http` group.
@@ -135,8 +135,7 @@ func httpPutRun(ctx context.Context, o *HTTPOptions) error {
 		return err
 	}
 	return putTrigger(ctx, putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
-		Update: o.Update, Kind: "HTTP", Name: o.Name, Namespace: o.Namespace}, t,
-		api.Client.CreateHTTPTrigger, api.Client.UpdateHTTPTrigger)
+		Update: o.Update, Kind: "HTTP", Name: o.Name, Namespace: o.Namespace}, t)
 }
 
 // DeleteOptions are the flags of delete (http and cronjob).
@@ -149,17 +148,15 @@ type DeleteOptions struct {
 
 // NewCmdHTTPDelete returns `trigger http delete`.
 func NewCmdHTTPDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
-	return newCmdDelete(f, runF, "http", func(ctx context.Context, cl api.Client, ns, name string) error {
-		return cl.DeleteHTTPTrigger(ctx, ns, name)
-	})
+	return newCmdDelete(f, runF, v1beta1.HTTPTriggerKind)
 }
 
-func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind string, del func(context.Context, api.Client, string, string) error) *cobra.Command {
+func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind *v1beta1.TriggerKind) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <name>",
 		Short: "Delete a trigger",
-		Args:  cmdutil.ExactArgs(1, "delete: the trigger name is required, for example: kubeless trigger "+kind+" delete my-trigger"),
+		Args:  cmdutil.ExactArgs(1, "delete: the trigger name is required, for example: kubeless trigger "+kind.Command+" delete my-trigger"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]
 			if runF != nil {
@@ -170,7 +167,7 @@ func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind 
 			if err != nil {
 				return err
 			}
-			return del(ctx, cl, opts.Namespace, opts.Name)
+			return cl.Triggers(kind).Delete(ctx, opts.Namespace, opts.Name)
 		},
 	}
 	addNamespaceFlag(cmd, &opts.Namespace)
@@ -217,7 +214,7 @@ func httpListRun(ctx context.Context, o *ListOptions) error {
 	if err != nil {
 		return err
 	}
-	ts, err := cl.ListHTTPTriggers(ctx, o.Namespace)
+	ts, err := backend.TriggersOf[v1beta1.HTTPTrigger](cl).List(ctx, o.Namespace)
 	if err != nil {
 		return err
 	}

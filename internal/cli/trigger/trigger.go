@@ -18,9 +18,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
 // Engine returns the engine in use.
@@ -69,8 +69,7 @@ type putOptions struct {
 
 // putTrigger prints t for a dry run, or creates or updates it and says so
 // with the original's message.
-func putTrigger[T any](ctx context.Context, o putOptions, t T,
-	create, update func(api.Client, context.Context, T) (T, error)) error {
+func putTrigger[T any, P backend.TriggerPtr[T]](ctx context.Context, o putOptions, t *T) error {
 	ctx = bg(ctx)
 	if o.DryRun {
 		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
@@ -79,11 +78,12 @@ func putTrigger[T any](ctx context.Context, o putOptions, t T,
 	if err != nil {
 		return err
 	}
-	put, verb := create, "created"
+	triggers := backend.TriggersOf[T, P](cl)
+	put, verb := triggers.Create, "created"
 	if o.Update {
-		put, verb = update, "updated"
+		put, verb = triggers.Update, "updated"
 	}
-	if _, err := put(cl, ctx, t); err != nil {
+	if _, err := put(ctx, t); err != nil {
 		return err
 	}
 	fmt.Fprintf(o.IO.ErrOut, "%s trigger %s %s in namespace %s successfully!\n", o.Kind, o.Name, verb, o.Namespace)

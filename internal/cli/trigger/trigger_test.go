@@ -14,6 +14,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/backend/backendtest"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
@@ -31,7 +33,7 @@ type fakeEngine struct {
 
 func needHello(fn string) error {
 	if fn != "hello" {
-		return api.Errorf(api.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s", fn, "default", fn)
+		return backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q: deploy it first with kubeless function deploy %s", fn, "default", fn)
 	}
 	return nil
 }
@@ -51,7 +53,7 @@ func (f *fakeEngine) UpdateHTTPTrigger(_ context.Context, t *v1beta1.HTTPTrigger
 	defer f.mu.Unlock()
 	old, ok := f.https[t.Name]
 	if !ok {
-		return nil, api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", t.Name, "default")
+		return nil, backend.Errorf(backend.CodeNotFound, "HTTP trigger %q not found in namespace %q", t.Name, "default")
 	}
 	if t.Spec.Path != "" {
 		old.Spec.Path = t.Spec.Path
@@ -63,7 +65,7 @@ func (f *fakeEngine) DeleteHTTPTrigger(_ context.Context, ns, name string) error
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if _, ok := f.https[name]; !ok {
-		return api.Errorf(api.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, ns)
+		return backend.Errorf(backend.CodeNotFound, "HTTP trigger %q not found in namespace %q", name, ns)
 	}
 	delete(f.https, name)
 	return nil
@@ -95,6 +97,15 @@ func (f *fakeEngine) ListCronJobTriggers(context.Context, string) ([]v1beta1.Cro
 	return out, nil
 }
 
+func (f *fakeEngine) Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore {
+	if kind == v1beta1.HTTPTriggerKind {
+		return backendtest.TriggerFuncs[v1beta1.HTTPTrigger, *v1beta1.HTTPTrigger]{CreateFunc: f.CreateHTTPTrigger,
+			UpdateFunc: f.UpdateHTTPTrigger, DeleteFunc: f.DeleteHTTPTrigger, ListFunc: f.ListHTTPTriggers}
+	}
+	return backendtest.TriggerFuncs[v1beta1.CronJobTrigger, *v1beta1.CronJobTrigger]{CreateFunc: f.CreateCronJobTrigger,
+		ListFunc: f.ListCronJobTriggers}
+}
+
 func serve(t *testing.T) (*fakeEngine, Engine) {
 	t.Helper()
 	f := &fakeEngine{https: map[string]*v1beta1.HTTPTrigger{}, crons: map[string]*v1beta1.CronJobTrigger{}}
@@ -112,7 +123,7 @@ func serve(t *testing.T) (*fakeEngine, Engine) {
 	srv.Start()
 	t.Cleanup(srv.Close)
 	cl := client.New(filepath.Join(dir, "s"))
-	return f, func(context.Context) (api.Client, error) { return cl, nil }
+	return f, func(context.Context) (backend.Engine, error) { return cl, nil }
 }
 
 func TestNewCmdHTTPCreate(t *testing.T) {

@@ -2,84 +2,40 @@
 // only its owner can open (tailscale LocalAPI style): an explicit handler
 // table over a Backend, JSON bodies, and errors as
 // {"error": "...", "code": "NotFound|AlreadyExists|Invalid|..."} with the
-// matching HTTP status. The wire types are here too, for the typed client,
-// with Client, what the kubeless commands use of either engine (the local
-// one's client or internal/kubeengine), and what both engines share
-// (MergeFunction, ParseMetrics).
+// matching HTTP status. It is the local daemon's protocol only: the engine
+// (internal/engine) serves it and its client (internal/engine/client)
+// speaks it; what the commands see of either engine is internal/backend.
 //
 // This package is internal; its API is not stable.
 package api
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
-// Error codes.
-const (
-	CodeNotFound      = "NotFound"
-	CodeAlreadyExists = "AlreadyExists"
-	CodeInvalid       = "Invalid"
-	CodeUnavailable   = "Unavailable"
-	CodeInternal      = "Internal"
-)
+// Status is the answer of GET /v1/status.
+type Status = backend.Status
 
-// Error is an API error: a code and a one-line message. Engines return it
-// (wrapped or not) and the client turns error bodies back into it.
-type Error struct {
-	Code    string `json:"code"`
-	Message string `json:"error"`
-}
+// LogOptions select the lines of GET .../logs.
+type LogOptions = backend.LogOptions
 
-func (e *Error) Error() string { return e.Message }
-
-// HTTPStatus is the HTTP status of the error's code.
-func (e *Error) HTTPStatus() int {
-	switch e.Code {
-	case CodeNotFound:
+// httpStatus is the HTTP status of an error code.
+func httpStatus(code string) int {
+	switch code {
+	case backend.CodeNotFound:
 		return http.StatusNotFound
-	case CodeAlreadyExists:
+	case backend.CodeAlreadyExists:
 		return http.StatusConflict
-	case CodeInvalid:
+	case backend.CodeInvalid:
 		return http.StatusBadRequest
-	case CodeUnavailable:
+	case backend.CodeUnavailable:
 		return http.StatusServiceUnavailable
 	}
 	return http.StatusInternalServerError
-}
-
-// Errorf returns an *Error with code.
-func Errorf(code, format string, args ...any) *Error {
-	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-// CodeOf returns the code of err's *Error, or "" when it has none.
-func CodeOf(err error) string {
-	var e *Error
-	if errors.As(err, &e) {
-		return e.Code
-	}
-	return ""
-}
-
-// Status is the answer of GET /v1/status.
-type Status struct {
-	Version string `json:"version"`
-	Home    string `json:"home"`
-	Gateway string `json:"gateway"`
-	PID     int    `json:"pid"`
-}
-
-// LogOptions select the lines of GET .../logs.
-type LogOptions struct {
-	// Follow keeps streaming new lines until the caller goes away.
-	Follow bool
-	// Tail is how many past lines to send first; < 0 means all kept.
-	Tail int
 }
 
 // Backend is what the API serves; the engine implements it.

@@ -10,6 +10,7 @@ import (
 	"strconv"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // MaxBody bounds a request body (a function's code travels inline).
@@ -52,7 +53,7 @@ func NewHandler(b Backend, logger *slog.Logger) *Handler {
 		})
 	}
 	h.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, Errorf(CodeNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path))
+		writeError(w, backend.Errorf(backend.CodeNotFound, "no such API endpoint: %s %s", r.Method, r.URL.Path))
 	})
 	return h
 }
@@ -60,13 +61,13 @@ func NewHandler(b Backend, logger *slog.Logger) *Handler {
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
 
 func writeError(w http.ResponseWriter, err error) {
-	var e *Error
+	var e *backend.Error
 	if !errors.As(err, &e) {
-		e = &Error{Code: CodeInternal, Message: err.Error()}
+		e = &backend.Error{Code: backend.CodeInternal, Message: err.Error()}
 	} else if e.Message != err.Error() {
-		e = &Error{Code: e.Code, Message: err.Error()}
+		e = &backend.Error{Code: e.Code, Message: err.Error()}
 	}
-	writeJSON(w, e.HTTPStatus(), e)
+	writeJSON(w, httpStatus(e.Code), e)
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -79,7 +80,7 @@ func readFunction(r *http.Request) (*v1beta1.Function, error) {
 	var fn v1beta1.Function
 	dec := json.NewDecoder(io.LimitReader(r.Body, MaxBody))
 	if err := dec.Decode(&fn); err != nil {
-		return nil, Errorf(CodeInvalid, "request body is not a Function: %v", err)
+		return nil, backend.Errorf(backend.CodeInvalid, "request body is not a Function: %v", err)
 	}
 	return &fn, nil
 }
@@ -134,7 +135,7 @@ func (h *Handler) serveUpdate(w http.ResponseWriter, r *http.Request) error {
 	}
 	ns, name := r.PathValue("ns"), r.PathValue("name")
 	if (fn.Name != "" && fn.Name != name) || (fn.Namespace != "" && fn.Namespace != ns) {
-		return Errorf(CodeInvalid, "body names function %s/%s but the path names %s/%s", fn.Namespace, fn.Name, ns, name)
+		return backend.Errorf(backend.CodeInvalid, "body names function %s/%s but the path names %s/%s", fn.Namespace, fn.Name, ns, name)
 	}
 	fn.Name, fn.Namespace = name, ns
 	out, err := h.b.Update(r.Context(), fn)
@@ -159,7 +160,7 @@ func (h *Handler) serveLogs(w http.ResponseWriter, r *http.Request) error {
 	if t := q.Get("tail"); t != "" {
 		n, err := strconv.Atoi(t)
 		if err != nil {
-			return Errorf(CodeInvalid, "tail=%q is not a number", t)
+			return backend.Errorf(backend.CodeInvalid, "tail=%q is not a number", t)
 		}
 		opts.Tail = n
 	}

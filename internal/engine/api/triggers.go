@@ -6,28 +6,7 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-)
-
-// FunctionMetrics is one row of `kubeless function top`: the calls of one
-// HTTP method of a function, summed over its instances
-// (kubeless-reference.md §5.4). A function without samples has one row with
-// an empty Method; one whose metrics could not be read has Message set.
-type FunctionMetrics struct {
-	Function             string  `json:"function"`
-	Namespace            string  `json:"namespace"`
-	Method               string  `json:"method,omitempty"`
-	Message              string  `json:"message,omitempty"`
-	TotalCalls           float64 `json:"total_calls,omitempty"`
-	TotalFailures        float64 `json:"total_failures,omitempty"`
-	TotalDurationSeconds float64 `json:"total_duration_seconds,omitempty"`
-	AvgDurationSeconds   float64 `json:"avg_duration_seconds,omitempty"`
-}
-
-// Messages of FunctionMetrics, as the original's.
-const (
-	MsgNoMetrics        = "Function does not expose metrics"
-	MsgUnparsedMetrics  = "Unable to get function metrics"
-	MsgNoReadyInstances = "Function has no ready instance"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // TriggerBackend is the part of Backend that serves triggers, metrics and
@@ -35,23 +14,12 @@ const (
 type TriggerBackend interface {
 	// Top returns the metrics rows of the function name, or of every
 	// function of namespace ("" for all) when name is "".
-	Top(ctx context.Context, namespace, name string) ([]FunctionMetrics, error)
+	Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error)
 	// SetAutoscaler sets (or, with nil, removes) the function's
 	// horizontalPodAutoscaler and returns the function.
 	SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error)
 
-	// CreateHTTPTrigger fails with AlreadyExists for an existing name and
-	// NotFound when its function does not exist.
-	CreateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	// UpdateHTTPTrigger replaces the trigger's spec.
-	UpdateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error)
-	DeleteHTTPTrigger(ctx context.Context, namespace, name string) error
-	GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error)
-	ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error)
-
-	CreateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	UpdateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error)
-	DeleteCronJobTrigger(ctx context.Context, namespace, name string) error
-	GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error)
-	ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error)
+	// Triggers returns the triggers of kind, served under
+	// /v1/<kind.Resource>.
+	Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore
 }

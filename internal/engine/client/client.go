@@ -2,7 +2,7 @@
 // (internal/engine/api), spoken over the engine's Unix socket. The CLI
 // reaches the engine only through it.
 //
-// Error bodies come back as *api.Error (test with IsNotFound,
+// Error bodies come back as *backend.Error (test with IsNotFound,
 // IsAlreadyExists, IsInvalid); a socket that nobody answers gives a
 // *NotRunningError.
 package client
@@ -23,7 +23,7 @@ import (
 	"syscall"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // Client talks to one engine.
@@ -33,7 +33,7 @@ type Client struct {
 	hc     *http.Client
 }
 
-var _ api.Client = (*Client)(nil)
+var _ backend.Engine = (*Client)(nil)
 
 // New returns a client of the engine listening on socket.
 func New(socket string) *Client {
@@ -66,13 +66,13 @@ func IsNotRunning(err error) bool {
 }
 
 // IsNotFound reports whether err is an API error with code NotFound.
-func IsNotFound(err error) bool { return api.CodeOf(err) == api.CodeNotFound }
+func IsNotFound(err error) bool { return backend.CodeOf(err) == backend.CodeNotFound }
 
 // IsAlreadyExists reports whether err is an API error with code AlreadyExists.
-func IsAlreadyExists(err error) bool { return api.CodeOf(err) == api.CodeAlreadyExists }
+func IsAlreadyExists(err error) bool { return backend.CodeOf(err) == backend.CodeAlreadyExists }
 
 // IsInvalid reports whether err is an API error with code Invalid.
-func IsInvalid(err error) bool { return api.CodeOf(err) == api.CodeInvalid }
+func IsInvalid(err error) bool { return backend.CodeOf(err) == backend.CodeInvalid }
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in any) (*http.Response, error) {
 	var body io.Reader
@@ -114,11 +114,11 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		var e api.Error
+		var e backend.Error
 		if json.Unmarshal(b, &e) == nil && e.Message != "" {
 			return nil, &e
 		}
-		return nil, &api.Error{Code: api.CodeInternal, Message: fmt.Sprintf("local engine answered %s: %s", resp.Status, bytes.TrimSpace(b))}
+		return nil, &backend.Error{Code: backend.CodeInternal, Message: fmt.Sprintf("local engine answered %s: %s", resp.Status, bytes.TrimSpace(b))}
 	}
 	return resp, nil
 }
@@ -146,8 +146,8 @@ func fnPath(ns, name string) string {
 }
 
 // Status returns the engine's status.
-func (c *Client) Status(ctx context.Context) (*api.Status, error) {
-	var st api.Status
+func (c *Client) Status(ctx context.Context) (*backend.Status, error) {
+	var st backend.Status
 	if err := c.doJSON(ctx, http.MethodGet, "/v1/status", nil, nil, &st); err != nil {
 		return nil, err
 	}
@@ -201,7 +201,7 @@ func (c *Client) List(ctx context.Context, namespace string) ([]v1beta1.Function
 
 // Logs calls line for each line of the function's logs until they end (or,
 // with Follow, until ctx ends, which is not an error).
-func (c *Client) Logs(ctx context.Context, namespace, name string, opts api.LogOptions, line func(string)) error {
+func (c *Client) Logs(ctx context.Context, namespace, name string, opts backend.LogOptions, line func(string)) error {
 	q := url.Values{"tail": {strconv.Itoa(opts.Tail)}}
 	if opts.Follow {
 		q.Set("follow", "1")
@@ -229,7 +229,7 @@ var gatewayClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
 // Call sends req to the function through the engine's gateway
 // (http://GATEWAY/[NAMESPACE/]NAME/PATH, the namespace left out for
 // "default") and returns its answer, whatever its status.
-func (c *Client) Call(ctx context.Context, namespace, name string, req *api.CallRequest) (*api.CallResponse, error) {
+func (c *Client) Call(ctx context.Context, namespace, name string, req *backend.CallRequest) (*backend.CallResponse, error) {
 	st, err := c.Status(ctx)
 	if err != nil {
 		return nil, err
@@ -258,9 +258,9 @@ func (c *Client) Call(ctx context.Context, namespace, name string, req *api.Call
 		return nil, fmt.Errorf("call function %s: %w", name, err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, api.MaxCallResponse))
+	b, err := io.ReadAll(io.LimitReader(resp.Body, backend.MaxCallResponse))
 	if err != nil {
 		return nil, fmt.Errorf("call function %s: read answer: %w", name, err)
 	}
-	return &api.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
+	return &backend.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
 }

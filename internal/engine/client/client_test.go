@@ -9,22 +9,23 @@ import (
 	"testing"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/engine/api"
 )
 
-type backend struct{ api.Backend }
+type fakeBackend struct{ api.Backend }
 
-func (backend) Get(_ context.Context, ns, name string) (*v1beta1.Function, error) {
+func (fakeBackend) Get(_ context.Context, ns, name string) (*v1beta1.Function, error) {
 	if name == "there" {
 		fn := &v1beta1.Function{}
 		fn.Name, fn.Namespace = name, ns
 		return fn, nil
 	}
-	return nil, api.Errorf(api.CodeNotFound, "function %q not found in namespace %q", name, ns)
+	return nil, backend.Errorf(backend.CodeNotFound, "function %q not found in namespace %q", name, ns)
 }
 
-func (backend) Deploy(context.Context, *v1beta1.Function) (*v1beta1.Function, error) {
-	return nil, api.Errorf(api.CodeAlreadyExists, "exists")
+func (fakeBackend) Deploy(context.Context, *v1beta1.Function) (*v1beta1.Function, error) {
+	return nil, backend.Errorf(backend.CodeAlreadyExists, "exists")
 }
 
 func TestErrors(t *testing.T) {
@@ -41,7 +42,7 @@ func TestErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(api.NewHandler(backend{}, nil))
+	srv := httptest.NewUnstartedServer(api.NewHandler(fakeBackend{}, nil))
 	srv.Listener = l
 	srv.Start()
 	defer srv.Close()

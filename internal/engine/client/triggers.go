@@ -2,13 +2,15 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 func nsQuery(namespace string) url.Values {
@@ -27,8 +29,8 @@ func objPath(kind, ns, name string) string {
 
 // Top returns the metrics rows of function name, or of every function of
 // namespace ("" for all) when name is "".
-func (c *Client) Top(ctx context.Context, namespace, name string) ([]api.FunctionMetrics, error) {
-	var out []api.FunctionMetrics
+func (c *Client) Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error) {
+	var out []backend.FunctionMetrics
 	var err error
 	if name == "" {
 		err = c.doJSON(ctx, http.MethodGet, "/v1/metrics", nsQuery(namespace), nil, &out)
@@ -51,60 +53,57 @@ func (c *Client) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 	return &out, nil
 }
 
-// CreateHTTPTrigger creates an HTTP trigger.
-func (c *Client) CreateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
-	var out v1beta1.HTTPTrigger
-	return &out, c.doJSON(ctx, http.MethodPost, "/v1/httptriggers", nil, t, &out)
+// Triggers returns the engine's triggers of kind (under /v1/<resource>).
+func (c *Client) Triggers(kind *v1beta1.TriggerKind) backend.TriggerStore {
+	return triggers{c, kind}
 }
 
-// UpdateHTTPTrigger replaces an HTTP trigger's spec.
-func (c *Client) UpdateHTTPTrigger(ctx context.Context, t *v1beta1.HTTPTrigger) (*v1beta1.HTTPTrigger, error) {
-	var out v1beta1.HTTPTrigger
-	return &out, c.doJSON(ctx, http.MethodPut, objPath("httptriggers", t.Namespace, t.Name), nil, t, &out)
+type triggers struct {
+	c    *Client
+	kind *v1beta1.TriggerKind
 }
 
-// DeleteHTTPTrigger removes an HTTP trigger.
-func (c *Client) DeleteHTTPTrigger(ctx context.Context, namespace, name string) error {
-	return c.doJSON(ctx, http.MethodDelete, objPath("httptriggers", namespace, name), nil, nil, nil)
+func (t triggers) one(ctx context.Context, method, path string, in v1beta1.Trigger) (v1beta1.Trigger, error) {
+	out := t.kind.New()
+	if err := t.c.doJSON(ctx, method, path, nil, in, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
-// GetHTTPTrigger returns an HTTP trigger.
-func (c *Client) GetHTTPTrigger(ctx context.Context, namespace, name string) (*v1beta1.HTTPTrigger, error) {
-	var out v1beta1.HTTPTrigger
-	return &out, c.doJSON(ctx, http.MethodGet, objPath("httptriggers", namespace, name), nil, nil, &out)
+// Create creates a trigger.
+func (t triggers) Create(ctx context.Context, in v1beta1.Trigger) (v1beta1.Trigger, error) {
+	return t.one(ctx, http.MethodPost, "/v1/"+t.kind.Resource, in)
 }
 
-// ListHTTPTriggers lists the HTTP triggers of namespace ("" for all).
-func (c *Client) ListHTTPTriggers(ctx context.Context, namespace string) ([]v1beta1.HTTPTrigger, error) {
-	var out []v1beta1.HTTPTrigger
-	return out, c.doJSON(ctx, http.MethodGet, "/v1/httptriggers", nsQuery(namespace), nil, &out)
+// Update merges in's spec into the trigger's.
+func (t triggers) Update(ctx context.Context, in v1beta1.Trigger) (v1beta1.Trigger, error) {
+	return t.one(ctx, http.MethodPut, objPath(t.kind.Resource, in.GetNamespace(), in.GetName()), in)
 }
 
-// CreateCronJobTrigger creates a cron trigger.
-func (c *Client) CreateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
-	var out v1beta1.CronJobTrigger
-	return &out, c.doJSON(ctx, http.MethodPost, "/v1/cronjobtriggers", nil, t, &out)
+// Delete removes a trigger.
+func (t triggers) Delete(ctx context.Context, namespace, name string) error {
+	return t.c.doJSON(ctx, http.MethodDelete, objPath(t.kind.Resource, namespace, name), nil, nil, nil)
 }
 
-// UpdateCronJobTrigger replaces a cron trigger's spec.
-func (c *Client) UpdateCronJobTrigger(ctx context.Context, t *v1beta1.CronJobTrigger) (*v1beta1.CronJobTrigger, error) {
-	var out v1beta1.CronJobTrigger
-	return &out, c.doJSON(ctx, http.MethodPut, objPath("cronjobtriggers", t.Namespace, t.Name), nil, t, &out)
+// Get returns a trigger.
+func (t triggers) Get(ctx context.Context, namespace, name string) (v1beta1.Trigger, error) {
+	return t.one(ctx, http.MethodGet, objPath(t.kind.Resource, namespace, name), nil)
 }
 
-// DeleteCronJobTrigger removes a cron trigger.
-func (c *Client) DeleteCronJobTrigger(ctx context.Context, namespace, name string) error {
-	return c.doJSON(ctx, http.MethodDelete, objPath("cronjobtriggers", namespace, name), nil, nil, nil)
-}
-
-// GetCronJobTrigger returns a cron trigger.
-func (c *Client) GetCronJobTrigger(ctx context.Context, namespace, name string) (*v1beta1.CronJobTrigger, error) {
-	var out v1beta1.CronJobTrigger
-	return &out, c.doJSON(ctx, http.MethodGet, objPath("cronjobtriggers", namespace, name), nil, nil, &out)
-}
-
-// ListCronJobTriggers lists the cron triggers of namespace ("" for all).
-func (c *Client) ListCronJobTriggers(ctx context.Context, namespace string) ([]v1beta1.CronJobTrigger, error) {
-	var out []v1beta1.CronJobTrigger
-	return out, c.doJSON(ctx, http.MethodGet, "/v1/cronjobtriggers", nsQuery(namespace), nil, &out)
+// List lists the triggers of namespace ("" for all).
+func (t triggers) List(ctx context.Context, namespace string) ([]v1beta1.Trigger, error) {
+	var raw []json.RawMessage
+	if err := t.c.doJSON(ctx, http.MethodGet, "/v1/"+t.kind.Resource, nsQuery(namespace), nil, &raw); err != nil {
+		return nil, err
+	}
+	out := make([]v1beta1.Trigger, 0, len(raw))
+	for _, r := range raw {
+		o := t.kind.New()
+		if err := json.Unmarshal(r, o); err != nil {
+			return nil, fmt.Errorf("local engine: decode %s: %w", t.kind.What, err)
+		}
+		out = append(out, o)
+	}
+	return out, nil
 }

@@ -1,4 +1,4 @@
-package api
+package backend
 
 import (
 	"strings"
@@ -135,33 +135,6 @@ func TestMergeFunction(t *testing.T) {
 	_, err := MergeFunction(base(), bad)
 	if CodeOf(err) != CodeInvalid || !strings.HasPrefix(err.Error(), "spec.deployment is not a valid apps/v1 Deployment") {
 		t.Errorf("bad template: %v", err)
-	}
-}
-
-func TestMergeTriggers(t *testing.T) {
-	old := &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "p", Gateway: "nginx", CorsEnable: true, TLSAcme: true}}
-	got := MergeHTTPTrigger(old, &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{Path: "q", BasicAuthSecret: "auth"}})
-	want := v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "q", Gateway: "nginx", BasicAuthSecret: "auth", CorsEnable: true, TLSAcme: false}
-	if d := cmp.Diff(want, got.Spec); d != "" {
-		t.Errorf("http (-want +got):\n%s", d)
-	}
-	if old.Spec.Path != "p" {
-		t.Error("old was modified")
-	}
-
-	cold := &v1beta1.CronJobTrigger{Spec: v1beta1.CronJobTriggerSpec{FunctionName: "f", Schedule: "* * * * *", Payload: &runtime.RawExtension{Raw: []byte(`1`)}}}
-	for _, tt := range []struct {
-		patch v1beta1.CronJobTriggerSpec
-		want  v1beta1.CronJobTriggerSpec
-	}{
-		{v1beta1.CronJobTriggerSpec{}, cold.Spec},
-		{v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}},
-			v1beta1.CronJobTriggerSpec{Schedule: "@hourly", FunctionName: "g", Payload: &runtime.RawExtension{Raw: []byte(`2`)}}},
-	} {
-		got := MergeCronJobTrigger(cold, &v1beta1.CronJobTrigger{Spec: tt.patch})
-		if d := cmp.Diff(tt.want, got.Spec); d != "" {
-			t.Errorf("cron (-want +got):\n%s", d)
-		}
 	}
 }
 

@@ -1,4 +1,4 @@
-package api
+package backend
 
 import (
 	"io"
@@ -134,3 +134,25 @@ func SortMetrics(rows []FunctionMetrics) {
 		return a.Method < b.Method
 	})
 }
+
+// FunctionMetrics is one row of `kubeless function top`: the calls of one
+// HTTP method of a function, summed over its instances
+// (kubeless-reference.md §5.4). A function without samples has one row with
+// an empty Method; one whose metrics could not be read has Message set.
+type FunctionMetrics struct {
+	Function             string  `json:"function"`
+	Namespace            string  `json:"namespace"`
+	Method               string  `json:"method,omitempty"`
+	Message              string  `json:"message,omitempty"`
+	TotalCalls           float64 `json:"total_calls,omitempty"`
+	TotalFailures        float64 `json:"total_failures,omitempty"`
+	TotalDurationSeconds float64 `json:"total_duration_seconds,omitempty"`
+	AvgDurationSeconds   float64 `json:"avg_duration_seconds,omitempty"`
+}
+
+// Messages of FunctionMetrics, as the original's.
+const (
+	MsgNoMetrics        = "Function does not expose metrics"
+	MsgUnparsedMetrics  = "Unable to get function metrics"
+	MsgNoReadyInstances = "Function has no ready instance"
+)

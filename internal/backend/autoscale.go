@@ -1,4 +1,4 @@
-package api
+package backend
 
 import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"

@@ -1,4 +1,4 @@
-package api
+package backend
 
 import (
 	appsv1 "k8s.io/api/apps/v1"
@@ -94,40 +94,4 @@ func putByName[T any](list []T, v T, name func(T) string) []T {
 		list = append(list, v)
 	}
 	return list
-}
-
-// MergeHTTPTrigger returns old with the non-empty fields of patch's spec,
-// as `kubeless trigger http update` means them: cors-enable only turns on,
-// tls is always patch's.
-func MergeHTTPTrigger(old, patch *v1beta1.HTTPTrigger) *v1beta1.HTTPTrigger {
-	t := old.DeepCopy()
-	p := patch.Spec
-	for dst, src := range map[*string]string{
-		&t.Spec.FunctionName: p.FunctionName, &t.Spec.HostName: p.HostName, &t.Spec.Path: p.Path,
-		&t.Spec.BasicAuthSecret: p.BasicAuthSecret, &t.Spec.TLSSecret: p.TLSSecret, &t.Spec.Gateway: p.Gateway,
-		&t.Spec.CorsDomain: p.CorsDomain,
-	} {
-		if src != "" {
-			*dst = src
-		}
-	}
-	t.Spec.CorsEnable = t.Spec.CorsEnable || p.CorsEnable
-	t.Spec.TLSAcme = p.TLSAcme
-	return t
-}
-
-// MergeCronJobTrigger returns old with the non-empty fields of patch's
-// spec.
-func MergeCronJobTrigger(old, patch *v1beta1.CronJobTrigger) *v1beta1.CronJobTrigger {
-	t := old.DeepCopy()
-	if patch.Spec.Schedule != "" {
-		t.Spec.Schedule = patch.Spec.Schedule
-	}
-	if patch.Spec.FunctionName != "" {
-		t.Spec.FunctionName = patch.Spec.FunctionName
-	}
-	if patch.Spec.Payload != nil {
-		t.Spec.Payload = patch.Spec.Payload.DeepCopy()
-	}
-	return t
 }
