@@ -66,6 +66,51 @@ const (
 	ReasonInvalidTrigger = "InvalidTrigger"
 )
 
+// Reasons of the Ready condition that the local engine sets, besides
+// ReasonReady and the bad-input ones above.
+const (
+	// ReasonBuilding: the function is being built (sources written, its
+	// install and compile steps run).
+	ReasonBuilding = "Building"
+	// ReasonStarting: its instances are starting.
+	ReasonStarting = "Starting"
+	// ReasonBuildFailed: a build step failed; the message carries its
+	// output's last lines.
+	ReasonBuildFailed = "BuildFailed"
+	// ReasonInstanceFailed: an instance exited or never answered its
+	// health check.
+	ReasonInstanceFailed = "InstanceFailed"
+	// ReasonInstancesNotReady: some instances stopped answering their
+	// health check.
+	ReasonInstancesNotReady = "InstancesNotReady"
+)
+
+// badInputReasons are the reasons that say that the Function's spec (or the
+// cluster's configuration) is wrong: nothing changes until it is fixed.
+var badInputReasons = map[string]bool{
+	ReasonInvalidHandler: true, ReasonUnknownRuntime: true, ReasonInvalidContentType: true,
+	ReasonInvalidChecksum: true, ReasonInvalidDeployment: true, ReasonInvalidAutoscaler: true,
+	ReasonInvalidConfig: true, ReasonConflict: true, ReasonInvalidTrigger: true,
+}
+
+// failureReasons are the reasons, besides the bad-input ones, that end a
+// wait for the Ready condition: the function will not become ready
+// without a change.
+var failureReasons = map[string]bool{
+	ReasonBuildFailed: true, ReasonInstanceFailed: true,
+	ReasonInitContainerFailed: true, ReasonCrashLoop: true, ReasonImageMissing: true,
+}
+
+// IsBadInputReason reports whether a False Ready condition's reason says
+// that the spec (or the cluster's configuration) is wrong.
+func IsBadInputReason(reason string) bool { return badInputReasons[reason] }
+
+// IsFailureReason reports whether a False Ready condition's reason means
+// that the object will not become ready without a change: bad input, a
+// failed build or init container, an instance that failed, a crash loop,
+// a missing image.
+func IsFailureReason(reason string) bool { return failureReasons[reason] || badInputReasons[reason] }
+
 // Reasons of a cron trigger's LastRun condition (local engine).
 const (
 	// ReasonCallSucceeded: the last scheduled call got a 2xx answer.

@@ -23,15 +23,14 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// Reasons of the Ready condition that the local engine sets, besides
-// v1beta1.ReasonReady.
+// Reasons of the Ready condition that the local engine sets (api/v1beta1).
 const (
-	reasonBuilding       = "Building"
-	reasonStarting       = "Starting"
+	reasonBuilding       = v1beta1.ReasonBuilding
+	reasonStarting       = v1beta1.ReasonStarting
 	reasonReady          = v1beta1.ReasonReady
-	reasonBuildFailed    = "BuildFailed"
-	reasonInstanceFailed = "InstanceFailed"
-	reasonNotReady       = "InstancesNotReady"
+	reasonBuildFailed    = v1beta1.ReasonBuildFailed
+	reasonInstanceFailed = v1beta1.ReasonInstanceFailed
+	reasonNotReady       = v1beta1.ReasonInstancesNotReady
 )
 
 func nowMeta() metav1.Time { return metav1.NewTime(time.Now().UTC().Truncate(time.Second)) }

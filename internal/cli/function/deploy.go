@@ -422,7 +422,7 @@ func waitReady(ctx context.Context, o *DeployOptions, cl backend.Engine, gen int
 			case c.Status == metav1.ConditionTrue:
 				fmt.Fprintf(o.IO.ErrOut, "Function %s is ready (%s)\n", o.Name, fn.Status.Ready)
 				return nil
-			case c.Status == metav1.ConditionFalse && isFailure(c.Reason):
+			case c.Status == metav1.ConditionFalse && v1beta1.IsFailureReason(c.Reason):
 				return &FailedError{Name: o.Name, Reason: c.Reason, Message: c.Message}
 			}
 		}
@@ -453,22 +453,8 @@ const buildStepPrefix = "building the function: "
 // progress is the line shown for a condition: its reason, with the build
 // step when there is one ("Building (install)").
 func progress(c *metav1.Condition) string {
-	if c.Reason == "Building" && strings.HasPrefix(c.Message, buildStepPrefix) {
+	if c.Reason == v1beta1.ReasonBuilding && strings.HasPrefix(c.Message, buildStepPrefix) {
 		return c.Reason + " (" + strings.TrimPrefix(c.Message, buildStepPrefix) + ")"
 	}
 	return c.Reason
-}
-
-// isFailure reports whether a Ready condition's reason ends a wait: bad
-// input, a failed build or init container, a crash loop, a missing image.
-func isFailure(reason string) bool {
-	return strings.HasSuffix(reason, "Failed") || isBadInput(reason) ||
-		reason == v1beta1.ReasonCrashLoop || reason == v1beta1.ReasonImageMissing
-}
-
-// isBadInput reports whether reason says that the Function's spec (or the
-// cluster's configuration) is wrong: InvalidHandler, UnknownRuntime,
-// Conflict, ...; nothing changes until it is fixed.
-func isBadInput(reason string) bool {
-	return strings.HasPrefix(reason, "Invalid") || reason == v1beta1.ReasonUnknownRuntime || reason == v1beta1.ReasonConflict
 }

@@ -125,7 +125,7 @@ func listRun(ctx context.Context, o *ListOptions) error {
 // condition is of the Function's current generation.
 func status(fn *v1beta1.Function) string {
 	c := readyCondition(fn)
-	badInput := c != nil && c.Status == metav1.ConditionFalse && isBadInput(c.Reason)
+	badInput := c != nil && c.Status == metav1.ConditionFalse && v1beta1.IsBadInputReason(c.Reason)
 	if fn.Status.ReadyReplicas > 0 {
 		s := fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
 		if badInput && c.ObservedGeneration == fn.Generation {
