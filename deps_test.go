@@ -41,6 +41,13 @@ var depRules = []struct {
 		why: "the local engine's packages work with no cluster",
 	},
 	{
+		pkgs: []string{"./internal/controller"},
+		bad: func(d string, _ bool) bool {
+			return strings.HasPrefix(d, module+"/internal/build") || strings.HasPrefix(d, module+"/internal/engine")
+		},
+		why: "the controller renders and applies; the builder and the local engine run on the user's machine",
+	},
+	{
 		pkgs: []string{"./internal/kubeengine", "./internal/backend"},
 		bad: func(d string, _ bool) bool {
 			return strings.HasPrefix(d, module+"/internal/engine")

@@ -71,7 +71,7 @@ type Result struct {
 }
 
 // FetchFunc downloads the code of a url content type.
-type FetchFunc func(ctx context.Context, url string) ([]byte, error)
+type FetchFunc = source.FetchFunc
 
 // Builder builds functions into a cache folder. The zero value of each
 // optional field is usable. A Builder is safe for concurrent use, also by
@@ -255,7 +255,7 @@ func (b *Builder) check(ctx context.Context, fn Function) (*buildInput, error) {
 	if fetch == nil {
 		fetch = HTTPFetch(b.Limits)
 	}
-	code, err := Decode(ctx, fn.Function, ct, fn.Checksum, fetch)
+	code, err := source.Decode(ctx, fn.Function, ct, fn.Checksum, fetch)
 	if err != nil {
 		return nil, err
 	}

@@ -2,59 +2,16 @@ package build
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
 )
-
-// Decode returns the bytes of a function's code: the text itself, the
-// decoded base64 (whitespace and line breaks are ignored, as base64 -d
-// does), or the content downloaded from the URL with fetch. When checksum is
-// set, the bytes are verified against it.
-func Decode(ctx context.Context, function string, ct source.ContentType, checksum string, fetch FetchFunc) ([]byte, error) {
-	var code []byte
-	switch ct.Encoding {
-	case source.EncodingText:
-		code = []byte(function)
-	case source.EncodingBase64:
-		clean := strings.Map(func(r rune) rune {
-			switch r {
-			case ' ', '\t', '\r', '\n':
-				return -1
-			}
-			return r
-		}, function)
-		b, err := base64.StdEncoding.DecodeString(clean)
-		if err != nil {
-			return nil, fmt.Errorf("decode base64 function: %w", err)
-		}
-		code = b
-	case source.EncodingURL:
-		url := strings.TrimSpace(function)
-		if !source.IsURL(url) {
-			return nil, fmt.Errorf("content type %q: function %q is not an http:// or https:// URL", ct, url)
-		}
-		b, err := fetch(ctx, url)
-		if err != nil {
-			return nil, err
-		}
-		code = b
-	default:
-		return nil, &source.ContentTypeError{Value: ct.String()}
-	}
-	if err := source.VerifyChecksum(code, checksum); err != nil {
-		return nil, err
-	}
-	return code, nil
-}
 
 // HTTPFetch returns a FetchFunc that GETs a URL with net/http and refuses a
 // body larger than lim.MaxTotalSize (source.DefaultMaxTotalSize when zero)

@@ -21,7 +21,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/log"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
-	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/render"
 	"github.com/kubeless/kubeless/internal/source"
 )
@@ -226,7 +225,7 @@ func verifyInline(fn *v1beta1.Function) error {
 	if ct.Encoding == source.EncodingURL || fn.Spec.Function == "" {
 		return nil
 	}
-	_, err = build.Decode(context.Background(), fn.Spec.Function, ct, fn.Spec.Checksum, nil)
+	_, err = source.Decode(context.Background(), fn.Spec.Function, ct, fn.Spec.Checksum, nil)
 	var mismatch *source.ChecksumMismatchError
 	var format *source.ChecksumFormatError
 	switch {
