@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// The import rules of STYLE.md §11.2, checked with `go list -deps`.
+// The import rules of ARCHITECTURE.md §3, checked with `go list -deps`.
 var depRules = []struct {
 	pkgs []string
 	bad  func(dep string, std bool) bool

@@ -92,7 +92,7 @@ func TestGeneratedFilesAreCurrent(t *testing.T) {
 }
 
 // TestImports: the API package imports only the standard library,
-// k8s.io/apimachinery and k8s.io/api (STYLE.md 11.2), so that every part of
+// k8s.io/apimachinery and k8s.io/api (ARCHITECTURE.md §3), so that every part of
 // the project, the local engine included, can use it.
 func TestImports(t *testing.T) {
 	files, err := filepath.Glob("*.go")

@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 // runtimes lists every runtime checked: the demo worker behind the host
-// (proof that the host alone supplies §4–§8) and one version of each
+// (proof that the host alone supplies docs/runtime-contract.md §4–§8) and one version of each
 // language that this machine has.
 var runtimes = []struct {
 	name string

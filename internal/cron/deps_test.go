@@ -11,7 +11,7 @@ import (
 	"testing"
 )
 
-// TestPure enforces STYLE.md §11.2, which lists this package as pure: no
+// TestPure enforces ARCHITECTURE.md §3, which lists this package as pure: no
 // programs, no network, no Kubernetes client, no environment reading.
 func TestPure(t *testing.T) {
 	goBin, err := exec.LookPath("go")
