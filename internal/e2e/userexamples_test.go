@@ -40,6 +40,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // userExample is one language of examples/.
@@ -150,12 +151,7 @@ func TestUserExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("make"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("make is missing: install it in .ci/run")
-		}
-		t.Skipf("make is missing: %v", err)
-	}
+	testutil.NeedTool(t, "make")
 	// The Makefile's dependency sources go to a temporary folder: these
 	// variables override its := assignments.
 	srcs := t.TempDir()
