@@ -22,15 +22,22 @@ test: deps ## set up the machine (make deps), then run every test
 
 test-all: test-go test-runtimes test-e2e test-cluster ## run every test without the set-up (Go, conformance of every runtime, language unit tests, end-to-end on both engines)
 
-test-go: ## Go unit tests, the conformance suite of every runtime, and the envtest tests (real kube-apiserver)
+# The packages whose tests run goroutines against each other (the host's
+# pool, the local engine's daemon, supervisor, gateway and scheduler, the
+# controller): make test-go runs them under the race detector, the others
+# without (the detector slows builds and runs several times over).
+RACE_PKGS ?= ./pkg/host/... ./internal/engine/... ./internal/controller/...
+
+test-go: ## Go unit tests (RACE_PKGS with -race), the conformance suite of every runtime, and the envtest tests (real kube-apiserver)
 	$(GO) vet ./...
-	$(GO) test -count=1 -timeout 30m ./...
+	$(GO) test -count=1 -timeout 30m $$($(GO) list ./... | grep -vxF -f <($(GO) list $(RACE_PKGS)))
+	$(GO) test -race -count=1 -timeout 30m $(RACE_PKGS)
 
 test-runtimes: ## each language runtime's own unit tests
 	hack/test-runtimes.sh
 
-test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine (bats)
-	KUBELESS=$(BIN)/kubeless bats --timing test/integration-tests.bats
+test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine, the README's shell examples (bats)
+	KUBELESS=$(BIN)/kubeless bats --timing test/ci.bats test/readme.bats test/integration-tests.bats
 
 test-cluster: build ## end-to-end tests of the Kubernetes engine on a real single-node cluster (root; ~10 min of builds the first time, then ~1.5 min)
 	hack/e2e-cluster.sh

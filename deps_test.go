@@ -9,9 +9,11 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
-// The import rules of STYLE.md §11.2, checked with `go list -deps`.
+// The import rules of ARCHITECTURE.md §3, checked with `go list -deps`.
 var depRules = []struct {
 	pkgs []string
 	bad  func(dep string, std bool) bool
@@ -80,10 +82,7 @@ func isKube(d string, _ bool) bool {
 }
 
 func TestImportRules(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go not on PATH: %v", err)
-	}
+	goBin := testutil.NeedTool(t, "go")
 	for _, r := range depRules {
 		for _, pkg := range r.pkgs {
 			out, err := exec.Command(goBin, "list", "-deps", "-f", "{{.ImportPath}} {{.Standard}}", pkg).Output()

@@ -8,7 +8,7 @@ import (
 )
 
 // CronJobTrigger calls a Function on a schedule, through a batch/v1 CronJob
-// (kubeless-reference.md §1.4).
+// (docs/compatibility.md §1.4).
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

@@ -31,7 +31,7 @@ type Function struct {
 	Status FunctionStatus `json:"status,omitzero"`
 }
 
-// FunctionSpec is the desired state of a Function (kubeless-reference.md
+// FunctionSpec is the desired state of a Function (docs/compatibility.md
 // §1.1).
 //
 // The string fields have no omitempty, like the original's, so a Function

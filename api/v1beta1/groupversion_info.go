@@ -1,7 +1,7 @@
 // Package v1beta1 is the kubeless.io/v1beta1 API: Function, HTTPTrigger and
 // CronJobTrigger.
 //
-// The JSON keys are those of the original Kubeless API (kubeless-reference.md
+// The JSON keys are those of the original Kubeless API (docs/compatibility.md
 // §1), hyphens included ("function-content-type", "function-name",
 // "host-name"), so that manifests written for the original, and by its CLI or
 // the Serverless Framework plugin, apply unchanged.

@@ -5,7 +5,7 @@ import (
 )
 
 // HTTPTrigger exposes a Function outside the cluster through an Ingress named
-// like the trigger (kubeless-reference.md §1.3).
+// like the trigger (docs/compatibility.md §1.3).
 //
 // +kubebuilder:object:root=true
 // +kubebuilder:subresource:status

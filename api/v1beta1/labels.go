@@ -1,7 +1,7 @@
 package v1beta1
 
 // Names that the original Kubeless put on Functions and on every object made
-// for them (kubeless-reference.md §1.1 and §9). Scripts and selectors rely on
+// for them (docs/compatibility.md §1.5). Scripts and selectors rely on
 // them, so they never change.
 const (
 	// LabelCreatedBy marks objects made by Kubeless; its value is

@@ -137,7 +137,7 @@ func SortMetrics(rows []FunctionMetrics) {
 
 // FunctionMetrics is one row of `kubeless function top`: the calls of one
 // HTTP method of a function, summed over its instances
-// (kubeless-reference.md §5.4). A function without samples has one row with
+// (docs/compatibility.md §4.4). A function without samples has one row with
 // an empty Method; one whose metrics could not be read has Message set.
 type FunctionMetrics struct {
 	Function             string  `json:"function"`

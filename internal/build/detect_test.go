@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 func TestDetect(t *testing.T) {
@@ -126,10 +127,7 @@ func TestVersionMatches(t *testing.T) {
 // TestDetectRealGo runs the real detection for go: the toolchain running
 // this test is on PATH in the tests' environment.
 func TestDetectRealGo(t *testing.T) {
-	goPath, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go not on PATH: %v", err)
-	}
+	goPath := testutil.NeedTool(t, "go")
 	cat, err := langruntime.Parse([]byte(`[{"ID": "go", "versions": [{"version": "` + goMajorMinor() + `", "images": [{"phase": "runtime", "image": "r"}]}]}]`))
 	if err != nil {
 		t.Fatal(err)

@@ -38,7 +38,7 @@ func localRuntime(t *testing.T, id string) (string, Local) {
 		}
 		problems = append(problems, l.Runtime+": "+l.Problem)
 	}
-	t.Skipf("no %s runtime of the default catalog can run here: %s", id, strings.Join(problems, "; "))
+	testutil.Unavailable(t, "no %s runtime of the default catalog can run here: %s", id, strings.Join(problems, "; "))
 	return "", Local{}
 }
 
@@ -216,11 +216,8 @@ func TestRealNpm(t *testing.T) {
 
 func TestRealBundler(t *testing.T) {
 	rt, local := localRuntime(t, "ruby")
-	for _, tool := range []string{"gem", "bundle"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: %v", tool, err)
-		}
-	}
+	testutil.NeedTool(t, "gem")
+	testutil.NeedTool(t, "bundle")
 	ctx := realContext(t)
 	// A gem built with gem build, served from a folder indexed with gem
 	// generate_index.
@@ -242,9 +239,7 @@ func TestRealBundler(t *testing.T) {
 
 func TestRealComposer(t *testing.T) {
 	rt, local := localRuntime(t, "php")
-	if _, err := exec.LookPath("composer"); err != nil {
-		t.Skipf("composer not found: %v", err)
-	}
+	testutil.NeedTool(t, "composer")
 	ctx := realContext(t)
 	pkg := testutil.ComposerSource(t, "acme/hello-dep", "1.0.0", `Acme\HelloDep\`, map[string]string{
 		"src/Greeter.php": "<?php\nnamespace Acme\\HelloDep;\nclass Greeter { public static function greet() { return 'hi from composer'; } }\n",

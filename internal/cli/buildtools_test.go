@@ -10,12 +10,14 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/kubetest"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // env is the API server of the Kubernetes engine's tests (kube_test.go).
@@ -62,9 +64,7 @@ func newBuilder(t *testing.T) *build.Builder {
 // A Go function with a go.mod dependency builds through the catalog's
 // compilation phase and its server answers.
 func TestGoFunctionBuildsAndRuns(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go is not installed")
-	}
+	testutil.NeedTool(t, "go")
 	b := newBuilder(t)
 	fn := build.Function{
 		Name: "get-go-deps", Runtime: "go1.26", Handler: "hellowithdeps.Hello",
@@ -98,8 +98,8 @@ func TestGoFunctionBuildsAndRuns(t *testing.T) {
 	cmd := exec.Command(server)
 	cmd.Env = append(os.Environ(), "MOD_NAME=hellowithdeps", "FUNC_HANDLER=Hello", "FUNC_PORT="+port,
 		"KUBELESS_INSTALL_VOLUME="+res.Dir, "KUBELESS_LISTEN_ADDRESS=127.0.0.1")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
+	stderr := newWatchedBuffer()
+	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -118,17 +118,56 @@ func TestGoFunctionBuildsAndRuns(t *testing.T) {
 	if body != "Hello world!" {
 		t.Fatalf("server answered %q; stderr: %s", body, stderr.String())
 	}
-	time.Sleep(100 * time.Millisecond)
-	if !strings.Contains(stderr.String(), `level=info msg="{\"hello\":\"world\"}"`) {
-		t.Errorf("logrus output missing from stderr: %q", stderr.String())
+	if !stderr.waitFor(`level=info msg="{\"hello\":\"world\"}"`, 10*time.Second) {
+		t.Errorf("logrus output missing from stderr after 10 s: %q", stderr.String())
+	}
+}
+
+// watchedBuffer collects a process's output, written by exec's copying
+// goroutine while the test reads it, and lets the test wait for a line.
+type watchedBuffer struct {
+	mu      sync.Mutex
+	b       strings.Builder
+	changed chan struct{}
+}
+
+func newWatchedBuffer() *watchedBuffer { return &watchedBuffer{changed: make(chan struct{}, 1)} }
+
+func (w *watchedBuffer) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	w.b.Write(p)
+	w.mu.Unlock()
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+	return len(p), nil
+}
+
+func (w *watchedBuffer) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
+}
+
+// waitFor reports whether substr appears in the output within d.
+func (w *watchedBuffer) waitFor(substr string, d time.Duration) bool {
+	deadline := time.After(d)
+	for {
+		if strings.Contains(w.String(), substr) {
+			return true
+		}
+		select {
+		case <-w.changed:
+		case <-deadline:
+			return false
+		}
 	}
 }
 
 // A compile error ends the build with the compiler's message, file and line.
 func TestGoFunctionCompileError(t *testing.T) {
-	if _, err := exec.LookPath("go"); err != nil {
-		t.Skip("go is not installed")
-	}
+	testutil.NeedTool(t, "go")
 	b := newBuilder(t)
 	_, err := b.Build(context.Background(), build.Function{
 		Name: "broken", Runtime: "go1.26", Handler: "broken.Foo", ContentType: "text",

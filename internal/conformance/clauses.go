@@ -22,7 +22,7 @@ import (
 
 const unicodeText = "héllo wörld ✓ 日本語 🚀"
 
-// all runs every clause of runtime-contract.md, in order.
+// all runs every clause of docs/runtime-contract.md, in order.
 func (s *suite) all() {
 	s.startup()
 	s.invocation()

@@ -1,5 +1,5 @@
 // Package conformance checks a language runtime against the runtime contract
-// (shared/spec/runtime-contract.md) as a black box: it starts the runtime as a
+// (docs/runtime-contract.md) as a black box: it starts the runtime as a
 // process with the fixture functions of its language (fixtures/<lang>/),
 // drives it over HTTP and prints one PASS or FAIL line per clause.
 package conformance

@@ -4,13 +4,13 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
 	"strings"
 	"testing"
 
 	"github.com/kubeless/kubeless/internal/cli"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	"github.com/kubeless/kubeless/internal/conformance"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // TestMain lets the test binary act as the kubeless command, so the suite
@@ -25,7 +25,7 @@ func TestMain(m *testing.M) {
 }
 
 // runtimes lists every runtime checked: the demo worker behind the host
-// (proof that the host alone supplies §4–§8) and one version of each
+// (proof that the host alone supplies docs/runtime-contract.md §4–§8) and one version of each
 // language that this machine has.
 var runtimes = []struct {
 	name string
@@ -53,12 +53,7 @@ func TestConformance(t *testing.T) {
 	}
 	for _, r := range runtimes {
 		t.Run(r.name, func(t *testing.T) {
-			if _, err := exec.LookPath(r.tool); err != nil {
-				if os.Getenv("CI") != "" {
-					t.Fatalf("%s is not installed: .ci/run must install it", r.tool)
-				}
-				t.Skipf("%s is not installed (CI installs it)", r.tool)
-			}
+			testutil.NeedTool(t, r.tool)
 			target, err := runtimecmd.Target(r.rt, self)
 			if err != nil {
 				t.Fatal(err)

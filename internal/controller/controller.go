@@ -7,7 +7,7 @@
 // owner reference, and reports status conditions and Events.
 //
 // The runtime catalog and the other settings come from the kubeless-config
-// ConfigMap (kubeless-reference.md §2.2), which is watched: a change reaches
+// ConfigMap (docs/compatibility.md §2), which is watched: a change reaches
 // every Function without a restart.
 package controller
 

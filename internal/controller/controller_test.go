@@ -52,11 +52,13 @@ func newFakeEnv(t *testing.T, objs ...client.Object) *fakeEnv {
 
 func reconcileOnce(t *testing.T, r interface {
 	Reconcile(context.Context, ctrl.Request) (ctrl.Result, error)
-}, ns, name string) {
+}, ns, name string) ctrl.Result {
 	t.Helper()
-	if _, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}}); err != nil {
+	res, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: types.NamespacedName{Namespace: ns, Name: name}})
+	if err != nil {
 		t.Fatalf("reconcile %s/%s: %v", ns, name, err)
 	}
+	return res
 }
 
 func function(name string, mutate ...func(*v1beta1.Function)) *v1beta1.Function {
@@ -160,7 +162,12 @@ func TestReconcileBadInput(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			fn := function(tc.name, tc.mutate)
 			e := newFakeEnv(t, fn)
-			reconcileOnce(t, e.fn, "default", tc.name)
+			// No retry loop: bad input ends the reconcile with no error and
+			// no requeue, so only a change of the Function (or of
+			// kubeless-config) brings it back.
+			if res := reconcileOnce(t, e.fn, "default", tc.name); !res.IsZero() {
+				t.Errorf("reconcile of bad input asks to be requeued: %+v", res)
+			}
 			cond := readyOf(t, e.c, fn, func() []metav1.Condition { return fn.Status.Conditions })
 			if cond.Status != metav1.ConditionFalse || cond.Reason != tc.reason || !strings.Contains(cond.Message, tc.msg) {
 				t.Errorf("condition %s/%s %q, want False/%s with %q", cond.Status, cond.Reason, cond.Message, tc.reason, tc.msg)
@@ -168,6 +175,19 @@ func TestReconcileBadInput(t *testing.T) {
 			evs := drain(e.rec)
 			if len(evs) != 1 || !strings.HasPrefix(evs[0], "Warning "+tc.reason+" ") {
 				t.Errorf("events %v, want one Warning %s", evs, tc.reason)
+			}
+			// A second pass (a resync, an unrelated event) leaves the
+			// Function alone: no status write, no new Event.
+			before := fn.ResourceVersion
+			if res := reconcileOnce(t, e.fn, "default", tc.name); !res.IsZero() {
+				t.Errorf("second reconcile of bad input asks to be requeued: %+v", res)
+			}
+			readyOf(t, e.c, fn, func() []metav1.Condition { return fn.Status.Conditions })
+			if fn.ResourceVersion != before {
+				t.Errorf("second reconcile rewrote the Function (resourceVersion %s → %s)", before, fn.ResourceVersion)
+			}
+			if evs := drain(e.rec); len(evs) != 0 {
+				t.Errorf("second reconcile recorded events %v, want none", evs)
 			}
 			var l appsv1.DeploymentList
 			if err := e.c.List(context.Background(), &l); err != nil || len(l.Items) != 0 {

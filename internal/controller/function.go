@@ -26,7 +26,7 @@ import (
 )
 
 // FunctionReconciler makes a Function's ConfigMap, Service, Deployment and
-// HorizontalPodAutoscaler (kubeless-reference.md §4), owned by the Function
+// HorizontalPodAutoscaler (docs/compatibility.md §3), owned by the Function
 // so that deleting it deletes them, and reports in its status whether its
 // pods are ready and, when not, why.
 //

@@ -22,7 +22,7 @@ import (
 	"github.com/kubeless/kubeless/internal/render"
 )
 
-// Keys of the kubeless-config ConfigMap (kubeless-reference.md §2.2) that
+// Keys of the kubeless-config ConfigMap (docs/compatibility.md §2) that
 // the controller reads. The others of the original (enable-build-step,
 // builder-image, function-registry-tls-verify, ingress-enabled, service-type)
 // are accepted and have no effect.

@@ -72,7 +72,7 @@ func triggerKind(kind string) (*v1beta1.TriggerKind, renderer, error) {
 
 // TriggerReconciler makes the object of a trigger with its kind's renderer
 // (the Ingress of an HTTPTrigger, the CronJob of a CronJobTrigger,
-// kubeless-reference.md §1.3, §1.4), owned by the trigger. A
+// docs/compatibility.md §1.3, §1.4), owned by the trigger. A
 // trigger whose function-name names no Function in its namespace gets the
 // Ready condition False with reason FunctionNotFound and a Warning Event;
 // it is reconciled again when that Function appears.

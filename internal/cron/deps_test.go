@@ -9,15 +9,14 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
-// TestPure enforces STYLE.md §11.2, which lists this package as pure: no
+// TestPure enforces ARCHITECTURE.md §3, which lists this package as pure: no
 // programs, no network, no Kubernetes client, no environment reading.
 func TestPure(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go not on PATH: %v", err)
-	}
+	goBin := testutil.NeedTool(t, "go")
 	out, err := exec.Command(goBin, "list", "-deps", ".").Output()
 	if err != nil {
 		t.Fatalf("go list -deps: %v", err)

@@ -19,6 +19,6 @@
 // headers, body) as a plain value; the engine turns it into an HTTP request
 // to the function.
 //
-// The package is pure (STYLE.md §11.2): no network, no programs, no
+// The package is pure (ARCHITECTURE.md §3): no network, no programs, no
 // environment.
 package cron

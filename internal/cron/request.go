@@ -9,7 +9,7 @@ import (
 )
 
 // Event header names and values of a cron trigger's request
-// (kubeless-reference.md §1.4).
+// (docs/compatibility.md §1.4).
 const (
 	// EventNamespace is the event-namespace of cron trigger requests.
 	EventNamespace = "cronjobtrigger.kubeless.io"
@@ -65,7 +65,7 @@ func NewRequest(payload []byte, firedAt time.Time) (Request, error) {
 }
 
 // NewEventID returns a random event id: 11 random bytes in unpadded
-// base64url, 15 characters, like the CLI's (kubeless-reference.md §5.2).
+// base64url, 15 characters, like the CLI's (docs/compatibility.md §4.2).
 func NewEventID() string {
 	var b [11]byte
 	rand.Read(b[:])

@@ -453,10 +453,7 @@ func needTools(t *testing.T, ctx context.Context, lang language, entry langrunti
 		return
 	}
 	msg := fmt.Sprintf("%s cannot build here: %s", lang.rt, strings.Join(problems, "; "))
-	if os.Getenv("CI") != "" {
-		t.Fatalf("%s: install %s in .ci/run", msg, lang.install)
-	}
-	t.Skip(msg)
+	testutil.Unavailable(t, "%s: install %s", msg, lang.install)
 }
 
 // buildTwice builds fn, then builds it again and checks that the second

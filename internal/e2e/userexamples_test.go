@@ -40,6 +40,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/testutil"
 )
 
 // userExample is one language of examples/.
@@ -150,12 +151,7 @@ func TestUserExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := exec.LookPath("make"); err != nil {
-		if os.Getenv("CI") != "" {
-			t.Fatalf("make is missing: install it in .ci/run")
-		}
-		t.Skipf("make is missing: %v", err)
-	}
+	testutil.NeedTool(t, "make")
 	// The Makefile's dependency sources go to a temporary folder: these
 	// variables override its := assignments.
 	srcs := t.TempDir()
@@ -287,7 +283,7 @@ func parseDeploy(t *testing.T, words []string) deployFlags {
 			d.port = value
 		case "--env", "-e":
 			// A string slice (comma-separated, repeatable); each entry
-			// splits at its first '=' or ':' (reference §5).
+			// splits at its first '=' or ':' (docs/compatibility.md §4.1).
 			for _, kv := range strings.Split(value, ",") {
 				if i := strings.IndexAny(kv, "=:"); i >= 0 {
 					kv = kv[:i] + "=" + kv[i+1:]
@@ -359,7 +355,7 @@ func runUserExample(t *testing.T, ctx context.Context, dir string, b *build.Buil
 		out := body
 		switch {
 		case status == http.StatusRequestTimeout:
-			// What `kubeless function call` prints for a 408 (§5.2), on stderr.
+			// What `kubeless function call` prints for a 408 (docs/compatibility.md §4.2), on stderr.
 			if c.stderr {
 				out = "Request timeout exceeded"
 			} else {
@@ -426,7 +422,7 @@ func parseCall(t *testing.T, words []string) verifyCall {
 	return c
 }
 
-// callAsCLI calls the function as `kubeless function call` does (§5.2):
+// callAsCLI calls the function as `kubeless function call` does (docs/compatibility.md §4.2):
 // GET without data; POST with it, as JSON when the data is a JSON object;
 // the event headers of the CLI.
 func callAsCLI(t *testing.T, url string, data *string, limit time.Duration) (int, string, time.Duration) {

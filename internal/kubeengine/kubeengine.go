@@ -4,7 +4,7 @@
 // goes through the API server's service proxy with the user's credentials,
 // `logs` reads the function's pods, `top` reads their /metrics through the
 // pods proxy, and `ls`/`describe` read the Function's status
-// (kubeless-reference.md §5).
+// (docs/compatibility.md §4).
 //
 // Errors are *backend.Error values with the codes of the local engine
 // (NotFound, AlreadyExists, Invalid, Unavailable), so that the commands

@@ -30,6 +30,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kubeless/kubeless/internal/testutil"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
@@ -94,12 +96,9 @@ func AssetsDir() (string, string) {
 	return dir, ""
 }
 
-// MustRun reports whether the envtest tests may not skip: under CI (.ci/run
-// sets CI).
-func MustRun() bool {
-	v := os.Getenv("CI")
-	return v != "" && v != "false" && v != "0"
-}
+// MustRun reports whether the envtest tests may not skip: under CI
+// (testutil.InCI).
+func MustRun() bool { return testutil.InCI() }
 
 // Main starts the API server, runs the tests and stops it; it returns the
 // exit code. Without binaries it runs the tests anyway (envtest tests skip
@@ -202,10 +201,7 @@ func (e *Env) RequireGarbageCollector(t testing.TB) {
 	t.Helper()
 	e.Require(t)
 	if e.gc == nil {
-		if MustRun() {
-			t.Fatalf("CI must run the garbage collector tests: %s", e.gcWhy)
-		}
-		t.Skipf("no garbage collector: %s", e.gcWhy)
+		testutil.Unavailable(t, "no garbage collector: %s", e.gcWhy)
 	}
 }
 
@@ -227,8 +223,8 @@ func (e *Env) Stop() error {
 // KubeConfig is a kubeconfig file's content for the administrator.
 func (e *Env) KubeConfig() []byte { return e.env.KubeConfig }
 
-// Require skips t when the API server is not running (only possible outside
-// CI; see Main).
+// Require skips t when the API server is not running (outside CI; under CI
+// Main has already failed, and so does t).
 func (e *Env) Require(t testing.TB) {
 	t.Helper()
 	if e == nil || e.Config == nil {
@@ -236,7 +232,7 @@ func (e *Env) Require(t testing.TB) {
 		if e != nil {
 			why = e.why
 		}
-		t.Skipf("envtest: %s", why)
+		testutil.Unavailable(t, "envtest: %s", why)
 	}
 }
 

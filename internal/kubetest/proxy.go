@@ -7,6 +7,8 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/kubeless/kubeless/internal/testutil"
+
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -23,7 +25,7 @@ func HostIP(t testing.TB) net.IP {
 	t.Helper()
 	ifs, err := net.Interfaces()
 	if err != nil {
-		t.Skipf("no network interfaces: %v", err)
+		testutil.Unavailable(t, "no network interfaces: %v", err)
 	}
 	for _, i := range ifs {
 		if i.Flags&net.FlagUp == 0 || i.Flags&net.FlagLoopback != 0 {
@@ -36,7 +38,7 @@ func HostIP(t testing.TB) net.IP {
 			}
 		}
 	}
-	t.Skip("no non-loopback IPv4 address on this machine: the API server proxies only to such addresses")
+	testutil.Unavailable(t, "no non-loopback IPv4 address on this machine: the API server proxies only to such addresses")
 	return nil
 }
 
@@ -47,7 +49,7 @@ func HostServer(t testing.TB, h http.Handler) (net.IP, int32) {
 	ip := HostIP(t)
 	l, err := net.Listen("tcp4", net.JoinHostPort(ip.String(), "0"))
 	if err != nil {
-		t.Skipf("listen on %s: %v", ip, err)
+		testutil.Unavailable(t, "listen on %s: %v", ip, err)
 	}
 	srv := httptest.NewUnstartedServer(h)
 	srv.Listener = l

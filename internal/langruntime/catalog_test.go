@@ -420,7 +420,7 @@ func TestParseErrors(t *testing.T) {
 }
 
 func TestParseLegacy(t *testing.T) {
-	// The shape of the legacy catalog (reference §2.5).
+	// The shape of the legacy catalog (docs/compatibility.md §2).
 	in := `[
 	  {"ID": "python", "compiled": false, "depName": "requirements.txt", "fileNameSuffix": ".py",
 	   "versions": [{"name": "python27", "version": "2.7", "runtimeImage": "kubeless/python@sha256:aa", "initImage": "python:2.7",

@@ -8,7 +8,7 @@
 // initImage and compiled. Default returns the catalog built into the binary.
 // Catalog.Lookup resolves a runtime string such as "python3.11".
 //
-// The package is pure (STYLE.md §11.2): no programs are run, no network is
+// The package is pure (ARCHITECTURE.md §3): no programs are run, no network is
 // used and no environment is read. The local build (internal/build) and the
 // Kubernetes renderer both take their commands and environment from here.
 package langruntime

@@ -8,7 +8,7 @@ import (
 
 // The legacy catalog (Kubeless ≤ v1.0.0-alpha) named only images; the
 // commands were hard-coded per language in the controller. These are those
-// commands (reference §3.3 and §3.5), with the fixed /kubeless paths of the
+// commands (docs/compatibility.md §2), with the fixed /kubeless paths of the
 // dependency steps replaced by the phase environment variables. Languages are
 // matched by the ID's prefix in this order, as the original matched by
 // substring (so "nodejs_distroless" is nodejs).

@@ -9,7 +9,7 @@ import (
 )
 
 // ConfigMap returns the ConfigMap <name> that holds fn's code
-// (kubeless-reference.md §4.4): keys "handler", the code file (named per
+// (docs/compatibility.md §3.1): keys "handler", the code file (named per
 // Runtime.FileName: "hello.py" for text, "hello" for an archive) and, when
 // the runtime has a dependency file, that file (present even when empty).
 // A Function without a handler gets an empty ConfigMap. entry is the zero

@@ -25,7 +25,7 @@ import (
 const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 
 // Deployment returns the Deployment <name> that runs fn
-// (kubeless-reference.md §4.6), starting from spec.deployment:
+// (docs/compatibility.md §3.3), starting from spec.deployment:
 //
 //   - labels: template ∪ fn's ∪ created-by/function; annotations: template ∪
 //     fn's; selector created-by=kubeless,function=<name>; replicas and the
@@ -38,7 +38,7 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 //     fields (volumes, serviceAccountName, sidecars ...) kept.
 //   - containers[0] is the function container, named like the function:
 //     the template's fields (image, env, resources, volumeMounts ...) kept,
-//     the env of §4.6.5 added, port http-function-port, liveness (catalog or
+//     the env of docs/compatibility.md §3.4 added, port http-function-port, liveness (catalog or
 //     default) and readiness probes on /healthz unless the template has them.
 //   - a Function with code and no image in the template gets the runtime
 //     image of its catalog entry (or Config.RuntimeImageOverride), the
@@ -133,7 +133,7 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 		c.TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
 	}
 
-	// Function container env (kubeless-reference.md §4.6.5).
+	// Function container env (docs/compatibility.md §3.4).
 	var own []corev1.EnvVar
 	if hasCode(fn) {
 		mem := "0"

@@ -31,7 +31,7 @@ const (
 )
 
 // prepareScript returns the prepare container's script for content type ct
-// (kubeless-reference.md §1.2: decode, verify the checksum, place, copy the
+// (docs/compatibility.md §1.2: decode, verify the checksum, place, copy the
 // dependency file). It depends on nothing but ct's shape. A failure writes
 // one line to the termination log, which the controller shows in the
 // Function's condition.

@@ -1,7 +1,7 @@
 // Package render builds the Kubernetes objects of a Function and of its
 // triggers: ConfigMap, Service, Deployment, HorizontalPodAutoscaler, CronJob
-// and Ingress (kubeless-reference.md §4, §1.3, §1.4), with the original's
-// known bugs fixed (§8.1: readiness probe, checksum annotation, current API
+// and Ingress (docs/compatibility.md §3, §1.3, §1.4), with the original's
+// known bugs fixed (docs/compatibility.md §3.3: readiness probe, checksum annotation, current API
 // versions).
 //
 // The package is pure: every builder takes the Function (and the catalog

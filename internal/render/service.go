@@ -9,7 +9,7 @@ import (
 )
 
 // Service returns the Service <name> in front of fn's pods
-// (kubeless-reference.md §4.5): spec.service when it has ports, otherwise
+// (docs/compatibility.md §3.2): spec.service when it has ports, otherwise
 // port 8080 named http-function-port. The selector is
 // created-by=kubeless,function=<name> unless spec.service has one, and the
 // type ClusterIP unless spec.service says otherwise.

@@ -44,7 +44,7 @@ func triggerMeta(obj metav1.Object, function string, owner []metav1.OwnerReferen
 }
 
 // CronJob returns the batch/v1 CronJob, named like the trigger, that calls
-// fn on tr's schedule (kubeless-reference.md §1.4). Each job runs one
+// fn on tr's schedule (docs/compatibility.md §1.4). Each job runs one
 // container "trigger" in the provision image (any image with sh and curl or
 // wget, so no runtime image is needed), whose constant script sends the
 // event headers (event-id and event-time made at run time, event-type
@@ -131,7 +131,7 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 
 // Ingress returns the networking.k8s.io/v1 Ingress, named like the trigger,
 // that routes http://<host-name>/<path> to fn's Service
-// (kubeless-reference.md §1.3): annotation
+// (docs/compatibility.md §1.3): annotation
 // nginx.ingress.kubernetes.io/rewrite-target "/" always; basic auth through
 // the nginx or traefik annotations (with kubernetes.io/ingress.class, as the
 // original); TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret

@@ -2,7 +2,9 @@
 // e2e): archives made from a map of files, and local package sources that
 // the real installers read offline: a wheel folder for pip, a tarball
 // packed with npm pack, a gem source made with gem build and gem
-// generate_index, a composer path repository. Only tests import it.
+// generate_index, a composer path repository; and the one definition of
+// "in CI" (InCI) with the helpers for tests that need a tool (NeedTool,
+// Unavailable). Only tests import it.
 package testutil
 
 import (
@@ -242,4 +244,37 @@ func ComposerRequire(t testing.TB, dir, name, version string) string {
 		t.Fatal(err)
 	}
 	return string(deps)
+}
+
+// InCI reports whether the tests run under CI: the environment variable CI
+// is set to anything but "", "0" or "false" (.ci/run sets CI=true). It is the
+// one definition of "in CI" of the Go tests; test/lib/ci.bash has the same
+// for bats and the shell scripts.
+func InCI() bool {
+	v := strings.TrimSpace(os.Getenv("CI"))
+	return v != "" && v != "0" && !strings.EqualFold(v, "false")
+}
+
+// Unavailable is how a test gives up because this machine lacks something
+// it needs: locally it skips with why; under CI, where hack/install-deps.sh
+// installs everything the tests need, it fails instead.
+func Unavailable(t testing.TB, format string, args ...any) {
+	t.Helper()
+	msg := fmt.Sprintf(format, args...)
+	if InCI() {
+		t.Fatalf("%s (CI is set: this fails instead of skipping; hack/install-deps.sh installs what the tests need)", msg)
+		return
+	}
+	t.Skipf("%s (skipped; under CI this fails)", msg)
+}
+
+// NeedTool returns the path of the program tool on PATH. When there is none
+// the test skips locally and fails under CI (see Unavailable).
+func NeedTool(t testing.TB, tool string) string {
+	t.Helper()
+	p, err := exec.LookPath(tool)
+	if err != nil {
+		Unavailable(t, "%s is not installed: %v", tool, err)
+	}
+	return p
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// accessLog writes one line per request (runtime-contract.md §7.1). Lines
+// accessLog writes one line per request (docs/runtime-contract.md §7.1). Lines
 // are gathered for at most logFlushDelay and written whole, in one write, so
 // that a busy instance makes one syscall per batch rather than per request,
 // and lines never interleave with each other or with what the function

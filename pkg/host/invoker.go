@@ -42,7 +42,7 @@ type FunctionError struct {
 func (e *FunctionError) Error() string { return e.Message }
 
 // Event is the event metadata of one invocation, with absent headers
-// already defaulted (runtime-contract.md §2.2).
+// already defaulted (docs/runtime-contract.md §2.2).
 type Event struct {
 	ID        string `json:"event-id"`
 	Type      string `json:"event-type"`

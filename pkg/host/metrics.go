@@ -9,7 +9,7 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// metrics are the contract's metrics (runtime-contract.md §7.2), with the
+// metrics are the contract's metrics (docs/runtime-contract.md §7.2), with the
 // original Kubeless names and help texts, on an explicit registry.
 type metrics struct {
 	calls    *prometheus.CounterVec

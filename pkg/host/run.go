@@ -19,7 +19,7 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// LoadError is a function that cannot be loaded (runtime-contract.md §1.1).
+// LoadError is a function that cannot be loaded (docs/runtime-contract.md §1.1).
 // Its message is the one line the runtime printed about it.
 type LoadError struct{ Message string }
 
@@ -120,7 +120,7 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 }
 
 // drain stops accepting connections, lets running invocations finish within
-// the shutdown timeout (runtime-contract.md §6.1), then closes everything.
+// the shutdown timeout (docs/runtime-contract.md §6.1), then closes everything.
 func drain(s *Server, srv *http.Server, ln net.Listener, cfg Config, closeInvoker func()) error {
 	s.StartDrain()
 	ln.Close() // no new connections; open ones stay for running invocations

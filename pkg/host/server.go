@@ -91,7 +91,7 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 	}
 }
 
-// ServeHTTP routes a request (runtime-contract.md §1.2, §2.1, §7.2).
+// ServeHTTP routes a request (docs/runtime-contract.md §1.2, §2.1, §7.2).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/healthz":

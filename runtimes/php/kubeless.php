@@ -414,7 +414,7 @@ final class Runtime
     }
 
     /**
-     * The body and default Content-Type of a value (runtime contract §3.1): a
+     * The body and default Content-Type of a value (docs/runtime-contract.md §3.1): a
      * string is text when it is valid UTF-8, else bytes; null is empty; any
      * other value is JSON.
      * @return array{0: string, 1: ?string}

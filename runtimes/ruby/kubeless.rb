@@ -154,7 +154,7 @@ module Kubeless
   end
 
   # Turns a function's return value into [status, header pairs, body, stream?]
-  # (runtime contract §3.1 and the Rack-style [status, headers, body] triple).
+  # (docs/runtime-contract.md §3.1 and the Rack-style [status, headers, body] triple).
   module Response
     module_function
 

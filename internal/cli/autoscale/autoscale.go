@@ -1,5 +1,5 @@
 // Package autoscale holds `kubeless autoscale create|delete|list`
-// (kubeless-reference.md §5.6): the autoscaler is kept in the function's
+// (docs/compatibility.md §3.5, §4.6): the autoscaler is kept in the function's
 // spec.horizontalPodAutoscaler. The local engine runs between --min and
 // --max instances, scaling on calls per second (qps: one instance per
 // --value calls/s) or on the instances' CPU use (cpu: --value is the target
@@ -108,7 +108,7 @@ func (o *CreateOptions) check(c *cobra.Command) error {
 }
 
 // Autoscaler returns the HorizontalPodAutoscaler of the options, shaped as
-// the original's (§4.8) in autoscaling/v2.
+// the original's (docs/compatibility.md §3.5) in autoscaling/v2.
 func (o *CreateOptions) Autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 	minR := o.Min
 	h := &autoscalingv2.HorizontalPodAutoscaler{

@@ -1,6 +1,6 @@
 // Package function holds `kubeless function deploy|update|delete|ls|describe|
 // call|logs|top`, with the original Kubeless CLI's flags and messages
-// (kubeless-reference.md §5). Each verb has an Options struct that cobra
+// (docs/compatibility.md §4). Each verb has an Options struct that cobra
 // fills, a NewCmdX(f, runF) constructor and an xRun function; the engine,
 // local or Kubernetes, is reached only through backend.Engine.
 package function

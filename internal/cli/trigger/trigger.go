@@ -1,6 +1,6 @@
 // Package trigger holds `kubeless trigger http|cronjob create|update|delete|
 // list`, with the original Kubeless CLI's flags and messages
-// (kubeless-reference.md §5.5). Each verb has an Options struct that cobra
+// (docs/compatibility.md §4.5). Each verb has an Options struct that cobra
 // fills, a NewCmdX(f, runF) constructor and an xRun function.
 //
 // On the local engine --basic-auth-secret is the path of an htpasswd file

@@ -46,7 +46,7 @@ type Function struct {
 }
 
 // HTTPTrigger exposes a function on a host name and path prefix, the local
-// counterpart of an HTTPTrigger resource (kubeless-reference.md §1.3).
+// counterpart of an HTTPTrigger resource (docs/compatibility.md §1.3).
 type HTTPTrigger struct {
 	// Name is the trigger's name, used in messages and as the basic-auth
 	// realm.

@@ -39,7 +39,7 @@ function fail(res, err) {
   res[kFail](errorText(err));
 }
 
-// respond turns the function's return value into the response (contract §3.1), unless
+// respond turns the function's return value into the response (docs/runtime-contract.md §3.1), unless
 // the function answered itself through event.extensions.response.
 function respond(res, value) {
   if (res.headersSent || res.writableEnded || res.destroyed) return;

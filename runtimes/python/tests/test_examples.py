@@ -1,4 +1,4 @@
-"""The original Kubeless Python examples (kubeless-reference.md §7.1), as test
+"""The original Kubeless Python examples (docs/compatibility.md §6), as test
 copies in ../examples-compat, answer as the originals did."""
 
 import http.server

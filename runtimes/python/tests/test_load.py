@@ -1,4 +1,4 @@
-"""Load failures (contract §1.1): one F frame naming the file, the handler and
+"""Load failures (docs/runtime-contract.md §1.1): one F frame naming the file, the handler and
 the cause, then exit 1."""
 
 import os

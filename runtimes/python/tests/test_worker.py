@@ -55,7 +55,7 @@ class ProtocolTest(unittest.TestCase):
 
 
 class ValueTypingTest(unittest.TestCase):
-    """Contract §3.1: the return value becomes the response."""
+    """docs/runtime-contract.md §3.1: the return value becomes the response."""
 
     CASES = [
         ('text', 200, 'text/plain; charset=utf-8', b'hi'),
