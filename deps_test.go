@@ -37,10 +37,20 @@ var depRules = []struct {
 		why: "render is pure: Function and catalog in, objects out, no client",
 	},
 	{
-		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt", "./internal/cli/runtime",
+		pkgs: []string{"./internal/build", "./internal/gobuild", "./internal/localrt",
 			"./internal/engine/store", "./internal/engine/supervisor", "./internal/engine/gateway", "./internal/cron"},
 		bad: isKube,
 		why: "the local engine's packages work with no cluster",
+	},
+	{
+		// It shares internal/cli/cmdutil, whose Factory names the engines'
+		// interface (and so the Kubernetes API types): no client, though.
+		pkgs: []string{"./internal/cli/runtime"},
+		bad: func(d string, _ bool) bool {
+			return strings.HasPrefix(d, "k8s.io/client-go") || strings.HasPrefix(d, "sigs.k8s.io/controller-runtime") ||
+				strings.HasPrefix(d, module+"/internal/engine") || strings.HasPrefix(d, module+"/internal/kubeengine")
+		},
+		why: "running a runtime locally needs no cluster and no engine",
 	},
 	{
 		pkgs: []string{"./internal/controller"},
@@ -163,5 +173,35 @@ func TestLocalEngineBoundary(t *testing.T) {
 	}
 	if checked < 10 {
 		t.Fatalf("go list listed %d packages: the check saw nothing", checked)
+	}
+}
+
+// TestCommandPackagesImportNoSibling: a noun's commands share code only
+// through internal/cli/cmdutil and internal/cli/iostreams (cli/cli style),
+// in their tests too.
+func TestCommandPackagesImportNoSibling(t *testing.T) {
+	goBin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skipf("go not on PATH: %v", err)
+	}
+	out, err := exec.Command(goBin, "list", "-f",
+		`{{.ImportPath}}{{range .Imports}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}`,
+		"./internal/cli/...").Output()
+	if err != nil {
+		t.Fatalf("go list ./internal/cli/...: %v", err)
+	}
+	cli := module + "/internal/cli/"
+	shared := map[string]bool{cli + "cmdutil": true, cli + "iostreams": true}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		fields := strings.Fields(line)
+		pkg := fields[0]
+		if !strings.HasPrefix(pkg, cli) || shared[pkg] {
+			continue
+		}
+		for _, imp := range fields[1:] {
+			if strings.HasPrefix(imp, cli) && imp != pkg && !shared[imp] {
+				t.Errorf("%s imports %s: share code through internal/cli/cmdutil", pkg, imp)
+			}
+		}
 	}
 }

@@ -85,7 +85,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	ios := iostreams.FromWriters(stdout, stderr)
 	localCfg := &localcmd.Config{IO: ios, BuildTools: BuildTools, Version: Version}
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
-	f := functioncmd.NewFactory(localCfg)
+	f := localcmd.NewFactory(localCfg)
 	localEngine := f.Engine
 	kubeEngine := sync.OnceValues(func() (*kubeengine.Engine, error) { return kc.Engine() })
 	f.Engine = func(ctx context.Context) (backend.Engine, error) {

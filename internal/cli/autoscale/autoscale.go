@@ -21,12 +21,11 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
 
 // NewCmdAutoscale returns the `autoscale` group.
-func NewCmdAutoscale(f *functioncmd.Factory) *cobra.Command {
+func NewCmdAutoscale(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "autoscale <command>",
 		Short: "Run a function on more instances when it is busy",
@@ -45,7 +44,7 @@ func bg(ctx context.Context) context.Context {
 // CreateOptions are the flags of create.
 type CreateOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    functioncmd.EngineFunc
+	Engine    cmdutil.EngineFunc
 	Name      string
 	Namespace string
 	Min       int32
@@ -55,7 +54,7 @@ type CreateOptions struct {
 }
 
 // NewCmdCreate returns `autoscale create`.
-func NewCmdCreate(f *functioncmd.Factory, runF func(*CreateOptions) error) *cobra.Command {
+func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "create <function> --metric cpu|qps --value N [--min N] [--max N]",
@@ -150,13 +149,13 @@ func createRun(ctx context.Context, o *CreateOptions) error {
 // DeleteOptions are the flags of delete.
 type DeleteOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    functioncmd.EngineFunc
+	Engine    cmdutil.EngineFunc
 	Name      string
 	Namespace string
 }
 
 // NewCmdDelete returns `autoscale delete`.
-func NewCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <function>",
@@ -183,13 +182,13 @@ func NewCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobr
 // ListOptions are the flags of list.
 type ListOptions struct {
 	IO        *iostreams.IOStreams
-	Engine    functioncmd.EngineFunc
+	Engine    cmdutil.EngineFunc
 	Namespace string
 	Output    string
 }
 
 // NewCmdList returns `autoscale list`.
-func NewCmdList(f *functioncmd.Factory, runF func(*ListOptions) error) *cobra.Command {
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -197,7 +196,7 @@ func NewCmdList(f *functioncmd.Factory, runF func(*ListOptions) error) *cobra.Co
 		Short:   "List the functions' autoscalers",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := functioncmd.CheckOutput(c, opts.Output, false); err != nil {
+			if err := cmdutil.CheckOutput(c, opts.Output, false); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -254,7 +253,7 @@ func listRun(ctx context.Context, o *ListOptions) error {
 		hpas = append(hpas, *h)
 	}
 	if o.Output != "" {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, hpas)
+		return cmdutil.PrintOutput(o.IO.Out, o.Output, hpas)
 	}
 	w := tabwriter.NewWriter(o.IO.Out, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "NAME\tNAMESPACE\tTARGET\tMIN\tMAX\tMETRIC\tVALUE")

@@ -16,7 +16,6 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
@@ -76,7 +75,7 @@ func TestNewCmdCreate(t *testing.T) {
 		"--value 1":                                     "create: the function name is required, for example: kubeless autoscale create hello --metric qps --value 10",
 	} {
 		ios, _, _, _ := iostreams.Test()
-		cmd := NewCmdCreate(&functioncmd.Factory{IOStreams: ios}, func(*CreateOptions) error { return nil })
+		cmd := NewCmdCreate(&cmdutil.Factory{IOStreams: ios}, func(*CreateOptions) error { return nil })
 		cmd.SetArgs(strings.Fields(cli))
 		cmd.SetErr(&strings.Builder{})
 		err := cmd.Execute()
@@ -117,7 +116,7 @@ func TestCreateListDelete(t *testing.T) {
 	if !strings.Contains(stdout.String(), "hello  default    hello   2    2    cpu     70") {
 		t.Errorf("list = %q", stdout.String())
 	}
-	del := NewCmdDelete(&functioncmd.Factory{IOStreams: ios, Engine: engine}, nil)
+	del := NewCmdDelete(&cmdutil.Factory{IOStreams: ios, Engine: engine}, nil)
 	del.SetArgs([]string{"hello"})
 	if err := del.Execute(); err != nil {
 		t.Fatal(err)

@@ -6,50 +6,17 @@
 package function
 
 import (
-	"context"
-	"fmt"
-
 	"github.com/spf13/cobra"
 
-	"github.com/kubeless/kubeless/internal/backend"
-	"github.com/kubeless/kubeless/internal/cli/iostreams"
-	"github.com/kubeless/kubeless/internal/cli/local"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 )
 
 // EngineFunc returns the engine the commands use.
-type EngineFunc = func(ctx context.Context) (backend.Engine, error)
+type EngineFunc = cmdutil.EngineFunc
 
-// Factory holds what the function commands share.
-type Factory struct {
-	IOStreams *iostreams.IOStreams
-	// Engine returns the engine in use: a client of the local engine
-	// (started if needed) or the Kubernetes engine.
-	Engine EngineFunc
-	// OnKubernetes reports whether the engine in use is the Kubernetes
-	// one, for the flags that only it honours; nil means no.
-	OnKubernetes func() bool
-}
-
-// UsesKubernetes reports whether the engine in use is the Kubernetes one.
-func (f *Factory) UsesKubernetes() bool { return f.OnKubernetes != nil && f.OnKubernetes() }
-
-// NewFactory returns the Factory of the real CLI on the local engine: the
-// engine of cfg's home, started on first use (with a note on stderr).
-func NewFactory(cfg *local.Config) *Factory {
-	return &Factory{
-		IOStreams: cfg.IO,
-		Engine: func(ctx context.Context) (backend.Engine, error) {
-			st, started, err := local.EnsureRunning(ctx, cfg)
-			if err != nil {
-				return nil, err
-			}
-			if started {
-				fmt.Fprintf(cfg.IO.ErrOut, "Started the local engine (pid %d, gateway %s)\n", st.PID, st.Gateway)
-			}
-			return cfg.Client(), nil
-		},
-	}
-}
+// Factory holds what the commands share (cmdutil.Factory; the real one is
+// made by internal/cli/local.NewFactory and the root command).
+type Factory = cmdutil.Factory
 
 // NewCmdFunction returns the `function` command group.
 func NewCmdFunction(f *Factory) *cobra.Command {

@@ -11,7 +11,6 @@ import (
 
 	"github.com/spf13/cobra"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
@@ -52,15 +51,7 @@ func NewCmdList(f *Factory, runF func(*ListOptions) error) *cobra.Command {
 }
 
 func checkOutput(c *cobra.Command, out string, wide bool) error {
-	switch out {
-	case "", "json", "yaml":
-		return nil
-	case "wide":
-		if wide {
-			return nil
-		}
-	}
-	return cmdutil.FlagErrorf(c, "Wrong output format. Please use only json|yaml")
+	return cmdutil.CheckOutput(c, out, wide)
 }
 
 func listRun(ctx context.Context, o *ListOptions) error {
@@ -203,23 +194,9 @@ func labels(fn *v1beta1.Function) string {
 	return strings.Join(l, ",")
 }
 
-func printJSON(w io.Writer, v any) error {
-	b, err := json.MarshalIndent(v, "", "  ")
-	if err != nil {
-		return err
-	}
-	_, err = fmt.Fprintln(w, string(b))
-	return err
-}
+func printJSON(w io.Writer, v any) error { return cmdutil.PrintJSON(w, v) }
 
-func printYAML(w io.Writer, v any) error {
-	b, err := yaml.Marshal(v)
-	if err != nil {
-		return err
-	}
-	_, err = w.Write(b)
-	return err
-}
+func printYAML(w io.Writer, v any) error { return cmdutil.PrintYAML(w, v) }
 
 // DescribeOptions are the flags of describe.
 type DescribeOptions struct {
@@ -291,16 +268,3 @@ func describeRun(ctx context.Context, o *DescribeOptions) error {
 	}
 	return w.Flush()
 }
-
-// PrintOutput prints v as JSON (2-space indent) or YAML; format must be
-// "json" or "yaml".
-func PrintOutput(w io.Writer, format string, v any) error {
-	if format == "yaml" {
-		return printYAML(w, v)
-	}
-	return printJSON(w, v)
-}
-
-// CheckOutput accepts "", "json" and "yaml" (with "wide" when wide), and
-// otherwise returns the original's FlagError.
-func CheckOutput(c *cobra.Command, out string, wide bool) error { return checkOutput(c, out, wide) }

@@ -186,6 +186,24 @@ func newCmdDaemon(cfg *Config) *cobra.Command {
 	}
 }
 
+// NewFactory returns the Factory of the real CLI on the local engine: the
+// engine of cfg's home, started on first use (with a note on stderr).
+func NewFactory(cfg *Config) *cmdutil.Factory {
+	return &cmdutil.Factory{
+		IOStreams: cfg.IO,
+		Engine: func(ctx context.Context) (backend.Engine, error) {
+			st, started, err := EnsureRunning(ctx, cfg)
+			if err != nil {
+				return nil, err
+			}
+			if started {
+				fmt.Fprintf(cfg.IO.ErrOut, "Started the local engine (pid %d, gateway %s)\n", st.PID, st.Gateway)
+			}
+			return cfg.Client(), nil
+		},
+	}
+}
+
 // EnsureRunning returns the status of the engine of cfg's home, starting it
 // in the background first when it does not run (started is then true).
 func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, started bool, err error) {

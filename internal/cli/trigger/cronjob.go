@@ -15,13 +15,12 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/cron"
 )
 
 // NewCmdCronJob returns the `trigger cronjob` group.
-func NewCmdCronJob(f *functioncmd.Factory) *cobra.Command {
+func NewCmdCronJob(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cronjob <command>",
 		Short: "Call functions on a cron schedule",
@@ -47,16 +46,16 @@ type CronJobOptions struct {
 }
 
 // NewCmdCronJobCreate returns `trigger cronjob create`.
-func NewCmdCronJobCreate(f *functioncmd.Factory, runF func(*CronJobOptions) error) *cobra.Command {
+func NewCmdCronJobCreate(f *cmdutil.Factory, runF func(*CronJobOptions) error) *cobra.Command {
 	return newCmdCronJobPut(f, runF, false)
 }
 
 // NewCmdCronJobUpdate returns `trigger cronjob update`.
-func NewCmdCronJobUpdate(f *functioncmd.Factory, runF func(*CronJobOptions) error) *cobra.Command {
+func NewCmdCronJobUpdate(f *cmdutil.Factory, runF func(*CronJobOptions) error) *cobra.Command {
 	return newCmdCronJobPut(f, runF, true)
 }
 
-func newCmdCronJobPut(f *functioncmd.Factory, runF func(*CronJobOptions) error, update bool) *cobra.Command {
+func newCmdCronJobPut(f *cmdutil.Factory, runF func(*CronJobOptions) error, update bool) *cobra.Command {
 	opts := &CronJobOptions{IO: f.IOStreams, Engine: f.Engine, Update: update}
 	verb, short := "create", "Create a cron trigger: the engine calls a function on a schedule"
 	example := `  kubeless trigger cronjob create every-minute --function hello --schedule '* * * * *'
@@ -144,12 +143,12 @@ func cronPutRun(ctx context.Context, o *CronJobOptions) error {
 }
 
 // NewCmdCronJobDelete returns `trigger cronjob delete`.
-func NewCmdCronJobDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+func NewCmdCronJobDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	return newCmdDelete(f, runF, v1beta1.CronJobTriggerKind)
 }
 
 // NewCmdCronJobList returns `trigger cronjob list`.
-func NewCmdCronJobList(f *functioncmd.Factory, runF func(*ListOptions) error) *cobra.Command {
+func NewCmdCronJobList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	return newCmdList(f, runF, "cron", cronListRun)
 }
 
@@ -163,7 +162,7 @@ func cronListRun(ctx context.Context, o *ListOptions) error {
 		return err
 	}
 	if o.Output != "" {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, ts)
+		return cmdutil.PrintOutput(o.IO.Out, o.Output, ts)
 	}
 	var rows [][]string
 	for _, t := range ts {

@@ -12,12 +12,11 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
 
 // NewCmdHTTP returns the `trigger http` group.
-func NewCmdHTTP(f *functioncmd.Factory) *cobra.Command {
+func NewCmdHTTP(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "http <command>",
 		Short: "Expose functions on a host name and path (the local gateway, or an Ingress on Kubernetes)",
@@ -48,16 +47,16 @@ type HTTPOptions struct {
 }
 
 // NewCmdHTTPCreate returns `trigger http create`.
-func NewCmdHTTPCreate(f *functioncmd.Factory, runF func(*HTTPOptions) error) *cobra.Command {
+func NewCmdHTTPCreate(f *cmdutil.Factory, runF func(*HTTPOptions) error) *cobra.Command {
 	return newCmdHTTPPut(f, runF, false)
 }
 
 // NewCmdHTTPUpdate returns `trigger http update`.
-func NewCmdHTTPUpdate(f *functioncmd.Factory, runF func(*HTTPOptions) error) *cobra.Command {
+func NewCmdHTTPUpdate(f *cmdutil.Factory, runF func(*HTTPOptions) error) *cobra.Command {
 	return newCmdHTTPPut(f, runF, true)
 }
 
-func newCmdHTTPPut(f *functioncmd.Factory, runF func(*HTTPOptions) error, update bool) *cobra.Command {
+func newCmdHTTPPut(f *cmdutil.Factory, runF func(*HTTPOptions) error, update bool) *cobra.Command {
 	opts := &HTTPOptions{IO: f.IOStreams, Engine: f.Engine, Update: update}
 	verb, short := "create", "Create an HTTP trigger: the gateway routes a host name and path to a function"
 	example := `  kubeless trigger http create hello-api --function-name hello --path api
@@ -147,11 +146,11 @@ type DeleteOptions struct {
 }
 
 // NewCmdHTTPDelete returns `trigger http delete`.
-func NewCmdHTTPDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error) *cobra.Command {
+func NewCmdHTTPDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Command {
 	return newCmdDelete(f, runF, v1beta1.HTTPTriggerKind)
 }
 
-func newCmdDelete(f *functioncmd.Factory, runF func(*DeleteOptions) error, kind *v1beta1.TriggerKind) *cobra.Command {
+func newCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error, kind *v1beta1.TriggerKind) *cobra.Command {
 	opts := &DeleteOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:   "delete <name>",
@@ -183,11 +182,11 @@ type ListOptions struct {
 }
 
 // NewCmdHTTPList returns `trigger http list`.
-func NewCmdHTTPList(f *functioncmd.Factory, runF func(*ListOptions) error) *cobra.Command {
+func NewCmdHTTPList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
 	return newCmdList(f, runF, "HTTP", httpListRun)
 }
 
-func newCmdList(f *functioncmd.Factory, runF func(*ListOptions) error, kind string, run func(context.Context, *ListOptions) error) *cobra.Command {
+func newCmdList(f *cmdutil.Factory, runF func(*ListOptions) error, kind string, run func(context.Context, *ListOptions) error) *cobra.Command {
 	opts := &ListOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
 		Use:     "list",
@@ -195,7 +194,7 @@ func newCmdList(f *functioncmd.Factory, runF func(*ListOptions) error, kind stri
 		Short:   "List the " + kind + " triggers",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if err := functioncmd.CheckOutput(c, opts.Output, false); err != nil {
+			if err := cmdutil.CheckOutput(c, opts.Output, false); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -219,7 +218,7 @@ func httpListRun(ctx context.Context, o *ListOptions) error {
 		return err
 	}
 	if o.Output != "" {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, ts)
+		return cmdutil.PrintOutput(o.IO.Out, o.Output, ts)
 	}
 	var rows [][]string
 	for _, t := range ts {

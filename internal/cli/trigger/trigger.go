@@ -19,15 +19,15 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kubeless/kubeless/internal/backend"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
 
 // Engine returns the engine in use.
-type Engine = functioncmd.EngineFunc
+type Engine = cmdutil.EngineFunc
 
 // NewCmdTrigger returns the `trigger` command group.
-func NewCmdTrigger(f *functioncmd.Factory) *cobra.Command {
+func NewCmdTrigger(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trigger <command>",
 		Short: "Call functions on HTTP routes (http) or on a schedule (cronjob)",
@@ -72,7 +72,7 @@ type putOptions struct {
 func putTrigger[T any, P backend.TriggerPtr[T]](ctx context.Context, o putOptions, t *T) error {
 	ctx = bg(ctx)
 	if o.DryRun {
-		return functioncmd.PrintOutput(o.IO.Out, o.Output, t)
+		return cmdutil.PrintOutput(o.IO.Out, o.Output, t)
 	}
 	cl, err := o.Engine(ctx)
 	if err != nil {

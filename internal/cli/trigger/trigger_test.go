@@ -17,7 +17,6 @@ import (
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/backend/backendtest"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
-	functioncmd "github.com/kubeless/kubeless/internal/cli/function"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
@@ -143,7 +142,7 @@ func TestNewCmdHTTPCreate(t *testing.T) {
 	for _, tt := range tests {
 		ios, _, _, _ := iostreams.Test()
 		var got *HTTPOptions
-		cmd := NewCmdHTTPCreate(&functioncmd.Factory{IOStreams: ios}, func(o *HTTPOptions) error { got = o; return nil })
+		cmd := NewCmdHTTPCreate(&cmdutil.Factory{IOStreams: ios}, func(o *HTTPOptions) error { got = o; return nil })
 		cmd.SetArgs(strings.Fields(tt.cli))
 		cmd.SetOut(&strings.Builder{})
 		cmd.SetErr(&strings.Builder{})
@@ -205,7 +204,7 @@ func TestHTTPRun(t *testing.T) {
 	if err := httpPutRun(context.Background(), o); err != nil || !strings.Contains(stdout.String(), `"function-name": "hello"`) || f.https["c"] != nil {
 		t.Errorf("dry run: %v %q", err, stdout.String())
 	}
-	del := NewCmdHTTPDelete(&functioncmd.Factory{IOStreams: ios, Engine: engine}, nil)
+	del := NewCmdHTTPDelete(&cmdutil.Factory{IOStreams: ios, Engine: engine}, nil)
 	del.SetArgs([]string{"a"})
 	if err := del.Execute(); err != nil || f.https["a"] != nil {
 		t.Errorf("delete: %v", err)
@@ -265,7 +264,7 @@ func TestCronJob(t *testing.T) {
 		"t --function hello":                        "--schedule is required, for example --schedule '*/5 * * * *'",
 		"t --function hello --schedule x -p 1 -f x": "give either --payload or --payload-from-file, not both",
 	} {
-		cmd := NewCmdCronJobCreate(&functioncmd.Factory{IOStreams: ios}, func(*CronJobOptions) error { return nil })
+		cmd := NewCmdCronJobCreate(&cmdutil.Factory{IOStreams: ios}, func(*CronJobOptions) error { return nil })
 		cmd.SetArgs(strings.Fields(strings.ReplaceAll(cli, "'* * * * *'", "@hourly")))
 		cmd.SetErr(&strings.Builder{})
 		var fe *cmdutil.FlagError
