@@ -7,4 +7,4 @@ import (
 	"github.com/kubeless/kubeless/internal/cli"
 )
 
-func main() { os.Exit(cli.Main()) }
+func main() { os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }

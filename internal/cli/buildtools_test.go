@@ -27,7 +27,7 @@ var env *kubetest.Env
 // shims re-execute, and starts the API server of the envtest tests.
 func TestMain(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == build.ToolArg {
-		os.Exit(Main())
+		os.Exit(Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(kubetest.Main(m, &env))
 }

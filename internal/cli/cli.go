@@ -151,13 +151,20 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	return root
 }
 
-// Main runs kubeless with os.Args and returns the exit code.
-func Main() int {
-	if len(os.Args) > 1 && os.Args[1] == build.ToolArg {
-		return build.RunTool(context.Background(), BuildTools, os.Args[2:], os.Stdout, os.Stderr)
+// Main runs kubeless with args (the arguments after the program's name)
+// and the given streams, and returns the exit code: 0 on success, 2 for a
+// usage error (a wrong flag, argument or command: the usage follows the
+// error), 1 for any other error, or the code of a command that printed
+// its own failure.
+func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	ctx := context.Background()
+	if len(args) > 0 && args[0] == build.ToolArg {
+		return build.RunTool(ctx, BuildTools, args[1:], stdout, stderr)
 	}
-	root := NewRootCmd(os.Stdout, os.Stderr)
-	cmd, err := root.ExecuteC()
+	root := NewRootCmd(stdout, stderr)
+	root.SetIn(stdin)
+	root.SetArgs(args)
+	cmd, err := root.ExecuteContextC(ctx)
 	if err == nil {
 		return exitOK
 	}
@@ -165,14 +172,14 @@ func Main() int {
 	if errors.As(err, &silent) {
 		return silent.Code
 	}
-	fmt.Fprintln(os.Stderr, "Error: "+err.Error())
+	fmt.Fprintln(stderr, "Error: "+err.Error())
 	var fe *cmdutil.FlagError
 	if errors.As(err, &fe) || isUnknownCommand(cmd, err) {
 		c := cmd
 		if fe != nil && fe.Cmd != nil {
 			c = fe.Cmd
 		}
-		fmt.Fprintln(os.Stderr, c.UsageString())
+		fmt.Fprintln(stderr, c.UsageString())
 		return exitUsage
 	}
 	return exitError

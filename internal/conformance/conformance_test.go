@@ -18,7 +18,7 @@ import (
 func TestMain(m *testing.M) {
 	if os.Getenv("KUBELESS_TEST_AS_CLI") == "1" {
 		os.Args = append([]string{"kubeless"}, os.Args[1:]...)
-		os.Exit(cli.Main())
+		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Setenv("KUBELESS_TEST_AS_CLI", "1")
 	os.Exit(m.Run())

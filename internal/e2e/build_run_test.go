@@ -56,7 +56,7 @@ func TestMain(m *testing.M) {
 	// cli.Main also hands a build shim's invocation (build.ToolArg) to
 	// build.RunTool with cli.BuildTools.
 	if os.Getenv(asCLI) == "1" || (len(os.Args) > 1 && os.Args[1] == build.ToolArg) {
-		os.Exit(cli.Main())
+		os.Exit(cli.Main(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 	}
 	os.Exit(m.Run())
 }

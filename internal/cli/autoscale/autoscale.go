@@ -34,13 +34,6 @@ func NewCmdAutoscale(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-func bg(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
-}
-
 // CreateOptions are the flags of create.
 type CreateOptions struct {
 	IO        *iostreams.IOStreams
@@ -70,7 +63,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Co
 			if runF != nil {
 				return runF(opts)
 			}
-			return createRun(bg(c.Context()), opts)
+			return createRun(c.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Namespace, "namespace", "n", "default", "Namespace of the function")
@@ -166,7 +159,7 @@ func NewCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error) *cobra.Co
 			if runF != nil {
 				return runF(opts)
 			}
-			ctx := bg(c.Context())
+			ctx := c.Context()
 			cl, err := opts.Engine(ctx)
 			if err != nil {
 				return err
@@ -202,7 +195,7 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 			if runF != nil {
 				return runF(opts)
 			}
-			return listRun(bg(c.Context()), opts)
+			return listRun(c.Context(), opts)
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Namespace, "namespace", "n", "default", "Namespace of the functions")

@@ -87,7 +87,6 @@ func eventID() string {
 }
 
 func callRun(ctx context.Context, o *CallOptions) error {
-	ctx = bg(ctx)
 	cl, err := o.Engine(ctx)
 	if err != nil {
 		return err
@@ -172,11 +171,11 @@ func NewCmdDelete(f *Factory, runF func(*DeleteOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			cl, err := opts.Engine(bg(c.Context()))
+			cl, err := opts.Engine(c.Context())
 			if err != nil {
 				return err
 			}
-			return cl.Delete(bg(c.Context()), opts.Namespace, opts.Name)
+			return cl.Delete(c.Context(), opts.Namespace, opts.Name)
 		},
 	}
 	addNamespaceFlag(cmd, &opts.Namespace)
@@ -205,7 +204,7 @@ func NewCmdLogs(f *Factory, runF func(*LogsOptions) error) *cobra.Command {
 			if runF != nil {
 				return runF(opts)
 			}
-			ctx := bg(c.Context())
+			ctx := c.Context()
 			cl, err := opts.Engine(ctx)
 			if err != nil {
 				return err

@@ -320,9 +320,6 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 }
 
 func deployRun(ctx context.Context, o *DeployOptions) error {
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	fn, err := o.Function(ctx)
 	if err != nil {
 		return err

@@ -1,8 +1,6 @@
 package function
 
 import (
-	"context"
-
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -11,11 +9,4 @@ import (
 
 func readyCondition(fn *v1beta1.Function) *metav1.Condition {
 	return meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionReady)
-}
-
-func bg(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
 }

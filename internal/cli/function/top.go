@@ -46,7 +46,6 @@ func NewCmdTop(f *Factory, runF func(*TopOptions) error) *cobra.Command {
 }
 
 func topRun(ctx context.Context, o *TopOptions) error {
-	ctx = bg(ctx)
 	cl, err := o.Engine(ctx)
 	if err != nil {
 		return err

@@ -112,9 +112,6 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		env = setDefault(env, ev.Name, ev.Value)
 	}
 	cache := localrt.CacheDir(getenv)
-	if ctx == nil {
-		ctx = context.Background()
-	}
 	if entry.Runtime.ID == "go" {
 		// As the image does: the server the compilation phase built, if it
 		// is current; otherwise compile now (cached by content).

@@ -161,7 +161,7 @@ func newCmdDelete(f *cmdutil.Factory, runF func(*DeleteOptions) error, kind *v1b
 			if runF != nil {
 				return runF(opts)
 			}
-			ctx := bg(c.Context())
+			ctx := c.Context()
 			cl, err := opts.Engine(ctx)
 			if err != nil {
 				return err
@@ -200,7 +200,7 @@ func newCmdList(f *cmdutil.Factory, runF func(*ListOptions) error, kind string, 
 			if runF != nil {
 				return runF(opts)
 			}
-			return run(bg(c.Context()), opts)
+			return run(c.Context(), opts)
 		},
 	}
 	addNamespaceFlag(cmd, &opts.Namespace)

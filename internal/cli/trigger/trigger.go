@@ -40,13 +40,6 @@ func addNamespaceFlag(cmd *cobra.Command, ns *string) {
 	cmd.Flags().StringVarP(ns, "namespace", "n", "default", "Namespace of the trigger (and of its function)")
 }
 
-func bg(ctx context.Context) context.Context {
-	if ctx == nil {
-		return context.Background()
-	}
-	return ctx
-}
-
 // table prints rows under header, aligned.
 func table(io *iostreams.IOStreams, header []string, rows [][]string) error {
 	w := tabwriter.NewWriter(io.Out, 0, 4, 2, ' ', 0)
@@ -70,7 +63,6 @@ type putOptions struct {
 // putTrigger prints t for a dry run, or creates or updates it and says so
 // with the original's message.
 func putTrigger[T any, P backend.TriggerPtr[T]](ctx context.Context, o putOptions, t *T) error {
-	ctx = bg(ctx)
 	if o.DryRun {
 		return cmdutil.PrintOutput(o.IO.Out, o.Output, t)
 	}
