@@ -146,10 +146,7 @@ func TestPurePackagesReadNoEnvironment(t *testing.T) {
 // reaches the local engine (it starts the daemon and builds its client),
 // the others see internal/backend.
 func TestLocalEngineBoundary(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go not on PATH: %v", err)
-	}
+	goBin := testutil.NeedTool(t, "go")
 	out, err := exec.Command(goBin, "list", "-f", `{{.ImportPath}}{{range .Imports}} {{.}}{{end}}`, "./...").Output()
 	if err != nil {
 		t.Fatalf("go list ./...: %v", err)

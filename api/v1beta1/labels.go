@@ -12,6 +12,7 @@ const (
 	// LabelFunction holds the Function's name on the Function and on every
 	// object made for it.
 	LabelFunction = "function"
-	// FunctionFinalizer is the finalizer the controller puts on Functions.
+	// FunctionFinalizer is the finalizer the original controller put on
+	// Functions; this controller removes it (docs/compatibility.md §1.5).
 	FunctionFinalizer = "kubeless.io/function"
 )
