@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // drainTimeout bounds the wait for the rest of a run's output once its
@@ -210,7 +212,7 @@ func (p *process) startCmd(spec Spec) (*exec.Cmd, *os.File, error) {
 		return nil, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = w, w // one stream, in the order written
-	err = p.s.spawn.start(cmd)
+	err = spawn.Start(cmd)
 	w.Close()
 	if err != nil {
 		r.Close()
