@@ -260,6 +260,7 @@ func (e *Engine) rescale(ctx context.Context, k string, s *scaleSampler, insts *
 		if err := e.sup.Remove(last.name, e.opts.StopGrace); err != nil {
 			log.Warn("scale down", "instance", last.name, "err", err)
 		}
+		e.sandbox.Kill(last.name)
 	}
 	return len(*insts) != cur
 }

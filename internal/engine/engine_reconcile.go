@@ -129,6 +129,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			if err := e.sup.Remove(in.name, e.opts.StopGrace); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
 				log.Warn("stop instance", "instance", in.name, "err", err)
 			}
+			e.sandbox.Kill(in.name) // what left its process group
 		}
 	}()
 	// startInst starts instance i.
@@ -137,7 +138,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		if err != nil {
 			return fmt.Errorf("no free port: %w", err)
 		}
-		env := append([]string(nil), e.opts.BaseEnv...)
+		env := e.instanceBaseEnv()
 		for _, ev := range res.Env {
 			env = append(env, ev.Name+"="+ev.Value)
 		}
@@ -154,9 +155,13 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			"PYTHONDONTWRITEBYTECODE=1",
 		)
 		name := fmt.Sprintf("%s/%d", k, i)
+		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime}, res.Dir, fn)
+		if err != nil {
+			return fmt.Errorf("instance %d: %w", i, err)
+		}
 		spec := supervisor.Spec{
 			Name:    name,
-			Args:    []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime},
+			Args:    args,
 			Env:     env,
 			Dir:     res.Dir,
 			LogPath: filepath.Join(e.logDir(fn.Namespace, fn.Name), strconv.Itoa(i)+".log"),

@@ -97,7 +97,7 @@ func newTestEngine(t *testing.T, home string) (*Engine, func()) {
 	self, _ := os.Executable()
 	e := New(Options{
 		Home: home, Catalog: cat, SelfExe: self, GatewayAddr: "127.0.0.1:0",
-		BaseEnv: append(os.Environ(), asRuntime+"=1"), StartTimeout: 10 * time.Second,
+		BaseEnv: os.Environ(), InstanceEnv: []string{asRuntime + "=1"}, StartTimeout: 10 * time.Second,
 		StopGrace: time.Second, Version: "test",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
