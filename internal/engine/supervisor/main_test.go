@@ -46,6 +46,7 @@ func TestMain(m *testing.M) {
 //	pid                   print "pid <pid>"
 //	sleep DURATION        sleep
 //	exit N                exit with status N
+//	write-fd3 TEXT        print TEXT and a newline to file descriptor 3
 //	kill-self             kill itself with SIGKILL
 //	ignore-term           ignore SIGTERM from now on
 //	wait-file PATH        wait until PATH exists
@@ -106,6 +107,8 @@ func runTask(args []string) int {
 			time.Sleep(d)
 		case "exit":
 			return atoi(next())
+		case "write-fd3":
+			fmt.Fprintln(os.NewFile(3, "fd3"), next())
 		case "kill-self":
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			time.Sleep(time.Hour)
