@@ -174,7 +174,6 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.sup = supervisor.New(e.logger)
 	defer e.sup.Close()
-	e.sandbox = newSandbox(home, e.logger)
 	e.gw = gateway.New(gateway.Options{Logger: e.logger})
 
 	gwl, err := net.Listen("tcp", e.opts.GatewayAddr)
@@ -195,6 +194,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("chmod %s: %w", sock, err)
 	}
 	defer os.Remove(sock)
+	// Only an engine that holds the lock and serves both addresses sweeps
+	// what an earlier one left in its cgroups: one that fails to start
+	// must not touch running instances.
+	e.sandbox = newSandbox(home, e.logger)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
