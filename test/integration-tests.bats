@@ -646,8 +646,8 @@ n_of_n_ready() {
   run --separate-stderr with_std_fds_only "$KUBELESS" function ls
   [ "$status" -eq 0 ]
   wait_for 120 "every function READY after the daemon's restart" every_function_ready
-  # An instance whose parent-death signal did not fire notices its parent
-  # is gone within a tenth of a second (pkg/host/run.go); allow 5 s under load.
+  # The parent-death signal is sent as the daemon exits (pkg/spawn keeps it
+  # across the Go instance's execs); allow 5 s for the kill under load.
   wait_for 5 "no process left by the killed daemon $old" no_leftovers_of_daemon "$old"
 }
 

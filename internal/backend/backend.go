@@ -39,6 +39,9 @@ type Status struct {
 	Home    string `json:"home"`
 	Gateway string `json:"gateway"`
 	PID     int    `json:"pid"`
+	// Sandbox says what confines the local engine's function instances
+	// on this machine.
+	Sandbox string `json:"sandbox,omitempty"`
 }
 
 // Functions deploys, updates, removes, reads, calls and follows functions.

@@ -206,9 +206,13 @@ func (b *Builder) Build(ctx context.Context, fn Function) (*Result, error) {
 	}
 	res.Env = in.entry.RuntimeEnv(res.Dir)
 	if isDir(res.Dir) {
-		res.Cached = true
-		b.log("build cache hit", "function", fn.Name, "runtime", fn.Runtime, "key", key)
-		return res, nil
+		if err := b.verifyCached(ctx, cacheDir, key, res.Dir); err == nil {
+			res.Cached = true
+			b.log("build cache hit", "function", fn.Name, "runtime", fn.Runtime, "key", key)
+			return res, nil
+		} else if b.Logger != nil {
+			b.Logger.Warn("build cache entry rejected: rebuilding it", "function", fn.Name, "key", key, "reason", err.Error())
+		}
 	}
 	cached, err := b.buildLocked(ctx, in, cacheDir, key, res.Dir)
 	if err != nil {
@@ -217,6 +221,26 @@ func (b *Builder) Build(ctx context.Context, fn Function) (*Result, error) {
 	res.Cached = cached
 	b.log("build done", "function", fn.Name, "runtime", fn.Runtime, "key", key, "cached", cached, "duration_ms", time.Since(start).Milliseconds())
 	return res, nil
+}
+
+// verifyCached checks a cached folder against its recorded digest, under
+// the key's lock (no build of the key is under way); a folder that fails is
+// removed, for buildLocked to build again.
+func (b *Builder) verifyCached(ctx context.Context, cacheDir, key, dir string) error {
+	locks := filepath.Join(cacheDir, ".locks")
+	if err := os.MkdirAll(locks, 0o755); err != nil {
+		return err
+	}
+	unlock, err := lockFile(ctx, filepath.Join(locks, key+".lock"))
+	if err != nil {
+		return fmt.Errorf("lock build cache: %w", err)
+	}
+	defer unlock()
+	if err := verifyDigest(dir); err != nil {
+		removeAll(dir)
+		return err
+	}
+	return nil
 }
 
 func (b *Builder) log(msg string, args ...any) {
@@ -329,7 +353,12 @@ func (b *Builder) buildLocked(ctx context.Context, in *buildInput, cacheDir, key
 	}
 	defer unlock()
 	if isDir(final) {
-		return true, nil
+		if verifyDigest(final) == nil {
+			return true, nil
+		}
+		// Rejected by Build (verifyCached removed it) or tampered with
+		// meanwhile: build it again.
+		removeAll(final)
 	}
 	// Leftovers of a build of this key that crashed: nobody else can be
 	// building it, since we hold the lock.
@@ -356,6 +385,9 @@ func (b *Builder) buildLocked(ctx context.Context, in *buildInput, cacheDir, key
 		return false, err
 	}
 	if err := b.runPhases(ctx, in, dir); err != nil {
+		return false, err
+	}
+	if err := recordDigest(dir, final); err != nil {
 		return false, err
 	}
 	if err := os.Rename(dir, final); err != nil {

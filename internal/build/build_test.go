@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -94,7 +95,7 @@ func cacheEntries(t *testing.T, b *Builder) []string {
 	}
 	var names []string
 	for _, e := range entries {
-		if e.Name() != ".locks" {
+		if e.Name() != ".locks" && !strings.HasSuffix(e.Name(), ".sha256") {
 			names = append(names, e.Name())
 		}
 	}
@@ -623,5 +624,63 @@ func TestBuildRelativeCacheDir(t *testing.T) {
 	}
 	if !filepath.IsAbs(res.Dir) || readFile(t, filepath.Join(res.Dir, "installed.txt")) != "d" {
 		t.Errorf("Dir = %s, want an absolute folder with the install's output", res.Dir)
+	}
+}
+
+// TestBuildCacheTampered changes a built folder (as a function that could
+// write to it would), then builds the same function again: the entry must
+// be rejected, rebuilt with the original content, and the event logged.
+func TestBuildCacheTampered(t *testing.T) {
+	for _, tamper := range []struct {
+		name string
+		do   func(t *testing.T, dir string)
+	}{
+		{"file rewritten", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "hello.fk"), []byte("print('evil')\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"file added", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, "sitecustomize.py"), []byte("evil\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"digest removed", func(t *testing.T, dir string) {
+			if err := os.Remove(dir + ".sha256"); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(tamper.name, func(t *testing.T) {
+			b := newTestBuilder(t)
+			var logs strings.Builder
+			b.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+			fn := Function{Name: "victim", Runtime: "fake2", Handler: "hello.foo", Function: "print('hi')\n"}
+			res, err := b.Build(context.Background(), fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tamper.do(t, res.Dir)
+			again, err := b.Build(context.Background(), fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again.Cached {
+				t.Error("the tampered entry was used as a cache hit")
+			}
+			if got := readFile(t, filepath.Join(again.Dir, "hello.fk")); got != fn.Function {
+				t.Errorf("rebuilt code = %q, want %q", got, fn.Function)
+			}
+			if _, err := os.Stat(filepath.Join(again.Dir, "sitecustomize.py")); err == nil {
+				t.Error("the added file survived the rebuild")
+			}
+			if !strings.Contains(logs.String(), "build cache entry rejected") {
+				t.Errorf("no log line about the rejected entry; log:\n%s", logs.String())
+			}
+			// And the rebuilt entry is a hit again.
+			if third, err := b.Build(context.Background(), fn); err != nil || !third.Cached {
+				t.Errorf("third build: cached = %v, err = %v; want a hit", third != nil && third.Cached, err)
+			}
+		})
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // commandError is a failed command with the tail of its output.
@@ -36,7 +38,11 @@ func runCommand(ctx context.Context, command, dir string, env []string, out io.W
 	cmd.Stderr = w
 	setProcessGroup(cmd)
 	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
+	err := spawn.Start(cmd) // killed if the engine dies
+	if err == nil {
+		err = cmd.Wait()
+	}
+	if err != nil {
 		if ctx.Err() != nil {
 			err = ctx.Err()
 		}

@@ -31,6 +31,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cron"
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
+	"github.com/kubeless/kubeless/internal/engine/sandbox"
 	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
 	"github.com/kubeless/kubeless/internal/langruntime"
@@ -58,9 +59,12 @@ type Options struct {
 	GoTools map[string]build.ToolFunc
 	// Version is reported by Status and salts the build cache.
 	Version string
-	// BaseEnv is the environment of builds and instances; nil means the
-	// engine's own.
+	// BaseEnv is the environment of builds; nil means the engine's own.
 	BaseEnv []string
+	// InstanceEnv are variables every instance gets besides PATH, the
+	// contract's, the catalog's and the function's; instances never get
+	// the engine's environment.
+	InstanceEnv []string
 	// StartTimeout bounds how long instances may take to answer /healthz;
 	// 0 means 60s.
 	StartTimeout time.Duration
@@ -74,6 +78,7 @@ type Engine struct {
 	logger  *slog.Logger
 	builder *build.Builder
 	sup     *supervisor.Supervisor
+	sandbox *sandbox.Sandbox
 	gw      *gateway.Gateway
 
 	ready     chan struct{}
@@ -189,6 +194,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("chmod %s: %w", sock, err)
 	}
 	defer os.Remove(sock)
+	// Only an engine that holds the lock and serves both addresses sweeps
+	// what an earlier one left in its cgroups: one that fails to start
+	// must not touch running instances.
+	e.sandbox = newSandbox(home, e.logger)
 
 	runCtx, cancelRun := context.WithCancel(ctx)
 	defer cancelRun()
@@ -271,7 +280,11 @@ func (e *Engine) activeLocked() error {
 
 // Status implements api.Backend.
 func (e *Engine) Status(ctx context.Context) (*backend.Status, error) {
-	return &backend.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid()}, nil
+	st := &backend.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid()}
+	if e.sandbox != nil {
+		st.Sandbox = e.sandbox.Describe()
+	}
+	return st, nil
 }
 
 // Get implements api.Backend.

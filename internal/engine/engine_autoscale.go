@@ -55,6 +55,8 @@ func policyOf(fn *v1beta1.Function) *scalePolicy {
 	if p.max < p.min {
 		p.max = p.min
 	}
+	p.max = min(p.max, maxReplicas) // whatever the stored spec says
+	p.min = min(p.min, p.max)
 	for _, m := range h.Spec.Metrics {
 		switch {
 		case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil && m.Resource.Name == corev1.ResourceCPU:
@@ -200,7 +202,7 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 		}
 	} else {
 		var err error
-		if h, err = backend.NormalizeAutoscaler(h, namespace, name, 64, "local"); err != nil {
+		if h, err = backend.NormalizeAutoscaler(h, namespace, name, maxReplicas, "local"); err != nil {
 			return nil, err
 		}
 	}
@@ -260,6 +262,7 @@ func (e *Engine) rescale(ctx context.Context, k string, s *scaleSampler, insts *
 		if err := e.sup.Remove(last.name, e.opts.StopGrace); err != nil {
 			log.Warn("scale down", "instance", last.name, "err", err)
 		}
+		e.sandbox.Kill(last.name)
 	}
 	return len(*insts) != cur
 }

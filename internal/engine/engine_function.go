@@ -55,6 +55,10 @@ func decodeFunction(b []byte) (*v1beta1.Function, error) {
 	return &fn, nil
 }
 
+// maxReplicas is the most instances a function may run on the local
+// engine, on every path (deploy, update, autoscale).
+const maxReplicas = 64
+
 const dnsHint = "use at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit (a DNS-1123 label such as hello-world)"
 
 // validate checks what the engine needs of a function, one clear line per
@@ -96,8 +100,22 @@ func (e *Engine) validate(fn *v1beta1.Function) error {
 	if err != nil {
 		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 	}
-	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > 64) {
-		return backend.Errorf(backend.CodeInvalid, "invalid replicas %d: use 0 to 64", *d.Spec.Replicas)
+	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > maxReplicas) {
+		return backend.Errorf(backend.CodeInvalid, "invalid replicas %d: use 0 to %d", *d.Spec.Replicas, maxReplicas)
+	}
+	// An autoscaler given with the function (the raw API) is held to the
+	// same limit as one set with kubeless autoscale.
+	h, err := fn.Spec.Autoscaler()
+	if err != nil {
+		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
+	}
+	if h != nil {
+		if h.Spec.MaxReplicas < 1 || h.Spec.MaxReplicas > maxReplicas {
+			return backend.Errorf(backend.CodeInvalid, "invalid autoscaler maxReplicas %d: use 1 to %d", h.Spec.MaxReplicas, maxReplicas)
+		}
+		if m := h.Spec.MinReplicas; m != nil && (*m < 0 || *m > h.Spec.MaxReplicas) {
+			return backend.Errorf(backend.CodeInvalid, "invalid autoscaler minReplicas %d: use 0 to maxReplicas (%d)", *m, h.Spec.MaxReplicas)
+		}
 	}
 	return nil
 }

@@ -2,10 +2,15 @@ package engine
 
 import (
 	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,8 +31,10 @@ const buildingMsg = "building the function"
 var pollInterval = 200 * time.Millisecond
 
 type instance struct {
-	name string // supervisor process name
-	url  string
+	name     string // supervisor process name
+	url      string
+	token    string   // proves /healthz answers come from this instance
+	listener *os.File // the socket the engine bound for it
 }
 
 // startReconcileLocked cancels the function's reconcile goroutine, if any,
@@ -126,18 +133,24 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	var insts []instance
 	defer func() {
 		for _, in := range insts {
-			if err := e.sup.Remove(in.name, e.opts.StopGrace); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
-				log.Warn("stop instance", "instance", in.name, "err", err)
-			}
+			e.stopInstance(in, log)
 		}
 	}()
 	// startInst starts instance i.
 	startInst := func(i int) error {
-		port, err := freePort()
+		// The engine binds the port and hands the socket to the instance
+		// (fd 3): nothing else can take the port between a choice and a
+		// bind, and the socket outlives the instance's restarts.
+		lf, port, err := bindInstance()
 		if err != nil {
-			return fmt.Errorf("no free port: %w", err)
+			return fmt.Errorf("instance %d: %w", i, err)
 		}
-		env := append([]string(nil), e.opts.BaseEnv...)
+		token, err := newToken()
+		if err != nil {
+			lf.Close()
+			return fmt.Errorf("instance %d: %w", i, err)
+		}
+		env := e.instanceBaseEnv()
 		for _, ev := range res.Env {
 			env = append(env, ev.Name+"="+ev.Value)
 		}
@@ -147,6 +160,8 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			contract.EnvFuncHandler+"="+res.Handler.Function,
 			contract.EnvFuncPort+"="+strconv.Itoa(port),
 			contract.EnvListenAddress+"=127.0.0.1",
+			contract.EnvListenFD+"=3",
+			contract.EnvInstanceToken+"="+token,
 			contract.EnvInstallVolume+"="+res.Dir,
 			contract.EnvFuncTimeout+"="+strconv.Itoa(int(timeout(fn)/time.Second)),
 			contract.EnvFuncRuntime+"="+fn.Spec.Runtime,
@@ -154,32 +169,48 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			"PYTHONDONTWRITEBYTECODE=1",
 		)
 		name := fmt.Sprintf("%s/%d", k, i)
-		spec := supervisor.Spec{
-			Name:    name,
-			Args:    []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime},
-			Env:     env,
-			Dir:     res.Dir,
-			LogPath: filepath.Join(e.logDir(fn.Namespace, fn.Name), strconv.Itoa(i)+".log"),
-			Restart: supervisor.RestartAlways,
-		}
-		if err := e.sup.Start(spec); err != nil {
+		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime}, res.Dir, fn)
+		if err != nil {
+			lf.Close()
 			return fmt.Errorf("instance %d: %w", i, err)
 		}
-		insts = append(insts, instance{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port)})
+		spec := supervisor.Spec{
+			Name:       name,
+			Args:       args,
+			Env:        env,
+			Dir:        res.Dir,
+			ExtraFiles: []*os.File{lf},
+			LogPath:    filepath.Join(e.logDir(fn.Namespace, fn.Name), strconv.Itoa(i)+".log"),
+			Restart:    supervisor.RestartAlways,
+		}
+		if err := e.sup.Start(spec); err != nil {
+			lf.Close()
+			e.sandbox.Kill(name)
+			return fmt.Errorf("instance %d: %w", i, err)
+		}
+		insts = append(insts, instance{name: name, url: "http://127.0.0.1:" + strconv.Itoa(port), token: token, listener: lf})
 		return nil
 	}
+	// One instance that cannot start does not keep the others from
+	// serving; the function fails only if none starts.
+	var startErrs []string
 	for i := range int(n) {
 		if err := startInst(i); err != nil {
-			e.setPhase(ctx, k, gen, reasonInstanceFailed, err.Error(), n, 0, nil)
-			<-ctx.Done()
-			return
+			log.Warn("instance not started", "instance", i, "err", err)
+			startErrs = append(startErrs, err.Error())
 		}
+	}
+	if n > 0 && len(insts) == 0 {
+		e.setPhase(ctx, k, gen, reasonInstanceFailed, strings.Join(startErrs, "\n"), n, 0, nil)
+		<-ctx.Done()
+		return
 	}
 
 	hc := &http.Client{Timeout: time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	started := false
 	lastReady := -1
+	exited := map[int]string{} // instances that exited while starting: why
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var sampler scaleSampler
@@ -194,8 +225,9 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		}
 		var backends []string
 		for i, in := range insts {
-			if !started {
-				// An instance that exits while starting fails the function.
+			if !started && exited[i] == "" {
+				// An instance that exits while starting is left to its
+				// restarts; the function fails if every instance does.
 				if s, err := e.sup.Status(in.name); err == nil && s.LastExit != nil &&
 					(s.State == supervisor.StateBackoff || s.State == supervisor.StateFailed || s.State == supervisor.StateStopped) {
 					msg := fmt.Sprintf("instance %d %s while starting", i, s.LastExit)
@@ -203,15 +235,10 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 						msg += ":\n" + out
 					}
 					log.Warn("instance failed", "instance", in.name, "reason", s.LastExit.String())
-					e.setPhase(ctx, k, gen, reasonInstanceFailed, msg, n, 0, nil)
-					for _, in := range insts {
-						_ = e.sup.Stop(in.name, e.opts.StopGrace)
-					}
-					<-ctx.Done()
-					return
+					exited[i] = msg
 				}
 			}
-			if healthy(ctx, hc, in.url) {
+			if healthy(ctx, hc, in) {
 				backends = append(backends, in.url)
 			}
 		}
@@ -219,11 +246,26 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			return
 		}
 		ready := len(backends)
+		if !started && len(exited) == len(insts) {
+			e.setPhase(ctx, k, gen, reasonInstanceFailed, exited[0]+startProblems(startErrs, exited, 0), n, 0, nil)
+			for _, in := range insts {
+				_ = e.sup.Stop(in.name, e.opts.StopGrace)
+			}
+			<-ctx.Done()
+			return
+		}
 		switch {
-		case !started && ready == len(insts):
+		case !started && ready == int(n):
 			started = true
 			log.Info("function ready", "instances", ready)
 			e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends)
+		case !started && ready > 0 && (ready+len(exited) == len(insts) || time.Now().After(deadline)):
+			// Serve with the instances that started.
+			started = true
+			log.Warn("function partly ready", "instances", ready, "desired", n)
+			e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, n)+
+				startProblems(startErrs, exited, -1), n, int32(ready), backends)
+			lastReady = ready
 		case !started && time.Now().After(deadline):
 			msg := fmt.Sprintf("%d of %d instances answered /healthz within %s", ready, len(insts), e.opts.StartTimeout)
 			if s, err := e.sup.Status(insts[0].name); err == nil {
@@ -235,10 +277,10 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			<-ctx.Done()
 			return
 		case started && ready != lastReady:
-			if ready == len(insts) {
+			if ready == int(n) {
 				e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends)
 			} else {
-				e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, len(insts)), n, int32(ready), backends)
+				e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, n), n, int32(ready), backends)
 			}
 		}
 		if started {
@@ -260,8 +302,25 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	}
 }
 
-func healthy(ctx context.Context, hc *http.Client, base string) bool {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/healthz", nil)
+// startProblems lists, one a line, the instances that could not start and
+// those that exited while starting, but the one numbered skip.
+func startProblems(startErrs []string, exited map[int]string, skip int) string {
+	var b strings.Builder
+	for _, m := range startErrs {
+		b.WriteString("\n" + m)
+	}
+	for i, m := range exited {
+		if i != skip {
+			b.WriteString("\n" + m)
+		}
+	}
+	return b.String()
+}
+
+// healthy reports whether the instance answers /healthz with 200 and its
+// own token: an answer without it comes from another process.
+func healthy(ctx context.Context, hc *http.Client, in instance) bool {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.url+"/healthz", nil)
 	if err != nil {
 		return false
 	}
@@ -270,14 +329,42 @@ func healthy(ctx context.Context, hc *http.Client, base string) bool {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK
+	return resp.StatusCode == http.StatusOK && in.token != "" &&
+		subtle.ConstantTimeCompare([]byte(resp.Header.Get(contract.HeaderInstanceToken)), []byte(in.token)) == 1
 }
 
-func freePort() (int, error) {
+// stopInstance stops and forgets an instance, ends what is left in its
+// cgroups and closes its socket.
+func (e *Engine) stopInstance(in instance, log *slog.Logger) {
+	if err := e.sup.Remove(in.name, e.opts.StopGrace); err != nil && !errors.Is(err, supervisor.ErrNotFound) {
+		log.Warn("stop instance", "instance", in.name, "err", err)
+	}
+	e.sandbox.Kill(in.name) // what left its process group
+	if in.listener != nil {
+		in.listener.Close()
+	}
+}
+
+// bindInstance binds a port on 127.0.0.1 for an instance and returns the
+// listening socket as a file to hand over, and its port.
+func bindInstance() (*os.File, int, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return 0, err
+		return nil, 0, fmt.Errorf("listen: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	defer l.Close() // the file is a descriptor of its own on the same socket
+	f, err := l.(*net.TCPListener).File()
+	if err != nil {
+		return nil, 0, fmt.Errorf("listener file: %w", err)
+	}
+	return f, l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// newToken returns a random per-instance token.
+func newToken() (string, error) {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		return "", fmt.Errorf("instance token: %w", err)
+	}
+	return hex.EncodeToString(b), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 	"github.com/kubeless/kubeless/internal/engine/api"
 	"github.com/kubeless/kubeless/internal/engine/client"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // asRuntime makes the test binary act as `kubeless runtime run fake1`: a tiny
@@ -44,13 +46,28 @@ func fakeRuntime() int {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 1
 	}
-	if strings.Contains(string(code), "crash") {
+	if f := strings.Fields(string(code)); len(f) == 2 && f[0] == "crash-first" {
+		// The first instance to start records its port, and crashes
+		// whenever it runs on that port; the others serve.
+		port := os.Getenv("FUNC_PORT")
+		if fh, err := os.OpenFile(f[1], os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644); err == nil {
+			fh.WriteString(port)
+			fh.Close()
+		}
+		if b, _ := os.ReadFile(f[1]); string(b) == port {
+			fmt.Fprintln(os.Stderr, "crash-first: crashing on purpose")
+			return 1
+		}
+	} else if strings.Contains(string(code), "crash") {
 		fmt.Println("starting")
 		fmt.Fprintln(os.Stderr, "module hello cannot load: crash on purpose")
 		return 1
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "OK") })
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set(contract.HeaderInstanceToken, os.Getenv(contract.EnvInstanceToken))
+		io.WriteString(w, "OK")
+	})
 	var mu sync.Mutex
 	calls := map[string]int{}
 	mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) {
@@ -75,8 +92,13 @@ func fakeRuntime() int {
 		fmt.Println("called", r.Method)
 		fmt.Fprintf(w, "%s|%s|%s", strings.TrimSpace(string(code)), os.Getenv("GREETING"), b)
 	})
-	addr := os.Getenv("KUBELESS_LISTEN_ADDRESS") + ":" + os.Getenv("FUNC_PORT")
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	// The socket the engine bound, as pkg/host takes it.
+	ln, err := net.FileListener(os.NewFile(3, "listener"))
+	if err != nil || os.Getenv(contract.EnvListenFD) != "3" {
+		fmt.Fprintln(os.Stderr, "no listener on fd 3:", err)
+		return 1
+	}
+	if err := http.Serve(ln, mux); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -97,7 +119,7 @@ func newTestEngine(t *testing.T, home string) (*Engine, func()) {
 	self, _ := os.Executable()
 	e := New(Options{
 		Home: home, Catalog: cat, SelfExe: self, GatewayAddr: "127.0.0.1:0",
-		BaseEnv: append(os.Environ(), asRuntime+"=1"), StartTimeout: 10 * time.Second,
+		BaseEnv: os.Environ(), InstanceEnv: []string{asRuntime + "=1"}, StartTimeout: 10 * time.Second,
 		StopGrace: time.Second, Version: "test",
 	})
 	ctx, cancel := context.WithCancel(context.Background())

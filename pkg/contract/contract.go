@@ -55,6 +55,9 @@ const (
 	// EnvListenFD is an inherited listening socket to serve on instead of
 	// binding a port.
 	EnvListenFD = "KUBELESS_LISTEN_FD"
+	// EnvInstanceToken is a secret the host returns in /healthz answers
+	// (HeaderInstanceToken), proving to its engine who answers on the port.
+	EnvInstanceToken = "KUBELESS_INSTANCE_TOKEN"
 	// EnvWorkers is the number of language worker processes the host starts.
 	EnvWorkers = "KUBELESS_WORKERS"
 	// EnvMaxWorkers is the most worker processes the host grows to when
@@ -90,3 +93,7 @@ const (
 	MetricFailures = "function_failures_total"
 	MetricDuration = "function_duration_seconds"
 )
+
+// HeaderInstanceToken carries EnvInstanceToken in the host's /healthz
+// answers.
+const HeaderInstanceToken = "X-Kubeless-Instance-Token"

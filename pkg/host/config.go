@@ -60,6 +60,11 @@ type Config struct {
 	// on instead of binding Addr (KUBELESS_LISTEN_FD; used by a Go function
 	// server that restarts itself).
 	ListenFD int
+	// InstanceToken, when set (KUBELESS_INSTANCE_TOKEN), is sent back by
+	// /healthz in the HeaderInstanceToken header: it proves to the engine
+	// that the answer comes from the instance it started, not from
+	// whatever else answers on the port.
+	InstanceToken string
 }
 
 // FromEnv builds a Config from an environment in os.Environ form. Every
@@ -80,6 +85,7 @@ func FromEnv(env []string) (Config, error) {
 		Process:       m[contract.EnvFuncProcess],
 		WorkerMode:    m[contract.EnvWorkerMode],
 		ListenFD:      -1,
+		InstanceToken: m[contract.EnvInstanceToken],
 	}
 	if c.InstallVolume == "" {
 		c.InstallVolume = contract.DefaultInstallVolume

@@ -13,7 +13,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/pkg/contract"
+	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // Pool runs the function in language worker processes started from
@@ -207,8 +207,8 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 	cmd.Stdout = p.stdout
 	cmd.Stderr = p.stderr
 	cmd.ExtraFiles = []*os.File{toR, fromW}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := startOnSpawnThread(cmd); err != nil {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := spawn.Start(cmd); err != nil { // killed if the host dies
 		toR.Close()
 		toW.Close()
 		fromR.Close()
@@ -844,33 +844,4 @@ func (w *worker) roundTrip(ctx context.Context, uc *upConn, call *Call) (status 
 		w.putConn(uc)
 	}
 	return resp.StatusCode, true, nil
-}
-
-// The parent-death signal of a child is tied to the OS thread that forked
-// it, not to the process: when that thread exits (Go ends threads whose
-// goroutine returned while locked to them), the child is killed. Workers
-// are therefore started from one thread that lives as long as the host.
-var (
-	spawnOnce sync.Once
-	spawnCh   chan spawnReq
-)
-
-type spawnReq struct {
-	cmd  *exec.Cmd
-	done chan error
-}
-
-func startOnSpawnThread(cmd *exec.Cmd) error {
-	spawnOnce.Do(func() {
-		spawnCh = make(chan spawnReq)
-		go func() {
-			runtime.LockOSThread() // never unlocked: this thread never exits
-			for r := range spawnCh {
-				r.done <- r.cmd.Start()
-			}
-		}()
-	})
-	r := spawnReq{cmd: cmd, done: make(chan error, 1)}
-	spawnCh <- r
-	return <-r.done
 }

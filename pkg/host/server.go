@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // ErrQueueFull is answered 503: every invocation slot is busy and the queue
@@ -114,6 +116,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) serveHealthz(w http.ResponseWriter) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.cfg.InstanceToken != "" {
+		w.Header().Set(contract.HeaderInstanceToken, s.cfg.InstanceToken)
+	}
 	switch {
 	case s.draining.Load():
 		w.Header().Set("Connection", "close")

@@ -150,6 +150,9 @@ func newCmdStatus(cfg *Config, runF func(*Config) error) *cobra.Command {
 				return err
 			}
 			fmt.Fprintf(cfg.IO.Out, "pid:\t%d\nhome:\t%s\ngateway:\t%s\nversion:\t%s\n", st.PID, st.Home, st.Gateway, st.Version)
+			if st.Sandbox != "" {
+				fmt.Fprintf(cfg.IO.Out, "sandbox:\t%s\n", st.Sandbox)
+			}
 			return nil
 		},
 	}

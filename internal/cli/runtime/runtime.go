@@ -22,6 +22,7 @@ import (
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/localrt"
 	"github.com/kubeless/kubeless/pkg/host"
+	"github.com/kubeless/kubeless/pkg/spawn"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
@@ -94,7 +95,9 @@ func resolve(rt string) (langruntime.Entry, localrt.Spec, error) {
 }
 
 // runRuntime starts the runtime; for Go it replaces this process with the
-// compiled server.
+// compiled server (with spawn.Exec: from whatever thread this goroutine is
+// on, a plain execve would drop the parent-death signal that makes the
+// instance die with its engine).
 func runRuntime(ctx context.Context, rt string, env []string) error {
 	entry, spec, err := resolve(rt)
 	if err != nil {
@@ -116,7 +119,7 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		// As the image does: the server the compilation phase built, if it
 		// is current; otherwise compile now (cached by content).
 		if bin, ok := gobuild.Prebuilt(vol); ok {
-			return syscall.Exec(bin, []string{bin}, env)
+			return spawn.Exec(bin, []string{bin}, env)
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
@@ -128,7 +131,7 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 			}
 			return fmt.Errorf("cannot compile Go function in %s: %w", vol, err)
 		}
-		return syscall.Exec(res.Binary, []string{res.Binary}, env)
+		return spawn.Exec(res.Binary, []string{res.Binary}, env)
 	}
 	local := build.Detector{}.DetectOne(ctx, entry)
 	if !local.OK() {

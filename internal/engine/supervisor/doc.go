@@ -8,12 +8,11 @@
 // exit, then sends SIGKILL to the group. When a process exits by itself,
 // whatever is left of its group is killed at once.
 //
-// Processes are started from one OS thread that the Supervisor keeps for
-// its lifetime, with the parent-death signal set to SIGKILL (Linux): the
-// kernel sends that signal when the thread that forked the child ends, so
-// forking from a long-lived thread makes it mean "when the engine dies".
-// It reaches the process itself, not its group: a child that forks and
-// exits leaves grandchildren that outlive a killed engine.
+// Processes are started with pkg/spawn: from one OS thread that lives as
+// long as the engine, with the parent-death signal set to SIGKILL (Linux),
+// so a process dies when the engine dies, however it dies. The signal
+// reaches the process itself, not its group: a child that forks and exits
+// leaves grandchildren that outlive a killed engine.
 //
 // A process that exits is restarted according to its RestartPolicy, after
 // a delay that doubles with each consecutive quick failure (see Backoff).
@@ -29,6 +28,7 @@
 // above for what it does not reach). Log files are appended to, so they
 // span restarts.
 //
-// The package imports nothing from this module and no Kubernetes package.
+// The package imports nothing from this module but pkg/spawn, and no
+// Kubernetes package.
 // It is internal; its API is not stable.
 package supervisor

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // taskEnv makes the test binary act as a supervised process (nomad's
@@ -22,6 +24,15 @@ func TestMain(m *testing.M) {
 	if os.Getenv(taskEnv) != "" {
 		os.Exit(runTask(os.Args[1:]))
 	}
+	// Start pkg/spawn's thread (one goroutine for the life of the
+	// process) before any test counts goroutines.
+	warm := exec.Command(os.Args[0], "exit", "0")
+	warm.Env = append(os.Environ(), taskEnv+"=1")
+	if err := spawn.Start(warm); err != nil {
+		fmt.Fprintln(os.Stderr, "start the spawn thread:", err)
+		os.Exit(1)
+	}
+	warm.Wait()
 	os.Exit(m.Run())
 }
 
@@ -35,6 +46,7 @@ func TestMain(m *testing.M) {
 //	pid                   print "pid <pid>"
 //	sleep DURATION        sleep
 //	exit N                exit with status N
+//	write-fd3 TEXT        print TEXT and a newline to file descriptor 3
 //	kill-self             kill itself with SIGKILL
 //	ignore-term           ignore SIGTERM from now on
 //	wait-file PATH        wait until PATH exists
@@ -95,6 +107,8 @@ func runTask(args []string) int {
 			time.Sleep(d)
 		case "exit":
 			return atoi(next())
+		case "write-fd3":
+			fmt.Fprintln(os.NewFile(3, "fd3"), next())
 		case "kill-self":
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
 			time.Sleep(time.Hour)

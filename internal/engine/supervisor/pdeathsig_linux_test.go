@@ -11,7 +11,7 @@ import (
 
 // TestEngineDeathKillsProcesses runs a Supervisor in a helper process,
 // kills that process with SIGKILL, and checks that its child dies too
-// (the parent-death signal of the spawner's thread).
+// (pkg/spawn's parent-death signal).
 func TestEngineDeathKillsProcesses(t *testing.T) {
 	cmd := exec.Command(os.Args[0], "supervise")
 	cmd.Env = append(os.Environ(), taskEnv+"=1")

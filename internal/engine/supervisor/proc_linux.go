@@ -7,10 +7,10 @@ import (
 	"syscall"
 )
 
-// sysProcAttr puts the child in a process group of its own and has the
-// kernel kill it when the thread that forked it (the spawner's) ends.
+// sysProcAttr puts the child in a process group of its own; spawn.Start
+// adds the parent-death signal.
 func sysProcAttr() *syscall.SysProcAttr {
-	return &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	return &syscall.SysProcAttr{Setpgid: true}
 }
 
 // groupAlive reports whether the process group that proc led still has a

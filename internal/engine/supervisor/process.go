@@ -9,6 +9,8 @@ import (
 	"os/exec"
 	"sync"
 	"time"
+
+	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // drainTimeout bounds the wait for the rest of a run's output once its
@@ -204,13 +206,14 @@ func (p *process) startCmd(spec Spec) (*exec.Cmd, *os.File, error) {
 	cmd := exec.Command(spec.Args[0], spec.Args[1:]...)
 	cmd.Env = spec.Env
 	cmd.Dir = spec.Dir
+	cmd.ExtraFiles = spec.ExtraFiles
 	cmd.SysProcAttr = sysProcAttr()
 	r, w, err := os.Pipe()
 	if err != nil {
 		return nil, nil, err
 	}
 	cmd.Stdout, cmd.Stderr = w, w // one stream, in the order written
-	err = p.s.spawn.start(cmd)
+	err = spawn.Start(cmd)
 	w.Close()
 	if err != nil {
 		r.Close()

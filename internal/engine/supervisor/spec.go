@@ -3,6 +3,7 @@ package supervisor
 import (
 	"errors"
 	"fmt"
+	"os"
 	"time"
 )
 
@@ -81,6 +82,11 @@ type Spec struct {
 	Env []string
 	// Dir is the working directory; "" means the engine's.
 	Dir string
+	// ExtraFiles are inherited by every run of the process as file
+	// descriptors 3, 4, … (as exec.Cmd.ExtraFiles), for example a
+	// listening socket the engine bound. The caller keeps them open while
+	// the process may run, and closes them after Stop or Remove.
+	ExtraFiles []*os.File
 	// LogPath is the file that the process's output is appended to, one
 	// line per line written. When it would grow past LogMaxBytes it is
 	// renamed to LogPath + ".1" (replacing an older one) and started
@@ -107,6 +113,7 @@ func (s Spec) withDefaults() Spec {
 	if s.Env != nil {
 		s.Env = append([]string(nil), s.Env...)
 	}
+	s.ExtraFiles = append([]*os.File(nil), s.ExtraFiles...)
 	return s
 }
 

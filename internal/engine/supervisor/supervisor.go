@@ -26,7 +26,6 @@ var (
 // that the Supervisor started.
 type Supervisor struct {
 	logger *slog.Logger
-	spawn  *spawner
 
 	mu     sync.Mutex
 	procs  map[string]*process
@@ -47,7 +46,6 @@ func New(logger *slog.Logger) *Supervisor {
 	}
 	return &Supervisor{
 		logger: logger,
-		spawn:  newSpawner(),
 		procs:  map[string]*process{},
 		quit:   make(chan struct{}),
 	}
@@ -271,7 +269,6 @@ func (s *Supervisor) Close() error {
 	s.mu.Unlock()
 	s.StopAll(0)
 	s.runs.Wait()
-	s.spawn.close()
 	return nil
 }
 

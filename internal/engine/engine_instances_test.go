@@ -1,0 +1,145 @@
+package engine
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/pkg/contract"
+)
+
+// TestHealthyNeedsInstanceToken: an answer on an instance's port counts
+// only with the instance's own token (another process that took the port
+// must not be routed to).
+func TestHealthyNeedsInstanceToken(t *testing.T) {
+	for _, tt := range []struct {
+		name, sent string
+		want       bool
+	}{
+		{"own token", "secret-token", true},
+		{"no token", "", false},
+		{"another token", "other-token", false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if tt.sent != "" {
+					w.Header().Set(contract.HeaderInstanceToken, tt.sent)
+				}
+				w.Write([]byte("OK"))
+			}))
+			defer ts.Close()
+			got := healthy(context.Background(), ts.Client(), instance{url: ts.URL, token: "secret-token"})
+			if got != tt.want {
+				t.Errorf("healthy = %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestReplicaLimitsOnEveryPath: more than maxReplicas instances are
+// refused whether asked as replicas or through an autoscaler sent with the
+// function (the raw API), on deploy and on update; SetAutoscaler caps its
+// own.
+func TestReplicaLimitsOnEveryPath(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	withReplicas := func(n int32) func(*v1beta1.Function) error {
+		return func(fn *v1beta1.Function) error {
+			return fn.Spec.SetDeploymentTemplate(&appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &n}})
+		}
+	}
+	withAutoscaler := func(minR, maxR int32) func(*v1beta1.Function) error {
+		return func(fn *v1beta1.Function) error {
+			return fn.Spec.SetAutoscaler(&autoscalingv2.HorizontalPodAutoscaler{
+				ObjectMeta: metav1.ObjectMeta{Name: fn.Name},
+				Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+					ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{Kind: "Deployment", Name: fn.Name, APIVersion: "apps/v1"},
+					MinReplicas:    &minR, MaxReplicas: maxR}})
+		}
+	}
+	// An update does not take an autoscaler (kubeless autoscale sets it,
+	// with the same cap), so those cases are deploys only.
+	tests := []struct {
+		name    string
+		ops     []string
+		mutate  func(*v1beta1.Function) error
+		wantErr string
+	}{
+		{"66 replicas", []string{"deploy", "update"}, withReplicas(66), "invalid replicas 66: use 0 to 64"},
+		{"autoscaler max 66", []string{"deploy"}, withAutoscaler(1, 66), "invalid autoscaler maxReplicas 66: use 1 to 64"},
+		{"autoscaler min above max", []string{"deploy"}, withAutoscaler(10, 5), "invalid autoscaler minReplicas 10: use 0 to maxReplicas (5)"},
+	}
+	if _, err := e.Deploy(ctx, testFunction("limited", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			for _, op := range tt.ops {
+				fn := testFunction("limited", "v1")
+				if op == "deploy" {
+					fn.Name = "fresh" // refused: never created
+				}
+				if err := tt.mutate(fn); err != nil {
+					t.Fatal(err)
+				}
+				var err error
+				if op == "deploy" {
+					_, err = e.Deploy(ctx, fn)
+				} else {
+					_, err = e.Update(ctx, fn)
+				}
+				if err == nil || backend.CodeOf(err) != backend.CodeInvalid || err.Error() != tt.wantErr {
+					t.Errorf("%s: err = %v, want %q", op, err, tt.wantErr)
+				}
+			}
+		})
+	}
+}
+
+// TestOneReplicaFailingDoesNotStopOthers: of two instances, the one that
+// keeps crashing while starting leaves the other serving; the function
+// says 1 of 2 ready and why.
+func TestOneReplicaFailingDoesNotStopOthers(t *testing.T) {
+	// The fake runtime shares a marker file between instances: no private
+	// /tmp here.
+	t.Setenv(envSandbox, "off")
+	e, _ := newTestEngine(t, t.TempDir())
+	marker := filepath.Join(t.TempDir(), "first-port")
+	fn := testFunction("half", "crash-first "+marker)
+	n := int32(2)
+	if err := fn.Spec.SetDeploymentTemplate(&appsv1.Deployment{Spec: appsv1.DeploymentSpec{Replicas: &n}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.Deploy(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+	got := waitReason(t, e, "half", reasonNotReady)
+	c := readyCondition(got)
+	if got.Status.ReadyReplicas != 1 || !strings.Contains(c.Message, "1 of 2 instances ready") || !strings.Contains(c.Message, "while starting") {
+		t.Errorf("status: ready %d, message %q; want 1 ready, and why the other is not", got.Status.ReadyReplicas, c.Message)
+	}
+	if _, err := os.Stat(marker); err != nil {
+		t.Fatalf("the crashing instance never ran: %v", err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		status, body := call(t, e, "/half", "")
+		if status == http.StatusOK {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("call: %d %s", status, body)
+		}
+	}
+}
