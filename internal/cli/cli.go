@@ -23,6 +23,7 @@ import (
 	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
 	triggercmd "github.com/kubeless/kubeless/internal/cli/trigger"
+	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/kubeengine"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/pkg/host"
@@ -34,6 +35,11 @@ const (
 	exitError = 1
 	exitUsage = 2
 )
+
+// BuildTools are the catalog's helper commands written in Go
+// (gobuild.Tools), given to the local engine's builder and run when the
+// binary is re-executed as one (build.ToolArg).
+var BuildTools = gobuild.Tools
 
 // Version is set at build time with -ldflags "-X ...cli.Version=v1.2.3".
 var Version = "dev"

@@ -1,4 +1,4 @@
-package cli
+package gobuild
 
 import (
 	"context"
@@ -7,32 +7,32 @@ import (
 	"os"
 
 	"github.com/kubeless/kubeless/internal/build"
-	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/localrt"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// BuildTools are the catalog's helper commands written in Go. Local builds
-// reach them through shims that re-execute this binary (build.ToolArg); the
-// compilation images call the same code through kubeless-go-compile.
-var BuildTools = map[string]build.ToolFunc{
-	"kubeless-go-compile": goCompileTool,
+// Tools are the catalog's helper commands written in Go. Local builds
+// reach them through shims that re-execute the kubeless binary
+// (build.ToolArg); the compilation images call the same code through
+// kubeless-go-compile.
+var Tools = map[string]build.ToolFunc{
+	"kubeless-go-compile": compileTool,
 }
 
 // goCompileTool compiles $KUBELESS_INSTALL_VOLUME into
 // $KUBELESS_INSTALL_VOLUME/server.
-func goCompileTool(ctx context.Context, inv build.ToolInvocation) error {
+func compileTool(ctx context.Context, inv build.ToolInvocation) error {
 	vol := inv.Getenv(contract.EnvInstallVolume)
 	if vol == "" {
 		vol = inv.Dir
 	}
-	err := gobuild.CompileInto(ctx, vol, gobuild.Options{
+	err := CompileInto(ctx, vol, Options{
 		CacheDir: localrt.CacheDir(inv.Getenv),
 		Env:      inv.Env,
 		Log:      inv.Stderr,
 	})
-	var ce *gobuild.CompileError
+	var ce *CompileError
 	if errors.As(err, &ce) {
 		fmt.Fprintln(inv.Stderr, ce.Output)
 		// The original wrote compiler errors to the termination log, where
