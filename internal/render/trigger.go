@@ -85,7 +85,7 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 			env = append(env, corev1.EnvVar{Name: EnvPayload, Value: literal(buf.String())})
 		}
 	}
-	three, one := int32(3), int32(1)
+	three, one, no := int32(3), int32(1), false
 	var deadline *int64
 	if secs > 0 {
 		deadline = &secs
@@ -111,8 +111,11 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 						Spec: corev1.PodSpec{
-							RestartPolicy:    corev1.RestartPolicyNever,
-							ImagePullSecrets: addPullSecrets(nil, cfg.ImagePullSecrets...),
+							RestartPolicy: corev1.RestartPolicyNever,
+							// the restricted Pod Security Standard, as function pods
+							SecurityContext:              restrictedPodSecurityContext(),
+							AutomountServiceAccountToken: &no,
+							ImagePullSecrets:             addPullSecrets(nil, cfg.ImagePullSecrets...),
 							Containers: []corev1.Container{{
 								Name:            ContainerTrigger,
 								Image:           cfg.provisionImage(),
@@ -120,6 +123,7 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 								Command:         []string{"sh", "-c"},
 								Args:            []string{cronScript},
 								Env:             env,
+								SecurityContext: restrictedSecurityContext(),
 							}},
 						},
 					},
