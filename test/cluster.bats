@@ -7,7 +7,11 @@
 # calling its function by its cluster.local name (CoreDNS); logs, top,
 # update, delete with the garbage collector of kube-controller-manager, and
 # bad input that only a real kubelet shows (a crash loop, a failed init
-# container, a missing image).
+# container, a missing image). Every test runs in the namespace "default"
+# labelled to enforce the "restricted" Pod Security Standard, so every pod
+# the controller makes must meet it; a privileged template is refused. The
+# last test starts from the objects an original Kubeless installation
+# leaves and checks that the controller takes them over.
 #
 # Run: make test-cluster (hack/e2e-cluster.sh starts the cluster, runs this
 # file and stops it), or, on a cluster of hack/cluster-up.sh:
@@ -21,7 +25,10 @@ load lib/libtest
 
 # The examples' Python wheel folder, as the runtime image holds it.
 CLUSTER_DEPS_ENV="--env PIP_NO_INDEX=1 --env PIP_FIND_LINKS=/wheels"
-FUNCTIONS=(get-nodejs post-nodejs get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum)
+FUNCTIONS=(get-nodejs post-nodejs get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py)
+# The labels that make Kubernetes' Pod Security admission enforce the
+# restricted profile in a namespace.
+RESTRICTED=(pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest)
 
 # Bats 1.8 cannot skip from setup_file: it says why in CLUSTER_SKIP, and
 # setup skips each test (fails it under CI).
@@ -40,6 +47,7 @@ setup_file() {
   for fn in "${FUNCTIONS[@]}"; do
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
   done
+  kubectl label namespace default --overwrite "${RESTRICTED[@]}" >/dev/null
 }
 
 setup() {
@@ -54,10 +62,14 @@ teardown_file() {
   fi
   "$KUBELESS" trigger cronjob delete cron-post >/dev/null 2>&1 || true
   kubectl delete job cron-post-now --ignore-not-found >/dev/null 2>&1 || true
+  kubectl delete cronjobtrigger orig-cron --ignore-not-found >/dev/null 2>&1 || true
+  kubectl delete httptrigger orig-py --ignore-not-found >/dev/null 2>&1 || true
+  kubectl delete cronjob trigger-orig-py --ignore-not-found >/dev/null 2>&1 || true
   local fn
   for fn in "${FUNCTIONS[@]}"; do
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
   done
+  kubectl label namespace default pod-security.kubernetes.io/enforce- pod-security.kubernetes.io/enforce-version- >/dev/null 2>&1 || true
 }
 
 # pod_field <function> <jsonpath>: the field of the function's newest pod
@@ -93,6 +105,16 @@ deploy_timed() {
   kubectl wait --for=condition=Ready node --all --timeout=10s
 }
 
+@test "the namespace enforces the restricted Pod Security Standard: the API server refuses a pod without its settings" {
+  [ "$(kubectl get namespace default -o jsonpath='{.metadata.labels.pod-security\.kubernetes\.io/enforce}')" = restricted ]
+  # (a privileged one is refused before that: the API server runs with
+  # --allow-privileged=false)
+  run --separate-stderr kubectl run restricted-probe --image=localhost/busybox:local --restart=Never --dry-run=server
+  echo "$stderr"
+  [ "$status" -ne 0 ]
+  [[ $stderr == *'violates PodSecurity "restricted:latest"'* ]]
+}
+
 @test "test_kubeless_function get-python: a real pod answers hello world through the service proxy; ls shows 1/1 READY" {
   deploy_timed get-python
   verify_function get-python
@@ -112,7 +134,53 @@ deploy_timed() {
   [ "$(pod_field get-python '{.spec.containers[0].image}')" = localhost/kubeless-python:3.11 ]
   [ "$(pod_field get-python '{.status.containerStatuses[0].ready}')" = true ]
   [ "$(pod_field get-python '{.spec.securityContext.runAsUser}')" = 1000 ]
+  [ "$(pod_field get-python '{.spec.securityContext.runAsNonRoot}')" = true ]
+  [ "$(pod_field get-python '{.spec.securityContext.seccompProfile.type}')" = RuntimeDefault ]
+  [ "$(pod_field get-python '{.spec.automountServiceAccountToken}')" = false ]
+  [ "$(pod_field get-python '{.spec.initContainers[0].securityContext.allowPrivilegeEscalation}')" = false ]
+  [ "$(pod_field get-python '{.spec.containers[0].securityContext.capabilities.drop}')" = '["ALL"]' ]
   [ "$(pod_field get-python '{.status.phase}')" = Running ]
+}
+
+@test "a privileged template is refused: TemplateRefused, no Deployment, the message names function-pod-allow" {
+  kubectl apply -f - <<'EOF'
+apiVersion: kubeless.io/v1beta1
+kind: Function
+metadata:
+  name: privileged
+spec:
+  runtime: python3.11
+  handler: hello.foo
+  function: |
+    def foo(event, context):
+        return open("/host/etc/shadow").read()
+  deployment:
+    spec:
+      template:
+        spec:
+          hostPID: true
+          volumes:
+          - name: host
+            hostPath:
+              path: /
+          containers:
+          - securityContext:
+              privileged: true
+            volumeMounts:
+            - name: host
+              mountPath: /host
+EOF
+  wait_for 60 "the Ready condition of privileged to be TemplateRefused" \
+    bash -c "kubectl get function privileged -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}' | grep -qx TemplateRefused"
+  run --separate-stderr kubectl get function privileged -o jsonpath='{.status.conditions[?(@.type=="Ready")].message}'
+  [[ $output == *'privileged container containers[0] (allowed by "privileged")'* ]]
+  [[ $output == *'hostPath volume host (/)'* ]]
+  [[ $output == *function-pod-allow* ]]
+  no_object deployment privileged
+  no_object service privileged
+  run --separate-stderr "$KUBELESS" function ls privileged
+  [[ $output == *"privileged "*"NOT READY"* ]]
+  kubectl delete function privileged >/dev/null
 }
 
 @test "the Service of get-python: its endpoint is the pod, and its cluster IP answers (kube-proxy)" {
@@ -357,6 +425,186 @@ EOF
     bash -c "kubectl get function bad-b64sum -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].reason}' | grep -qx InvalidChecksum"
   run --separate-stderr "$KUBELESS" function ls bad-b64sum
   [[ $output == *"bad-b64sum "*"NOT READY"* ]]
+}
+
+# stop_controller: stops the controller that hack/cluster-up.sh started
+# (by the id it recorded); hack/cluster-up.sh --restart-controller starts it
+# again.
+stop_controller() {
+  local pid
+  pid=$(cat "$1/controller.pid")
+  kill "$pid" 2>/dev/null || true
+  # gone, or a zombie not yet reaped
+  wait_for 30 "the controller ($pid) to stop" bash -c "! ps -o stat= -p $pid | grep -qv '^Z'"
+}
+
+@test "an original Kubeless installation is taken over: same Service and cluster IP, one CronJob, the trigger's annotations on its Ingress, no finalizers left" {
+  local state=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
+  [ -f "$state/controller.pid" ]
+  stop_controller "$state"
+  # what the original's CLI and controllers left (their shapes: plain owner
+  # references, the function's labels, finalizers, the cron trigger's
+  # CronJob trigger-<function> owned by kind "Trigger", the Ingress with the
+  # trigger's labels)
+  kubectl apply -f - <<'EOF'
+apiVersion: kubeless.io/v1beta1
+kind: Function
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless, function: orig-py}
+  finalizers: [kubeless.io/function]
+spec:
+  deployment:
+    metadata: {creationTimestamp: null}
+    spec:
+      strategy: {}
+      template:
+        metadata: {creationTimestamp: null}
+        spec:
+          containers: [{name: "", resources: {}}]
+    status: {}
+  deps: ""
+  function: |
+    def foo(event, context):
+        return "hello world"
+  function-content-type: text
+  handler: helloget.foo
+  runtime: python3.11
+  service:
+    ports: [{name: http-function-port, port: 8080, protocol: TCP, targetPort: 8080}]
+    selector: {created-by: kubeless, function: orig-py}
+    type: ClusterIP
+  timeout: "180"
+---
+apiVersion: kubeless.io/v1beta1
+kind: HTTPTrigger
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless}
+  finalizers: [kubeless.io/httptrigger]
+  annotations:
+    kubernetes.io/ingress.class: nginx-internal
+    nginx.ingress.kubernetes.io/proxy-body-size: 8m
+spec:
+  function-name: orig-py
+  host-name: orig-py.example.com
+  gateway: nginx
+---
+apiVersion: kubeless.io/v1beta1
+kind: CronJobTrigger
+metadata:
+  name: orig-cron
+  labels: {created-by: kubeless}
+  finalizers: [kubeless.io/cronjobtrigger]
+spec:
+  function-name: orig-py
+  schedule: "* * * * *"
+EOF
+  local fuid huid cuid
+  fuid=$(kubectl get function orig-py -o jsonpath='{.metadata.uid}')
+  huid=$(kubectl get httptrigger orig-py -o jsonpath='{.metadata.uid}')
+  cuid=$(kubectl get cronjobtrigger orig-cron -o jsonpath='{.metadata.uid}')
+  kubectl create -f - <<EOF
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless, function: orig-py}
+  ownerReferences: [{apiVersion: kubeless.io/v1beta1, kind: Function, name: orig-py, uid: $fuid}]
+data: {handler: helloget.foo, helloget.py: "old", requirements.txt: ""}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless, function: orig-py}
+  ownerReferences: [{apiVersion: kubeless.io/v1beta1, kind: Function, name: orig-py, uid: $fuid}]
+spec:
+  ports: [{name: http-function-port, port: 8080, protocol: TCP, targetPort: 8080}]
+  selector: {created-by: kubeless, function: orig-py}
+  type: ClusterIP
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless, function: orig-py}
+  ownerReferences: [{apiVersion: kubeless.io/v1beta1, kind: Function, name: orig-py, uid: $fuid}]
+spec:
+  selector:
+    matchLabels: {created-by: kubeless, function: orig-py}
+  template:
+    metadata:
+      labels: {created-by: kubeless, function: orig-py}
+    spec:
+      containers: [{name: orig-py, image: localhost/kubeless-python:3.11, imagePullPolicy: Never}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: orig-py
+  labels: {created-by: kubeless}
+  annotations: {kubernetes.io/ingress.class: nginx, nginx.ingress.kubernetes.io/rewrite-target: /}
+  ownerReferences: [{apiVersion: kubeless.io/v1beta1, kind: HTTPTrigger, name: orig-py, uid: $huid}]
+spec:
+  rules:
+  - host: orig-py.example.com
+    http:
+      paths:
+      - path: /
+        pathType: ImplementationSpecific
+        backend: {service: {name: orig-py, port: {number: 8080}}}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata:
+  name: trigger-orig-py
+  labels: {created-by: kubeless, function: orig-py}
+  ownerReferences: [{apiVersion: kubeless.io/v1beta1, kind: Trigger, name: orig-cron, uid: $cuid}]
+spec:
+  schedule: "* * * * *"
+  successfulJobsHistoryLimit: 3
+  failedJobsHistoryLimit: 1
+  jobTemplate:
+    spec:
+      activeDeadlineSeconds: 180
+      template:
+        spec:
+          restartPolicy: Never
+          containers:
+          - name: trigger
+            image: localhost/busybox:local
+            args: [wget, -q, -O-, --header, "event-namespace: cronjobtrigger.kubeless.io", "http://orig-py.default.svc.cluster.local:8080"]
+EOF
+  local ip
+  ip=$(kubectl get service orig-py -o jsonpath='{.spec.clusterIP}')
+  [[ -n $ip ]]
+  local start=$SECONDS
+  # fd 3 closed: bats waits for every process that holds it
+  KUBELESS_CLUSTER_STATE=$state "$REPO_ROOT/hack/cluster-up.sh" --restart-controller 3>&-
+  wait_for 60 "the original's CronJob trigger-orig-py to be replaced" no_object cronjob trigger-orig-py
+  wait_for 60 "the trigger's CronJob orig-cron" kubectl get cronjob orig-cron
+  [ "$(kubectl get cronjobs -l function=orig-py -o name)" = cronjob.batch/orig-cron ]
+  wait_for 180 "orig-py to answer hello world" bash -c "'$KUBELESS' function call orig-py | grep -qx 'hello world'"
+  echo "# orig-py: taken over and answering in $((SECONDS - start))s" >&3
+  # the same Service: name, port and cluster IP
+  [ "$(kubectl get service orig-py -o jsonpath='{.spec.clusterIP}')" = "$ip" ]
+  [ "$(kubectl get service orig-py -o jsonpath='{.spec.ports[0].port}')" = 8080 ]
+  local kind
+  for kind in configmap service deployment; do
+    [ "$(kubectl get "$kind" orig-py -o jsonpath='{.metadata.ownerReferences[?(@.controller==true)].uid}')" = "$fuid" ]
+  done
+  [ "$(kubectl get ingress orig-py -o jsonpath='{.metadata.ownerReferences[?(@.controller==true)].uid}')" = "$huid" ]
+  [ "$(kubectl get ingress orig-py -o jsonpath='{.metadata.annotations.kubernetes\.io/ingress\.class}')" = nginx-internal ]
+  [ "$(kubectl get ingress orig-py -o jsonpath='{.metadata.annotations.nginx\.ingress\.kubernetes\.io/proxy-body-size}')" = 8m ]
+  [ -z "$(kubectl get function orig-py -o jsonpath='{.metadata.finalizers}')" ]
+  [ -z "$(kubectl get httptrigger orig-py -o jsonpath='{.metadata.finalizers}')" ]
+  [ -z "$(kubectl get cronjobtrigger orig-cron -o jsonpath='{.metadata.finalizers}')" ]
+  # the triggers can be deleted with their objects
+  kubectl delete cronjobtrigger orig-cron --wait=true --timeout=30s
+  kubectl delete httptrigger orig-py --wait=true --timeout=30s
+  wait_for 60 "CronJob orig-cron to be gone" no_object cronjob orig-cron
+  wait_for 60 "Ingress orig-py to be gone" no_object ingress orig-py
 }
 
 @test "function delete: the garbage collector removes the Deployment, Service, ConfigMap and pods" {

@@ -38,6 +38,13 @@ const (
 	// ReasonInvalidAutoscaler: spec.horizontalPodAutoscaler does not decode,
 	// or the HorizontalPodAutoscaler built from it is refused.
 	ReasonInvalidAutoscaler = "InvalidAutoscaler"
+	// ReasonTemplateRefused: spec.deployment asks for more than the
+	// "restricted" Pod Security Standard allows (a privileged container,
+	// host namespaces, a hostPath volume, added capabilities, a service
+	// account ...) and kubeless-config's function-pod-allow does not allow
+	// it; the message names what and the allow-list name. Nothing is
+	// created or changed.
+	ReasonTemplateRefused = "TemplateRefused"
 
 	// ReasonInvalidConfig: the kubeless-config ConfigMap cannot be read;
 	// the message names the key. Nothing changes until it is fixed.
@@ -90,7 +97,7 @@ const (
 var badInputReasons = map[string]bool{
 	ReasonInvalidHandler: true, ReasonUnknownRuntime: true, ReasonInvalidContentType: true,
 	ReasonInvalidChecksum: true, ReasonInvalidDeployment: true, ReasonInvalidAutoscaler: true,
-	ReasonInvalidConfig: true, ReasonConflict: true, ReasonInvalidTrigger: true,
+	ReasonInvalidConfig: true, ReasonConflict: true, ReasonInvalidTrigger: true, ReasonTemplateRefused: true,
 }
 
 // failureReasons are the reasons, besides the bad-input ones, that end a

@@ -41,12 +41,23 @@ type applier struct {
 // adoptable reports whether existing, an object named like one owner needs,
 // may be taken over: it is controlled by owner, or by an earlier object of
 // owner's kind and name (deleted and made again before the garbage
-// collector ran), or by nothing and labelled created-by=kubeless (made by
-// the original Kubeless). Anything else belongs to someone else.
+// collector ran), or by nothing and either labelled created-by=kubeless or
+// owned (without controlling it) by owner itself. The last two are the
+// objects of the original Kubeless: its controllers set plain owner
+// references, and its trigger controllers gave an Ingress the trigger's
+// labels only. Anything else belongs to someone else.
 func (a *applier) adoptable(existing client.Object, owner metav1.Object) bool {
 	ref := metav1.GetControllerOf(existing)
 	if ref == nil {
-		return existing.GetLabels()[v1beta1.LabelCreatedBy] == v1beta1.CreatedByKubeless
+		if existing.GetLabels()[v1beta1.LabelCreatedBy] == v1beta1.CreatedByKubeless {
+			return true
+		}
+		for _, r := range existing.GetOwnerReferences() {
+			if r.UID == owner.GetUID() {
+				return true
+			}
+		}
+		return false
 	}
 	if ref.UID == owner.GetUID() {
 		return true

@@ -31,8 +31,10 @@ import (
 // pods are ready and, when not, why.
 //
 // Bad input (unknown runtime, malformed handler, unknown content type,
-// checksum mismatch, a deployment template that does not decode, an
-// unreadable kubeless-config) changes nothing: the Ready condition is False
+// checksum mismatch, a deployment template that does not decode or that
+// asks for more than the restricted Pod Security Standard without
+// kubeless-config's function-pod-allow, an unreadable kubeless-config)
+// changes nothing: the Ready condition is False
 // with the reason and a message that says what to fix, a Warning Event is
 // recorded once, and the Function is not retried until it (or the
 // ConfigMap) changes.
@@ -191,6 +193,11 @@ func renderFunction(fn *v1beta1.Function, st *settings) (*functionObjects, error
 		return nil, err
 	}
 	if err := verifyInline(fn); err != nil {
+		return nil, err
+	}
+	// The Function's own template, not kubeless-config's (the
+	// administrator's).
+	if err := render.CheckTemplate(fn, st.podAllow); err != nil {
 		return nil, err
 	}
 	merged, err := withSharedTemplate(fn, st.deployment)

@@ -40,6 +40,10 @@ const (
 	// KeyClusterDomain is new: the cluster's DNS suffix, for the URL that
 	// cron trigger jobs call (default cluster.local).
 	KeyClusterDomain = "cluster-domain"
+	// KeyPodAllow is new: the exceptions to the "restricted" Pod Security
+	// Standard that Functions' own spec.deployment may ask for (see
+	// render.ParsePodAllow); empty means none.
+	KeyPodAllow = render.KeyPodAllow
 )
 
 // settings are what a reconcile needs from kubeless-config: the catalog, the
@@ -49,6 +53,9 @@ type settings struct {
 	catalog    *langruntime.Catalog
 	deployment []byte // JSON of the "deployment" key; nil when empty
 	render     render.Config
+	// podAllow: what Functions' templates may ask for beyond the
+	// restricted Pod Security Standard.
+	podAllow render.PodAllow
 }
 
 // configError is a kubeless-config that cannot be read; functions show it in
@@ -142,6 +149,11 @@ func parseSettings(data map[string]string, defaults render.Config) (*settings, e
 	if v := strings.TrimSpace(data[KeyClusterDomain]); v != "" {
 		st.render.ClusterDomain = v
 	}
+	allow, err := render.ParsePodAllow(data[KeyPodAllow])
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", KeyPodAllow, err)
+	}
+	st.podAllow = allow
 	return st, nil
 }
 

@@ -36,6 +36,9 @@ type renderer struct {
 	// again when it changes).
 	usesConfig bool
 	render     func(t v1beta1.Trigger, fn *v1beta1.Function, cfg render.Config) (client.Object, error)
+	// replace, when set, runs before the object is applied: it removes
+	// what the original Kubeless made for the trigger under another name.
+	replace func(ctx context.Context, a *applier, t v1beta1.Trigger) error
 }
 
 // renderers are the renderer of each trigger kind.
@@ -53,6 +56,9 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 		usesConfig: true,
 		render: func(t v1beta1.Trigger, fn *v1beta1.Function, cfg render.Config) (client.Object, error) {
 			return render.CronJob(t.(*v1beta1.CronJobTrigger), fn, cfg)
+		},
+		replace: func(ctx context.Context, a *applier, t v1beta1.Trigger) error {
+			return a.replaceOriginalCronJob(ctx, t.(*v1beta1.CronJobTrigger))
 		},
 	},
 }
@@ -94,6 +100,9 @@ func (r *TriggerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	t := kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
 		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if err := removeOriginalFinalizers(ctx, r.Client, t, originalHTTPTriggerFinalizer, originalCronJobTriggerFinalizer); err != nil {
+		return ctrl.Result{}, err
 	}
 	if !t.GetDeletionTimestamp().IsZero() {
 		return ctrl.Result{}, nil
@@ -143,6 +152,11 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd re
 			return falseCondition(reason, err.Error()), nil
 		}
 		return metav1.Condition{}, err
+	}
+	if rd.replace != nil {
+		if err := rd.replace(ctx, r.applier, t); err != nil {
+			return metav1.Condition{}, err
+		}
 	}
 	if _, err := r.applier.apply(ctx, obj, t); err != nil {
 		if cond, ok := refused(obj, err); ok {

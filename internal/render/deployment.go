@@ -176,10 +176,6 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 		}
 	}
 
-	if ps.SecurityContext == nil {
-		uid := int64(1000)
-		ps.SecurityContext = &corev1.PodSecurityContext{RunAsUser: &uid, FSGroup: &uid}
-	}
 	if ps.Affinity == nil {
 		ps.Affinity = &corev1.Affinity{PodAntiAffinity: &corev1.PodAntiAffinity{
 			PreferredDuringSchedulingIgnoredDuringExecution: []corev1.WeightedPodAffinityTerm{{
@@ -198,6 +194,9 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 			return nil, err
 		}
 	}
+
+	// After the init containers, so that they get it too.
+	restrictPod(ps)
 
 	sum, err := podChecksum(fn, userEnv)
 	if err != nil {

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/yaml"
@@ -128,6 +130,7 @@ func TestGolden(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(file), ".function.yaml")
 		t.Run(name, func(t *testing.T) {
 			objs := renderAll(t, readInput(t, file), goldenConfig[name])
+			assertRestricted(t, objs)
 			var buf bytes.Buffer
 			for i, o := range objs {
 				if i > 0 {
@@ -154,5 +157,26 @@ func TestGolden(t *testing.T) {
 				t.Errorf("%s differs (-want +got); rerun with -update if intended:\n%s", golden, diff)
 			}
 		})
+	}
+}
+
+// assertRestricted fails when a pod that objs would make breaks the
+// "restricted" Pod Security Standard, as the API server's Pod Security
+// admission checks it.
+func assertRestricted(t *testing.T, objs []any) {
+	t.Helper()
+	for _, o := range objs {
+		var pod *corev1.PodTemplateSpec
+		switch o := o.(type) {
+		case *appsv1.Deployment:
+			pod = &o.Spec.Template
+		case *batchv1.CronJob:
+			pod = &o.Spec.JobTemplate.Spec.Template
+		default:
+			continue
+		}
+		if v := violations(&pod.ObjectMeta, &pod.Spec); len(v) > 0 {
+			t.Errorf("the pods of %T %s break the restricted Pod Security Standard: %v", o, pod.Name, v)
+		}
 	}
 }

@@ -474,3 +474,54 @@ func TestCronJobPodsAreNotTheFunctionsPods(t *testing.T) {
 		t.Errorf("cron pod labels %v, CronJob labels %v", pod, cj.Labels)
 	}
 }
+
+// TestIngressAnnotations: the ingress class follows a named gateway (not
+// only with basic auth), and the trigger's annotations reach the Ingress
+// over the generated ones, as the original did; the spec's basic auth, CORS
+// and TLS annotations still win.
+func TestIngressAnnotations(t *testing.T) {
+	fn := newFunction(nil)
+	tests := []struct {
+		name    string
+		spec    v1beta1.HTTPTriggerSpec
+		ann     map[string]string
+		want    map[string]string
+		missing []string
+	}{
+		{"no gateway: the cluster's default class", v1beta1.HTTPTriggerSpec{}, nil,
+			map[string]string{"nginx.ingress.kubernetes.io/rewrite-target": "/"}, []string{AnnotationIngressClass}},
+		{"traefik", v1beta1.HTTPTriggerSpec{Gateway: "traefik"}, nil,
+			map[string]string{AnnotationIngressClass: "traefik"}, nil},
+		{"kong", v1beta1.HTTPTriggerSpec{Gateway: "kong"}, nil, map[string]string{AnnotationIngressClass: "kong"}, nil},
+		{"basic auth without gateway", v1beta1.HTTPTriggerSpec{BasicAuthSecret: "a"}, nil,
+			map[string]string{AnnotationIngressClass: "nginx", "nginx.ingress.kubernetes.io/auth-secret": "a"}, nil},
+		{"serverless plugin: class and additionalAnnotations from the trigger", v1beta1.HTTPTriggerSpec{Gateway: "nginx"},
+			map[string]string{AnnotationIngressClass: "internal", "nginx.ingress.kubernetes.io/proxy-body-size": "8m",
+				"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+			map[string]string{AnnotationIngressClass: "internal", "nginx.ingress.kubernetes.io/proxy-body-size": "8m"},
+			[]string{"kubectl.kubernetes.io/last-applied-configuration"}},
+		{"the spec wins over a trigger annotation", v1beta1.HTTPTriggerSpec{Gateway: "nginx", BasicAuthSecret: "real", CorsEnable: true},
+			map[string]string{"nginx.ingress.kubernetes.io/auth-secret": "other", "nginx.ingress.kubernetes.io/enable-cors": "false"},
+			map[string]string{"nginx.ingress.kubernetes.io/auth-secret": "real", "nginx.ingress.kubernetes.io/enable-cors": "true"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: "default", Annotations: tt.ann}, Spec: tt.spec}
+			tr.Spec.FunctionName = "hello"
+			ing, err := Ingress(tr, fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range tt.want {
+				if got, ok := ing.Annotations[k]; !ok || got != v {
+					t.Errorf("annotation %s = %q (set %v), want %q", k, got, ok, v)
+				}
+			}
+			for _, k := range tt.missing {
+				if v, ok := ing.Annotations[k]; ok {
+					t.Errorf("annotation %s = %q, want none", k, v)
+				}
+			}
+		})
+	}
+}

@@ -85,7 +85,7 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 			env = append(env, corev1.EnvVar{Name: EnvPayload, Value: literal(buf.String())})
 		}
 	}
-	three, one := int32(3), int32(1)
+	three, one, no := int32(3), int32(1), false
 	var deadline *int64
 	if secs > 0 {
 		deadline = &secs
@@ -111,8 +111,11 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 					Template: corev1.PodTemplateSpec{
 						ObjectMeta: metav1.ObjectMeta{Labels: podLabels},
 						Spec: corev1.PodSpec{
-							RestartPolicy:    corev1.RestartPolicyNever,
-							ImagePullSecrets: addPullSecrets(nil, cfg.ImagePullSecrets...),
+							RestartPolicy: corev1.RestartPolicyNever,
+							// the restricted Pod Security Standard, as function pods
+							SecurityContext:              restrictedPodSecurityContext(),
+							AutomountServiceAccountToken: &no,
+							ImagePullSecrets:             addPullSecrets(nil, cfg.ImagePullSecrets...),
 							Containers: []corev1.Container{{
 								Name:            ContainerTrigger,
 								Image:           cfg.provisionImage(),
@@ -120,6 +123,7 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 								Command:         []string{"sh", "-c"},
 								Args:            []string{cronScript},
 								Env:             env,
+								SecurityContext: restrictedSecurityContext(),
 							}},
 						},
 					},
@@ -129,12 +133,18 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 	}, nil
 }
 
+// AnnotationIngressClass selects the ingress controller of an Ingress (the
+// original's way; spec.ingressClassName cannot be set with it).
+const AnnotationIngressClass = "kubernetes.io/ingress.class"
+
 // Ingress returns the networking.k8s.io/v1 Ingress, named like the trigger,
 // that routes http://<host-name>/<path> to fn's Service
 // (docs/compatibility.md §1.3): annotation
-// nginx.ingress.kubernetes.io/rewrite-target "/" always; basic auth through
-// the nginx or traefik annotations (with kubernetes.io/ingress.class, as the
-// original); TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret
+// nginx.ingress.kubernetes.io/rewrite-target "/" always;
+// kubernetes.io/ingress.class set to the gateway whenever the trigger names
+// one (nginx with basic auth and no gateway); the trigger's own annotations
+// copied over those, as the original did; basic auth through the nginx or
+// traefik annotations; TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret
 // <trigger>-tls) with tls; CORS through nginx's enable-cors and
 // cors-allow-origin. The backend is the Service's port (the original wrongly
 // used its target port).
@@ -154,14 +164,24 @@ func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingre
 	if gateway == "" {
 		gateway = "nginx"
 	}
+	// The ingress class of a named gateway, then the trigger's own
+	// annotations over it (as the original: the serverless framework's
+	// plugin sets the class and its additionalAnnotations that way), then
+	// what the spec asks for.
+	if s.Gateway != "" || s.BasicAuthSecret != "" {
+		ann[AnnotationIngressClass] = gateway
+	}
+	for k, v := range tr.Annotations {
+		if k != lastApplied {
+			ann[k] = v
+		}
+	}
 	if s.BasicAuthSecret != "" {
 		switch gateway {
 		case "nginx":
-			ann["kubernetes.io/ingress.class"] = "nginx"
 			ann["nginx.ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
 			ann["nginx.ingress.kubernetes.io/auth-type"] = "basic"
 		case "traefik":
-			ann["kubernetes.io/ingress.class"] = "traefik"
 			ann["ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
 			ann["ingress.kubernetes.io/auth-type"] = "basic"
 		default:

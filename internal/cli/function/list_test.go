@@ -37,6 +37,8 @@ func TestStatusColumn(t *testing.T) {
 			"2/2 READY (update refused: Invalid runtime: python9)"},
 		{"refused update: conflict without message", fn(3, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonConflict, "", 3)),
 			"1/1 READY (update refused: Conflict)"},
+		{"refused update: template refused", fn(3, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonTemplateRefused, "spec.deployment asks for hostPID", 3)),
+			"1/1 READY (update refused: spec.deployment asks for hostPID)"},
 		{"condition of an older generation", fn(4, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 3)), "1/1 READY"},
 		{"condition without generation", fn(4, 1, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 0)), "1/1 READY"},
 		{"not bad input", fn(2, 1, 2, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "1/2 READY"},
