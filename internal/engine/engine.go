@@ -176,6 +176,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s (set %s to use another address): %w", e.opts.GatewayAddr, api.EnvGateway, err)
 	}
 	e.gwAddr = gwl.Addr().String()
+	if w := gateway.ExposureWarning(gwl.Addr()); w != "" {
+		e.logger.Warn(w)
+	}
 	sock := e.Socket()
 	_ = os.Remove(sock) // stale: the lock says nobody else serves it
 	apil, err := net.Listen("unix", sock)
@@ -202,7 +205,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		e.logger.Error("load stored functions", "err", err)
 	}
 
-	gwSrv := &http.Server{Handler: e.gw, ReadHeaderTimeout: 30 * time.Second}
+	gwSrv := gateway.NewServer(e.gw, gateway.ServerOptions{Logger: e.logger})
 	apiSrv := &http.Server{Handler: api.NewHandler(e, e.logger), ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- gwSrv.Serve(gwl) }()
