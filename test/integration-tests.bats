@@ -450,14 +450,15 @@ more_get_lines_than() {
   run --separate-stderr "$KUBELESS" trigger http update ing-get-python --function-name get-python --hostname test.domain-updated
   [ "$status" -eq 0 ]
   wait_for 30 "hello world from the gateway for Host: test.domain-updated" answers_hello test.domain-updated /
-  [ "$(gateway_code test.domain /)" = 404 ]
+  # A host no trigger names any more is refused (DNS rebinding).
+  [ "$(gateway_code test.domain /)" = 403 ]
 
   run --separate-stderr "$KUBELESS" trigger http delete ing-get-python
   [ "$status" -eq 0 ]
   run --separate-stderr "$KUBELESS" trigger http list
   [ "$status" -eq 0 ]
   refute_line_matching '^ing-get-python ' "$output"
-  [ "$(gateway_code test.domain-updated /)" = 404 ]
+  [ "$(gateway_code test.domain-updated /)" = 403 ]
 }
 
 @test "trigger http create with a path" {
@@ -479,6 +480,9 @@ more_get_lines_than() {
   wait_for 30 "hello world from the gateway for auth.domain as foo:bar" answers_hello auth.domain / -u foo:bar
   [ "$(gateway_code auth.domain /)" = 401 ]
   [ "$(gateway_code auth.domain / -u foo:wrong)" = 401 ]
+  # The function's name route asks for the same users.
+  [ "$(gateway_code "$KUBELESS_GATEWAY" /get-python)" = 401 ]
+  [ "$(gateway_code "$KUBELESS_GATEWAY" /get-python -u foo:bar)" = 200 ]
   run --separate-stderr "$KUBELESS" trigger http delete ing-auth
   [ "$status" -eq 0 ]
 }

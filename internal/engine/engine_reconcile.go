@@ -152,6 +152,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			contract.EnvFuncRuntime+"="+fn.Spec.Runtime,
 			contract.EnvFuncMemoryLimit+"="+memory,
 			"PYTHONDONTWRITEBYTECODE=1",
+			contract.EnvCORS+"=off",
 		)
 		name := fmt.Sprintf("%s/%d", k, i)
 		spec := supervisor.Spec{

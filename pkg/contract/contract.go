@@ -55,6 +55,9 @@ const (
 	// EnvListenFD is an inherited listening socket to serve on instead of
 	// binding a port.
 	EnvListenFD = "KUBELESS_LISTEN_FD"
+	// EnvCORS set to "off" leaves out the host's CORS headers (the local
+	// engine sets it; its gateway adds CORS where an HTTP trigger asks).
+	EnvCORS = "KUBELESS_CORS"
 	// EnvWorkers is the number of language worker processes the host starts.
 	EnvWorkers = "KUBELESS_WORKERS"
 	// EnvMaxWorkers is the most worker processes the host grows to when
