@@ -556,6 +556,41 @@ n_of_n_ready() {
   refute_line_matching '^get-python ' "$output"
 }
 
+# busy_calls <function> <n>: n calls in a row (background load).
+busy_calls() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    "$KUBELESS" function call "$1" >/dev/null 2>&1 || true
+  done
+}
+
+@test "autoscale --metric cpu: a busy Python function (the work is in the runtime's worker child) scales up" {
+  require_command autoscale
+  local dir=$BATS_TEST_TMPDIR/busy
+  mkdir -p "$dir"
+  cat >"$dir/busy.py" <<'EOF'
+import time
+
+def foo(event, context):
+    end = time.time() + 2
+    n = 0
+    while time.time() < end:
+        n += 1
+    return str(n)
+EOF
+  run --separate-stderr "$KUBELESS" function deploy busy-python --runtime python3.11 --handler busy.foo --from-file "$dir/busy.py"
+  [ "$status" -eq 0 ]
+  wait_for 120 "busy-python 1/1 READY" n_of_n_ready busy-python 1
+  run --separate-stderr "$KUBELESS" autoscale create busy-python --metric cpu --value 20 --min 1 --max 2
+  [ "$status" -eq 0 ]
+  busy_calls busy-python 30 &
+  local load=$!
+  wait_for 60 "busy-python scaled to 2/2 READY on CPU" n_of_n_ready busy-python 2
+  kill "$load" 2>/dev/null || true
+  run --separate-stderr "$KUBELESS" function delete busy-python
+  [ "$status" -eq 0 ]
+}
+
 @test "autoscale create of a function that does not exist: one clear line" {
   require_command autoscale
   run --separate-stderr "$KUBELESS" autoscale create nosuchfn --value 10 --min 1 --max 2

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -29,6 +30,10 @@ import (
 const asRuntime = "KUBELESS_ENGINE_TEST_RUNTIME"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asBusyWorker) == "1" {
+		busyWorker()
+		os.Exit(0)
+	}
 	if os.Getenv(asRuntime) == "1" && len(os.Args) > 2 && os.Args[1] == "runtime" && os.Args[2] == "run" {
 		os.Exit(fakeRuntime())
 	}
@@ -43,6 +48,16 @@ func fakeRuntime() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 1
+	}
+	if strings.Contains(string(code), "busychild") {
+		// Like an interpreted runtime: the work happens in a child process.
+		self, _ := os.Executable()
+		child := exec.Command(self)
+		child.Env = append(os.Environ(), asBusyWorker+"=1")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "busy child:", err)
+			return 1
+		}
 	}
 	if strings.Contains(string(code), "crash") {
 		fmt.Println("starting")
@@ -81,6 +96,19 @@ func fakeRuntime() int {
 		return 1
 	}
 	return 0
+}
+
+// asBusyWorker makes the test binary spin on the CPU until its parent is
+// gone (at most a minute): the worker of a fake interpreted runtime.
+const asBusyWorker = "KUBELESS_ENGINE_TEST_BUSY"
+
+func busyWorker() {
+	parent := os.Getppid()
+	end := time.Now().Add(time.Minute)
+	for time.Now().Before(end) && os.Getppid() == parent {
+		for i := 0; i < 1e7; i++ {
+		}
+	}
 }
 
 const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake","versions":[
