@@ -95,6 +95,8 @@ type fnState struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	backends []string
+	serving  bool         // backends are the current generation's
+	older    []generation // replaced generations still running (rolling update)
 }
 
 // New returns an engine; nothing starts until Run.
@@ -386,7 +388,8 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 		return nil, err
 	}
 	st.fn = fn
-	st.backends = nil
+	// The routes keep the running instances until the new generation is
+	// ready (startReconcileLocked).
 	e.startReconcileLocked(k)
 	e.updateRoutesLocked()
 	e.logger.Info("function updated", "function", fn.Name, "namespace", fn.Namespace, "generation", fn.Generation)
@@ -419,9 +422,16 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 		st.cancel()
 	}
 	done := st.done
+	older := st.older
+	for _, g := range older {
+		g.cancel()
+	}
 	e.mu.Unlock()
 	if done != nil {
 		<-done // its instances are stopped
+	}
+	for _, g := range older {
+		<-g.done
 	}
 	e.logger.Info("function deleted", "function", name, "namespace", namespace)
 	return nil

@@ -7,9 +7,11 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -39,6 +41,7 @@ func TestMain(m *testing.M) {
 	}
 	pollInterval = 50 * time.Millisecond
 	autoscaleInterval = 300 * time.Millisecond
+	drainDelay = 200 * time.Millisecond
 	os.Exit(m.Run())
 }
 
@@ -91,7 +94,18 @@ func fakeRuntime() int {
 		fmt.Fprintf(w, "%s|%s|%s", strings.TrimSpace(string(code)), os.Getenv("GREETING"), b)
 	})
 	addr := os.Getenv("KUBELESS_LISTEN_ADDRESS") + ":" + os.Getenv("FUNC_PORT")
-	if err := http.ListenAndServe(addr, mux); err != nil {
+	// Like the function host: SIGTERM stops accepting and lets the calls in
+	// flight finish.
+	srv := &http.Server{Addr: addr, Handler: mux}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	if err := srv.ListenAndServe(); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
