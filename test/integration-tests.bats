@@ -174,6 +174,43 @@ EOF
   test_kubeless_function_update get-php
 }
 
+# answers <function> <text>: the function's answer is text.
+answers() {
+  [ "$("$KUBELESS" function call "$1" 2>/dev/null)" = "$2" ]
+}
+
+@test "function update under load: no call fails (3 updates, with 1 and with 2 replicas)" {
+  local dir=$BATS_TEST_TMPDIR/roll v replicas
+  mkdir -p "$dir"
+  printf 'def foo(event, context):\n    return "v0"\n' >"$dir/roll.py"
+  run --separate-stderr "$KUBELESS" function deploy roll --runtime python3.11 --handler roll.foo --from-file "$dir/roll.py"
+  [ "$status" -eq 0 ]
+  wait_for 120 "roll answers v0" answers roll v0
+  v=0
+  for replicas in 1 2; do
+    if ((replicas > 1)); then
+      run --separate-stderr "$KUBELESS" function update roll --replicas "$replicas"
+      [ "$status" -eq 0 ]
+      wait_for 120 "roll $replicas/$replicas READY" n_of_n_ready roll "$replicas"
+    fi
+    wrk -t2 -c8 -d12s "http://$KUBELESS_GATEWAY/roll" >"$dir/wrk-$replicas.txt" 2>&1 &
+    local load=$!
+    for _ in 1 2 3; do
+      v=$((v + 1))
+      printf 'def foo(event, context):\n    return "v%s"\n' "$v" >"$dir/roll.py"
+      run --separate-stderr "$KUBELESS" function update roll --from-file "$dir/roll.py"
+      [ "$status" -eq 0 ]
+      wait_for 60 "roll answers v$v" answers roll "v$v"
+    done
+    wait "$load"
+    cat "$dir/wrk-$replicas.txt"
+    grep -q ' requests in ' "$dir/wrk-$replicas.txt"
+    ! grep -E 'Non-2xx|Socket errors' "$dir/wrk-$replicas.txt"
+  done
+  run --separate-stderr "$KUBELESS" function delete roll
+  [ "$status" -eq 0 ]
+}
+
 @test "function update --from-file changes the code only: env, labels, handler and runtime stay" {
   local dir=$BATS_TEST_TMPDIR/fn
   write_env_function "$dir" v1
