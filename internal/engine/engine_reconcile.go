@@ -161,11 +161,26 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	builder.OnPhase = func(phase string) {
 		e.setPending(ctx, k, gen, reasonBuilding, buildingMsg+": "+phase, n)
 	}
-	res, err := builder.Build(ctx, build.Function{
-		Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
-		Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
-		Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
-	})
+	var res *build.Result
+	var err error
+	for attempt := 0; ; attempt++ {
+		res, err = builder.Build(ctx, build.Function{
+			Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
+			Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
+			Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
+		})
+		if err == nil || ctx.Err() != nil || !transientBuildError(err) {
+			break
+		}
+		delay := buildRetryDelay(attempt)
+		first := retryReason(err)
+		log.Warn("build failed, will retry", "err", first, "retry_in", delay.String(), "attempt", attempt+1)
+		e.setPending(ctx, k, gen, reasonBuilding, fmt.Sprintf("%s: retry %d in %s after a failure that may pass: %s", buildingMsg, attempt+1, delay, first), n)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
 	if ctx.Err() != nil {
 		return
 	}
