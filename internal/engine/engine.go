@@ -87,6 +87,8 @@ type Engine struct {
 	// triggers are the triggers of each kind.
 	triggers map[*v1beta1.TriggerKind]*triggerSet
 	sched    *cron.Scheduler
+
+	cacheUse cacheUsage // build cache keys of running generations
 }
 
 // fnState is the engine's view of one function.
@@ -206,6 +208,9 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.loadAll(); err != nil {
 		e.logger.Error("load stored functions", "err", err)
 	}
+	pruneDone := make(chan struct{})
+	defer close(pruneDone)
+	go e.runCachePruner(pruneDone)
 
 	gwSrv := gateway.NewServer(e.gw, gateway.ServerOptions{Logger: e.logger})
 	apiSrv := &http.Server{Handler: api.NewHandler(e, e.logger), ReadHeaderTimeout: 30 * time.Second}
@@ -433,6 +438,7 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 	for _, g := range older {
 		<-g.done
 	}
+	e.kickCachePruner()
 	e.logger.Info("function deleted", "function", name, "namespace", namespace)
 	return nil
 }

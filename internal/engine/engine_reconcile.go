@@ -196,6 +196,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		return
 	}
 	log.Info("built", "dir", res.Dir, "cached", res.Cached)
+	defer e.cacheUse.use(res.Key, res.Dir)() // not pruned while it runs
 
 	e.setPending(ctx, k, gen, reasonStarting, "starting instances", n)
 	var insts []instance
