@@ -97,7 +97,7 @@ func (s *Server) MaxConns() int { return s.maxConns }
 
 // Serve accepts connections on l, at most MaxConns at once, until Shutdown.
 func (s *Server) Serve(l net.Listener) error {
-	return s.srv.Serve(netutil.LimitListener(l, s.maxConns))
+	return s.srv.Serve(netutil.LimitListener(smuggleListener{l}, s.maxConns))
 }
 
 // Shutdown stops accepting, closes idle connections and waits for the
