@@ -618,12 +618,18 @@ EOF
   run --separate-stderr "$KUBELESS" function deploy busy-python --runtime python3.11 --handler busy.foo --from-file "$dir/busy.py"
   [ "$status" -eq 0 ]
   wait_for 120 "busy-python 1/1 READY" n_of_n_ready busy-python 1
-  run --separate-stderr "$KUBELESS" autoscale create busy-python --metric cpu --value 20 --min 1 --max 2
+  run --separate-stderr "$KUBELESS" autoscale create busy-python --metric cpu --value 2 --min 1 --max 2
   [ "$status" -eq 0 ]
-  busy_calls busy-python 30 &
+  busy_calls busy-python 40 &
   local load=$!
-  wait_for 60 "busy-python scaled to 2/2 READY on CPU" n_of_n_ready busy-python 2
+  # The load stops before any check: a loop left behind would restart a
+  # daemon that a later test killed.
+  run wait_for 75 "busy-python scaled to 2/2 READY on CPU" n_of_n_ready busy-python 2
   kill "$load" 2>/dev/null || true
+  wait "$load" 2>/dev/null || true
+  echo "$output"
+  grep -E 'busy-python|scal' "$KUBELESS_HOME/engine.log" | tail -n 20
+  [ "$status" -eq 0 ]
   run --separate-stderr "$KUBELESS" function delete busy-python
   [ "$status" -eq 0 ]
 }
