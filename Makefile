@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build test test-go test-runtimes test-e2e test-cluster verify bench demo deps clean test-all
+.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -14,8 +14,11 @@ build: ## build bin/kubeless, bin/kubeless-host and bin/kubeless-controller-mana
 	$(GO) build -o $(BIN)/kubeless-host ./cmd/kubeless-host
 	$(GO) build -o $(BIN)/kubeless-controller-manager ./cmd/kubeless-controller-manager
 
-deps: ## install what the tests need on a fresh Debian machine
-	hack/install-deps.sh
+deps: ## install what the tests need on a fresh Debian machine (with the Kubernetes binaries, ~15 min the first time)
+	hack/install-deps.sh all
+
+deps-local: ## install only what the local engine and the demo need (no Kubernetes binaries)
+	hack/install-deps.sh local
 
 test: deps ## set up the machine (make deps), then run every test
 	$(MAKE) test-go test-runtimes test-e2e test-cluster
@@ -48,7 +51,7 @@ verify: build ## kubeless runtime verify for every runtime this machine has
 bench: build ## benchmarks (see bench/README.md)
 	bench/run.sh
 
-demo: build ## run the example functions of every language and call them
+demo: ## install what the local engine needs, build, run the example functions of every language and call them (steps n/5)
 	hack/demo.sh
 
 clean:

@@ -1,19 +1,25 @@
 #!/usr/bin/env bash
-# The main job on a fresh machine (`make demo`): sets the machine up, starts
-# the local engine, deploys the GET and POST examples of the five languages
-# (examples/Makefile), calls each through the gateway and shows the answers.
+# The main job on a fresh machine (`make demo`): installs what the local
+# engine needs (hack/install-deps.sh local: no Kubernetes binaries), builds
+# bin/kubeless, starts the local engine, deploys the GET and POST examples of
+# the five languages (examples/Makefile), calls each through the gateway and
+# shows the answers. Each step is announced as "[n/5] ...".
 # The engine keeps running afterwards: `bin/kubeless local stop` stops it.
 #
 # The engine uses KUBELESS_HOME (default ~/.kubeless) and KUBELESS_GATEWAY
 # (default 127.0.0.1:8080) from the environment, like every kubeless command.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-hack/install-deps.sh
+steps=5
+step() { printf '\n[%d/%d] %s\n' "$1" "$steps" "$2"; }
+step 1 "installing what the local engine needs (hack/install-deps.sh local)"
+hack/install-deps.sh local
+step 2 "building bin/kubeless (go build)"
 make -s build
 export KUBELESS=$PWD/bin/kubeless
 export KUBELESS_ENGINE=local
 log=$(mktemp -t kubeless-demo.XXXXXX)
-
+step 3 "starting the local engine"
 "$KUBELESS" local start 2>&1 | tee -a "$log" || {
   echo "demo: the local engine did not start (see above)" >&2
   exit 1
@@ -22,16 +28,18 @@ make -sC examples deps-src >>"$log" 2>&1
 
 ids=(python nodejs ruby php go)
 data='{"it-s": "alive"}'
-printf '\nDeploying the GET and POST examples of %s (deploy output: %s)\n' "${ids[*]}" "$log"
+step 4 "deploying the GET and POST examples of ${ids[*]} (deploy output: $log)"
+n=0
 for id in "${ids[@]}"; do
   for fn in "get-$id" "post-$id"; do
     # A fresh deploy: the Makefile's deploy fails when the function exists.
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
+    n=$((n + 1))
     start=$SECONDS
     if make -sC examples "$fn" >>"$log" 2>&1; then
-      printf '  %-12s ready (%ds)\n' "$fn" $((SECONDS - start))
+      printf '  (%2d/%d) %-12s ready (%ds)\n' "$n" $((2 * ${#ids[@]})) "$fn" $((SECONDS - start))
     else
-      printf '  %-12s FAILED: the end of its deploy output:\n' "$fn"
+      printf '  (%2d/%d) %-12s FAILED: the end of its deploy output:\n' "$n" $((2 * ${#ids[@]})) "$fn"
       tail -n 5 "$log" | sed 's/^/      /'
     fi
   done
@@ -39,7 +47,7 @@ done
 
 one_line() { tr '\n' ' ' <<<"$1" | sed 's/ *$//'; }
 row() { printf '%-12s %-11s %-44s %s\n' "$@"; }
-printf '\n'
+step 5 "calling each function through the gateway"
 row FUNCTION RUNTIME "CALL (kubeless function ...)" ANSWER
 row -------- ------- ---------------------------- ------
 failed=0

@@ -174,6 +174,43 @@ EOF
   test_kubeless_function_update get-php
 }
 
+# answers <function> <text>: the function's answer is text.
+answers() {
+  [ "$("$KUBELESS" function call "$1" 2>/dev/null)" = "$2" ]
+}
+
+@test "function update under load: no call fails (3 updates, with 1 and with 2 replicas)" {
+  local dir=$BATS_TEST_TMPDIR/roll v replicas
+  mkdir -p "$dir"
+  printf 'def foo(event, context):\n    return "v0"\n' >"$dir/roll.py"
+  run --separate-stderr "$KUBELESS" function deploy roll --runtime python3.11 --handler roll.foo --from-file "$dir/roll.py"
+  [ "$status" -eq 0 ]
+  wait_for 120 "roll answers v0" answers roll v0
+  v=0
+  for replicas in 1 2; do
+    if ((replicas > 1)); then
+      run --separate-stderr "$KUBELESS" function update roll --replicas "$replicas"
+      [ "$status" -eq 0 ]
+      wait_for 120 "roll $replicas/$replicas READY" n_of_n_ready roll "$replicas"
+    fi
+    wrk -t2 -c8 -d12s "http://$KUBELESS_GATEWAY/roll" >"$dir/wrk-$replicas.txt" 2>&1 &
+    local load=$!
+    for _ in 1 2 3; do
+      v=$((v + 1))
+      printf 'def foo(event, context):\n    return "v%s"\n' "$v" >"$dir/roll.py"
+      run --separate-stderr "$KUBELESS" function update roll --from-file "$dir/roll.py"
+      [ "$status" -eq 0 ]
+      wait_for 60 "roll answers v$v" answers roll "v$v"
+    done
+    wait "$load"
+    cat "$dir/wrk-$replicas.txt"
+    grep -q ' requests in ' "$dir/wrk-$replicas.txt"
+    ! grep -E 'Non-2xx|Socket errors' "$dir/wrk-$replicas.txt"
+  done
+  run --separate-stderr "$KUBELESS" function delete roll
+  [ "$status" -eq 0 ]
+}
+
 @test "function update --from-file changes the code only: env, labels, handler and runtime stay" {
   local dir=$BATS_TEST_TMPDIR/fn
   write_env_function "$dir" v1
@@ -450,14 +487,15 @@ more_get_lines_than() {
   run --separate-stderr "$KUBELESS" trigger http update ing-get-python --function-name get-python --hostname test.domain-updated
   [ "$status" -eq 0 ]
   wait_for 30 "hello world from the gateway for Host: test.domain-updated" answers_hello test.domain-updated /
-  [ "$(gateway_code test.domain /)" = 404 ]
+  # A host no trigger names any more is refused (DNS rebinding).
+  [ "$(gateway_code test.domain /)" = 403 ]
 
   run --separate-stderr "$KUBELESS" trigger http delete ing-get-python
   [ "$status" -eq 0 ]
   run --separate-stderr "$KUBELESS" trigger http list
   [ "$status" -eq 0 ]
   refute_line_matching '^ing-get-python ' "$output"
-  [ "$(gateway_code test.domain-updated /)" = 404 ]
+  [ "$(gateway_code test.domain-updated /)" = 403 ]
 }
 
 @test "trigger http create with a path" {
@@ -479,6 +517,9 @@ more_get_lines_than() {
   wait_for 30 "hello world from the gateway for auth.domain as foo:bar" answers_hello auth.domain / -u foo:bar
   [ "$(gateway_code auth.domain /)" = 401 ]
   [ "$(gateway_code auth.domain / -u foo:wrong)" = 401 ]
+  # The function's name route asks for the same users.
+  [ "$(gateway_code "$KUBELESS_GATEWAY" /get-python)" = 401 ]
+  [ "$(gateway_code "$KUBELESS_GATEWAY" /get-python -u foo:bar)" = 200 ]
   run --separate-stderr "$KUBELESS" trigger http delete ing-auth
   [ "$status" -eq 0 ]
 }
@@ -550,6 +591,47 @@ n_of_n_ready() {
   run --separate-stderr "$KUBELESS" autoscale list
   [ "$status" -eq 0 ]
   refute_line_matching '^get-python ' "$output"
+}
+
+# busy_calls <function> <n>: n calls in a row (background load).
+busy_calls() {
+  local i
+  for ((i = 0; i < $2; i++)); do
+    "$KUBELESS" function call "$1" >/dev/null 2>&1 || true
+  done
+}
+
+@test "autoscale --metric cpu: a busy Python function (the work is in the runtime's worker child) scales up" {
+  require_command autoscale
+  local dir=$BATS_TEST_TMPDIR/busy
+  mkdir -p "$dir"
+  cat >"$dir/busy.py" <<'EOF'
+import time
+
+def foo(event, context):
+    end = time.time() + 2
+    n = 0
+    while time.time() < end:
+        n += 1
+    return str(n)
+EOF
+  run --separate-stderr "$KUBELESS" function deploy busy-python --runtime python3.11 --handler busy.foo --from-file "$dir/busy.py"
+  [ "$status" -eq 0 ]
+  wait_for 120 "busy-python 1/1 READY" n_of_n_ready busy-python 1
+  run --separate-stderr "$KUBELESS" autoscale create busy-python --metric cpu --value 2 --min 1 --max 2
+  [ "$status" -eq 0 ]
+  busy_calls busy-python 40 &
+  local load=$!
+  # The load stops before any check: a loop left behind would restart a
+  # daemon that a later test killed.
+  run wait_for 75 "busy-python scaled to 2/2 READY on CPU" n_of_n_ready busy-python 2
+  kill "$load" 2>/dev/null || true
+  wait "$load" 2>/dev/null || true
+  echo "$output"
+  grep -E 'busy-python|scal' "$KUBELESS_HOME/engine.log" | tail -n 20
+  [ "$status" -eq 0 ]
+  run --separate-stderr "$KUBELESS" function delete busy-python
+  [ "$status" -eq 0 ]
 }
 
 @test "autoscale create of a function that does not exist: one clear line" {

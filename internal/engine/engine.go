@@ -92,6 +92,8 @@ type Engine struct {
 	// triggers are the triggers of each kind.
 	triggers map[*v1beta1.TriggerKind]*triggerSet
 	sched    *cron.Scheduler
+
+	cacheUse cacheUsage // build cache keys of running generations
 }
 
 // fnState is the engine's view of one function.
@@ -100,6 +102,8 @@ type fnState struct {
 	cancel   context.CancelFunc
 	done     chan struct{}
 	backends []string
+	serving  bool         // backends are the current generation's
+	older    []generation // replaced generations still running (rolling update)
 }
 
 // New returns an engine; nothing starts until Run.
@@ -181,6 +185,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("gateway: listen on %s (set %s to use another address): %w", e.opts.GatewayAddr, api.EnvGateway, err)
 	}
 	e.gwAddr = gwl.Addr().String()
+	if w := gateway.ExposureWarning(gwl.Addr()); w != "" {
+		e.logger.Warn(w)
+	}
 	sock := e.Socket()
 	_ = os.Remove(sock) // stale: the lock says nobody else serves it
 	apil, err := net.Listen("unix", sock)
@@ -210,8 +217,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err := e.loadAll(); err != nil {
 		e.logger.Error("load stored functions", "err", err)
 	}
+	pruneDone := make(chan struct{})
+	defer close(pruneDone)
+	go e.runCachePruner(pruneDone)
 
-	gwSrv := &http.Server{Handler: e.gw, ReadHeaderTimeout: 30 * time.Second}
+	gwSrv := gateway.NewServer(e.gw, gateway.ServerOptions{Logger: e.logger})
 	apiSrv := &http.Server{Handler: api.NewHandler(e, e.logger), ReadHeaderTimeout: 30 * time.Second}
 	errc := make(chan error, 2)
 	go func() { errc <- gwSrv.Serve(gwl) }()
@@ -396,7 +406,8 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 		return nil, err
 	}
 	st.fn = fn
-	st.backends = nil
+	// The routes keep the running instances until the new generation is
+	// ready (startReconcileLocked).
 	e.startReconcileLocked(k)
 	e.updateRoutesLocked()
 	e.logger.Info("function updated", "function", fn.Name, "namespace", fn.Namespace, "generation", fn.Generation)
@@ -429,10 +440,18 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 		st.cancel()
 	}
 	done := st.done
+	older := st.older
+	for _, g := range older {
+		g.cancel()
+	}
 	e.mu.Unlock()
 	if done != nil {
 		<-done // its instances are stopped
 	}
+	for _, g := range older {
+		<-g.done
+	}
+	e.kickCachePruner()
 	e.logger.Info("function deleted", "function", name, "namespace", namespace)
 	return nil
 }

@@ -4,9 +4,6 @@ import (
 	"context"
 	"log/slog"
 	"math"
-	"os"
-	"strconv"
-	"strings"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -14,6 +11,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/proctree"
 )
 
 // Autoscaling on the local engine. A function with a horizontalPodAutoscaler
@@ -24,7 +22,8 @@ import (
 //     value), the calls being read from the instances' function_calls_total;
 //   - cpu (a Resource metric, a target average utilization in percent):
 //     ceil(instances × observed average utilization ÷ value), the
-//     utilization being the CPU time of each instance's process (Linux
+//     utilization being the CPU time of each instance's whole process tree,
+//     the workers of interpreted runtimes included (Linux
 //     /proc; elsewhere the count stays as it is);
 //
 // clamped to [min, max]. It scales up at once and down by one instance per
@@ -119,7 +118,7 @@ func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance) 
 			calls[in.url] = c
 		}
 		if st, err := e.sup.Status(in.name); err == nil && st.PID > 0 {
-			if sec, ok := procCPUSeconds(st.PID); ok {
+			if sec, ok := proctree.TreeCPUSeconds(st.PID); ok {
 				cpus[in.name] = sec
 			}
 		}
@@ -152,35 +151,6 @@ func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance) 
 		cpu = dcpu / dt / float64(n) * 100
 	}
 	return dc / dt, cpu, true
-}
-
-// procCPUSeconds is the user and system CPU time of pid and its waited-for
-// children, from /proc (Linux).
-func procCPUSeconds(pid int) (float64, bool) {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return 0, false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	if i < 0 {
-		return 0, false
-	}
-	f := strings.Fields(s[i+1:])
-	// After the command: state is f[0]; utime, stime, cutime, cstime are
-	// fields 14-17 of the line, f[11]..f[14].
-	if len(f) < 15 {
-		return 0, false
-	}
-	var ticks float64
-	for _, x := range f[11:15] {
-		v, err := strconv.ParseFloat(x, 64)
-		if err != nil {
-			return 0, false
-		}
-		ticks += v
-	}
-	return ticks / 100, true // USER_HZ is 100 on Linux
 }
 
 // SetAutoscaler implements api.Backend.

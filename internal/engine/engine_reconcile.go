@@ -37,15 +37,22 @@ type instance struct {
 	listener *os.File // the socket the engine bound for it
 }
 
-// startReconcileLocked cancels the function's reconcile goroutine, if any,
-// and starts a new one for its current generation; the new one waits for the
-// old one to have stopped its instances.
+// startReconcileLocked starts a reconcile goroutine for the function's
+// current generation. A rolling update: a previous generation whose
+// instances serve calls keeps serving until the new one is ready (or has
+// failed), then drains (see retireOlder); one that never served is
+// cancelled at once.
 func (e *Engine) startReconcileLocked(k string) {
 	st := e.fns[k]
 	if st.cancel != nil {
-		st.cancel()
+		if st.serving {
+			st.older = append(st.older, generation{cancel: st.cancel, done: st.done})
+		} else {
+			st.cancel()
+			st.older = append(st.older, generation{cancel: st.cancel, done: st.done})
+		}
 	}
-	prev := st.done
+	st.serving = false
 	ctx, cancel := context.WithCancel(e.runCtx)
 	done := make(chan struct{})
 	st.cancel, st.done = cancel, done
@@ -55,11 +62,47 @@ func (e *Engine) startReconcileLocked(k string) {
 		defer e.reconcile.Done()
 		defer close(done)
 		defer cancel()
-		if prev != nil {
-			<-prev
-		}
 		e.run(ctx, k, fn)
 	}()
+}
+
+// generation is a reconcile goroutine that is no longer the current one.
+type generation struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+}
+
+// drainDelay is how long the instances of a replaced generation keep
+// running after the routes moved to the new one, so that calls that picked
+// one of them just before the switch still reach it.
+var drainDelay = time.Second
+
+// retireOlder stops the generations older than gen of function k, when gen
+// still is the current one: after drainDelay when gen just took over the
+// routes (drain), at once otherwise; it waits until their instances are
+// stopped.
+func (e *Engine) retireOlder(k string, gen int64, drain bool) {
+	if drain {
+		time.Sleep(drainDelay)
+	}
+	e.mu.Lock()
+	var older []generation
+	if st, ok := e.fns[k]; ok && st.fn.Generation == gen {
+		older, st.older = st.older, nil
+	}
+	e.mu.Unlock()
+	if len(older) == 0 {
+		return
+	}
+	if drain {
+		e.gw.CloseIdleConnections()
+	}
+	for _, g := range older {
+		g.cancel()
+	}
+	for _, g := range older {
+		<-g.done
+	}
 }
 
 // update applies mutate to the function's stored copy if it still is at
@@ -72,23 +115,40 @@ func (e *Engine) update(ctx context.Context, k string, gen int64, mutate func(st
 		return false
 	}
 	fn := st.fn.DeepCopy()
-	st2 := &fnState{fn: fn, backends: st.backends}
+	st2 := &fnState{fn: fn, backends: st.backends, serving: st.serving}
 	mutate(st2)
 	fn.Status.ObservedGeneration = gen
 	if err := e.persistLocked(fn); err != nil {
 		e.logger.Error("persist function status", "function", fn.Name, "err", err)
 	}
-	st.fn, st.backends = fn, st2.backends
+	st.fn, st.backends, st.serving = fn, st2.backends, st2.serving
 	e.updateRoutesLocked()
 	return true
 }
 
-func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32, backends []string) {
-	e.update(ctx, k, gen, func(st *fnState) {
+func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32, backends []string) bool {
+	return e.update(ctx, k, gen, func(st *fnState) {
 		setCondition(st.fn, reason, msg)
 		st.fn.Status.SetReplicas(desired, ready)
 		st.backends = backends
+		st.serving = len(backends) > 0
 	})
+}
+
+// setPending records a step of a generation that is not ready yet; the
+// routes keep the previous generation's instances.
+func (e *Engine) setPending(ctx context.Context, k string, gen int64, reason, msg string, desired int32) {
+	e.update(ctx, k, gen, func(st *fnState) {
+		setCondition(st.fn, reason, msg)
+		st.fn.Status.SetReplicas(desired, 0)
+	})
+}
+
+// failGeneration records why generation gen cannot serve: no instance is
+// routed any more and the older generations stop.
+func (e *Engine) failGeneration(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32) {
+	e.setPhase(ctx, k, gen, reason, msg, desired, ready, nil)
+	e.retireOlder(k, gen, false)
 }
 
 // run reconciles one generation of a function until ctx ends, then stops
@@ -100,19 +160,34 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	if p, _ := e.currentPolicy(k); p != nil {
 		n = int32(p.min)
 	}
-	e.setPhase(ctx, k, gen, reasonBuilding, buildingMsg, n, 0, nil)
+	e.setPending(ctx, k, gen, reasonBuilding, buildingMsg, n)
 
 	userVars, memory := userEnv(fn)
 	// A copy of the builder (a plain value) reports this build's steps.
 	builder := *e.builder
 	builder.OnPhase = func(phase string) {
-		e.setPhase(ctx, k, gen, reasonBuilding, buildingMsg+": "+phase, n, 0, nil)
+		e.setPending(ctx, k, gen, reasonBuilding, buildingMsg+": "+phase, n)
 	}
-	res, err := builder.Build(ctx, build.Function{
-		Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
-		Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
-		Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
-	})
+	var res *build.Result
+	var err error
+	for attempt := 0; ; attempt++ {
+		res, err = builder.Build(ctx, build.Function{
+			Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
+			Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
+			Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
+		})
+		if err == nil || ctx.Err() != nil || !transientBuildError(err) {
+			break
+		}
+		delay := buildRetryDelay(attempt)
+		first := retryReason(err)
+		log.Warn("build failed, will retry", "err", first, "retry_in", delay.String(), "attempt", attempt+1)
+		e.setPending(ctx, k, gen, reasonBuilding, fmt.Sprintf("%s: retry %d in %s after a failure that may pass: %s", buildingMsg, attempt+1, delay, first), n)
+		select {
+		case <-ctx.Done():
+		case <-time.After(delay):
+		}
+	}
 	if ctx.Err() != nil {
 		return
 	}
@@ -123,13 +198,14 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			msg += "\n" + pe.Output
 		}
 		log.Warn("build failed", "err", strings.SplitN(msg, "\n", 2)[0])
-		e.setPhase(ctx, k, gen, reasonBuildFailed, msg, n, 0, nil)
+		e.failGeneration(ctx, k, gen, reasonBuildFailed, msg, n, 0)
 		<-ctx.Done()
 		return
 	}
 	log.Info("built", "dir", res.Dir, "cached", res.Cached)
+	defer e.cacheUse.use(res.Key, res.Dir)() // not pruned while it runs
 
-	e.setPhase(ctx, k, gen, reasonStarting, "starting instances", n, 0, nil)
+	e.setPending(ctx, k, gen, reasonStarting, "starting instances", n)
 	var insts []instance
 	defer func() {
 		for _, in := range insts {
@@ -167,8 +243,10 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			contract.EnvFuncRuntime+"="+fn.Spec.Runtime,
 			contract.EnvFuncMemoryLimit+"="+memory,
 			"PYTHONDONTWRITEBYTECODE=1",
+			contract.EnvCORS+"=off",
 		)
-		name := fmt.Sprintf("%s/%d", k, i)
+		// The generation in the name: a rolling update runs two at once.
+		name := fmt.Sprintf("%s/%d.%d", k, gen, i)
 		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime}, res.Dir, fn)
 		if err != nil {
 			lf.Close()
@@ -201,7 +279,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		}
 	}
 	if n > 0 && len(insts) == 0 {
-		e.setPhase(ctx, k, gen, reasonInstanceFailed, strings.Join(startErrs, "\n"), n, 0, nil)
+		e.failGeneration(ctx, k, gen, reasonInstanceFailed, strings.Join(startErrs, "\n"), n, 0)
 		<-ctx.Done()
 		return
 	}
@@ -247,7 +325,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		}
 		ready := len(backends)
 		if !started && len(exited) == len(insts) {
-			e.setPhase(ctx, k, gen, reasonInstanceFailed, exited[0]+startProblems(startErrs, exited, 0), n, 0, nil)
+			e.failGeneration(ctx, k, gen, reasonInstanceFailed, exited[0]+startProblems(startErrs, exited, 0), n, 0)
 			for _, in := range insts {
 				_ = e.sup.Stop(in.name, e.opts.StopGrace)
 			}
@@ -258,13 +336,18 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		case !started && ready == int(n):
 			started = true
 			log.Info("function ready", "instances", ready)
-			e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends)
+			if e.setPhase(ctx, k, gen, reasonReady, "", n, int32(ready), backends) {
+				// The routes moved here: the previous generation drains.
+				go e.retireOlder(k, gen, true)
+			}
 		case !started && ready > 0 && (ready+len(exited) == len(insts) || time.Now().After(deadline)):
 			// Serve with the instances that started.
 			started = true
 			log.Warn("function partly ready", "instances", ready, "desired", n)
-			e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, n)+
-				startProblems(startErrs, exited, -1), n, int32(ready), backends)
+			if e.setPhase(ctx, k, gen, reasonNotReady, fmt.Sprintf("%d of %d instances ready", ready, n)+
+				startProblems(startErrs, exited, -1), n, int32(ready), backends) {
+				go e.retireOlder(k, gen, true)
+			}
 			lastReady = ready
 		case !started && time.Now().After(deadline):
 			msg := fmt.Sprintf("%d of %d instances answered /healthz within %s", ready, len(insts), e.opts.StartTimeout)
@@ -274,6 +357,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 				}
 			}
 			e.setPhase(ctx, k, gen, reasonInstanceFailed, msg, n, int32(ready), backends)
+			e.retireOlder(k, gen, false)
 			<-ctx.Done()
 			return
 		case started && ready != lastReady:

@@ -7,9 +7,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,11 +34,16 @@ import (
 const asRuntime = "KUBELESS_ENGINE_TEST_RUNTIME"
 
 func TestMain(m *testing.M) {
+	if os.Getenv(asBusyWorker) == "1" {
+		busyWorker()
+		os.Exit(0)
+	}
 	if os.Getenv(asRuntime) == "1" && len(os.Args) > 2 && os.Args[1] == "runtime" && os.Args[2] == "run" {
 		os.Exit(fakeRuntime())
 	}
 	pollInterval = 50 * time.Millisecond
 	autoscaleInterval = 300 * time.Millisecond
+	drainDelay = 200 * time.Millisecond
 	os.Exit(m.Run())
 }
 
@@ -45,6 +53,16 @@ func fakeRuntime() int {
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "load:", err)
 		return 1
+	}
+	if strings.Contains(string(code), "busychild") {
+		// Like an interpreted runtime: the work happens in a child process.
+		self, _ := os.Executable()
+		child := exec.Command(self)
+		child.Env = append(os.Environ(), asBusyWorker+"=1")
+		if err := child.Start(); err != nil {
+			fmt.Fprintln(os.Stderr, "busy child:", err)
+			return 1
+		}
 	}
 	if f := strings.Fields(string(code)); len(f) == 2 && f[0] == "crash-first" {
 		// The first instance to start records its port, and crashes
@@ -98,16 +116,40 @@ func fakeRuntime() int {
 		fmt.Fprintln(os.Stderr, "no listener on fd 3:", err)
 		return 1
 	}
-	if err := http.Serve(ln, mux); err != nil {
+	// Like the function host: SIGTERM stops accepting and lets the calls in
+	// flight finish.
+	srv := &http.Server{Handler: mux}
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	go func() {
+		<-term
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	}()
+	if err := srv.Serve(ln); err != nil && err != http.ErrServerClosed {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	return 0
 }
 
+// asBusyWorker makes the test binary spin on the CPU until its parent is
+// gone (at most a minute): the worker of a fake interpreted runtime.
+const asBusyWorker = "KUBELESS_ENGINE_TEST_BUSY"
+
+func busyWorker() {
+	parent := os.Getppid()
+	end := time.Now().Add(time.Minute)
+	for time.Now().Before(end) && os.Getppid() == parent {
+		for i := 0; i < 1e7; i++ {
+		}
+	}
+}
+
 const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake","versions":[
  {"name":"fake1","version":"1","images":[
-  {"phase":"installation","image":"x","command":"cat \"$KUBELESS_DEPS_FILE\"; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then sleep 1; fi"},
+  {"phase":"installation","image":"x","command":"if [ -n \"$KUBELESS_TEST_ATTEMPTS\" ]; then echo x >>\"$KUBELESS_TEST_ATTEMPTS\"; fi; cat \"$KUBELESS_DEPS_FILE\"; if grep -q nospace \"$KUBELESS_DEPS_FILE\" && [ -e \"$KUBELESS_TEST_NOSPACE\" ]; then echo 'write /cache/x: No space left on device' >&2; exit 1; fi; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then sleep 1; fi"},
   {"phase":"runtime","image":"y"}]}]}]`
 
 func newTestEngine(t *testing.T, home string) (*Engine, func()) {

@@ -433,6 +433,8 @@ func (c *httpConsumer) routes() []gateway.HTTPTrigger {
 		out = append(out, gateway.HTTPTrigger{
 			Name: h.Name, Namespace: h.Namespace, Function: h.Spec.FunctionName,
 			Host: h.Spec.HostName, Path: h.Spec.Path, BasicAuth: auth, CORS: h.Spec.CorsEnable,
+			CORSOrigins: strings.Split(h.Spec.CorsDomain, ","),
+			OpenByName:  h.Annotations[annotationBasicAuthScope] == basicAuthScopeTrigger,
 		})
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -105,3 +105,29 @@ func PSS(pid int) float64 {
 	}
 	return total
 }
+
+// TreeCPUSeconds returns the CPU time (user and system) used so far by pid
+// and every process below it, the ones still running and the ones already
+// waited for: the workers of an interpreted runtime are children of the
+// process that was started, and their time must count.
+func TreeCPUSeconds(pid int) (float64, bool) {
+	pids, err := Descendants(pid)
+	if err != nil {
+		return 0, false
+	}
+	var ticks float64
+	found := false
+	for _, p := range append(pids, pid) {
+		f, ok := stat(p)
+		if !ok || len(f) < 15 {
+			continue
+		}
+		found = found || p == pid
+		// utime, stime, cutime, cstime: fields 14-17 of the line.
+		for _, x := range f[11:15] {
+			v, _ := strconv.ParseFloat(x, 64)
+			ticks += v
+		}
+	}
+	return ticks / 100, found // USER_HZ is 100 on Linux
+}

@@ -58,6 +58,9 @@ const (
 	// EnvInstanceToken is a secret the host returns in /healthz answers
 	// (HeaderInstanceToken), proving to its engine who answers on the port.
 	EnvInstanceToken = "KUBELESS_INSTANCE_TOKEN"
+	// EnvCORS set to "off" leaves out the host's CORS headers (the local
+	// engine sets it; its gateway adds CORS where an HTTP trigger asks).
+	EnvCORS = "KUBELESS_CORS"
 	// EnvWorkers is the number of language worker processes the host starts.
 	EnvWorkers = "KUBELESS_WORKERS"
 	// EnvMaxWorkers is the most worker processes the host grows to when

@@ -56,6 +56,10 @@ type Config struct {
 	WorkerConcurrency int
 	// WorkerMode is "frames" (default) or "http" (docs/worker-protocol.md).
 	WorkerMode string
+	// NoCORS leaves out the Access-Control-* headers (answers and OPTIONS
+	// preflights) when KUBELESS_CORS=off; the local engine sets it and its
+	// gateway adds CORS where an HTTP trigger enables it.
+	NoCORS bool
 	// ListenFD, when non-negative, is an inherited listening socket to serve
 	// on instead of binding Addr (KUBELESS_LISTEN_FD; used by a Go function
 	// server that restarts itself).
@@ -84,6 +88,7 @@ func FromEnv(env []string) (Config, error) {
 		MemoryLimit:   m[contract.EnvFuncMemoryLimit],
 		Process:       m[contract.EnvFuncProcess],
 		WorkerMode:    m[contract.EnvWorkerMode],
+		NoCORS:        m[contract.EnvCORS] == "off",
 		ListenFD:      -1,
 		InstanceToken: m[contract.EnvInstanceToken],
 	}

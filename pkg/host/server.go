@@ -107,7 +107,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case http.MethodGet, http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete, http.MethodHead:
 		s.serveInvoke(w, r)
 	case http.MethodOptions:
-		servePreflight(w, r)
+		servePreflight(w, r, !s.cfg.NoCORS)
 	default:
 		w.Header().Set("Allow", "GET, POST, PUT, PATCH, DELETE, HEAD, OPTIONS")
 		http.Error(w, "method "+r.Method+" is not supported: use GET, POST, PUT, PATCH, DELETE or HEAD", http.StatusMethodNotAllowed)
@@ -133,7 +133,11 @@ func (s *Server) serveHealthz(w http.ResponseWriter) {
 }
 
 // servePreflight answers a CORS preflight without calling the function.
-func servePreflight(w http.ResponseWriter, r *http.Request) {
+func servePreflight(w http.ResponseWriter, r *http.Request, cors bool) {
+	if !cors {
+		w.WriteHeader(http.StatusOK)
+		return
+	}
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", "*")
 	if m := r.Header.Get("Access-Control-Request-Method"); m != "" {
@@ -157,7 +161,10 @@ func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	mm.calls.Inc()
 
 	rw := newResponseWriter(w)
-	rw.header.Set("Access-Control-Allow-Origin", "*")
+	rw.noCORS = s.cfg.NoCORS
+	if !rw.noCORS {
+		rw.header.Set("Access-Control-Allow-Origin", "*")
+	}
 	call := &Call{Request: r, Writer: rw}
 	deadline := start.Add(s.cfg.Timeout)
 	// The invocation's own deadline, not the connection's: a caller that

@@ -18,6 +18,7 @@ type ResponseWriter struct {
 	closed      bool
 	status      int
 	bytes       int64
+	noCORS      bool
 }
 
 var _ http.ResponseWriter = (*ResponseWriter)(nil)
@@ -104,7 +105,9 @@ func (rw *ResponseWriter) finish(status int, body string) (answered bool) {
 	if status != 0 && !rw.wroteHeader {
 		rw.header = make(http.Header)
 		rw.header.Set("Content-Type", "text/plain; charset=utf-8")
-		rw.header.Set("Access-Control-Allow-Origin", "*")
+		if !rw.noCORS {
+			rw.header.Set("Access-Control-Allow-Origin", "*")
+		}
 		rw.writeHeaderLocked(status)
 		n, _ := rw.w.Write([]byte(body))
 		rw.bytes += int64(n)

@@ -172,7 +172,8 @@ func newCmdDaemon(cfg *Config) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			logger := slog.New(slog.NewTextHandler(cfg.IO.ErrOut, nil))
+			// engine.log is rotated by size (engine.LogWriter).
+			logger := slog.New(slog.NewTextHandler(engine.LogWriter(cfg.home(), cfg.IO.ErrOut), nil))
 			e := engine.New(engine.Options{
 				Home:    cfg.home(),
 				SelfExe: self,

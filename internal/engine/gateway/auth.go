@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"crypto/md5"
+	"crypto/rand"
 	"crypto/sha1"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -34,6 +35,9 @@ type credential struct {
 // basicAuth checks credentials against htpasswd entries.
 type basicAuth struct {
 	users map[string]credential
+	// dummy is checked for an unknown user, so that an unknown user costs
+	// as much as a wrong password: user names cannot be probed by timing.
+	dummy credential
 
 	mu sync.Mutex
 	ok map[[sha256.Size]byte]struct{} // bcrypt successes, by sha256(user NUL password)
@@ -65,7 +69,59 @@ func parseBasicAuth(lines []string) (*basicAuth, error) {
 			a.users[user] = c
 		}
 	}
+	if a != nil {
+		a.dummy = dummyFor(a.users)
+	}
 	return a, nil
+}
+
+// compareBcrypt is bcrypt's check; tests count its calls.
+var compareBcrypt = bcrypt.CompareHashAndPassword
+
+// dummyFor returns a credential of the costliest kind among users (for
+// bcrypt, at their highest cost) that no password matches.
+func dummyFor(users map[string]credential) credential {
+	d := credential{kind: hashSHA, hash: "{SHA}AAAAAAAAAAAAAAAAAAAAAAAAAAA="}
+	cost := 0
+	for _, c := range users {
+		switch {
+		case c.kind == hashBcrypt:
+			if n, err := bcrypt.Cost([]byte(c.hash)); err == nil && n > cost {
+				cost = n
+			}
+		case c.kind == hashAPR1 && d.kind == hashSHA:
+			d = credential{kind: hashAPR1, hash: "$apr1$kubeless$0000000000000000000000", salt: "kubeless"}
+		}
+	}
+	if cost > 0 {
+		d = credential{kind: hashBcrypt, hash: dummyBcrypt(cost)}
+	}
+	return d
+}
+
+var (
+	dummyMu     sync.Mutex
+	dummyHashes = map[int]string{}
+)
+
+// dummyBcrypt returns a bcrypt hash of a random password at cost, made
+// once per cost.
+func dummyBcrypt(cost int) string {
+	dummyMu.Lock()
+	defer dummyMu.Unlock()
+	if h, ok := dummyHashes[cost]; ok {
+		return h
+	}
+	pw := make([]byte, 18)
+	rand.Read(pw)
+	h, err := bcrypt.GenerateFromPassword(pw, cost)
+	if err != nil {
+		// Cannot happen for a cost read from a valid hash; a fixed hash of
+		// the default cost still costs a bcrypt run.
+		return "$2a$10$N9qo8uLOickgx2ZMRZoMyeIjZAgcfl7p92ldGxad68LJZdL17lhWy"
+	}
+	dummyHashes[cost] = string(h)
+	return string(h)
 }
 
 // redact keeps a malformed entry recognisable without printing a password.
@@ -98,12 +154,37 @@ func parseHash(h string) (credential, error) {
 	return credential{}, fmt.Errorf("unsupported password hash (plain text and crypt are refused): %s", acceptedHashes)
 }
 
-// check reports whether user and password match an entry.
+// check reports whether user and password match an entry. An unknown user
+// costs the same as a known one with a wrong password.
 func (a *basicAuth) check(user, password string) bool {
 	c, ok := a.users[user]
 	if !ok {
+		a.verify(a.dummy, user, password)
 		return false
 	}
+	return a.verify(c, user, password)
+}
+
+// cached reports whether user and password already passed a bcrypt check.
+func (a *basicAuth) cached(user, password string) bool {
+	key := loginKey(user, password)
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	_, ok := a.ok[key]
+	return ok
+}
+
+func loginKey(user, password string) [sha256.Size]byte {
+	h := sha256.New()
+	h.Write([]byte(user))
+	h.Write([]byte{0})
+	h.Write([]byte(password))
+	var key [sha256.Size]byte
+	h.Sum(key[:0])
+	return key
+}
+
+func (a *basicAuth) verify(c credential, user, password string) bool {
 	switch c.kind {
 	case hashSHA:
 		sum := sha1.Sum([]byte(password))
@@ -112,19 +193,14 @@ func (a *basicAuth) check(user, password string) bool {
 	case hashAPR1:
 		return subtle.ConstantTimeCompare([]byte(apr1(password, c.salt)), []byte(c.hash)) == 1
 	}
-	h := sha256.New()
-	h.Write([]byte(user))
-	h.Write([]byte{0})
-	h.Write([]byte(password))
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
+	key := loginKey(user, password)
 	a.mu.Lock()
 	_, cached := a.ok[key]
 	a.mu.Unlock()
 	if cached {
 		return true
 	}
-	if bcrypt.CompareHashAndPassword([]byte(c.hash), []byte(password)) != nil {
+	if compareBcrypt([]byte(c.hash), []byte(password)) != nil {
 		return false
 	}
 	a.mu.Lock()

@@ -57,7 +57,11 @@
 //   - 504 no answer within the function's timeout plus a grace second (so
 //     the instance's own 408 still gets through): `function "x" did not
 //     answer within 31s`
-//   - 401 basic auth missing or wrong, with WWW-Authenticate: Basic
+//   - 401 basic auth missing or wrong, with WWW-Authenticate: Basic; 429
+//     too many password checks from one client
+//   - 403 a Host that is not the gateway's nor a trigger's; a CORS
+//     preflight from an origin the trigger does not allow
+//   - 400 a request with both Content-Length and Transfer-Encoding
 //   - 500 a trigger whose configuration could not be used (bad basic auth
 //     entry): the trigger answers this instead of routing without its
 //     authentication
@@ -73,14 +77,29 @@
 // user and password) so that a client sending the same credentials does not
 // pay for bcrypt on every request.
 //
-// Addressing a function by name never asks for credentials: the gateway is
-// meant to listen on the loopback interface, where its users could reach
-// the function's instances directly anyway.
+// The users of a trigger are also required when its function is called by
+// name (/<function>, /<namespace>/<function>): any protecting trigger's
+// users pass there. HTTPTrigger.OpenByName leaves the name route open. An
+// unknown user costs a password check of the trigger's costliest kind, so
+// user names cannot be told by timing. Password checks that are not a
+// repeat of credentials that already passed are limited per client address
+// (a burst of 10, then one a second); past that the client gets 429 with
+// Retry-After, without a check.
+//
+// # Host
+//
+// A request is served only when its Host is localhost or an IP address with
+// the port the gateway listens on, or the host of an HTTP trigger (any
+// port); any other gets 403, so that a web page whose name was made to
+// resolve to this machine (DNS rebinding) cannot call functions.
 //
 // # CORS
 //
-// A trigger with CORS set answers every OPTIONS request itself with 204 and
-// the Access-Control-Allow-* headers (without asking for credentials, since
-// browsers send none on a preflight), and adds Access-Control-Allow-Origin:
-// * to the function's answers that do not set it.
+// Only a trigger with CORS set answers preflights (OPTIONS with
+// Access-Control-Request-Method) itself, with 204 and the
+// Access-Control-Allow-* headers for an allowed origin (403 for another),
+// without asking for credentials, since browsers send none on a preflight;
+// its answers get Access-Control-Allow-Origin for an allowed origin
+// (CORSOrigins; "*" when it names none). Every other answer is stripped of
+// the Access-Control-* headers the instance sent.
 package gateway

@@ -43,12 +43,13 @@ type Gateway struct {
 	grace  time.Duration
 	proxy  *httputil.ReverseProxy
 	routes atomic.Pointer[table]
+	logins *loginLimiter
 }
 
 // New returns a Gateway with an empty routing table: every function is
 // unknown until SetRoutes is called.
 func New(opts Options) *Gateway {
-	g := &Gateway{log: opts.Logger, grace: opts.TimeoutGrace}
+	g := &Gateway{log: opts.Logger, grace: opts.TimeoutGrace, logins: newLoginLimiter()}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -107,9 +108,16 @@ func (g *Gateway) CloseIdleConnections() {
 // ServeHTTP routes and proxies one request; see the package documentation.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	t := g.routes.Load()
+	if refuseSmuggling(w, r) {
+		return
+	}
+	host := strings.TrimSuffix(strings.ToLower(stripPort(r.Host)), ".")
+	if msg := t.checkHost(r, host); msg != "" {
+		textError(w, http.StatusForbidden, msg)
+		return
+	}
 	path := r.URL.EscapedPath()
 	if len(t.anyHost) > 0 || len(t.byHost) > 0 {
-		host := strings.ToLower(stripPort(r.Host))
 		if tr, rest := t.matchTrigger(host, path); tr != nil {
 			g.serveTrigger(w, r, tr, rest)
 			return
@@ -124,7 +132,59 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		notFound(w, ns, name)
 		return
 	}
-	g.serveFunction(w, r, fn, rest, false)
+	if len(fn.guards) > 0 && !g.authorizeByName(w, r, fn) {
+		return
+	}
+	g.serveFunction(w, r, fn, rest, nil)
+}
+
+// authorizeByName applies the basic auth of the triggers that protect fn
+// to a call by the function's name: the credentials of any of them pass.
+// It answers the request itself and returns false when they do not.
+func (g *Gateway) authorizeByName(w http.ResponseWriter, r *http.Request, fn *function) bool {
+	for _, tr := range fn.guards {
+		if tr.broken != "" {
+			textError(w, http.StatusInternalServerError, tr.broken)
+			return false
+		}
+	}
+	realm := fn.guards[0].name
+	user, pass, ok := r.BasicAuth()
+	if !ok {
+		w.Header().Set("WWW-Authenticate", `Basic realm=`+strconv.Quote(realm))
+		textError(w, http.StatusUnauthorized, fmt.Sprintf("function %q is protected by the basic auth of HTTP trigger %q: send the credentials of one of its users", fn.name, realm))
+		return false
+	}
+	for _, tr := range fn.guards {
+		if tr.auth.cached(user, pass) {
+			return true
+		}
+	}
+	if !g.allowLogin(w, r) {
+		return false
+	}
+	for _, tr := range fn.guards {
+		if tr.auth.check(user, pass) {
+			return true
+		}
+	}
+	w.Header().Set("WWW-Authenticate", `Basic realm=`+strconv.Quote(realm))
+	textError(w, http.StatusUnauthorized, fmt.Sprintf("wrong user name or password for function %q (protected by HTTP trigger %q)", fn.name, realm))
+	return false
+}
+
+// allowLogin takes a password check from the client's budget; when the
+// budget is spent it answers 429 and returns false.
+func (g *Gateway) allowLogin(w http.ResponseWriter, r *http.Request) bool {
+	ok, wait := g.logins.allow(r)
+	if ok {
+		return true
+	}
+	secs := int(wait/time.Second) + 1
+	g.log.Warn("too many login attempts", "client", r.RemoteAddr)
+	w.Header().Set("Retry-After", strconv.Itoa(secs))
+	textError(w, http.StatusTooManyRequests, fmt.Sprintf("too many failed logins from this client: retry in %ds", secs))
+	return false
 }
 
 func (g *Gateway) serveTrigger(w http.ResponseWriter, r *http.Request, tr *trigger, rest string) {
@@ -132,8 +192,8 @@ func (g *Gateway) serveTrigger(w http.ResponseWriter, r *http.Request, tr *trigg
 		textError(w, http.StatusInternalServerError, tr.broken)
 		return
 	}
-	if tr.cors && r.Method == http.MethodOptions {
-		preflight(w)
+	if tr.cors != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+		preflight(w, r, tr)
 		return
 	}
 	if tr.auth != nil {
@@ -142,6 +202,9 @@ func (g *Gateway) serveTrigger(w http.ResponseWriter, r *http.Request, tr *trigg
 		case !ok:
 			w.Header().Set("WWW-Authenticate", `Basic realm=`+strconv.Quote(tr.name))
 			textError(w, http.StatusUnauthorized, fmt.Sprintf("HTTP trigger %q requires basic authentication", tr.name))
+			return
+		case tr.auth.cached(user, pass):
+		case !g.allowLogin(w, r):
 			return
 		case !tr.auth.check(user, pass):
 			w.Header().Set("WWW-Authenticate", `Basic realm=`+strconv.Quote(tr.name))
@@ -161,17 +224,18 @@ type ctxKey struct{}
 
 // call is what the proxy hooks need to know about one request.
 type call struct {
-	fn   *function
-	path string // escaped path for the instance
-	cors bool
+	fn     *function
+	path   string // escaped path for the instance
+	cors   *corsPolicy
+	origin string // the request's Origin header
 }
 
-func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, fn *function, path string, cors bool) {
+func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, fn *function, path string, cors *corsPolicy) {
 	if len(fn.backends) == 0 {
 		textError(w, http.StatusServiceUnavailable, fmt.Sprintf("function %q has no ready instance (status: %s)", fn.name, fn.status))
 		return
 	}
-	ctx := context.WithValue(r.Context(), ctxKey{}, &call{fn: fn, path: path, cors: cors})
+	ctx := context.WithValue(r.Context(), ctxKey{}, &call{fn: fn, path: path, cors: cors, origin: r.Header.Get("Origin")})
 	if fn.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, fn.timeout+g.grace)
@@ -205,11 +269,11 @@ func rewrite(pr *httputil.ProxyRequest) {
 }
 
 func modifyResponse(resp *http.Response) error {
-	if c, _ := resp.Request.Context().Value(ctxKey{}).(*call); c != nil && c.cors {
-		if resp.Header.Get("Access-Control-Allow-Origin") == "" {
-			resp.Header.Set("Access-Control-Allow-Origin", "*")
-		}
+	c, _ := resp.Request.Context().Value(ctxKey{}).(*call)
+	if c == nil {
+		return nil
 	}
+	c.cors.apply(resp.Header, c.origin)
 	return nil
 }
 
@@ -247,20 +311,4 @@ func textError(w http.ResponseWriter, status int, msg string) {
 	h.Del("Content-Length")
 	w.WriteHeader(status)
 	io.WriteString(w, msg+"\n")
-}
-
-// CORS answers, as nginx-ingress's enable-cors does by default.
-const (
-	corsAllowMethods = "GET, PUT, POST, DELETE, PATCH, OPTIONS"
-	corsAllowHeaders = "DNT,X-CustomHeader,Keep-Alive,User-Agent,X-Requested-With,If-Modified-Since,Cache-Control,Content-Type,Authorization"
-	corsMaxAge       = "1728000"
-)
-
-func preflight(w http.ResponseWriter) {
-	h := w.Header()
-	h.Set("Access-Control-Allow-Origin", "*")
-	h.Set("Access-Control-Allow-Methods", corsAllowMethods)
-	h.Set("Access-Control-Allow-Headers", corsAllowHeaders)
-	h.Set("Access-Control-Max-Age", corsMaxAge)
-	w.WriteHeader(http.StatusNoContent)
 }

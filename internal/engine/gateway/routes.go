@@ -65,11 +65,20 @@ type HTTPTrigger struct {
 	// by "/" before the request reaches the function.
 	Path string
 	// BasicAuth holds htpasswd lines ("user:hash"); when there is at least
-	// one, requests must carry matching credentials. See the package
-	// documentation for the accepted hashes.
+	// one, requests must carry matching credentials, through the trigger
+	// and also when the function is called by its name (/<function>),
+	// unless OpenByName is set. See the package documentation for the
+	// accepted hashes.
 	BasicAuth []string
-	// CORS makes the trigger answer preflight requests and allow any origin.
-	CORS bool
+	// OpenByName leaves calls by the function's name without this trigger's
+	// basic auth.
+	OpenByName bool
+	// CORS makes the trigger answer preflight requests and add
+	// Access-Control-Allow-Origin to the function's answers, for the
+	// origins in CORSOrigins (scheme://host[:port]; empty means any origin).
+	// Without it, the trigger's answers carry no Access-Control-* header.
+	CORS        bool
+	CORSOrigins []string
 }
 
 // table is the compiled, immutable form of Routes.
@@ -88,6 +97,7 @@ type function struct {
 	status   string
 	timeout  time.Duration
 	next     atomic.Uint32 // round-robin cursor
+	guards   []*trigger    // triggers whose basic auth also guards calls by name
 }
 
 type backend struct {
@@ -101,8 +111,8 @@ type trigger struct {
 	host     string
 	prefix   string // escaped, starts with "/" and has no trailing "/"; "" matches all
 	auth     *basicAuth
-	cors     bool
-	broken   string // why the trigger cannot be used; answered with 500
+	cors     *corsPolicy // nil: CORS off
+	broken   string      // why the trigger cannot be used; answered with 500
 }
 
 func namespaceOr(ns string) string {
@@ -179,14 +189,28 @@ func compile(r Routes) (*table, error) {
 			fn:     t.functions[fnKey{ns, tr.Function}],
 			host:   host,
 			prefix: prefix,
-			cors:   tr.CORS,
+		}
+		if tr.CORS {
+			if p, err := newCORSPolicy(tr.CORSOrigins); err != nil {
+				err = fmt.Errorf("HTTP trigger %q in namespace %q: %w", tr.Name, ns, err)
+				errs = append(errs, err)
+				ct.broken = err.Error()
+			} else {
+				ct.cors = p
+			}
 		}
 		if auth, err := parseBasicAuth(tr.BasicAuth); err != nil {
 			err = fmt.Errorf("HTTP trigger %q in namespace %q: %w", tr.Name, ns, err)
 			errs = append(errs, err)
 			ct.broken = err.Error()
+			if ct.fn != nil && !tr.OpenByName {
+				ct.fn.guards = append(ct.fn.guards, ct)
+			}
 		} else {
 			ct.auth = auth
+			if auth != nil && ct.fn != nil && !tr.OpenByName {
+				ct.fn.guards = append(ct.fn.guards, ct)
+			}
 		}
 		if host == "" {
 			t.anyHost = append(t.anyHost, ct)
