@@ -12,11 +12,13 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/kubeless/kubeless/pkg/contract"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 )
@@ -44,6 +46,9 @@ type Server struct {
 	draining atomic.Bool // SIGTERM received
 	readyCh  chan struct{}
 	inflight sync.WaitGroup
+
+	onQueued   atomic.Pointer[func()]    // test hook: a call entered the queue
+	onBodyRead atomic.Pointer[func(int)] // test hook: n bytes of a body arrived
 }
 
 // NewServer returns a server for cfg that runs the function with inv. The
@@ -206,6 +211,9 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 		return answer(http.StatusServiceUnavailable, ErrQueueFull.Error())
 	}
 	defer func() { <-s.queue }()
+	if hook := s.onQueued.Load(); hook != nil {
+		(*hook)()
+	}
 	if !s.ready.Load() {
 		select {
 		case <-s.readyCh:
@@ -213,23 +221,30 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 			return timeout()
 		}
 	}
+	// The body is read before the call takes a slot, within the call's
+	// deadline: a slow or lying client holds a connection and a place in
+	// the queue, never a slot a function could run in.
+	body, err := s.readBody(rw.w, r, ctx)
+	if err != nil {
+		rw.header.Set("Connection", "close")
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return answer(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body is larger than the limit of %d bytes (%s)", s.cfg.MaxBody, contract.EnvFuncMaxBody))
+		case errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil:
+			return timeout()
+		}
+		return answer(http.StatusBadRequest, "cannot read request body: "+oneLine(err))
+	}
+	call.Body = body
+
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
 		return timeout()
 	}
 	defer func() { <-s.slots }()
-
-	body, err := readBody(rw, r, s.cfg.MaxBody)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return answer(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body is larger than the limit of %d bytes (FUNC_MAX_BODY)", s.cfg.MaxBody))
-		}
-		return answer(http.StatusBadRequest, "cannot read request body: "+err.Error())
-	}
-	call.Body = body
 	ct := r.Header.Get("Content-Type")
 	if len(body) > 0 && isJSON(ct) {
 		if !json.Valid(body) {
@@ -260,28 +275,55 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 	}
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the request body, at most MaxBody bytes, until ctx's
+// deadline. The buffer grows with the bytes that arrive: a declared
+// Content-Length reserves at most bodyChunk up front, so a client that
+// declares a large body and sends little costs little.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, ctx context.Context) (_ []byte, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	limit := s.cfg.MaxBody
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
+	// The deadline is lifted once the body is read; after an error it stays,
+	// so that the server does not wait for the rest of the body either.
+	rc := http.NewResponseController(w)
+	if d, ok := ctx.Deadline(); ok && rc.SetReadDeadline(d) == nil {
+		defer func() {
+			if err == nil {
+				rc.SetReadDeadline(time.Time{}) //nolint:errcheck // best effort
+			}
+		}()
+	}
 	rd := http.MaxBytesReader(w, r.Body, limit)
+	size := int64(512)
 	if r.ContentLength > 0 {
-		buf := make([]byte, r.ContentLength)
-		n, err := io.ReadFull(rd, buf)
+		size = min(r.ContentLength+1, bodyChunk)
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if hook := s.onBodyRead.Load(); hook != nil && n > 0 {
+			(*hook)(n)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		// Make sure nothing follows the declared length.
-		if _, err := rd.Read(make([]byte, 1)); err != nil && err != io.EOF {
-			return nil, err
-		}
-		return buf[:n], nil
 	}
-	return io.ReadAll(rd)
 }
+
+// bodyChunk is the most a declared Content-Length reserves before the bytes
+// arrive.
+const bodyChunk = 16 << 10
 
 func isJSON(contentType string) bool {
 	if contentType == "" {
