@@ -202,3 +202,21 @@ func TestCommandPackagesImportNoSibling(t *testing.T) {
 		}
 	}
 }
+
+// TestCrossBuild: the kubeless binary builds for macOS and Windows, so
+// Linux-only calls stay behind build tags (files named *_linux.go).
+func TestCrossBuild(t *testing.T) {
+	if testing.Short() {
+		t.Skip("cross-compiles the kubeless binary twice; skipped with -short")
+	}
+	goBin := testutil.NeedTool(t, "go")
+	for _, goos := range []string{"darwin", "windows"} {
+		t.Run(goos, func(t *testing.T) {
+			cmd := exec.Command(goBin, "build", "-o", filepath.Join(t.TempDir(), "kubeless"), "./cmd/kubeless")
+			cmd.Env = append(os.Environ(), "GOOS="+goos, "GOARCH=amd64", "CGO_ENABLED=0")
+			if out, err := cmd.CombinedOutput(); err != nil {
+				t.Errorf("GOOS=%s go build ./cmd/kubeless: %v\n%s", goos, err, out)
+			}
+		})
+	}
+}

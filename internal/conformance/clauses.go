@@ -575,24 +575,27 @@ func (s *suite) timeLimit() {
 			return err
 		}
 		defer s.stop(inst)
-		if _, err := s.get(inst, "/"); err != nil {
-			return err
+		// 200 requests from 8 callers, twice: the first round may grow the
+		// pool of workers (up to its limit), the second starts nothing.
+		round := func() {
+			var wg sync.WaitGroup
+			for i := 0; i < 8; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for j := 0; j < 25; j++ {
+						s.get(inst, "/")
+					}
+				}()
+			}
+			wg.Wait()
 		}
+		round()
 		before, err := proctree.Descendants(inst.cmd.Process.Pid)
 		if err != nil {
 			return err
 		}
-		var wg sync.WaitGroup
-		for i := 0; i < 8; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for j := 0; j < 25; j++ {
-					s.get(inst, "/")
-				}
-			}()
-		}
-		wg.Wait()
+		round()
 		after, err := proctree.Descendants(inst.cmd.Process.Pid)
 		if err != nil {
 			return err
@@ -654,6 +657,66 @@ func (s *suite) concurrency() {
 			return fmt.Errorf("took %s", took.Round(time.Millisecond))
 		}
 		return nil
+	})
+	s.check("5.3", "eight parallel one-second calls finish in under 1.5 s", func() error {
+		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=10")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		s.postJSON(inst, "/", `{"seconds": 0}`) // warm up
+		start := time.Now()
+		errs := make(chan error, 8)
+		for i := 0; i < 8; i++ {
+			go func() {
+				r, err := s.postJSON(inst, "/", `{"seconds": 1}`)
+				if err == nil {
+					err = want(r, 200)
+				}
+				errs <- err
+			}()
+		}
+		for i := 0; i < 8; i++ {
+			if err := <-errs; err != nil {
+				return err
+			}
+		}
+		if took := time.Since(start); took >= 1500*time.Millisecond {
+			return fmt.Errorf("took %s", took.Round(time.Millisecond))
+		}
+		return nil
+	})
+	s.check("5.4", "a call is served within 100 ms while another one spins on the CPU", func() error {
+		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=10")
+		if err != nil {
+			return err
+		}
+		defer s.stop(inst)
+		s.postJSON(inst, "/", `{"seconds": 0}`) // warm up
+		spin := make(chan error, 1)
+		go func() {
+			r, err := s.postJSON(inst, "/", `{"seconds": 3, "busy": true}`)
+			if err == nil {
+				err = want(r, 200)
+			}
+			spin <- err
+		}()
+		// The host may take a moment to see the spinning worker is stuck
+		// and to start another: the call comes a second later.
+		time.Sleep(time.Second)
+		for i := 0; i < 3; i++ {
+			r, err := s.postJSON(inst, "/", `{"seconds": 0}`)
+			if err != nil {
+				return err
+			}
+			if err := want(r, 200); err != nil {
+				return err
+			}
+			if r.took > 100*time.Millisecond {
+				return fmt.Errorf("call %d beside a spinning one took %s", i+1, r.took.Round(time.Millisecond))
+			}
+		}
+		return <-spin
 	})
 	s.check("5.2", "a CPU-bound invocation does not block /healthz or /metrics", func() error {
 		inst, err := s.start("busy", contract.EnvFuncTimeout+"=3")

@@ -22,7 +22,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 	"unicode"
 
@@ -224,7 +223,7 @@ func (s *suite) launch(env ...string) (*instance, error) {
 	cmd.Env = s.env(append([]string{contract.EnvFuncPort + "=" + strconv.Itoa(port), contract.EnvListenAddress + "=127.0.0.1"}, env...))
 	cmd.Stdout = &inst.stdout
 	cmd.Stderr = &inst.stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.SysProcAttr = ownGroup()
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %q: %w", s.t.Command, err)
 	}
@@ -267,7 +266,7 @@ func (s *suite) start(handler string, env ...string) (*instance, error) {
 
 func (inst *instance) kill() {
 	if inst.cmd.Process != nil {
-		syscall.Kill(-inst.cmd.Process.Pid, syscall.SIGKILL)
+		killGroup(inst.cmd.Process)
 	}
 	<-inst.done
 }

@@ -75,6 +75,9 @@ const (
 	// EnvWorkerSocket is the Unix socket a worker of mode http listens on,
 	// set by the host for the worker.
 	EnvWorkerSocket = "KUBELESS_WORKER_SOCKET"
+	// EnvMaxConnections is how many client connections the host serves at
+	// once.
+	EnvMaxConnections = "KUBELESS_MAX_CONNECTIONS"
 	// EnvQueueDepth is how many calls may wait for a slot.
 	EnvQueueDepth = "KUBELESS_QUEUE_DEPTH"
 )

@@ -51,6 +51,20 @@ type Config struct {
 	Process string
 	// Workers is the number of worker processes (KUBELESS_WORKERS, default 1).
 	Workers int
+	// MaxConns is how many client connections are served at once
+	// (KUBELESS_MAX_CONNECTIONS, default 1024); more wait to be accepted.
+	MaxConns int
+	// MaxWorkers is the most worker processes the pool grows to when every
+	// worker is busy or stalled (KUBELESS_MAX_WORKERS, default 4 ×
+	// Workers and at least 4); workers beyond Workers stop after IdleAfter
+	// without a call.
+	MaxWorkers int
+	// StallAfter is how long a worker running calls may show no progress
+	// before new calls avoid it (default 50 ms).
+	StallAfter time.Duration
+	// IdleAfter is how long a worker beyond Workers may stay idle before it
+	// stops (default 10 s).
+	IdleAfter time.Duration
 	// WorkerConcurrency is how many invocations one worker gets at once
 	// (KUBELESS_WORKER_CONCURRENCY, default 1).
 	WorkerConcurrency int
@@ -129,6 +143,17 @@ func FromEnv(env []string) (Config, error) {
 	if c.Workers, err = count(m, contract.EnvWorkers, 1, 1); err != nil {
 		return c, err
 	}
+	if c.MaxWorkers, err = count(m, contract.EnvMaxWorkers, max(4*c.Workers, 4), 1); err != nil {
+		return c, err
+	}
+	if c.MaxWorkers < c.Workers {
+		return c, fmt.Errorf("%s=%d is below %s=%d: the pool starts with %s workers and grows up to %s", contract.EnvMaxWorkers, c.MaxWorkers, contract.EnvWorkers, c.Workers, contract.EnvWorkers, contract.EnvMaxWorkers)
+	}
+	if c.MaxConns, err = count(m, contract.EnvMaxConnections, 1024, 1); err != nil {
+		return c, err
+	}
+	c.StallAfter = 50 * time.Millisecond
+	c.IdleAfter = 10 * time.Second
 	if c.WorkerConcurrency, err = count(m, contract.EnvWorkerConcurrency, 1, 1); err != nil {
 		return c, err
 	}

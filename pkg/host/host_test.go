@@ -118,19 +118,50 @@ func testConfig(extra ...string) Config {
 	return c
 }
 
+// get is fetch for the test's own goroutine: it fails the test on error.
 func get(t *testing.T, url string, hdr ...string) (int, string, http.Header) {
 	t.Helper()
-	req, _ := http.NewRequest("GET", url, nil)
+	st, body, h, err := fetch(url, hdr...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st, body, h
+}
+
+// fetch GETs url with the given header pairs. It never touches a
+// *testing.T, so other goroutines may call it and report its error.
+func fetch(url string, hdr ...string) (int, string, http.Header, error) {
+	req, err := http.NewRequest("GET", url, nil)
+	if err != nil {
+		return 0, "", nil, err
+	}
 	for i := 0; i+1 < len(hdr); i += 2 {
 		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		t.Fatal(err)
+		return 0, "", nil, err
 	}
 	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, string(b), resp.Header
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b), resp.Header, err
+}
+
+// result is the outcome of a fetch run in another goroutine.
+type result struct {
+	status int
+	body   string
+	err    error
+}
+
+// goFetch runs fetch in a goroutine and delivers its result on the channel.
+func goFetch(url string) <-chan result {
+	ch := make(chan result, 1)
+	go func() {
+		st, body, _, err := fetch(url)
+		ch <- result{st, body, err}
+	}()
+	return ch
 }
 
 func TestServerStatusesAndMetrics(t *testing.T) {
@@ -236,22 +267,22 @@ func TestServerQueueFull(t *testing.T) {
 		<-release
 		return nil
 	}}
-	_, _, _, ts := newTestServer(t, testConfig("FUNC_CONCURRENCY=1", "KUBELESS_QUEUE_DEPTH=1"), inv)
-	results := make(chan int, 2)
+	s, _, _, ts := newTestServer(t, testConfig("FUNC_CONCURRENCY=1", "KUBELESS_QUEUE_DEPTH=1"), inv)
+	queued := make(chan struct{}, 2)
+	hook := func() { queued <- struct{}{} }
+	s.onQueued.Store(&hook)
+	var results []<-chan result
 	for i := 0; i < 2; i++ { // one runs, one waits
-		go func() {
-			st, _, _ := get(t, ts.URL)
-			results <- st
-		}()
+		results = append(results, goFetch(ts.URL))
+		<-queued
 	}
-	time.Sleep(200 * time.Millisecond)
 	if st, body, _ := get(t, ts.URL); st != 503 || !strings.Contains(body, "too many requests") {
 		t.Errorf("third request: %d %q, want 503", st, body)
 	}
 	close(release)
-	for i := 0; i < 2; i++ {
-		if st := <-results; st != 200 {
-			t.Errorf("queued request: %d, want 200", st)
+	for _, ch := range results {
+		if r := <-ch; r.err != nil || r.status != 200 {
+			t.Errorf("queued request: %d %v, want 200", r.status, r.err)
 		}
 	}
 }
@@ -374,39 +405,38 @@ func TestRunRestartsAfterStuckFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	cfg := testConfig("FUNC_TIMEOUT=1")
+	// Timeout 2 s: the restart is requested at 3 s (timeout + StuckGrace),
+	// before the deadline (4 s) of the call that starts at 2 s.
+	cfg := testConfig("FUNC_TIMEOUT=2")
 	cfg.ListenFD = fd
+	var inv *GoInvoker
 	fn := func(e functions.Event, c functions.Context) (string, error) {
 		if e.Extensions.Request.URL.Path == "/stuck" {
 			select {} // ignores its context
 		}
-		time.Sleep(900 * time.Millisecond)
+		// Still running when the restart is requested.
+		<-inv.RestartRequested()
 		return "other finished", nil
 	}
+	inv = NewGoInvoker(cfg, fn, discard)
 	addrCh := make(chan net.Addr, 1)
 	execed := make(chan *os.File, 1)
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(cfg, NewGoInvoker(cfg, fn, discard), Options{
+		done <- Run(cfg, inv, Options{
 			Stdout: io.Discard, Logger: discard, Signals: make(chan os.Signal),
 			Ready: func(a net.Addr) { addrCh <- a },
 			Exec:  func(ln *os.File) error { execed <- ln; return nil },
 		})
 	}()
 	base := "http://" + (<-addrCh).String()
-	other := make(chan string, 1)
-	go func() {
-		// Starts after the stuck call timed out (1s), still runs when the
-		// restart is requested (2s), and finishes at about 2.4s.
-		time.Sleep(1500 * time.Millisecond)
-		_, body, _ := get(t, base+"/other")
-		other <- body
-	}()
 	if st, _, _ := get(t, base+"/stuck"); st != 408 {
 		t.Errorf("stuck call: %d, want 408", st)
 	}
-	if body := <-other; body != "other finished" {
-		t.Errorf("the call running beside the stuck one got %q", body)
+	// Starts after the stuck call timed out and runs until the restart is
+	// requested: the restart waits for it.
+	if r := <-goFetch(base + "/other"); r.err != nil || r.body != "other finished" {
+		t.Errorf("the call running beside the stuck one got %q %v", r.body, r.err)
 	}
 	select {
 	case lnf := <-execed:
@@ -440,33 +470,34 @@ func TestRunPortInUse(t *testing.T) {
 
 func TestRunDrainsOnSIGTERM(t *testing.T) {
 	cfg := testConfig("FUNC_PORT=0", "KUBELESS_LISTEN_ADDRESS=127.0.0.1", "SHUTDOWN_TIMEOUT=5")
+	running, finish := make(chan struct{}), make(chan struct{})
 	fn := func(e functions.Event, c functions.Context) (string, error) {
-		time.Sleep(time.Second)
+		close(running)
+		<-finish
 		return "finished", nil
 	}
 	sigs := make(chan os.Signal, 1)
 	addrCh := make(chan net.Addr, 1)
+	closed := make(chan struct{})
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(cfg, NewGoInvoker(cfg, fn, discard), Options{
 			Stdout: io.Discard, Logger: discard, Signals: sigs, Ready: func(a net.Addr) { addrCh <- a },
+			onDrain: func() { close(closed) },
 		})
 	}()
 	addr := (<-addrCh).String()
-	res := make(chan string, 1)
-	go func() {
-		_, body, _ := get(t, "http://"+addr+"/")
-		res <- body
-	}()
-	time.Sleep(200 * time.Millisecond)
+	res := goFetch("http://" + addr + "/")
+	<-running
 	sigs <- os.Interrupt
-	time.Sleep(100 * time.Millisecond)
+	<-closed
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Error("a connection was accepted while draining")
 	}
-	if body := <-res; body != "finished" {
-		t.Errorf("running call got %q during drain", body)
+	close(finish)
+	if r := <-res; r.err != nil || r.body != "finished" {
+		t.Errorf("running call got %q %v during drain", r.body, r.err)
 	}
 	select {
 	case err := <-done:

@@ -31,7 +31,8 @@ func TestMain(m *testing.M) {
 }
 
 // testWorker answers by path: /sleep/<ms> sleeps, /busy never answers,
-// /crash exits, /pid answers the worker's pid, /error fails.
+// /after-cancel answers once the worker got a cancel frame, /crash exits,
+// /pid answers the worker's pid, /error fails.
 func testWorker(mode string) {
 	in := bufio.NewReader(os.NewFile(3, "in"))
 	out := os.NewFile(4, "out")
@@ -49,6 +50,8 @@ func testWorker(mode string) {
 		os.Exit(3)
 	}
 	send(frameReady, 0, nil)
+	cancelled := make(chan struct{})
+	var cancelOnce sync.Once
 	for {
 		f, err := readFrame(in)
 		if err != nil {
@@ -56,6 +59,9 @@ func testWorker(mode string) {
 				fmt.Fprintln(os.Stderr, "test worker:", err)
 			}
 			return
+		}
+		if f.typ == frameCancel {
+			cancelOnce.Do(func() { close(cancelled) })
 		}
 		if f.typ != frameInvoke {
 			continue
@@ -75,10 +81,17 @@ func testWorker(mode string) {
 				fmt.Sscan(strings.TrimPrefix(path, "/sleep/"), &ms)
 				time.Sleep(time.Duration(ms) * time.Millisecond)
 				respond("slept")
+			case path == "/after-cancel":
+				<-cancelled
+				respond("slept")
 			case path == "/busy":
 				select {}
 			case path == "/crash":
 				os.Exit(2)
+			case strings.HasPrefix(path, "/status/"):
+				hj := []byte(`{"status":` + strings.TrimPrefix(path, "/status/") + `,"headers":[]}`)
+				p := binary.BigEndian.AppendUint32(nil, uint32(len(hj)))
+				send(frameResponse, id, append(p, hj...))
 			case path == "/error":
 				send(frameError, id, []byte("ValueError: boom"))
 			default:
@@ -136,15 +149,9 @@ func TestPoolErrorAndCrashReplacement(t *testing.T) {
 	if st, _, _ := get(t, ts.URL+"/crash"); st != 502 {
 		t.Errorf("crash: %d, want 502", st)
 	}
-	var pid2 string
-	for i := 0; i < 100; i++ {
-		if st, body, _ := get(t, ts.URL+"/pid"); st == 200 {
-			pid2 = body
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if pid2 == "" || pid2 == pid1 {
+	// The next call waits in the pool until the replacement is ready.
+	st, pid2, _ := get(t, ts.URL+"/pid")
+	if st != 200 || pid2 == pid1 {
 		t.Errorf("after a crash the pool answers from pid %q (before: %q), want a new worker", pid2, pid1)
 	}
 }
@@ -152,28 +159,33 @@ func TestPoolErrorAndCrashReplacement(t *testing.T) {
 // A timed-out invocation retires its worker: a replacement serves new
 // calls, and the old worker is killed only after its other call is answered.
 func TestPoolRetireKeepsOtherInvocations(t *testing.T) {
-	_, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=1")
+	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=1")
 	_, pid1, _ := get(t, ts.URL+"/pid")
-	other := make(chan string, 1)
-	go func() {
-		time.Sleep(500 * time.Millisecond)
-		_, body, _ := get(t, ts.URL+"/sleep/900") // runs past the busy call's deadline
-		other <- body
-	}()
-	if st, _, _ := get(t, ts.URL+"/busy"); st != 408 {
-		t.Errorf("busy: %d, want 408", st)
+	picked := make(chan struct{}, 2)
+	hook := func() { picked <- struct{}{} }
+	pool.onPick.Store(&hook)
+	busy := goFetch(ts.URL + "/busy")
+	// Once the worker has the busy call, start one on the same worker that
+	// runs until the busy call is cancelled at its deadline.
+	<-picked
+	// Not a synchronisation: the gap puts the other call's own deadline
+	// half a second after the busy call's.
+	time.Sleep(500 * time.Millisecond)
+	other := goFetch(ts.URL + "/after-cancel")
+	if r := <-busy; r.err != nil || r.status != 408 {
+		t.Errorf("busy: %d %v, want 408", r.status, r.err)
 	}
 	_, pid2, _ := get(t, ts.URL+"/pid")
 	if pid2 == pid1 {
 		t.Errorf("a new call went to the retired worker %s", pid1)
 	}
-	if body := <-other; body != "slept" {
-		t.Errorf("call beside the timed-out one got %q", body)
+	if r := <-other; r.err != nil || r.body != "slept" {
+		t.Errorf("call beside the timed-out one got %q %v", r.body, r.err)
 	}
 }
 
 func TestPoolPerWorkerConcurrency(t *testing.T) {
-	_, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=2", "FUNC_CONCURRENCY=8")
+	_, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=2", "KUBELESS_MAX_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=2", "FUNC_CONCURRENCY=8")
 	var max, cur atomic.Int32
 	var wg sync.WaitGroup
 	start := time.Now()
@@ -199,5 +211,91 @@ func TestPoolPerWorkerConcurrency(t *testing.T) {
 	// 8 calls, 4 slots (2 workers × 2): two rounds of 300 ms.
 	if took := time.Since(start); took < 550*time.Millisecond {
 		t.Errorf("8 calls of 300ms on 4 worker slots took %s: the per-worker limit was not kept", took)
+	}
+}
+
+// A worker that answers an out-of-range status gets the caller a 502, and
+// its slot is free again.
+func TestPoolOutOfRangeStatusIs502(t *testing.T) {
+	_, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=1", "FUNC_CONCURRENCY=1")
+	for i := 0; i < 3; i++ {
+		if st, body, _ := get(t, ts.URL+"/status/1000"); st != 502 || !strings.Contains(body, "status 1000") {
+			t.Fatalf("status 1000: %d %q, want 502 naming the status", st, body)
+		}
+	}
+	if st, _, _ := get(t, ts.URL+"/status/201"); st != 201 {
+		t.Errorf("status 201: %d", st)
+	}
+}
+
+// A worker stalled in a call gets no new calls: the pool starts another
+// and serves them there; once idle, the extra worker stops.
+func TestPoolStalledWorkerGetsNoNewCalls(t *testing.T) {
+	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=30")
+	_, pid1, _ := get(t, ts.URL+"/pid")
+	picked := make(chan struct{}, 1)
+	hook := func() { picked <- struct{}{} }
+	pool.onPick.Store(&hook)
+	busy := goFetch(ts.URL + "/after-cancel") // never answers by itself
+	<-picked
+	pool.onPick.Store(nil)
+	// Past StallAfter without progress the pool starts a spare worker.
+	waitWorkers(t, pool, 2)
+	for i := 0; i < 5; i++ {
+		st, pid, _ := get(t, ts.URL+"/pid")
+		if st != 200 || pid == pid1 {
+			t.Errorf("call %d beside a stalled one: %d from pid %s (the stalled worker is %s)", i, st, pid, pid1)
+			break
+		}
+	}
+	select {
+	case r := <-busy:
+		t.Fatalf("the stalled call answered: %+v", r)
+	default:
+	}
+	pool.Close(context.Background())
+	<-busy
+}
+
+// Calls beyond every worker's concurrency grow the pool up to
+// KUBELESS_MAX_WORKERS; idle workers beyond KUBELESS_WORKERS then stop.
+func TestPoolGrowsAndShrinks(t *testing.T) {
+	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=4", "KUBELESS_WORKER_CONCURRENCY=1")
+	pool.mu.Lock()
+	pool.cfg.IdleAfter = 200 * time.Millisecond
+	pool.mu.Unlock()
+	start := time.Now()
+	var chans []<-chan result
+	for i := 0; i < 4; i++ {
+		chans = append(chans, goFetch(ts.URL+"/sleep/1000"))
+	}
+	for _, ch := range chans {
+		if r := <-ch; r.err != nil || r.body != "slept" {
+			t.Errorf("call: %q %v", r.body, r.err)
+		}
+	}
+	// One worker alone would take 4 s.
+	if took := time.Since(start); took > 2500*time.Millisecond {
+		t.Errorf("4 one-second calls on a pool of 1 to 4 single-call workers took %s, want under 2.5 s", took)
+	}
+	waitWorkers(t, pool, 1)
+}
+
+// waitWorkers waits until the pool has n routable workers.
+func waitWorkers(t *testing.T, p *Pool, n int) {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		p.mu.Lock()
+		got, changed := len(p.workers), p.changed
+		p.mu.Unlock()
+		if got == n {
+			return
+		}
+		select {
+		case <-changed:
+		case <-timeout:
+			t.Fatalf("the pool has %d workers after 10 s, want %d", got, n)
+		}
 	}
 }

@@ -10,13 +10,13 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubeless/kubeless/pkg/contract"
-	"github.com/kubeless/kubeless/pkg/spawn"
 )
 
 // LoadError is a function that cannot be loaded (docs/runtime-contract.md §1.1).
@@ -44,6 +44,8 @@ type Options struct {
 	// Exec replaces the process with a new copy of itself serving on the
 	// given inherited listener; nil means syscall.Exec of /proc/self/exe.
 	Exec func(ln *os.File) error
+
+	onDrain func() // test hook: the listener is closed for the drain
 }
 
 // Run serves the function until SIGTERM (then drains and returns nil) or a
@@ -70,14 +72,9 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 	reg := prometheus.NewRegistry()
 	s := NewServer(cfg, inv, reg, opts.Stdout, opts.Logger)
 	defer s.log.flush()
-	srv := &http.Server{
-		Handler:           s,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       120 * time.Second,
-		ErrorLog:          slogErrorLog(opts.Logger),
-	}
+	srv := newHTTPServer(s, opts.Logger)
 	serveErr := make(chan error, 1)
-	go func() { serveErr <- srv.Serve(ln) }()
+	go func() { serveErr <- srv.Serve(limitListener(ln, cfg.MaxConns)) }()
 
 	startCtx, cancelStart := context.WithCancel(context.Background())
 	defer cancelStart()
@@ -112,7 +109,7 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 			return fmt.Errorf("serving on %s: %w", cfg.Addr, err)
 		case sig := <-sigs:
 			opts.Logger.Info("draining", "signal", sig.String(), "timeout", cfg.ShutdownTimeout)
-			return drain(s, srv, ln, cfg, closeInvoker)
+			return drain(s, srv, ln, cfg, opts, closeInvoker)
 		case <-restart:
 			return restartSelf(s, srv, ln, cfg, opts, closeInvoker)
 		}
@@ -121,9 +118,12 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 
 // drain stops accepting connections, lets running invocations finish within
 // the shutdown timeout (docs/runtime-contract.md §6.1), then closes everything.
-func drain(s *Server, srv *http.Server, ln net.Listener, cfg Config, closeInvoker func()) error {
+func drain(s *Server, srv *http.Server, ln net.Listener, cfg Config, opts Options, closeInvoker func()) error {
 	s.StartDrain()
 	ln.Close() // no new connections; open ones stay for running invocations
+	if opts.onDrain != nil {
+		opts.onDrain()
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
 	defer cancel()
 	s.WaitIdle(ctx) //nolint:errcheck // past the timeout we stop anyway
@@ -165,22 +165,6 @@ func listenerFile(ln net.Listener) (*os.File, error) {
 	return fl.File()
 }
 
-// execSelf re-executes this binary with the listener as an inherited fd.
-func execSelf(f *os.File) error {
-	fd := int(f.Fd())
-	if _, _, e := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_SETFD, 0); e != 0 {
-		return fmt.Errorf("restart: clear close-on-exec on listener: %w", e)
-	}
-	env := append(os.Environ(), fmt.Sprintf("%s=%d", contract.EnvListenFD, fd))
-	exe, err := os.Executable()
-	if err != nil {
-		exe = "/proc/self/exe"
-	}
-	// Whoever supervised this instance (a local engine, an init process)
-	// stays its parent, and spawn.Exec keeps the parent-death signal.
-	return spawn.Exec(exe, os.Args, env)
-}
-
 func inheritedListener(fd int) (net.Listener, error) {
 	f := os.NewFile(uintptr(fd), "listener")
 	ln, err := net.FileListener(f)
@@ -190,4 +174,54 @@ func inheritedListener(fd int) (net.Listener, error) {
 	}
 	os.Unsetenv(contract.EnvListenFD)
 	return ln, nil
+}
+
+// The HTTP server's limits against slow and idle clients. A request's body
+// is read within the call's own deadline (Server.readBody).
+const (
+	readHeaderTimeout = 10 * time.Second
+	idleTimeout       = 60 * time.Second
+)
+
+func newHTTPServer(h http.Handler, logger *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slogErrorLog(logger),
+	}
+}
+
+// limitListener accepts at most n connections at once; more wait in the
+// listen backlog until one closes.
+func limitListener(ln net.Listener, n int) net.Listener {
+	return &limitedListener{Listener: ln, sem: make(chan struct{}, n)}
+}
+
+type limitedListener struct {
+	net.Listener
+	sem chan struct{}
+}
+
+func (l *limitedListener) Accept() (net.Conn, error) {
+	l.sem <- struct{}{}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		<-l.sem
+		return nil, err
+	}
+	return &limitedConn{Conn: c, release: func() { <-l.sem }}, nil
+}
+
+type limitedConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
 }

@@ -12,6 +12,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -45,7 +46,10 @@ type Server struct {
 	ready    atomic.Bool // the function is loaded
 	draining atomic.Bool // SIGTERM received
 	readyCh  chan struct{}
-	inflight sync.WaitGroup
+	inflight activeCalls
+
+	onQueued   atomic.Pointer[func()]    // test hook: a call entered the queue
+	onBodyRead atomic.Pointer[func(int)] // test hook: n bytes of a body arrived
 }
 
 // NewServer returns a server for cfg that runs the function with inv. The
@@ -83,10 +87,8 @@ func (s *Server) StartDrain() { s.draining.Store(true) }
 
 // WaitIdle waits until no invocation is running, or ctx ends.
 func (s *Server) WaitIdle(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.inflight.idle():
 		return nil
 	case <-ctx.Done():
 		return ctx.Err()
@@ -151,8 +153,8 @@ func servePreflight(w http.ResponseWriter, r *http.Request, cors bool) {
 
 func (s *Server) serveInvoke(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	s.inflight.Add(1)
-	defer s.inflight.Done()
+	s.inflight.add()
+	defer s.inflight.done()
 	if s.draining.Load() {
 		w.Header().Set("Connection", "close")
 	}
@@ -218,6 +220,9 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 		return answer(http.StatusServiceUnavailable, ErrQueueFull.Error())
 	}
 	defer func() { <-s.queue }()
+	if hook := s.onQueued.Load(); hook != nil {
+		(*hook)()
+	}
 	if !s.ready.Load() {
 		select {
 		case <-s.readyCh:
@@ -225,23 +230,30 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 			return timeout()
 		}
 	}
+	// The body is read before the call takes a slot, within the call's
+	// deadline: a slow or lying client holds a connection and a place in
+	// the queue, never a slot a function could run in.
+	body, err := s.readBody(rw.w, r, ctx)
+	if err != nil {
+		rw.header.Set("Connection", "close")
+		var mbe *http.MaxBytesError
+		switch {
+		case errors.As(err, &mbe):
+			return answer(http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("request body is larger than the limit of %d bytes (%s)", s.cfg.MaxBody, contract.EnvFuncMaxBody))
+		case errors.Is(err, os.ErrDeadlineExceeded) || ctx.Err() != nil:
+			return timeout()
+		}
+		return answer(http.StatusBadRequest, "cannot read request body: "+oneLine(err))
+	}
+	call.Body = body
+
 	select {
 	case s.slots <- struct{}{}:
 	case <-ctx.Done():
 		return timeout()
 	}
 	defer func() { <-s.slots }()
-
-	body, err := readBody(rw, r, s.cfg.MaxBody)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return answer(http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("request body is larger than the limit of %d bytes (FUNC_MAX_BODY)", s.cfg.MaxBody))
-		}
-		return answer(http.StatusBadRequest, "cannot read request body: "+err.Error())
-	}
-	call.Body = body
 	ct := r.Header.Get("Content-Type")
 	if len(body) > 0 && isJSON(ct) {
 		if !json.Valid(body) {
@@ -272,28 +284,55 @@ func (s *Server) run(ctx context.Context, call *Call) outcome {
 	}
 }
 
-func readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, error) {
+// readBody reads the request body, at most MaxBody bytes, until ctx's
+// deadline. The buffer grows with the bytes that arrive: a declared
+// Content-Length reserves at most bodyChunk up front, so a client that
+// declares a large body and sends little costs little.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request, ctx context.Context) (_ []byte, err error) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
+	limit := s.cfg.MaxBody
 	if r.ContentLength > limit {
 		return nil, &http.MaxBytesError{Limit: limit}
 	}
+	// The deadline is lifted once the body is read; after an error it stays,
+	// so that the server does not wait for the rest of the body either.
+	rc := http.NewResponseController(w)
+	if d, ok := ctx.Deadline(); ok && rc.SetReadDeadline(d) == nil {
+		defer func() {
+			if err == nil {
+				rc.SetReadDeadline(time.Time{}) //nolint:errcheck // best effort
+			}
+		}()
+	}
 	rd := http.MaxBytesReader(w, r.Body, limit)
+	size := int64(512)
 	if r.ContentLength > 0 {
-		buf := make([]byte, r.ContentLength)
-		n, err := io.ReadFull(rd, buf)
+		size = min(r.ContentLength+1, bodyChunk)
+	}
+	buf := make([]byte, 0, size)
+	for {
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+		n, err := rd.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if hook := s.onBodyRead.Load(); hook != nil && n > 0 {
+			(*hook)(n)
+		}
+		if err == io.EOF {
+			return buf, nil
+		}
 		if err != nil {
 			return nil, err
 		}
-		// Make sure nothing follows the declared length.
-		if _, err := rd.Read(make([]byte, 1)); err != nil && err != io.EOF {
-			return nil, err
-		}
-		return buf[:n], nil
 	}
-	return io.ReadAll(rd)
 }
+
+// bodyChunk is the most a declared Content-Length reserves before the bytes
+// arrive.
+const bodyChunk = 16 << 10
 
 func isJSON(contentType string) bool {
 	if contentType == "" {
@@ -399,4 +438,44 @@ func unwrapSyscall(err error) error {
 		return oe.Err
 	}
 	return err
+}
+
+// activeCalls counts the invocations running. Unlike a sync.WaitGroup, a
+// call may start while another goroutine waits for the count to reach zero
+// (a drain or a restart waits while new calls still arrive).
+type activeCalls struct {
+	mu   sync.Mutex
+	n    int
+	zero chan struct{} // closed when n drops to 0; nil while n is 0
+}
+
+func (a *activeCalls) add() {
+	a.mu.Lock()
+	if a.n == 0 {
+		a.zero = make(chan struct{})
+	}
+	a.n++
+	a.mu.Unlock()
+}
+
+func (a *activeCalls) done() {
+	a.mu.Lock()
+	a.n--
+	if a.n == 0 {
+		close(a.zero)
+		a.zero = nil
+	}
+	a.mu.Unlock()
+}
+
+// idle returns a channel that is closed once no invocation is running.
+func (a *activeCalls) idle() <-chan struct{} {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.n == 0 {
+		c := make(chan struct{})
+		close(c)
+		return c
+	}
+	return a.zero
 }

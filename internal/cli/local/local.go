@@ -11,7 +11,6 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -118,12 +117,12 @@ func stopRun(ctx context.Context, cfg *Config) error {
 	if err != nil {
 		return err
 	}
-	if err := syscall.Kill(st.PID, syscall.SIGTERM); err != nil {
+	if err := terminate(st.PID); err != nil {
 		return fmt.Errorf("stop the local engine (pid %d): %w", st.PID, err)
 	}
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
-		if syscall.Kill(st.PID, 0) != nil {
+		if !alive(st.PID) {
 			fmt.Fprintf(cfg.IO.ErrOut, "Local engine stopped (pid %d)\n", st.PID)
 			return nil
 		}
@@ -237,7 +236,7 @@ func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, starte
 	cmd.Env = append(os.Environ(), client.EnvHome+"="+home)
 	cmd.Stdout, cmd.Stderr = logf, logf
 	cmd.Dir = home
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return nil, false, fmt.Errorf("start the local engine: %w", err)
 	}
@@ -268,26 +267,4 @@ func lastLogLine(path string) string {
 	}
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
-}
-
-// closeInheritedFDs closes the descriptors above stderr that the daemon
-// inherited: it outlives the command that started it, and descriptors that
-// command got from its shell (a test runner's pipes, say) must not be held
-// open by the daemon or its function instances. Descriptors Go opened itself
-// are close-on-exec and stay.
-func closeInheritedFDs() {
-	entries, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		fd, err := strconv.Atoi(e.Name())
-		if err != nil || fd <= 2 {
-			continue
-		}
-		flags, _, errno := syscall.Syscall(syscall.SYS_FCNTL, uintptr(fd), syscall.F_GETFD, 0)
-		if errno == 0 && flags&syscall.FD_CLOEXEC == 0 {
-			syscall.Close(fd)
-		}
-	}
 }
