@@ -1,5 +1,10 @@
 package v1beta1
 
+import (
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
 // Condition types of Function, HTTPTrigger and CronJobTrigger status.
 const (
 	// ConditionReady is True when everything the object asks for is in place
@@ -125,3 +130,29 @@ const (
 	// ReasonCallFailed: the last scheduled call failed or got another status.
 	ReasonCallFailed = "CallFailed"
 )
+
+// A Function whose spec.runtime is a name of the original Kubeless catalog
+// that runs on another version has a second condition.
+const (
+	// ConditionRuntimeSubstituted is True when spec.runtime (for example
+	// python3.7) runs on the nearest version of its language in the
+	// catalog; its message says which: "python3.7 runs on python3.9". The
+	// condition is absent otherwise.
+	ConditionRuntimeSubstituted = "RuntimeSubstituted"
+	// ReasonNearestVersion is the reason of ConditionRuntimeSubstituted.
+	ReasonNearestVersion = "NearestVersion"
+)
+
+// SetRuntimeSubstitution sets the RuntimeSubstituted condition of the
+// status to note ("python3.7 runs on python3.9") for generation, or removes
+// it when note is "".
+func (s *FunctionStatus) SetRuntimeSubstitution(note string, generation int64) {
+	if note == "" {
+		meta.RemoveStatusCondition(&s.Conditions, ConditionRuntimeSubstituted)
+		return
+	}
+	meta.SetStatusCondition(&s.Conditions, metav1.Condition{
+		Type: ConditionRuntimeSubstituted, Status: metav1.ConditionTrue,
+		Reason: ReasonNearestVersion, Message: note, ObservedGeneration: generation,
+	})
+}

@@ -341,8 +341,8 @@ func TestBuildErrors(t *testing.T) {
 		fn      Function
 		wantErr string
 	}{
-		{name: "unknown runtime", fn: Function{Runtime: "python2.7"},
-			wantErr: `build function "f": Invalid runtime: python2.7. Supported runtimes are: ` + fakeNames},
+		{name: "unknown runtime", fn: Function{Runtime: "python2.6"},
+			wantErr: `build function "f": Invalid runtime: python2.6. Supported runtimes are: ` + fakeNames},
 		{name: "bad handler", fn: Function{Handler: "hello"},
 			wantErr: `build function "f": failed: incorrect handler format. It should be module_name.handler_name`},
 		{name: "bad content type", fn: Function{ContentType: "binary"},

@@ -22,6 +22,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // fakeEnv is a reconciler set over the controller-runtime fake client.
@@ -197,6 +198,59 @@ func TestReconcileBadInput(t *testing.T) {
 	}
 }
 
+// A Function with a runtime name of the original's catalog runs on the
+// nearest version, and its status says so; the legacy-runtimes key of
+// kubeless-config turns that off.
+func TestReconcileOldRuntimeName(t *testing.T) {
+	fn := function("old", func(f *v1beta1.Function) { f.Spec.Runtime = "python3.7" })
+	e := newFakeEnv(t, fn)
+	reconcileOnce(t, e.fn, "default", "old")
+	var d appsv1.Deployment
+	if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(fn), &d); err != nil {
+		t.Fatal(err)
+	}
+	c := d.Spec.Template.Spec.Containers[0]
+	if c.Image != "kubeless/python:3.9" {
+		t.Errorf("image %s, want the python3.9 runtime image", c.Image)
+	}
+	for _, ev := range c.Env {
+		if ev.Name == contract.EnvFuncRuntime && ev.Value != "python3.7" {
+			t.Errorf("FUNC_RUNTIME=%s, want the Function's own python3.7", ev.Value)
+		}
+	}
+	cond := readyOf(t, e.c, fn, func() []metav1.Condition { return fn.Status.Conditions })
+	if cond.Reason != v1beta1.ReasonReconciling {
+		t.Errorf("Ready condition %+v", cond)
+	}
+	sub := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionRuntimeSubstituted)
+	if sub == nil || sub.Status != metav1.ConditionTrue || sub.Reason != v1beta1.ReasonNearestVersion || sub.Message != "python3.7 runs on python3.9" {
+		t.Fatalf("RuntimeSubstituted condition %+v", sub)
+	}
+
+	// Changed to a current name: the condition goes.
+	fn.Spec.Runtime = "python3.11"
+	fn.Generation = 2
+	if err := e.c.Update(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+	reconcileOnce(t, e.fn, "default", "old")
+	readyOf(t, e.c, fn, func() []metav1.Condition { return fn.Status.Conditions })
+	if sub := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionRuntimeSubstituted); sub != nil {
+		t.Errorf("RuntimeSubstituted condition %+v on a current runtime", sub)
+	}
+
+	// legacy-runtimes: refuse.
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: DefaultConfig.Namespace, Name: DefaultConfig.Name},
+		Data: map[string]string{KeyLegacyRuntimes: "refuse"}}
+	fn2 := function("refused", func(f *v1beta1.Function) { f.Spec.Runtime = "nodejs12" })
+	e = newFakeEnv(t, fn2, cm)
+	reconcileOnce(t, e.fn, "default", "refused")
+	cond = readyOf(t, e.c, fn2, func() []metav1.Condition { return fn2.Status.Conditions })
+	if cond.Reason != v1beta1.ReasonUnknownRuntime || !strings.HasPrefix(cond.Message, "Invalid runtime: nodejs12. Supported runtimes are: ") {
+		t.Errorf("Ready condition %+v, want UnknownRuntime", cond)
+	}
+}
+
 func TestReconcileConflictLeavesForeignObjectsAlone(t *testing.T) {
 	foreign := &corev1.Service{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "hello", Labels: map[string]string{"app": "other"}}}
 	fn := function("hello")
@@ -293,6 +347,7 @@ func TestConfigMapSettings(t *testing.T) {
 		{map[string]string{KeyRuntimeImages: `[{"ID":"python","versionz":[]}]`}, `key runtime-images`},
 		{map[string]string{KeyDeployment: `{"spec":{"replicaz":2}}`}, `key deployment is not an apps/v1 Deployment`},
 		{map[string]string{KeyImagePullPolicy: "Sometimes"}, `"Sometimes" is not one of Always, IfNotPresent, Never`},
+		{map[string]string{KeyLegacyRuntimes: "off"}, `key legacy-runtimes: "off" is not one of nearest`},
 	} {
 		if _, err := parseSettings(tc.data, base); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("parseSettings(%v) = %v, want an error with %q", tc.data, err, tc.want)

@@ -72,7 +72,21 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.setStatus(ctx, &fn, cond, d)
+	return ctrl.Result{}, r.setStatus(ctx, &fn, cond, d, r.substitution(ctx, &fn))
+}
+
+// substitution is the note "python3.7 runs on python3.9" when fn's runtime
+// is a name of the original's catalog served by another version, else "".
+func (r *FunctionReconciler) substitution(ctx context.Context, fn *v1beta1.Function) string {
+	st, err := r.config.load(ctx)
+	if err != nil {
+		return ""
+	}
+	entry, err := render.Lookup(st.catalog, fn)
+	if err != nil {
+		return ""
+	}
+	return entry.Substitution()
 }
 
 // ensure renders and applies fn's objects. It returns the Ready condition,
@@ -274,11 +288,12 @@ func falseCondition(reason, msg string) metav1.Condition {
 
 // setStatus writes cond, observedGeneration and the replica counts, and
 // records an Event when the Ready condition changes.
-func (r *FunctionReconciler) setStatus(ctx context.Context, fn *v1beta1.Function, cond metav1.Condition, d *appsv1.Deployment) error {
+func (r *FunctionReconciler) setStatus(ctx context.Context, fn *v1beta1.Function, cond metav1.Condition, d *appsv1.Deployment, substitution string) error {
 	orig := fn.DeepCopy()
 	old := meta.FindStatusCondition(orig.Status.Conditions, v1beta1.ConditionReady)
 	cond.ObservedGeneration = fn.Generation
 	meta.SetStatusCondition(&fn.Status.Conditions, cond)
+	fn.Status.SetRuntimeSubstitution(substitution, fn.Generation)
 	fn.Status.ObservedGeneration = fn.Generation
 	if d != nil {
 		want := int32(1)

@@ -44,6 +44,11 @@ const (
 	// Standard that Functions' own spec.deployment may ask for (see
 	// render.ParsePodAllow); empty means none.
 	KeyPodAllow = render.KeyPodAllow
+	// KeyLegacyRuntimes is new: "nearest" (the default) runs a Function
+	// whose runtime is a name of the original's catalog (python3.7,
+	// nodejs12 ...) on the nearest version of its language; "refuse" makes
+	// those names unknown runtimes.
+	KeyLegacyRuntimes = "legacy-runtimes"
 )
 
 // settings are what a reconcile needs from kubeless-config: the catalog, the
@@ -118,6 +123,11 @@ func parseSettings(data map[string]string, defaults render.Config) (*settings, e
 	} else {
 		st.catalog = langruntime.Default()
 	}
+	refuse, err := langruntime.ParseOldNames(data[KeyLegacyRuntimes])
+	if err != nil {
+		return nil, fmt.Errorf("key %s: %w", KeyLegacyRuntimes, err)
+	}
+	st.catalog.RefuseOldNames = refuse
 	if raw := strings.TrimSpace(data[KeyDeployment]); raw != "" && raw != "{}" {
 		// Strict, as the original: a typo in the shared template is an
 		// error, not a silently ignored field.

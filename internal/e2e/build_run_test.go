@@ -364,9 +364,9 @@ func TestBadInput(t *testing.T) {
 		},
 		{
 			name: "unknown runtime",
-			fn:   build.Function{Runtime: "python2.7", Handler: "hello.handler", ContentType: "text", Function: code},
+			fn:   build.Function{Runtime: "python2.6", Handler: "hello.handler", ContentType: "text", Function: code},
 			check: func(t *testing.T, err error, _ string) {
-				want := "Invalid runtime: python2.7. Supported runtimes are: " + strings.Join(cat.Names(), ", ")
+				want := "Invalid runtime: python2.6. Supported runtimes are: " + strings.Join(cat.Names(), ", ")
 				var ire *langruntime.InvalidRuntimeError
 				if !errors.As(err, &ire) {
 					t.Fatalf("error %q is not an *langruntime.InvalidRuntimeError", err)
@@ -399,7 +399,7 @@ func TestBadInput(t *testing.T) {
 
 	// The CLI prints the same text, alone on its line, and exits 1.
 	t.Run("unknown runtime: kubeless runtime run", func(t *testing.T) {
-		cmd := exec.CommandContext(ctx, selfExe(t), "runtime", "run", "python2.7")
+		cmd := exec.CommandContext(ctx, selfExe(t), "runtime", "run", "python2.6")
 		cmd.Env = append(os.Environ(), asCLI+"=1")
 		var stdout, stderr bytes.Buffer
 		cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -408,7 +408,7 @@ func TestBadInput(t *testing.T) {
 		if !errors.As(err, &ee) || ee.ExitCode() != 1 {
 			t.Errorf("exit: %v, want exit status 1", err)
 		}
-		want := "Error: Invalid runtime: python2.7. Supported runtimes are: " + strings.Join(cat.Names(), ", ") + "\n"
+		want := "Error: Invalid runtime: python2.6. Supported runtimes are: " + strings.Join(cat.Names(), ", ") + "\n"
 		if stderr.String() != want || stdout.Len() != 0 {
 			t.Errorf("stdout %q, stderr %q; want stderr exactly %q", stdout.String(), stderr.String(), want)
 		}

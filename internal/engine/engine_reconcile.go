@@ -160,6 +160,15 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	if p, _ := e.currentPolicy(k); p != nil {
 		n = int32(p.min)
 	}
+	// A runtime name of the original's catalog (python3.7) runs on the
+	// nearest version; the status says which.
+	runtime := fn.Spec.Runtime
+	if entry, err := e.opts.Catalog.Lookup(runtime); err == nil {
+		runtime = entry.Name()
+		e.update(ctx, k, gen, func(st *fnState) {
+			st.fn.Status.SetRuntimeSubstitution(entry.Substitution(), gen)
+		})
+	}
 	e.setPending(ctx, k, gen, reasonBuilding, buildingMsg, n)
 
 	userVars, memory := userEnv(fn)
@@ -247,7 +256,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		)
 		// The generation in the name: a rolling update runs two at once.
 		name := fmt.Sprintf("%s/%d.%d", k, gen, i)
-		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", fn.Spec.Runtime}, res.Dir, fn)
+		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", runtime}, res.Dir, fn)
 		if err != nil {
 			lf.Close()
 			return fmt.Errorf("instance %d: %w", i, err)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -81,6 +82,7 @@ func fakeRuntime() int {
 		fmt.Fprintln(os.Stderr, "module hello cannot load: crash on purpose")
 		return 1
 	}
+	fmt.Println("runtime run", os.Args[3])
 	mux := http.NewServeMux()
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set(contract.HeaderInstanceToken, os.Getenv(contract.EnvInstanceToken))
@@ -154,7 +156,13 @@ const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake"
 
 func newTestEngine(t *testing.T, home string) (*Engine, func()) {
 	t.Helper()
-	cat, err := langruntime.Parse([]byte(fakeCatalog))
+	return newTestEngineWith(t, home, fakeCatalog)
+}
+
+// newTestEngineWith is newTestEngine with the catalog catalogJSON.
+func newTestEngineWith(t *testing.T, home, catalogJSON string) (*Engine, func()) {
+	t.Helper()
+	cat, err := langruntime.Parse([]byte(catalogJSON))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -447,5 +455,45 @@ func TestThroughAPIClient(t *testing.T) {
 	}
 	if err := cl.Delete(ctx, "default", "viaapi"); !client.IsNotFound(err) {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+// A function with a runtime name of the original's catalog runs on the
+// nearest version of its language, and its status says so.
+func TestOldRuntimeName(t *testing.T) {
+	e, _ := newTestEngineWith(t, t.TempDir(), `[{"ID":"python","fileNameSuffix":".fake","versions":[
+		{"version":"3.12","images":[{"phase":"runtime","image":"y"}]},
+		{"version":"3.9","images":[{"phase":"runtime","image":"y"}]}]}]`)
+	ctx := context.Background()
+	fn := testFunction("old", "v1")
+	fn.Spec.Runtime = "python3.7"
+	if _, err := e.Deploy(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	got := waitReason(t, e, "old", reasonReady)
+	sub := meta.FindStatusCondition(got.Status.Conditions, v1beta1.ConditionRuntimeSubstituted)
+	if sub == nil || sub.Message != "python3.7 runs on python3.9" {
+		t.Errorf("RuntimeSubstituted condition %+v", sub)
+	}
+	if code, body := call(t, e, "/old", "x"); code != 200 || body != "v1||x" {
+		t.Errorf("call = %d %q", code, body)
+	}
+	lines, err := e.Logs(ctx, "default", "old", api.LogOptions{Tail: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all []string
+	for l := range lines {
+		all = append(all, l)
+	}
+	if !strings.Contains(strings.Join(all, "\n"), "runtime run python3.9") {
+		t.Errorf("logs = %q, want the instance started as runtime run python3.9", all)
+	}
+
+	// Not an original name: refused as before.
+	fn = testFunction("new", "v1")
+	fn.Spec.Runtime = "python3.5"
+	if _, err := e.Deploy(ctx, fn); err == nil || !strings.Contains(err.Error(), "Invalid runtime: python3.5. Supported runtimes are: python3.12, python3.9") {
+		t.Errorf("Deploy(python3.5) error = %v", err)
 	}
 }

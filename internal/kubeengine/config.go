@@ -40,13 +40,14 @@ func (e *Engine) Catalog(ctx context.Context) (*langruntime.Catalog, error) {
 	if err != nil {
 		return nil, e.apiError(err)
 	}
-	raw := strings.TrimSpace(cm.Data["runtime-images"])
-	if raw == "" {
-		return langruntime.Default(), nil
+	cat := langruntime.Default()
+	if raw := strings.TrimSpace(cm.Data["runtime-images"]); raw != "" {
+		if cat, err = langruntime.Parse([]byte(raw)); err != nil {
+			return nil, fmt.Errorf("ConfigMap %s, key runtime-images: %w", key, err)
+		}
 	}
-	cat, err := langruntime.Parse([]byte(raw))
-	if err != nil {
-		return nil, fmt.Errorf("ConfigMap %s, key runtime-images: %w", key, err)
+	if cat.RefuseOldNames, err = langruntime.ParseOldNames(cm.Data["legacy-runtimes"]); err != nil {
+		return nil, fmt.Errorf("ConfigMap %s, key legacy-runtimes: %w", key, err)
 	}
 	return cat, nil
 }

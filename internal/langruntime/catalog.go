@@ -39,6 +39,10 @@ type Catalog struct {
 	// Warnings are notes about the input that is accepted but deprecated:
 	// one per runtime given in the legacy form.
 	Warnings []string
+	// RefuseOldNames turns off the mapping of the original's runtime
+	// strings (python3.7, nodejs12 ...) onto the nearest version: Lookup
+	// then refuses them as unknown runtimes.
+	RefuseOldNames bool
 }
 
 // Runtime is one language of the catalog.
@@ -108,6 +112,20 @@ func (e EnvVar) String() string { return e.Name + "=" + e.Value }
 type Entry struct {
 	Runtime *Runtime
 	Version *Version
+	// Requested is the runtime string asked for when it is a name of the
+	// original's catalog that runs on this version ("python3.7"), and ""
+	// when the version was found by its own name.
+	Requested string
+}
+
+// Substitution says which version serves an original runtime name,
+// "python3.7 runs on python3.9", and is "" when the runtime was found by
+// its own name.
+func (e Entry) Substitution() string {
+	if e.Requested == "" {
+		return ""
+	}
+	return e.Requested + " runs on " + e.Name()
 }
 
 // Name returns the runtime string, ID followed by version ("python3.11").
@@ -200,7 +218,10 @@ func (e *InvalidRuntimeError) Error() string {
 }
 
 // Lookup finds the runtime version whose ID followed by its version equals
-// rt exactly ("python3.11"). Otherwise it returns an *InvalidRuntimeError.
+// rt exactly ("python3.11"). A runtime string of the original's catalog
+// that is not in c ("python3.7", "nodejs12", "go1.14") gives the nearest
+// version of its language, with Entry.Requested set, unless
+// c.RefuseOldNames. Otherwise it returns an *InvalidRuntimeError.
 func (c *Catalog) Lookup(rt string) (Entry, error) {
 	for i := range c.Runtimes {
 		r := &c.Runtimes[i]
@@ -211,6 +232,16 @@ func (c *Catalog) Lookup(rt string) (Entry, error) {
 			if r.ID+r.Versions[j].Version == rt {
 				return Entry{Runtime: r, Version: &r.Versions[j]}, nil
 			}
+		}
+	}
+	if !c.RefuseOldNames && originalNames[rt] {
+		id, version, _ := SplitRuntime(rt)
+		for i := range c.Runtimes {
+			r := &c.Runtimes[i]
+			if r.ID != id || len(r.Versions) == 0 {
+				continue
+			}
+			return Entry{Runtime: r, Version: nearest(r, version), Requested: rt}, nil
 		}
 	}
 	return Entry{}, &InvalidRuntimeError{Runtime: rt, Supported: c.Names()}

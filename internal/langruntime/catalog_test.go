@@ -172,15 +172,15 @@ func TestLookup(t *testing.T) {
 	if e.Name() != "python3.11" || e.Runtime.ID != "python" || e.Version.Version != "3.11" {
 		t.Errorf("Lookup(python3.11) = %s (%s, %s)", e.Name(), e.Runtime.ID, e.Version.Version)
 	}
-	want := "Invalid runtime: python2.7. Supported runtimes are: " + strings.Join(defaultNames, ", ")
-	for _, rt := range []string{"python2.7", "python3.1", "python", "3.11", "", "Python3.11", "python3.11 "} {
+	want := "Invalid runtime: python2.6. Supported runtimes are: " + strings.Join(defaultNames, ", ")
+	for _, rt := range []string{"python2.6", "python3.1", "python", "3.11", "", "Python3.11", "python3.11 "} {
 		_, err := c.Lookup(rt)
 		var ire *InvalidRuntimeError
 		if !errors.As(err, &ire) {
 			t.Fatalf("Lookup(%q) error = %v, want *InvalidRuntimeError", rt, err)
 		}
-		if rt == "python2.7" && err.Error() != want {
-			t.Errorf("Lookup(python2.7) error =\n%q, want\n%q", err, want)
+		if rt == "python2.6" && err.Error() != want {
+			t.Errorf("Lookup(python2.6) error =\n%q, want\n%q", err, want)
 		}
 	}
 	// IDs that are prefixes of each other.

@@ -63,8 +63,8 @@ func TestFunctionErrors(t *testing.T) {
 		wantReason string
 		wantErr    string
 	}{
-		{"unknown runtime", func(f *v1beta1.Function) { f.Spec.Runtime = "python2.7" },
-			v1beta1.ReasonUnknownRuntime, "Invalid runtime: python2.7. Supported runtimes are: python3.9, "},
+		{"unknown runtime", func(f *v1beta1.Function) { f.Spec.Runtime = "python2.6" },
+			v1beta1.ReasonUnknownRuntime, "Invalid runtime: python2.6. Supported runtimes are: python3.9, "},
 		{"malformed handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" },
 			v1beta1.ReasonInvalidHandler, source.ErrHandlerFormat.Error()},
 		{"handler with a path", func(f *v1beta1.Function) { f.Spec.Handler = "../x.foo" },

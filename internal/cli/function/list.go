@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -114,17 +115,24 @@ func listRun(ctx context.Context, o *ListOptions) error {
 // an update and kept the pods of the previous generation. Then the column
 // is "<ready>/<replicas> READY (update refused: <message>)", when the
 // condition is of the Function's current generation.
+//
+// A function whose runtime is an old name that runs on another version
+// gets that note: "1/1 READY (python3.7 runs on python3.9)".
 func status(fn *v1beta1.Function) string {
 	c := readyCondition(fn)
 	badInput := c != nil && c.Status == metav1.ConditionFalse && v1beta1.IsBadInputReason(c.Reason)
+	note := ""
+	if sc := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionRuntimeSubstituted); sc != nil && sc.Status == metav1.ConditionTrue && sc.Message != "" {
+		note = " (" + oneLine(sc.Message) + ")"
+	}
 	if fn.Status.ReadyReplicas > 0 {
-		s := fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+		s := fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas) + note
 		if badInput && c.ObservedGeneration == fn.Generation {
 			s += " (update refused: " + conditionMessage(c) + ")"
 		}
 		return s
 	}
-	s := fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas)
+	s := fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas) + note
 	if badInput && (c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
 		s += ": " + conditionMessage(c)
 	}

@@ -44,6 +44,10 @@ func TestStatusColumn(t *testing.T) {
 		{"not bad input", fn(2, 1, 2, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "1/2 READY"},
 		{"not ready, bad input", fn(2, 0, 0, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2)), "0/0 NOT READY: Invalid handler"},
 		{"not ready, crash loop", fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "0/1 NOT READY"},
+		{"old runtime name", substituted(fn(2, 1, 1, cond(metav1.ConditionTrue, v1beta1.ReasonReady, "", 2))),
+			"1/1 READY (python3.7 runs on python3.9)"},
+		{"old runtime name, not ready", substituted(fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2))),
+			"0/1 NOT READY (python3.7 runs on python3.9): Invalid handler"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := status(tt.fn); got != tt.want {
@@ -51,4 +55,9 @@ func TestStatusColumn(t *testing.T) {
 			}
 		})
 	}
+}
+
+func substituted(f *v1beta1.Function) *v1beta1.Function {
+	f.Status.SetRuntimeSubstitution("python3.7 runs on python3.9", f.Generation)
+	return f
 }
