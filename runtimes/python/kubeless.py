@@ -833,7 +833,14 @@ class _Worker(object):
                 'event-namespace': ev.get('event-namespace', ''),
                 'extensions': {'request': req},
             }
-            r = self.func(event, self.context.copy())
+            if _bottle_used:
+                _bottle_local.request, _bottle_local.response = req, None
+                try:
+                    r = _bottle_finish(self.func(event, self.context.copy()))
+                finally:
+                    _bottle_local.request = _bottle_local.response = None
+            else:
+                r = self.func(event, self.context.copy())
             if cell is not None and cell[0]:
                 return
             t = type(r)
@@ -990,6 +997,320 @@ def _is_bottle_response(value):
 
 
 # ---------------------------------------------------------------------------
+# Compat: the `bottle` module of the original runtime
+#
+# The original served functions with Bottle, and functions imported it to set
+# a status and headers: they returned or raised bottle.HTTPResponse /
+# HTTPError, or set bottle.response.status. A function that imports `bottle`
+# without bundling it gets this small stand-in (the real Bottle, when it is
+# on the path, wins: the finder comes last). It has HTTPResponse, HTTPError,
+# abort, redirect, request (the current invocation's request) and response
+# (the current invocation's status and headers, applied to a plain return
+# value).
+
+_bottle_local = threading.local()
+_bottle_used = False  # set once a function imports the stand-in
+
+_HTTP_REASONS = {
+    200: 'OK', 201: 'Created', 202: 'Accepted', 204: 'No Content', 301: 'Moved Permanently',
+    302: 'Found', 303: 'See Other', 304: 'Not Modified', 307: 'Temporary Redirect',
+    308: 'Permanent Redirect', 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden',
+    404: 'Not Found', 405: 'Method Not Allowed', 409: 'Conflict', 410: 'Gone',
+    415: 'Unsupported Media Type', 418: "I'm a teapot", 422: 'Unprocessable Entity',
+    429: 'Too Many Requests', 500: 'Internal Server Error', 501: 'Not Implemented',
+    502: 'Bad Gateway', 503: 'Service Unavailable', 504: 'Gateway Timeout',
+}
+
+
+def _bottle_hkey(name):
+    """Bottle's header key: 'content_type' and 'content-type' → 'Content-Type'."""
+    name = str(name)
+    if '\n' in name or '\r' in name or '\0' in name:
+        raise ValueError('header names must not contain control characters: %r' % name)
+    return name.title().replace('_', '-')
+
+
+def _bottle_hval(value):
+    value = str(value)
+    if '\n' in value or '\r' in value or '\0' in value:
+        raise ValueError('header values must not contain control characters: %r' % value)
+    return value
+
+
+class _BottleBaseResponse(object):
+    """bottle.BaseResponse: a status, headers and a body."""
+    default_status = 200
+
+    def __init__(self, body='', status=None, headers=None, **more_headers):
+        self.body = body
+        self._headers = []
+        self.status = status or self.default_status
+        if headers:
+            items = headers.items() if hasattr(headers, 'items') else headers
+            for name, value in items:
+                self.add_header(name, value)
+        for name, value in more_headers.items():
+            self.add_header(name, value)
+
+    @property
+    def status_code(self):
+        return self._status_code
+
+    @property
+    def status_line(self):
+        return self._status_line
+
+    def _get_status(self):
+        return self._status_line
+
+    def _set_status(self, status):
+        if isinstance(status, bool):
+            raise ValueError('status must be an int such as 404 or a line such as "404 Not Found", got %r' % (status,))
+        if isinstance(status, int):
+            code, line = status, '%d %s' % (status, _HTTP_REASONS.get(status, 'Unknown'))
+        elif isinstance(status, str) and status.strip()[:3].isdigit():
+            line = status.strip()
+            code = int(line[:3])
+            if len(line) == 3:
+                line = '%d %s' % (code, _HTTP_REASONS.get(code, 'Unknown'))
+        else:
+            raise ValueError('status must be an int such as 404 or a line such as "404 Not Found", got %r' % (status,))
+        if not 100 <= code <= 599:
+            raise ValueError('status must be between 100 and 599, got %d' % code)
+        self._status_code, self._status_line = code, line
+
+    status = property(_get_status, _set_status, doc='The status line; set an int or a line.')
+
+    @property
+    def headerlist(self):
+        return [(n, v) for n, v in self._headers]
+
+    @property
+    def headers(self):
+        return _BottleHeaderView(self)
+
+    def get_header(self, name, default=None):
+        key = _bottle_hkey(name)
+        for n, v in self._headers:
+            if n == key:
+                return v
+        return default
+
+    def set_header(self, name, value):
+        key = _bottle_hkey(name)
+        self._headers = [h for h in self._headers if h[0] != key]
+        self._headers.append((key, _bottle_hval(value)))
+
+    def add_header(self, name, value):
+        self._headers.append((_bottle_hkey(name), _bottle_hval(value)))
+
+    def delete_header(self, name):
+        key = _bottle_hkey(name)
+        self._headers = [h for h in self._headers if h[0] != key]
+
+    def iter_headers(self):
+        return iter(self.headerlist)
+
+    @property
+    def content_type(self):
+        return self.get_header('Content-Type')
+
+    @content_type.setter
+    def content_type(self, value):
+        self.set_header('Content-Type', value)
+
+    def set_cookie(self, name, value, path=None, domain=None, max_age=None, expires=None,
+                   secure=False, httponly=False, samesite=None):
+        parts = ['%s=%s' % (name, value)]
+        if path:
+            parts.append('Path=%s' % path)
+        if domain:
+            parts.append('Domain=%s' % domain)
+        if max_age is not None:
+            parts.append('Max-Age=%d' % int(getattr(max_age, 'total_seconds', lambda: max_age)()))
+        if expires:
+            parts.append('Expires=%s' % expires)
+        if secure:
+            parts.append('Secure')
+        if httponly:
+            parts.append('HttpOnly')
+        if samesite:
+            parts.append('SameSite=%s' % samesite)
+        self.add_header('Set-Cookie', '; '.join(parts))
+
+    def delete_cookie(self, name, **options):
+        options['max_age'] = 0
+        options['expires'] = 'Thu, 01 Jan 1970 00:00:00 GMT'
+        self.set_cookie(name, '', **options)
+
+    def __repr__(self):
+        return '<%s: %s>' % (type(self).__name__, self._status_line)
+
+
+class _BottleHeaderView(object):
+    """response.headers: a dict-like view; setting a header replaces it."""
+
+    def __init__(self, resp):
+        self._resp = resp
+
+    def __getitem__(self, name):
+        v = self._resp.get_header(name)
+        if v is None:
+            raise KeyError(name)
+        return v
+
+    def __setitem__(self, name, value):
+        self._resp.set_header(name, value)
+
+    def __delitem__(self, name):
+        self._resp.delete_header(name)
+
+    def __contains__(self, name):
+        return self._resp.get_header(name) is not None
+
+    def get(self, name, default=None):
+        return self._resp.get_header(name, default)
+
+    def append(self, name, value):
+        self._resp.add_header(name, value)
+
+    def items(self):
+        return self._resp.headerlist
+
+    def keys(self):
+        return [n for n, _ in self._resp.headerlist]
+
+    def __iter__(self):
+        return iter(self.keys())
+
+    def __len__(self):
+        return len(self._resp.headerlist)
+
+
+class _BottleHTTPResponse(_BottleBaseResponse, Exception):
+    """bottle.HTTPResponse: return it, or raise it, to answer with its status,
+    headers and body."""
+
+    def __init__(self, body='', status=None, headers=None, **more_headers):
+        Exception.__init__(self, body)
+        _BottleBaseResponse.__init__(self, body, status, headers, **more_headers)
+
+
+class _BottleHTTPError(_BottleHTTPResponse):
+    """bottle.HTTPError(status=500, body=None, exception=None, traceback=None)."""
+    default_status = 500
+
+    def __init__(self, status=None, body=None, exception=None, traceback=None, **more_headers):
+        self.exception = exception
+        self.traceback = traceback
+        _BottleHTTPResponse.__init__(self, body, status, **more_headers)
+
+
+def _bottle_abort(code=500, text='Unknown Error.'):
+    raise _BottleHTTPError(code, text)
+
+
+def _bottle_redirect(url, code=None):
+    if not code:
+        code = 303 if _bottle_current_request().method != 'GET' else 302
+    raise _BottleHTTPResponse('', status=code, Location=url)
+
+
+def _bottle_current_request():
+    req = getattr(_bottle_local, 'request', None)
+    if req is None:
+        raise RuntimeError('bottle.request is only there while the function runs an invocation')
+    return req
+
+
+def _bottle_current_response():
+    resp = getattr(_bottle_local, 'response', None)
+    if resp is None:
+        resp = _bottle_local.response = _BottleBaseResponse()
+    return resp
+
+
+class _BottleLocalRequest(object):
+    """bottle.request: the request of the invocation running on this thread."""
+
+    def __getattr__(self, name):
+        return getattr(_bottle_current_request(), name)
+
+    def __repr__(self):
+        return '<bottle.request (kubeless compat)>'
+
+
+class _BottleLocalResponse(object):
+    """bottle.response: the status and headers of the invocation running on
+    this thread, applied to the function's return value."""
+
+    def __getattr__(self, name):
+        return getattr(_bottle_current_response(), name)
+
+    def __setattr__(self, name, value):
+        setattr(_bottle_current_response(), name, value)
+
+    def __repr__(self):
+        return '<bottle.response (kubeless compat)>'
+
+
+for _cls in (_BottleBaseResponse, _BottleHTTPResponse, _BottleHTTPError, _BottleLocalRequest, _BottleLocalResponse):
+    _cls.__module__ = 'bottle'
+_BottleBaseResponse.__name__ = _BottleBaseResponse.__qualname__ = 'BaseResponse'
+_BottleHTTPResponse.__name__ = _BottleHTTPResponse.__qualname__ = 'HTTPResponse'
+_BottleHTTPError.__name__ = _BottleHTTPError.__qualname__ = 'HTTPError'
+
+
+def _make_bottle():
+    global _bottle_used
+    import types
+    m = types.ModuleType('bottle', 'Kubeless stand-in for the parts of Bottle the original runtime gave functions.')
+    m.__version__ = '0.12.13-kubeless'
+    m.BaseResponse = _BottleBaseResponse
+    m.Response = _BottleBaseResponse
+    m.HTTPResponse = _BottleHTTPResponse
+    m.HTTPError = _BottleHTTPError
+    m.abort = _bottle_abort
+    m.redirect = _bottle_redirect
+    m.request = _BottleLocalRequest()
+    m.response = _BottleLocalResponse()
+    m.__all__ = ['BaseResponse', 'Response', 'HTTPResponse', 'HTTPError', 'abort', 'redirect', 'request', 'response']
+    _bottle_used = True
+    return m
+
+
+class _BottleFinder(object):
+    """Serves `import bottle` when nothing on sys.path provides it."""
+
+    @classmethod
+    def find_spec(cls, name, path=None, target=None):
+        if name != 'bottle':
+            return None
+        import importlib.util
+        return importlib.util.spec_from_loader('bottle', cls(), origin='kubeless compat')
+
+    def create_module(self, spec):
+        return _make_bottle()
+
+    def exec_module(self, module):
+        pass
+
+
+def _bottle_finish(r):
+    """After an invocation of a function that uses the stand-in: a plain
+    return value takes the status and headers set on bottle.response."""
+    resp = getattr(_bottle_local, 'response', None)
+    _bottle_local.request = _bottle_local.response = None
+    if resp is None or isinstance(r, (Response, _BottleBaseResponse)) or _is_bottle_response(r):
+        return r
+    if resp._status_code == 200 and not resp._headers:
+        return r
+    out = _BottleHTTPResponse(r, resp._status_code)
+    out._headers = list(resp._headers)
+    return out
+
+
+# ---------------------------------------------------------------------------
 # Start-up
 
 
@@ -1065,6 +1386,7 @@ def main():
         timeout = _env_number('FUNC_TIMEOUT', 180.0, float)
         concurrency = max(1, _env_number('KUBELESS_WORKER_CONCURRENCY', 1, int))
         _setup_path(volume)
+        sys.meta_path.append(_BottleFinder)
         func = load(mod_name, handler, volume)
     except LoadError as e:
         msg = ('cannot load function %s: %s' % (label, _one_line(e))).encode('utf-8', 'replace')
