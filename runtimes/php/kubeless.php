@@ -105,6 +105,265 @@ final class Request
     }
 }
 
+/**
+ * The body of an ExtensionResponse: a PSR-7-like writable stream in memory.
+ */
+final class BodyStream
+{
+    private string $data = '';
+    private int $pos = 0;
+
+    public function __toString(): string
+    {
+        return $this->data;
+    }
+
+    public function write(string $string): int
+    {
+        $this->data = substr($this->data, 0, $this->pos) . $string . substr($this->data, $this->pos + strlen($string));
+        $this->pos += strlen($string);
+        return strlen($string);
+    }
+
+    public function read(int $length): string
+    {
+        $out = substr($this->data, $this->pos, max(0, $length));
+        $this->pos += strlen($out);
+        return $out;
+    }
+
+    public function getContents(): string
+    {
+        return $this->read(strlen($this->data));
+    }
+
+    public function getSize(): ?int
+    {
+        return strlen($this->data);
+    }
+
+    public function tell(): int
+    {
+        return $this->pos;
+    }
+
+    public function eof(): bool
+    {
+        return $this->pos >= strlen($this->data);
+    }
+
+    public function rewind(): void
+    {
+        $this->pos = 0;
+    }
+
+    public function seek(int $offset, int $whence = SEEK_SET): void
+    {
+        $pos = match ($whence) {
+            SEEK_CUR => $this->pos + $offset,
+            SEEK_END => strlen($this->data) + $offset,
+            default => $offset,
+        };
+        if ($pos < 0) {
+            throw new \RuntimeException("cannot seek to position $pos");
+        }
+        $this->pos = $pos;
+    }
+
+    public function isSeekable(): bool
+    {
+        return true;
+    }
+
+    public function isWritable(): bool
+    {
+        return true;
+    }
+
+    public function isReadable(): bool
+    {
+        return true;
+    }
+
+    public function close(): void
+    {
+    }
+
+    public function detach()
+    {
+        return null;
+    }
+
+    public function getMetadata(?string $key = null): mixed
+    {
+        return $key === null ? [] : null;
+    }
+}
+
+/**
+ * $event->extensions->response (compat: the original runtime gave functions
+ * its Slim PSR-7 response). The with*() methods return a changed copy, as in
+ * PSR-7, and every copy shares the body stream. The runtime sends the status
+ * and headers of the copy made last, so both
+ *
+ *     return $event->extensions->response->withStatus(201)->withHeader('X-Id', '7');
+ *
+ * and changing it without returning it work; a returned value is appended to
+ * what the function wrote into getBody().
+ */
+final class ExtensionResponse
+{
+    private int $status = 200;
+    private string $reason = '';
+    private string $protocol = '1.1';
+    /** @var array<string, array{0: string, 1: list<string>}> lower-case name => [name, values] */
+    private array $headers = [];
+    private object $body;
+    private \stdClass $track;
+
+    public function __construct()
+    {
+        $this->body = new BodyStream();
+        $this->track = new \stdClass();
+        $this->track->latest = $this;
+    }
+
+    private function derive(): self
+    {
+        $copy = clone $this;
+        $this->track->latest = $copy;
+        return $copy;
+    }
+
+    /** The copy the function made last (the runtime sends it). */
+    public function latest(): self
+    {
+        return $this->track->latest;
+    }
+
+    public function getStatusCode(): int
+    {
+        return $this->status;
+    }
+
+    public function getReasonPhrase(): string
+    {
+        return $this->reason;
+    }
+
+    public function withStatus(int $code, string $reasonPhrase = ''): self
+    {
+        if ($code < 100 || $code > 599) {
+            throw new \InvalidArgumentException("invalid status $code (want 100-599)");
+        }
+        $copy = $this->derive();
+        $copy->status = $code;
+        $copy->reason = $reasonPhrase;
+        return $copy;
+    }
+
+    public function getProtocolVersion(): string
+    {
+        return $this->protocol;
+    }
+
+    public function withProtocolVersion(string $version): self
+    {
+        $copy = $this->derive();
+        $copy->protocol = $version;
+        return $copy;
+    }
+
+    /** @return array<string, list<string>> */
+    public function getHeaders(): array
+    {
+        $out = [];
+        foreach ($this->headers as [$name, $values]) {
+            $out[$name] = $values;
+        }
+        return $out;
+    }
+
+    public function hasHeader(string $name): bool
+    {
+        return isset($this->headers[strtolower($name)]);
+    }
+
+    /** @return list<string> */
+    public function getHeader(string $name): array
+    {
+        return $this->headers[strtolower($name)][1] ?? [];
+    }
+
+    public function getHeaderLine(string $name): string
+    {
+        return implode(', ', $this->getHeader($name));
+    }
+
+    /** @param string|list<string> $value */
+    public function withHeader(string $name, $value): self
+    {
+        $copy = $this->derive();
+        $copy->headers[strtolower($name)] = [$name, self::values($name, $value)];
+        return $copy;
+    }
+
+    /** @param string|list<string> $value */
+    public function withAddedHeader(string $name, $value): self
+    {
+        $copy = $this->derive();
+        $key = strtolower($name);
+        $old = $copy->headers[$key] ?? [$name, []];
+        $copy->headers[$key] = [$old[0], array_merge($old[1], self::values($name, $value))];
+        return $copy;
+    }
+
+    public function withoutHeader(string $name): self
+    {
+        $copy = $this->derive();
+        unset($copy->headers[strtolower($name)]);
+        return $copy;
+    }
+
+    public function getBody(): object
+    {
+        return $this->body;
+    }
+
+    public function withBody(object $body): self
+    {
+        if (!method_exists($body, '__toString')) {
+            throw new \InvalidArgumentException('withBody: the body must be a stream (an object with __toString)');
+        }
+        $copy = $this->derive();
+        $copy->body = $body;
+        return $copy;
+    }
+
+    /** @return list<string> */
+    private static function values(string $name, $value): array
+    {
+        if (!preg_match('/^[!#$%&\'*+.^_`|~0-9A-Za-z-]+$/', $name)) {
+            throw new \InvalidArgumentException("invalid header name \"$name\"");
+        }
+        $values = [];
+        foreach (is_array($value) ? $value : [$value] as $v) {
+            $v = (string) $v;
+            if (preg_match("/[\r\n\0]/", $v)) {
+                throw new \InvalidArgumentException("header $name: the value must not contain CR, LF or NUL");
+            }
+            $values[] = $v;
+        }
+        return $values;
+    }
+
+    /** True when the function changed anything. */
+    public function changed(): bool
+    {
+        return $this->status !== 200 || $this->headers !== [] || (string) $this->body !== '';
+    }
+}
+
 /** Raised by the runtime when the function cannot be loaded (F frame). */
 final class LoadFailure extends \RuntimeException
 {
@@ -347,8 +606,14 @@ final class Runtime
         self::$state = $id;
         try {
             $event = self::event($payload);
+            $response = $event->extensions->response;
             $value = (self::$function)($event, clone self::$context);
             self::endOutputBuffers();
+            $latest = $response->latest();
+            if (!($value instanceof Response || $value instanceof ExtensionResponse
+                || $value instanceof \Psr\Http\Message\ResponseInterface) && $latest->changed()) {
+                $value = self::withExtension($latest, $value);
+            }
             self::reply($id, $value);
         } catch (\Throwable $e) {
             self::endOutputBuffers();
@@ -381,13 +646,35 @@ final class Runtime
         $event->{'event-namespace'} = $meta['event-namespace'] ?? '';
         $event->extensions = new \stdClass();
         $event->extensions->request = new Request($head, $body);
+        $event->extensions->response = new ExtensionResponse();
         return $event;
+    }
+
+    /** The function's return value after what it wrote into $event->extensions->response. */
+    private static function withExtension(ExtensionResponse $r, mixed $value): Response
+    {
+        $written = (string) $r->getBody();
+        [$body, $type] = self::typed($value);
+        $headers = $r->getHeaders();
+        if (!$r->hasHeader('Content-Type')) {
+            [, $type] = self::typed($written . $body);
+            if ($written === '' && $value === null) {
+                $type = null;
+            }
+            if ($type !== null) {
+                $headers['Content-Type'] = [$type];
+            }
+        }
+        return new Response($written . $body, $r->getStatusCode(), $headers);
     }
 
     private static function reply(int $id, mixed $value): void
     {
         if ($value instanceof Response) {
             [$status, $headers, $body] = [$value->status, self::pairs($value->headers), $value->body];
+        } elseif ($value instanceof ExtensionResponse) {
+            [$status, $headers, $body] = [$value->getStatusCode(), self::pairs($value->getHeaders()),
+                (string) $value->getBody()];
         } elseif ($value instanceof \Psr\Http\Message\ResponseInterface) {
             [$status, $headers, $body] = [$value->getStatusCode(), self::pairs($value->getHeaders()),
                 (string) $value->getBody()];

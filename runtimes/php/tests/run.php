@@ -564,6 +564,7 @@ $tests['MOD_ROOT_PATH is the fallback volume'] = function () {
 };
 
 require __DIR__ . '/examples_compat.php';
+require __DIR__ . '/extension_response.php';
 
 // ---------------------------------------------------------------- runner
 
