@@ -57,7 +57,49 @@ const requestHelpers = {
   },
 };
 
+const kParams = Symbol('kubeless.params');
+
+// lastForwarded: the address the host appended to X-Forwarded-For (http mode, where the
+// worker's socket is the host's Unix socket).
+function lastForwarded(headers) {
+  const xff = headers['x-forwarded-for'];
+  if (!xff) return undefined;
+  const parts = String(xff).split(',');
+  return parts[parts.length - 1].trim() || undefined;
+}
+
 const requestAccessors = {
+  // The original mounted the function with app.all('*'), so Express gave req.params[0],
+  // the whole path.
+  params: {
+    get() {
+      if (this[kParams] === undefined) this[kParams] = { 0: this.path };
+      return this[kParams];
+    },
+    set(value) { this[kParams] = value; },
+  },
+  // The Host header without its port ("[::1]:8080" -> "[::1]").
+  hostname: {
+    get() {
+      const host = this.headers.host;
+      if (!host) return undefined;
+      const start = host[0] === '[' ? host.indexOf(']') + 1 : 0;
+      const colon = host.indexOf(':', start);
+      return colon === -1 ? host : host.slice(0, colon);
+    },
+  },
+  // The caller's address.
+  ip: {
+    get() {
+      const s = this.socket;
+      return (s && s.remoteAddress) || lastForwarded(this.headers);
+    },
+  },
+  originalUrl: {
+    get() { return this.url; },
+  },
+  protocol: { get() { return 'http'; } },
+  secure: { get() { return false; } },
   path: {
     get() {
       const q = this.url.indexOf('?');
@@ -128,6 +170,83 @@ const responseHelpers = {
     return this;
   },
 
+  // append adds a value to a header (Set-Cookie keeps every cookie).
+  append(field, value) {
+    const prev = this.getHeader(field);
+    let v = Array.isArray(value) ? value.map(String) : String(value);
+    if (prev !== undefined) v = [].concat(prev, v);
+    this.setHeader(field, v);
+    return this;
+  },
+
+  location(url) {
+    let loc = String(url);
+    if (loc === 'back') loc = (this.req && (this.req.headers.referer || this.req.headers.referrer)) || '/';
+    return this.set('Location', encodeUrl(loc));
+  },
+
+  // redirect(url) or redirect(status, url): 302 by default, with Express's short body.
+  redirect(a, b) {
+    let status = 302;
+    let url = a;
+    if (b !== undefined) {
+      status = typeof a === 'number' ? a : b;
+      url = typeof a === 'number' ? b : a;
+    }
+    this.location(url);
+    const address = this.getHeader('location');
+    const reason = http.STATUS_CODES[status] || String(status);
+    const accept = (this.req && this.req.headers.accept) || '';
+    let body;
+    if (accept.includes('html') && !/text\/plain/.test(accept.split('html')[0])) {
+      const esc = escapeHtml(address);
+      this.setHeader('Content-Type', 'text/html; charset=utf-8');
+      body = `<p>${reason}. Redirecting to <a href="${esc}">${esc}</a></p>`;
+    } else {
+      this.setHeader('Content-Type', 'text/plain; charset=utf-8');
+      body = `${reason}. Redirecting to ${address}`;
+    }
+    this.statusCode = status;
+    this.end(this.req && this.req.method === 'HEAD' ? undefined : body);
+    return this;
+  },
+
+  // cookie(name, value, options) as Express: an object value is "j:" + JSON, maxAge in
+  // milliseconds, path "/" by default.
+  cookie(name, value, options) {
+    const opts = { path: '/', ...(options || {}) };
+    if (opts.signed) throw new Error('res.cookie: signed cookies need a secret, which the Kubeless runtime does not have; sign the value yourself');
+    let val = typeof value === 'object' && value !== null ? 'j:' + JSON.stringify(value) : String(value);
+    val = (opts.encode || encodeURIComponent)(val);
+    if (!/^[a-zA-Z0-9!#$%&'*+.^_`|~-]+$/.test(name)) throw new TypeError(`res.cookie: invalid cookie name ${JSON.stringify(name)}`);
+    let cookie = `${name}=${val}`;
+    if (opts.maxAge !== undefined && opts.maxAge !== null) {
+      const ms = Number(opts.maxAge);
+      if (!Number.isFinite(ms)) throw new TypeError('res.cookie: maxAge must be a number of milliseconds');
+      opts.expires = new Date(Date.now() + ms);
+      cookie += `; Max-Age=${Math.floor(ms / 1000)}`;
+    }
+    if (opts.domain) cookie += `; Domain=${opts.domain}`;
+    if (opts.path) cookie += `; Path=${opts.path}`;
+    if (opts.expires) cookie += `; Expires=${new Date(opts.expires).toUTCString()}`;
+    if (opts.httpOnly) cookie += '; HttpOnly';
+    if (opts.secure) cookie += '; Secure';
+    if (opts.partitioned) cookie += '; Partitioned';
+    if (opts.sameSite) {
+      const ss = opts.sameSite === true ? 'Strict' : String(opts.sameSite).toLowerCase();
+      const names = { strict: 'Strict', lax: 'Lax', none: 'None', Strict: 'Strict' };
+      if (!names[ss]) throw new TypeError(`res.cookie: sameSite must be true, "lax", "strict" or "none", not ${JSON.stringify(opts.sameSite)}`);
+      cookie += `; SameSite=${names[ss]}`;
+    }
+    return this.append('Set-Cookie', cookie);
+  },
+
+  clearCookie(name, options) {
+    const opts = { path: '/', ...(options || {}), expires: new Date(1) };
+    delete opts.maxAge;
+    return this.cookie(name, '', opts);
+  },
+
   sendStatus(code) {
     this.statusCode = code;
     this.setHeader('Content-Type', 'text/plain; charset=utf-8');
@@ -135,6 +254,16 @@ const responseHelpers = {
     return this;
   },
 };
+
+// encodeUrl percent-encodes what a URL may not hold, leaving %XX sequences alone.
+function encodeUrl(url) {
+  return url.replace(/%(?![0-9A-Fa-f]{2})|[^\x21\x23-\x3B\x3D\x3F-\x5B\x5D\x5F\x61-\x7A\x7E]+/g,
+    (m) => (m === '%' ? '%25' : encodeURI(m)));
+}
+
+function escapeHtml(s) {
+  return String(s).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
 
 // define adds methods and accessors to a prototype, non-enumerable like class members.
 function define(proto, members) {

@@ -70,6 +70,17 @@ describe('original examples', { skip }, () => {
     assert.equal(r.text, 'hello world!');
   });
 
+  it('helloexpress.foo uses Express request and response members', async () => {
+    // frames mode, the host's default: the caller's address comes in the invocation head.
+    let r = await call('helloexpress', 'foo', { path: '/x?y=1' }, { mode: 'frames' });
+    assert.equal(r.status, 200);
+    assert.equal(r.text, 'hello localhost from 127.0.0.1, you asked for /x?y=1');
+    assert.deepEqual([].concat(r.headers['set-cookie']), ['visited=yes; Path=/; HttpOnly']);
+    r = await call('helloexpress', 'foo', { path: '/old' });
+    assert.equal(r.status, 301);
+    assert.equal(r.headers.location, '/new');
+  });
+
   it('hellowithdata.handler logs the event and echoes the JSON data', async () => {
     const r = await call('hellowithdata', 'handler', data);
     assert.equal(r.status, 200);

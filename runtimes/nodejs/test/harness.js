@@ -240,7 +240,9 @@ function framesClient(toWorker, errors) {
       c.headers = {};
       for (const [n, v] of head.headers) {
         const k = n.toLowerCase();
-        c.headers[k] = c.headers[k] === undefined ? v : `${c.headers[k]}, ${v}`;
+        // As Node's client: Set-Cookie is an array, other repeated headers are joined.
+        if (k === 'set-cookie') (c.headers[k] = c.headers[k] || []).push(v);
+        else c.headers[k] = c.headers[k] === undefined ? v : `${c.headers[k]}, ${v}`;
       }
       c.chunks.push(payload.subarray(4 + hlen));
       if (!head.stream) {

@@ -409,6 +409,29 @@ function invocationSuite(mode) {
       const bodiless = JSON.parse((await w.request()).text);
       assert.equal(bodiless.isJSON, null);
     });
+    apiCase('Express request members and res.redirect, res.cookie (compat)', 'expressmembers', async (w) => {
+      let r = await w.request({ path: '/some/where?q=1', headers: { 'X-Forwarded-For': '1.2.3.4, 10.0.0.9' } });
+      assert.equal(r.status, 200);
+      assert.deepEqual(JSON.parse(r.text), {
+        params: { 0: '/some/where' }, hostname: 'localhost', ip: mode === 'http' ? '10.0.0.9' : '127.0.0.1',
+        originalUrl: '/some/where?q=1', protocol: 'http', secure: false,
+      });
+      const cookies = [].concat(r.headers['set-cookie']);
+      assert.equal(cookies.length, 3);
+      assert.match(cookies[0], /^sid=abc; Max-Age=60; Path=\/; Expires=[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} [\d:]{8} GMT; HttpOnly$/);
+      assert.equal(cookies[1], 'prefs=j%3A%7B%22dark%22%3Atrue%7D; Path=/app; SameSite=Lax');
+      assert.equal(cookies[2], 'old=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT');
+      r = await w.request({ path: '/?how=redirect' });
+      assert.equal(r.status, 302);
+      assert.equal(r.headers.location, '/to/a%20b?x=%41');
+      assert.equal(r.text, 'Found. Redirecting to /to/a%20b?x=%41');
+      r = await w.request({ path: '/?how=redirect301', headers: { Accept: 'text/html' } });
+      assert.equal(r.status, 301);
+      assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');
+      assert.equal(r.text, '<p>Moved Permanently. Redirecting to <a href="https://example.com/">https://example.com/</a></p>');
+      r = await w.request({ path: '/?how=back', headers: { Referer: '/from' } });
+      assert.equal(r.headers.location, '/from');
+    });
     apiCase('Express-style send, json, sendStatus, type (compat)', 'expresssend', async (w) => {
       let r = await w.request();
       assert.equal(r.headers['content-type'], 'text/html; charset=utf-8');

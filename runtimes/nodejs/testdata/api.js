@@ -129,6 +129,21 @@ module.exports = {
       host: req.get('host'),
     };
   },
+  expressmembers: (event) => {
+    const req = event.extensions.request;
+    const res = event.extensions.response;
+    const how = req.query.how;
+    if (how === 'redirect') return res.redirect('/to/a b?x=%41');
+    if (how === 'redirect301') return res.redirect(301, 'https://example.com/');
+    if (how === 'back') return res.redirect('back');
+    res.cookie('sid', 'abc', { httpOnly: true, maxAge: 60000 });
+    res.cookie('prefs', { dark: true }, { path: '/app', sameSite: 'lax' });
+    res.clearCookie('old');
+    return {
+      params: req.params, hostname: req.hostname, ip: req.ip, originalUrl: req.originalUrl,
+      protocol: req.protocol, secure: req.secure,
+    };
+  },
   expresssend: (event) => {
     const res = event.extensions.response;
     const how = event.extensions.request.query.how;
