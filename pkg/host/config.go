@@ -94,6 +94,9 @@ func FromEnv(env []string) (Config, error) {
 			m[k] = v
 		}
 	}
+	if err := applyAliases(m); err != nil {
+		return Config{}, err
+	}
 	c := Config{
 		ModName:       m[contract.EnvModName],
 		Handler:       m[contract.EnvFuncHandler],
