@@ -33,12 +33,27 @@ func TestOriginalExamplesThroughRuntimeRun(t *testing.T) {
 		env               []string
 		want              string
 		wantJSON          bool
+		wantStatus        int               // 0 means 200
+		wantHeader        map[string]string // headers of the answer
 	}{
 		{rt: "python3.11", lang: "python", handler: "helloget.foo", want: "hello world"},
 		{rt: "python3.11", lang: "python", handler: "hellowithdata.handler", body: data, want: data, wantJSON: true},
 		{rt: "python3.11", lang: "python", handler: "preload.handler", env: []string{"PRELOAD_SECONDS=0.2"}, want: "hello world"},
 		{rt: "python3.11", lang: "python", handler: "request.handler", path: "/?greeting=Hola",
 			header: map[string]string{"Say-Hello-To": "John"}, want: "Hola John"},
+		// Functions that set the status and headers as the original runtimes let them.
+		{rt: "python3.11", lang: "python", handler: "hellobottle.handler", path: "/?name=teapot", want: "I'm a teapot",
+			wantStatus: 418, wantHeader: map[string]string{"X-Kind": "teapot"}},
+		{rt: "python3.11", lang: "python", handler: "hellobottle.handler", path: "/?name=ann", want: `{"hello": "ann"}`, wantJSON: true,
+			wantStatus: 201, wantHeader: map[string]string{"Location": "/greetings/ann"}},
+		{rt: "nodejs20", lang: "nodejs", handler: "helloexpress.foo", path: "/x?y=1", want: "hello 127.0.0.1 from 127.0.0.1, you asked for /x?y=1",
+			wantHeader: map[string]string{"Set-Cookie": "visited=yes; Path=/; HttpOnly"}},
+		{rt: "nodejs20", lang: "nodejs", handler: "helloexpress.foo", path: "/old", want: "Moved Permanently. Redirecting to /new",
+			wantStatus: 301, wantHeader: map[string]string{"Location": "/new"}},
+		{rt: "php8.2", lang: "php", handler: "helloresponse.foo", path: "/?name=ann", want: "hello ann",
+			wantStatus: 201, wantHeader: map[string]string{"Location": "/greetings/ann"}},
+		{rt: "php8.2", lang: "php", handler: "helloresponse.foo", want: "name is required",
+			wantStatus: 400, wantHeader: map[string]string{"X-Reason": "missing name"}},
 		{rt: "nodejs20", lang: "nodejs", handler: "helloget.foo", want: "hello world!"},
 		{rt: "nodejs20", lang: "nodejs", handler: "hellowithdata.handler", body: data, want: data, wantJSON: true},
 		{rt: "nodejs20", lang: "nodejs", handler: "index.helloGet", want: "hello world!"},
@@ -90,14 +105,25 @@ func TestOriginalExamplesThroughRuntimeRun(t *testing.T) {
 			for k, v := range c.header {
 				req.Header.Set(k, v)
 			}
-			resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+			client := &http.Client{Timeout: 30 * time.Second,
+				CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			resp, err := client.Do(req)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				t.Fatalf("%s %s: %s %q", method, c.handler, resp.Status, got)
+			wantStatus := c.wantStatus
+			if wantStatus == 0 {
+				wantStatus = http.StatusOK
+			}
+			if resp.StatusCode != wantStatus {
+				t.Fatalf("%s %s: %s %q, want status %d", method, c.handler, resp.Status, got, wantStatus)
+			}
+			for k, v := range c.wantHeader {
+				if g := resp.Header.Get(k); g != v {
+					t.Errorf("%s: header %s = %q, want %q", c.handler, k, g, v)
+				}
 			}
 			if c.wantJSON {
 				var a, b any
