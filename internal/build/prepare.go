@@ -68,7 +68,14 @@ func Prepare(dir string, code []byte, ct source.ContentType, h source.Handler, r
 	}()
 	if !ct.IsArchive() {
 		name := rt.FileName(h.Module, ct)
-		if err := os.WriteFile(filepath.Join(dir, name), code, 0o644); err != nil {
+		// A handler in a sub-folder (src/hello.foo): ParseHandler has
+		// refused any folder that leaves dir.
+		if d := h.Dir(); d != "" {
+			if err := os.MkdirAll(filepath.Join(dir, filepath.FromSlash(d)), 0o755); err != nil {
+				return err
+			}
+		}
+		if err := os.WriteFile(filepath.Join(dir, filepath.FromSlash(name)), code, 0o644); err != nil {
 			return fmt.Errorf("write %s: %w", name, err)
 		}
 	}

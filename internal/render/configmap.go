@@ -35,10 +35,12 @@ func ConfigMap(fn *v1beta1.Function, entry langruntime.Entry) (*corev1.ConfigMap
 }
 
 // codeFileName is the ConfigMap key of the code and its name in the install
-// volume when it is not an archive.
+// volume when it is not an archive. A ConfigMap key holds no "/": for a
+// handler in a sub-folder (src/hello.foo) it is the file's own name
+// ("hello.py"), and KUBELESS_FUNCTION_PATH says where it goes.
 func codeFileName(p parsed, entry langruntime.Entry) string {
 	if entry.Runtime == nil {
-		return p.handler.Module
+		return p.handler.File()
 	}
-	return entry.Runtime.FileName(p.handler.Module, p.ct)
+	return entry.Runtime.FileName(p.handler.File(), p.ct)
 }

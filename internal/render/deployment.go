@@ -247,6 +247,10 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 		{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume},
 		{Name: EnvFunctionFile, Value: literal(codeFileName(p, entry))},
 	}
+	subdir := p.handler.Dir() != "" && !p.ct.IsArchive()
+	if subdir {
+		prepEnv = append(prepEnv, corev1.EnvVar{Name: EnvFunctionPath, Value: literal(entry.Runtime.FileName(p.handler.Module, p.ct))})
+	}
 	if p.ct.Encoding == "url" {
 		prepEnv = append(prepEnv, corev1.EnvVar{Name: EnvFunctionURL, Value: literal(fn.Spec.Function)})
 	}
@@ -261,7 +265,7 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 		Image:           cfg.provisionImage(),
 		ImagePullPolicy: cfg.pullPolicy(),
 		Command:         []string{"sh", "-c"},
-		Args:            []string{prepareScript(p.ct)},
+		Args:            []string{prepareScript(p.ct, subdir)},
 		Env:             prepEnv,
 		VolumeMounts:    []corev1.VolumeMount{installMount, {Name: depsVol, MountPath: SourceDir}},
 		Resources:       *resources.DeepCopy(),

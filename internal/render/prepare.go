@@ -13,6 +13,10 @@ const (
 	// EnvFunctionFile is the code's file name in /src and, for code that is
 	// not an archive, in the install volume.
 	EnvFunctionFile = "KUBELESS_FUNCTION_FILE"
+	// EnvFunctionPath is where code that is not an archive goes in the
+	// install volume when the handler names a sub-folder ("src/hello.py");
+	// unset otherwise.
+	EnvFunctionPath = "KUBELESS_FUNCTION_PATH"
 	// EnvFunctionURL is the URL to download the code from (content type url).
 	EnvFunctionURL = "KUBELESS_FUNCTION_URL"
 	// EnvChecksum is spec.checksum ("sha256:<hex>"), checked against the
@@ -32,10 +36,11 @@ const (
 
 // prepareScript returns the prepare container's script for content type ct
 // (docs/compatibility.md §1.2: decode, verify the checksum, place, copy the
-// dependency file). It depends on nothing but ct's shape. A failure writes
+// dependency file). It depends on nothing but ct's shape and on whether the
+// handler's module is in a sub-folder (subdir). A failure writes
 // one line to the termination log, which the controller shows in the
 // Function's condition.
-func prepareScript(ct source.ContentType) string {
+func prepareScript(ct source.ContentType, subdir bool) string {
 	var b strings.Builder
 	b.WriteString(`set -e
 fail() { echo "prepare: $*" >&2; echo "prepare: $*" > /dev/termination-log || true; exit 1; }
@@ -77,8 +82,14 @@ done
 [ -n "$extracted" ] || fail "cannot extract the function's tar archive"
 `)
 	default:
-		b.WriteString(`cp "$work" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_FILE"
+		if subdir {
+			b.WriteString(`mkdir -p "$(dirname "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_PATH")"
+cp "$work" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_PATH"
 `)
+		} else {
+			b.WriteString(`cp "$work" "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_FILE"
+`)
+		}
 	}
 	// An empty dependency file (a Function without deps: its ConfigMap
 	// still has the key) is not copied: Node.js refuses to load any module

@@ -68,7 +68,9 @@ func TestFunctionErrors(t *testing.T) {
 		{"malformed handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" },
 			v1beta1.ReasonInvalidHandler, source.ErrHandlerFormat.Error()},
 		{"handler with a path", func(f *v1beta1.Function) { f.Spec.Handler = "../x.foo" },
-			v1beta1.ReasonInvalidHandler, "failed: incorrect handler format"},
+			v1beta1.ReasonInvalidHandler, `handler "../x.foo": folder ".." must stay inside the function's folder`},
+		{"handler with an absolute path", func(f *v1beta1.Function) { f.Spec.Handler = "/etc/x.foo" },
+			v1beta1.ReasonInvalidHandler, `handler "/etc/x.foo": the module's folder must be relative`},
 		{"unknown content type", func(f *v1beta1.Function) { f.Spec.FunctionContentType = "gzip" },
 			v1beta1.ReasonInvalidContentType, "Unable to prepare function of type gzip: Unknown format"},
 		{"deps without archive", func(f *v1beta1.Function) { f.Spec.FunctionContentType = "base64+deps" },
@@ -524,4 +526,71 @@ func TestIngressAnnotations(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A handler in a sub-folder: MOD_NAME is the path, the ConfigMap key is the
+// file's own name (keys hold no "/"), and the prepare step puts the code at
+// KUBELESS_FUNCTION_PATH. An archive brings its own folders.
+func TestSubFolderHandler(t *testing.T) {
+	envOf := func(c corev1.Container) map[string]string {
+		m := map[string]string{}
+		for _, e := range c.Env {
+			m[e.Name] = e.Value
+		}
+		return m
+	}
+	for _, tt := range []struct {
+		ct, key, path string
+	}{
+		{ct: "text", key: "hello.py", path: "src/api/hello.py"},
+		{ct: "base64+zip", key: "hello", path: ""},
+	} {
+		t.Run(tt.ct, func(t *testing.T) {
+			fn := newFunction(func(f *v1beta1.Function) {
+				f.Spec.Handler = "src/api/hello.foo"
+				f.Spec.FunctionContentType = tt.ct
+				if tt.ct != "text" {
+					f.Spec.Function = "UEsFBgAAAAAAAAAAAAAAAAAAAAAAAA=="
+				}
+			})
+			entry, err := Lookup(langruntime.Default(), fn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cm, err := ConfigMap(fn, entry)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, ok := cm.Data[tt.key]; !ok {
+				t.Errorf("ConfigMap keys %v, want %s", keys(cm.Data), tt.key)
+			}
+			d, err := Deployment(fn, entry, Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			prep := d.Spec.Template.Spec.InitContainers[0]
+			env := envOf(prep)
+			if env[EnvFunctionFile] != tt.key || env[EnvFunctionPath] != tt.path {
+				t.Errorf("prepare env %s=%q %s=%q, want %q, %q", EnvFunctionFile, env[EnvFunctionFile], EnvFunctionPath, env[EnvFunctionPath], tt.key, tt.path)
+			}
+			script := prep.Args[0]
+			if got := strings.Contains(script, `mkdir -p "$(dirname "$KUBELESS_INSTALL_VOLUME/$KUBELESS_FUNCTION_PATH")"`); got != (tt.path != "") {
+				t.Errorf("prepare script makes the folder: %v, want %v:\n%s", got, tt.path != "", script)
+			}
+			if strings.Contains(script, "src/api") {
+				t.Errorf("the folder appears in the script:\n%s", script)
+			}
+			if got := envOf(d.Spec.Template.Spec.Containers[0])[contract.EnvModName]; got != "src/api/hello" {
+				t.Errorf("MOD_NAME = %q, want src/api/hello", got)
+			}
+		})
+	}
+}
+
+func keys(m map[string]string) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
 }

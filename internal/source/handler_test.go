@@ -22,9 +22,24 @@ func TestParseHandler(t *testing.T) {
 		{name: "empty module", in: ".foo", wantErr: compat},
 		{name: "empty function", in: "hello.", wantErr: compat},
 		{name: "only dot", in: ".", wantErr: compat},
-		{name: "dot dot traversal", in: "../x.foo", wantErr: compat},
-		{name: "slash in module", in: "dir/hello.foo", wantErr: `handler "dir/hello.foo": module name "dir/hello" must be a plain file name (no "/", "\" or NUL)`},
-		{name: "backslash in module", in: `dir\hello.foo`, wantErr: `handler "dir\\hello.foo": module name "dir\\hello" must be a plain file name (no "/", "\" or NUL)`},
+		{name: "sub-folder", in: "src/hello.foo", want: Handler{Module: "src/hello", Function: "foo"}},
+		{name: "nested sub-folders with dots", in: "src/v1.2/hello.foo", want: Handler{Module: "src/v1.2/hello", Function: "foo"}},
+		{name: "sub-folder, three parts", in: "src/a.b.c", wantErr: compat},
+		{name: "sub-folder, no function", in: "src/hello", wantErr: compat},
+		{name: "dot dot traversal", in: "../x.foo",
+			wantErr: `handler "../x.foo": folder ".." must stay inside the function's folder (no empty, "." or ".." parts), for example src/hello.foo`},
+		{name: "dot dot inside", in: "src/../../x.foo",
+			wantErr: `handler "src/../../x.foo": folder "src/../.." must stay inside the function's folder (no empty, "." or ".." parts), for example src/hello.foo`},
+		{name: "dot part", in: "./hello.foo",
+			wantErr: `handler "./hello.foo": folder "." must stay inside the function's folder (no empty, "." or ".." parts), for example src/hello.foo`},
+		{name: "empty part", in: "src//hello.foo",
+			wantErr: `handler "src//hello.foo": folder "src/" must stay inside the function's folder (no empty, "." or ".." parts), for example src/hello.foo`},
+		{name: "absolute", in: "/etc/hello.foo",
+			wantErr: `handler "/etc/hello.foo": the module's folder must be relative to the function's folder (no leading "/"), for example src/hello.foo`},
+		{name: "absolute at the root", in: "/hello.foo",
+			wantErr: `handler "/hello.foo": the module's folder must be relative to the function's folder (no leading "/"), for example src/hello.foo`},
+		{name: "backslash in module", in: `dir\hello.foo`, wantErr: `handler "dir\\hello.foo": module "dir\\hello" must use "/" between folders and hold no "\" or NUL, for example src/hello.foo`},
+		{name: "NUL in module", in: "src/he\x00llo.foo", wantErr: `handler "src/he\x00llo.foo": module "src/he\x00llo" must use "/" between folders and hold no "\" or NUL, for example src/hello.foo`},
 		{name: "NUL in function", in: "hello.fo\x00o", wantErr: `handler "hello.fo\x00o": function name must not contain NUL`},
 	}
 	for _, tt := range tests {
@@ -49,5 +64,18 @@ func TestParseHandler(t *testing.T) {
 				t.Errorf("String() = %q, want %q", got.String(), tt.in)
 			}
 		})
+	}
+}
+
+func TestHandlerDirFile(t *testing.T) {
+	for _, tt := range []struct{ module, dir, file string }{
+		{"hello", "", "hello"},
+		{"src/hello", "src", "hello"},
+		{"src/v1.2/hello", "src/v1.2", "hello"},
+	} {
+		h := Handler{Module: tt.module, Function: "foo"}
+		if h.Dir() != tt.dir || h.File() != tt.file {
+			t.Errorf("Handler{Module: %q}: Dir() = %q, File() = %q; want %q, %q", tt.module, h.Dir(), h.File(), tt.dir, tt.file)
+		}
 	}
 }

@@ -492,6 +492,12 @@ final class Runtime
             if (self::$handler === '') {
                 self::fail('FUNC_HANDLER is empty');
             }
+            // A handler may sit in a sub-folder (MOD_NAME=src/hello), never outside the volume.
+            $parts = explode('/', self::$modName);
+            if (self::$modName[0] === '/' || array_intersect($parts, ['', '.', '..']) !== []) {
+                self::fail('MOD_NAME=' . self::$modName . " must be a path inside $volume"
+                    . ' (no leading "/", no empty, "." or ".." parts), for example MOD_NAME=src/hello');
+            }
             if (!is_file(self::$path)) {
                 self::fail(self::$path . ' cannot be found (MOD_NAME=' . self::$modName
                     . ", KUBELESS_INSTALL_VOLUME=$volume)");

@@ -586,6 +586,23 @@ def _user_traceback(exc):
     return ''.join(traceback.format_exception(type(exc), exc, tb))
 
 
+def _sub_folder(mod_name, volume):
+    """A handler in a sub-folder (MOD_NAME=src/api/hello): the module is the
+    file's name and its folder goes first on sys.path, so its siblings import
+    each other. Returns (module name, folder)."""
+    if '/' not in mod_name:
+        return mod_name, volume
+    parts = mod_name.split('/')
+    if mod_name.startswith('/') or any(p in ('', '.', '..') for p in parts[:-1]):
+        raise LoadError('MOD_NAME %r must be a path inside %s (no leading "/", no empty, "." or ".." parts), '
+                        'for example MOD_NAME=src/hello' % (mod_name, volume))
+    folder = os.path.join(volume, *parts[:-1])
+    if not os.path.isdir(folder):
+        raise LoadError('no folder %s for MOD_NAME %r' % (folder, mod_name))
+    sys.path.insert(0, folder)
+    return parts[-1], folder
+
+
 def _check_mod_name(mod_name, volume):
     if not mod_name:
         raise LoadError('MOD_NAME is not set: set it to the file name of the function without ".py", for example MOD_NAME=hello')
@@ -1387,7 +1404,8 @@ def main():
         concurrency = max(1, _env_number('KUBELESS_WORKER_CONCURRENCY', 1, int))
         _setup_path(volume)
         sys.meta_path.append(_BottleFinder)
-        func = load(mod_name, handler, volume)
+        mod_name, folder = _sub_folder(mod_name, volume)
+        func = load(mod_name, handler, folder)
     except LoadError as e:
         msg = ('cannot load function %s: %s' % (label, _one_line(e))).encode('utf-8', 'replace')
         try:

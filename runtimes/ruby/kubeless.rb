@@ -288,6 +288,10 @@ module Kubeless
     def load
       fail!('MOD_NAME is empty') if @mod_name.empty?
       fail!('FUNC_HANDLER is empty') if @handler.empty?
+      # A handler may sit in a sub-folder (MOD_NAME=src/hello), never outside the volume.
+      if @mod_name.start_with?('/') || @mod_name.split('/', -1).any? { |p| ['', '.', '..'].include?(p) }
+        fail!("MOD_NAME=#{@mod_name} must be a path inside #{@volume} (no leading \"/\", no empty, \".\" or \"..\" parts), for example MOD_NAME=src/hello")
+      end
       fail!("#{@path}: no such file (MOD_NAME=#{@mod_name}, KUBELESS_INSTALL_VOLUME=#{@volume})") unless File.file?(@path)
 
       toplevel = Object.private_instance_methods(false)

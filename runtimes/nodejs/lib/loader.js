@@ -95,6 +95,11 @@ function pickHandler(exp, name, file) {
 async function loadFunction(cfg) {
   if (!cfg.modName) throw new LoadError('MOD_NAME is not set');
   if (!cfg.handlerName) throw new LoadError('FUNC_HANDLER is not set');
+  // A handler may sit in a sub-folder (MOD_NAME=src/hello), never outside the volume.
+  if (cfg.modName.startsWith('/') || cfg.modName.split('/').some((p) => p === '' || p === '.' || p === '..')) {
+    throw new LoadError(`MOD_NAME=${cfg.modName} must be a path inside ${path.resolve(cfg.volume)} ` +
+      '(no leading "/", no empty, "." or ".." parts), for example MOD_NAME=src/hello');
+  }
   const file = path.resolve(cfg.volume, cfg.modName + '.js');
   if (!fs.existsSync(file)) {
     let found = [];

@@ -301,6 +301,7 @@ function volume(array $files): string
     $dir = sys_get_temp_dir() . '/kubeless-php-fn-' . bin2hex(random_bytes(6));
     mkdir($dir);
     foreach ($files as $name => $text) {
+        @mkdir(dirname("$dir/$name"), 0777, true);
         file_put_contents("$dir/$name", $text);
     }
     return Scope::$dirs[] = $dir;
@@ -414,6 +415,21 @@ $tests['missing handler lists the functions found'] = function () {
     $m = load_failure(handler: 'nope');
     contains('module "fixtures" (' . FIXTURES . '/fixtures.php) has no function "nope"; found: busy, context, echo, event, '
         . 'fixture_data_kind, hello, large, printsleep, sleep, status, throw, unicode', $m);
+};
+
+$tests['handler in a sub-folder'] = function () {
+    $dir = volume(['src/api/hello.php' => "<?php\nrequire __DIR__ . '/helper.php';\nfunction foo() { return helper(); }\n",
+        'src/api/helper.php' => "<?php\nfunction helper() { return 'sub-folder'; }\n"]);
+    same('sub-folder', ready([], $dir, 'src/api/hello', 'foo')->call()->body());
+};
+
+$tests['a sub-folder outside the volume is refused'] = function () {
+    $dir = volume(['hello.php' => "<?php\nfunction foo() { return 'x'; }\n"]);
+    foreach (['../hello', 'src/../../hello', '/etc/hello', 'src//hello'] as $mod) {
+        same("cannot load function \"$mod.foo\": MOD_NAME=$mod must be a path inside $dir"
+            . ' (no leading "/", no empty, "." or ".." parts), for example MOD_NAME=src/hello',
+            load_failure([], $dir, $mod, 'foo'));
+    }
 };
 
 $tests['missing file'] = function () {

@@ -181,7 +181,10 @@ module WorkerTestHelper
   def volume(files)
     dir = Dir.mktmpdir('kubeless-rb-fn')
     (@volumes ||= []) << dir
-    files.each { |name, text| File.write(File.join(dir, name), text) }
+    files.each do |name, text|
+      FileUtils.mkdir_p(File.dirname(File.join(dir, name)))
+      File.write(File.join(dir, name), text)
+    end
     dir
   end
 end
@@ -300,6 +303,21 @@ class FixturesTest < Minitest::Test
     message = load_failure(mod: 'absent')
     assert_equal %(cannot load function "absent.hello": #{FIXTURES}/absent.rb: no such file ) +
                  %((MOD_NAME=absent, KUBELESS_INSTALL_VOLUME=#{FIXTURES})), message
+  end
+
+  def test_handler_in_a_sub_folder
+    dir = volume('src/api/hello.rb' => "require_relative 'helper'\ndef foo(event, context)\n  HELPER_NAME\nend\n",
+                 'src/api/helper.rb' => "HELPER_NAME = 'sub-folder'\n")
+    assert_equal 'sub-folder', ready(volume: dir, mod: 'src/api/hello', handler: 'foo').call.body
+  end
+
+  def test_sub_folder_outside_the_volume_is_refused
+    dir = volume('hello.rb' => "def foo(event, context) 'x' end\n")
+    ['../hello', 'src/../../hello', '/etc/hello', 'src//hello'].each do |mod|
+      assert_equal %(cannot load function "#{mod}.foo": MOD_NAME=#{mod} must be a path inside #{dir} ) +
+                   %((no leading "/", no empty, "." or ".." parts), for example MOD_NAME=src/hello),
+                   load_failure(volume: dir, mod: mod, handler: 'foo')
+    end
   end
 
   def test_empty_mod_name
