@@ -92,3 +92,19 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(100 * time.Microsecond)
 	}
 }
+
+// waitIdle waits until no job of s has a run in progress. A test that
+// advances the clock past the next tick before the previous run returned
+// would see that tick skipped (one run at a time), a race with the run's
+// goroutine rather than the behaviour under test.
+func waitIdle(t *testing.T, s *Scheduler) {
+	t.Helper()
+	waitFor(t, "no run in progress", func() bool {
+		for _, j := range s.Status() {
+			if j.Running {
+				return false
+			}
+		}
+		return true
+	})
+}

@@ -79,6 +79,7 @@ func TestRequestPerTick(t *testing.T) {
 	})
 	for range 2 {
 		clock.waitTimers(t, 1)
+		waitIdle(t, s) // else the scheduler rightly skips the next tick
 		clock.Advance(time.Minute)
 	}
 	clock.waitTimers(t, 1)

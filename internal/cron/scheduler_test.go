@@ -99,6 +99,7 @@ func TestSchedulerFires(t *testing.T) {
 			}
 			for range tt.steps {
 				clock.waitTimers(t, 1)
+				waitIdle(t, s) // else the scheduler rightly skips the next tick
 				clock.Advance(tt.step)
 			}
 			clock.waitTimers(t, 1)
