@@ -701,9 +701,13 @@ func (s *suite) concurrency() {
 			}
 			spin <- err
 		}()
-		// The host may take a moment to see the spinning worker is stuck
-		// and to start another: the call comes a second later.
-		time.Sleep(time.Second)
+		// The host takes a moment to see that the spinning worker is stuck
+		// and to start another: the calls come once the pool has grown
+		// (kubeless_host_workers, a host with a worker pool), or a second
+		// later (a Go function runs in the host, no pool).
+		if err := s.waitWorkers(inst, 2, time.Second, 15*time.Second); err != nil {
+			return err
+		}
 		for i := 0; i < 3; i++ {
 			r, err := s.postJSON(inst, "/", `{"seconds": 0}`)
 			if err != nil {
@@ -923,4 +927,39 @@ func (s *suite) observability() {
 		}
 		return nil
 	})
+}
+
+// waitWorkers waits until the instance's /metrics shows at least n
+// workers taking calls (kubeless_host_workers), up to limit; an instance
+// without that metric (no worker pool) is given the time absent instead.
+func (s *suite) waitWorkers(inst *instance, n int, absent, limit time.Duration) error {
+	start := time.Now()
+	for {
+		r, err := s.get(inst, "/metrics")
+		if err != nil {
+			return err
+		}
+		v, found := metricValue(r.body, "kubeless_host_workers")
+		switch {
+		case !found && time.Since(start) >= absent:
+			return nil
+		case found && v >= float64(n):
+			return nil
+		case found && time.Since(start) > limit:
+			return fmt.Errorf("the pool had %v workers %s after a worker began to spin, want %d", v, limit, n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// metricValue returns the value of an unlabelled sample in a Prometheus
+// text exposition.
+func metricValue(text, name string) (float64, bool) {
+	for _, line := range strings.Split(text, "\n") {
+		if v, ok := strings.CutPrefix(line, name+" "); ok {
+			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
+			return f, err == nil
+		}
+	}
+	return 0, false
 }

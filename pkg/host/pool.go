@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
@@ -55,6 +57,20 @@ func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Lo
 		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,
 		all: map[*worker]bool{}, changed: make(chan struct{}),
 	}, nil
+}
+
+// Collector returns the pool's own metric: kubeless_host_workers, the
+// language workers that take calls (ready and not retired), which grows
+// while workers are busy or stalled and shrinks when they idle.
+func (p *Pool) Collector() prometheus.Collector {
+	return prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Name: "kubeless_host_workers",
+		Help: "Language worker processes that take calls",
+	}, func() float64 {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return float64(len(p.workers))
+	})
 }
 
 // DefaultConcurrency is every worker's share added up, at the pool's

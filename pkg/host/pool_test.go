@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestMain lets the test binary serve as a language worker (nomad testtask
@@ -269,6 +270,10 @@ func TestPoolGrowsAndShrinks(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		chans = append(chans, goFetch(ts.URL+"/sleep/1000"))
 	}
+	waitWorkers(t, pool, 4)
+	if got := promtestutil.ToFloat64(pool.Collector()); got != 4 {
+		t.Errorf("kubeless_host_workers = %v with 4 workers", got)
+	}
 	for _, ch := range chans {
 		if r := <-ch; r.err != nil || r.body != "slept" {
 			t.Errorf("call: %q %v", r.body, r.err)
@@ -279,6 +284,9 @@ func TestPoolGrowsAndShrinks(t *testing.T) {
 		t.Errorf("4 one-second calls on a pool of 1 to 4 single-call workers took %s, want under 2.5 s", took)
 	}
 	waitWorkers(t, pool, 1)
+	if got := promtestutil.ToFloat64(pool.Collector()); got != 1 {
+		t.Errorf("kubeless_host_workers = %v after the pool shrank to 1", got)
+	}
 }
 
 // waitWorkers waits until the pool has n routable workers.

@@ -71,6 +71,9 @@ func Run(cfg Config, inv Invoker, opts Options) error {
 	}
 	reg := prometheus.NewRegistry()
 	s := NewServer(cfg, inv, reg, opts.Stdout, opts.Logger)
+	if c, ok := inv.(interface{ Collector() prometheus.Collector }); ok {
+		reg.MustRegister(c.Collector()) // the pool's worker count
+	}
 	defer s.log.flush()
 	srv := newHTTPServer(s, opts.Logger)
 	serveErr := make(chan error, 1)
