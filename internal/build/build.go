@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/kubeless/kubeless/internal/fnspec"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
 
@@ -255,18 +256,14 @@ func (b *Builder) check(ctx context.Context, fn Function) (*buildInput, error) {
 	if b.Catalog == nil || b.CacheDir == "" {
 		return nil, errors.New("builder needs a Catalog and a CacheDir")
 	}
-	entry, err := b.Catalog.Lookup(fn.Runtime)
+	if fn.Handler == "" {
+		return nil, fnspec.ErrNoHandler
+	}
+	p, err := fnspec.Validate(fnspec.Spec{Runtime: fn.Runtime, Handler: fn.Handler, ContentType: fn.ContentType, Checksum: fn.Checksum}, b.Catalog)
 	if err != nil {
 		return nil, err
 	}
-	h, err := source.ParseHandler(fn.Handler)
-	if err != nil {
-		return nil, err
-	}
-	ct, err := source.ParseContentType(fn.ContentType)
-	if err != nil {
-		return nil, err
-	}
+	entry, h, ct := p.Entry, p.Handler, p.ContentType
 	for _, kv := range fn.Env {
 		if name, _, ok := strings.Cut(kv, "="); !ok || name == "" || strings.ContainsRune(kv, 0) {
 			return nil, fmt.Errorf("environment variable %q: want NAME=value", kv)

@@ -239,9 +239,9 @@ func renderFunction(fn *v1beta1.Function, st *settings) (*functionObjects, error
 // at once. Code behind a URL is checked by the prepare init container, and
 // a mismatch there shows as InitContainerFailed with its message.
 func verifyInline(fn *v1beta1.Function) error {
-	ct, err := source.ParseContentType(fn.Spec.FunctionContentType)
+	ct, err := render.ContentType(fn)
 	if err != nil {
-		return &render.Error{Reason: v1beta1.ReasonInvalidContentType, Err: err}
+		return err
 	}
 	if ct.Encoding == source.EncodingURL || fn.Spec.Function == "" {
 		return nil

@@ -18,7 +18,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
-	"github.com/kubeless/kubeless/internal/source"
+	"github.com/kubeless/kubeless/internal/fnspec"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
@@ -76,25 +76,14 @@ func (e *Engine) validate(fn *v1beta1.Function) error {
 	if fn.Spec.Runtime == "" {
 		return backend.Errorf(backend.CodeInvalid, "function %q has no runtime: set one with --runtime, for example --runtime python3.11", fn.Name)
 	}
-	if _, err := e.opts.Catalog.Lookup(fn.Spec.Runtime); err != nil {
-		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
-	}
 	if fn.Spec.Handler == "" {
-		return backend.Errorf(backend.CodeInvalid, "You must specify handler for the runtime.")
+		return &backend.Error{Code: backend.CodeInvalid, Message: fnspec.ErrNoHandler.Error()}
 	}
-	if _, err := source.ParseHandler(fn.Spec.Handler); err != nil {
-		return backend.Errorf(backend.CodeInvalid, "handler %q: %v", fn.Spec.Handler, err)
-	}
-	if _, err := source.ParseContentType(fn.Spec.FunctionContentType); err != nil {
-		return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
+	if err := backend.CheckSpec(fn, e.opts.Catalog); err != nil {
+		return err
 	}
 	if fn.Spec.Function == "" {
 		return backend.Errorf(backend.CodeInvalid, "function %q has no code: give it with --from-file", fn.Name)
-	}
-	if t := fn.Spec.Timeout; t != "" {
-		if n, err := strconv.Atoi(t); err != nil || n <= 0 {
-			return backend.Errorf(backend.CodeInvalid, "invalid timeout %q: give a whole number of seconds, for example --timeout 180", t)
-		}
 	}
 	d, err := fn.Spec.DeploymentTemplate()
 	if err != nil {

@@ -346,7 +346,7 @@ func TestValidation(t *testing.T) {
 	}{
 		{"bad name", func(f *v1beta1.Function) { f.Name = "Hello_World" }, backend.CodeInvalid, `invalid function name "Hello_World": use at most 63 lowercase letters`},
 		{"unknown runtime", func(f *v1beta1.Function) { f.Spec.Runtime = "cobol1" }, backend.CodeInvalid, "Invalid runtime: cobol1. Supported runtimes are: fake1"},
-		{"bad handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" }, backend.CodeInvalid, `handler "hello": failed: incorrect handler format`},
+		{"bad handler", func(f *v1beta1.Function) { f.Spec.Handler = "hello" }, backend.CodeInvalid, "failed: incorrect handler format. It should be module_name.handler_name"},
 		{"no handler", func(f *v1beta1.Function) { f.Spec.Handler = "" }, backend.CodeInvalid, "You must specify handler for the runtime."},
 		{"bad timeout", func(f *v1beta1.Function) { f.Spec.Timeout = "soon" }, backend.CodeInvalid, `invalid timeout "soon"`},
 	}

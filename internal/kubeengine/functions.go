@@ -34,6 +34,9 @@ func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	}
 	fn.Labels[v1beta1.LabelCreatedBy] = v1beta1.CreatedByKubeless
 	fn.Labels[v1beta1.LabelFunction] = fn.Name
+	if err := backend.CheckSpec(fn, nil); err != nil {
+		return nil, err
+	}
 	if err := e.c.Create(ctx, typed(fn)); err != nil {
 		if apierrors.IsAlreadyExists(err) {
 			return nil, backend.Errorf(backend.CodeAlreadyExists, "function %q already exists in namespace %q: use kubeless function update", fn.Name, fn.Namespace)
@@ -59,6 +62,9 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 		}
 		fn, err := backend.MergeFunction(cur, in)
 		if err != nil {
+			return err
+		}
+		if err := backend.CheckSpec(fn, nil); err != nil {
 			return err
 		}
 		if equality.Semantic.DeepEqual(fn.Spec, cur.Spec) && equality.Semantic.DeepEqual(fn.Labels, cur.Labels) {

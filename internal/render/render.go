@@ -31,6 +31,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/fnspec"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
 
@@ -139,11 +140,11 @@ func Lookup(cat *langruntime.Catalog, fn *v1beta1.Function) (langruntime.Entry, 
 	if fn.Spec.Runtime == "" {
 		return langruntime.Entry{}, nil
 	}
-	e, err := cat.Lookup(fn.Spec.Runtime)
+	p, err := fnspec.Validate(fnspec.Spec{Runtime: fn.Spec.Runtime}, cat)
 	if err != nil {
-		return langruntime.Entry{}, newError(v1beta1.ReasonUnknownRuntime, err)
+		return langruntime.Entry{}, newError(fieldReasons[fnspec.FieldOf(err)], err)
 	}
-	return e, nil
+	return p.Entry, nil
 }
 
 // functionGVK is the kind of the owner of a Function's objects.
@@ -202,30 +203,37 @@ func hasCode(fn *v1beta1.Function) bool {
 	return fn.Spec.Handler != "" && fn.Spec.Function != ""
 }
 
-// parse validates the handler, content type and checksum of fn.
+// fieldReasons is the condition reason of each field fnspec rejects. A bad
+// timeout would break the Deployment's environment, hence its reason.
+var fieldReasons = map[fnspec.Field]string{
+	fnspec.FieldRuntime:     v1beta1.ReasonUnknownRuntime,
+	fnspec.FieldHandler:     v1beta1.ReasonInvalidHandler,
+	fnspec.FieldContentType: v1beta1.ReasonInvalidContentType,
+	fnspec.FieldChecksum:    v1beta1.ReasonInvalidChecksum,
+	fnspec.FieldTimeout:     v1beta1.ReasonInvalidDeployment,
+}
+
+// ContentType is fn's parsed content type, checked with the rest of the
+// spec by fnspec (the controller's check of inline code uses it); a bad
+// spec is an *Error with the field's reason.
+func ContentType(fn *v1beta1.Function) (source.ContentType, error) {
+	p, err := parse(fn)
+	return p.ct, err
+}
+
+// parse validates the handler, content type, checksum and timeout of fn
+// with fnspec (the runtime is looked up by Lookup).
 func parse(fn *v1beta1.Function) (parsed, error) {
-	var p parsed
-	if fn.Spec.Handler != "" {
-		h, err := source.ParseHandler(fn.Spec.Handler)
-		if err != nil {
-			return p, newError(v1beta1.ReasonInvalidHandler, err)
-		}
-		p.handler = h
-	}
-	ct, err := source.ParseContentType(fn.Spec.FunctionContentType)
+	p, err := fnspec.Validate(fnspec.Spec{
+		Handler:     fn.Spec.Handler,
+		ContentType: fn.Spec.FunctionContentType,
+		Checksum:    fn.Spec.Checksum,
+		Timeout:     fn.Spec.Timeout,
+	}, nil)
 	if err != nil {
-		return p, newError(v1beta1.ReasonInvalidContentType, err)
+		return parsed{}, newError(fieldReasons[fnspec.FieldOf(err)], err)
 	}
-	p.ct = ct
-	if fn.Spec.Checksum != "" {
-		// VerifyChecksum of no bytes fails with a mismatch for any well
-		// formed checksum; only the format error matters here.
-		var fe *source.ChecksumFormatError
-		if err := source.VerifyChecksum(nil, fn.Spec.Checksum); errors.As(err, &fe) {
-			return p, newError(v1beta1.ReasonInvalidChecksum, err)
-		}
-	}
-	return p, nil
+	return parsed{handler: p.Handler, ct: p.ContentType}, nil
 }
 
 // servicePort returns the function's Service port and the container port

@@ -6,6 +6,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/fnspec/fnspectest"
 )
 
 // TriggerFuncs serves the triggers of the kind of T with its functions,
@@ -77,4 +78,14 @@ func (f TriggerFuncs[T, P]) List(ctx context.Context, namespace string) ([]v1bet
 		out[i] = P(&ts[i])
 	}
 	return out, nil
+}
+
+// SetBad sets the field of fn's spec that c (one of fnspectest.Bad) is
+// about to c's bad value, for a caller's test that fn is refused with
+// fnspec's message.
+func SetBad(fn *v1beta1.Function, c fnspectest.Case) {
+	s := backend.Spec(fn)
+	c.Apply(&s)
+	fn.Spec.Runtime, fn.Spec.Handler, fn.Spec.FunctionContentType = s.Runtime, s.Handler, s.ContentType
+	fn.Spec.Checksum, fn.Spec.Timeout = s.Checksum, s.Timeout
 }

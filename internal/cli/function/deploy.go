@@ -28,6 +28,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/cron"
+	"github.com/kubeless/kubeless/internal/fnspec"
 	"github.com/kubeless/kubeless/internal/source"
 
 	"github.com/kubeless/kubeless/pkg/contract"
@@ -161,10 +162,17 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 		}
 		// With only --runtime-image the image holds the function.
 		if o.Runtime != "" && o.Handler == "" {
-			return cmdutil.FlagErrorf(c, "You must specify handler for the runtime.")
+			return cmdutil.FlagErrorf(c, "%s", fnspec.ErrNoHandler)
 		}
 		if o.Runtime != "" && o.FromFile == "" {
 			return cmdutil.FlagErrorf(c, "--from-file is required: the file with the function's code, for example --from-file hello.py")
+		}
+	}
+	// The handler's form is checked here, before any code is read, by the
+	// validator the engines use: the same message on every path.
+	if o.given("handler") && o.Handler != "" {
+		if _, err := fnspec.Validate(fnspec.Spec{Handler: o.Handler}, nil); err != nil {
+			return cmdutil.FlagErrorf(c, "%s", err)
 		}
 	}
 	if o.Schedule != "" {
