@@ -151,6 +151,13 @@ type FunctionStatus struct {
 	// Set the three replica fields with SetReplicas.
 	// +optional
 	Ready string `json:"ready,omitempty"`
+
+	// buildStep is the build step in progress (prepare, install or compile)
+	// while the Ready condition's reason is Building on the local engine;
+	// empty otherwise. On Kubernetes the steps are the pod's init
+	// containers, and the controller leaves it empty.
+	// +optional
+	BuildStep string `json:"buildStep,omitempty"`
 }
 
 // FunctionList is a list of Functions.

@@ -111,21 +111,14 @@ type Builder struct {
 	// binary's version) to stop reusing folders built by another version.
 	Salt string
 	// OnPhase, when set, is called as a build that is not a cache hit
-	// starts each of its steps: PhasePrepare, then PhaseInstall (only for
-	// a function with dependencies and a runtime that installs them), then
-	// PhaseCompile (when the runtime has a compilation phase). It is called
+	// starts each of its steps: langruntime.StepPrepare, then StepInstall
+	// (only for a function with dependencies and a runtime that installs
+	// them), then StepCompile (when the runtime has a compilation phase). It is called
 	// on the building goroutine and must not block for long.
-	OnPhase func(phase string)
+	OnPhase func(step langruntime.BuildStep)
 }
 
-// The steps reported to Builder.OnPhase.
-const (
-	PhasePrepare = "prepare"
-	PhaseInstall = "install"
-	PhaseCompile = "compile"
-)
-
-func (b *Builder) onPhase(p string) {
+func (b *Builder) onPhase(p langruntime.BuildStep) {
 	if b.OnPhase != nil {
 		b.OnPhase(p)
 	}
@@ -377,7 +370,7 @@ func (b *Builder) buildLocked(ctx context.Context, in *buildInput, cacheDir, key
 	if err := os.Remove(dir); err != nil {
 		return false, err
 	}
-	b.onPhase(PhasePrepare)
+	b.onPhase(langruntime.StepPrepare)
 	if err := Prepare(dir, in.code, in.ct, in.handler, in.entry.Runtime, in.fn.Deps, b.Limits); err != nil {
 		return false, err
 	}
@@ -430,9 +423,9 @@ func (b *Builder) runPhases(ctx context.Context, in *buildInput, dir string) err
 		b.log("build phase", "function", in.fn.Name, "runtime", in.entry.Name(), "phase", string(img.Phase))
 		switch img.Phase {
 		case langruntime.PhaseInstallation:
-			b.onPhase(PhaseInstall)
+			b.onPhase(langruntime.StepInstall)
 		case langruntime.PhaseCompilation:
-			b.onPhase(PhaseCompile)
+			b.onPhase(langruntime.StepCompile)
 		}
 		if err := runCommand(ctx, img.Command, dir, env, b.Output); err != nil {
 			var out *commandError

@@ -5,21 +5,23 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/kubeless/kubeless/internal/langruntime"
 )
 
 func TestOnPhase(t *testing.T) {
 	b := newTestBuilder(t)
-	var got []string
-	b.OnPhase = func(p string) { got = append(got, p) }
+	var got []langruntime.BuildStep
+	b.OnPhase = func(p langruntime.BuildStep) { got = append(got, p) }
 	counter := filepath.Join(t.TempDir(), "counter")
 	ctx := context.Background()
 	for _, tt := range []struct {
 		fn   Function
-		want []string
+		want []langruntime.BuildStep
 	}{
-		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "x", Deps: "dep==1\n", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare, PhaseInstall}},
-		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "y", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare}},
-		{Function{Name: "f", Runtime: "fake4", Handler: "hello.Handler", Function: "package kubeless", Env: []string{"COUNTER=" + counter}}, []string{PhasePrepare, PhaseCompile}},
+		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "x", Deps: "dep==1\n", Env: []string{"COUNTER=" + counter}}, []langruntime.BuildStep{langruntime.StepPrepare, langruntime.StepInstall}},
+		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "y", Env: []string{"COUNTER=" + counter}}, []langruntime.BuildStep{langruntime.StepPrepare}},
+		{Function{Name: "f", Runtime: "fake4", Handler: "hello.Handler", Function: "package kubeless", Env: []string{"COUNTER=" + counter}}, []langruntime.BuildStep{langruntime.StepPrepare, langruntime.StepCompile}},
 		// A cache hit reports nothing.
 		{Function{Name: "hello", Runtime: "fake1", Handler: "hello.foo", Function: "y", Env: []string{"COUNTER=" + counter}}, nil},
 	} {

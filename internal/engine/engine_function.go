@@ -173,6 +173,8 @@ func setCondition(fn *v1beta1.Function, reason, msg string) {
 		ObservedGeneration: fn.Generation,
 		LastTransitionTime: nowMeta(),
 	})
+	// A step belongs to the condition it was reported with.
+	fn.Status.BuildStep = ""
 }
 
 // tailFiles returns the last n lines (all if n < 0) of the *.log files in dir.

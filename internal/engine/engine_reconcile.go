@@ -19,12 +19,14 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
+	"github.com/kubeless/kubeless/internal/langruntime"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // buildingMsg is the Building condition's message; a build step is added
-// as "<buildingMsg>: <step>" (prepare, install, compile).
+// as "<buildingMsg>: <step>" for people, and set in status.buildStep for
+// programs (the CLI reads the field, never the message).
 const buildingMsg = "building the function"
 
 // pollInterval is how often instances' /healthz is asked.
@@ -138,8 +140,15 @@ func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg 
 // setPending records a step of a generation that is not ready yet; the
 // routes keep the previous generation's instances.
 func (e *Engine) setPending(ctx context.Context, k string, gen int64, reason, msg string, desired int32) {
+	e.setBuildStep(ctx, k, gen, reason, msg, "", desired)
+}
+
+// setBuildStep is setPending with the build step in progress ("" for none)
+// in status.buildStep.
+func (e *Engine) setBuildStep(ctx context.Context, k string, gen int64, reason, msg string, step langruntime.BuildStep, desired int32) {
 	e.update(ctx, k, gen, func(st *fnState) {
 		setCondition(st.fn, reason, msg)
+		st.fn.Status.BuildStep = string(step)
 		st.fn.Status.SetReplicas(desired, 0)
 	})
 }
@@ -174,8 +183,8 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	userVars, memory := userEnv(fn)
 	// A copy of the builder (a plain value) reports this build's steps.
 	builder := *e.builder
-	builder.OnPhase = func(phase string) {
-		e.setPending(ctx, k, gen, reasonBuilding, buildingMsg+": "+phase, n)
+	builder.OnPhase = func(step langruntime.BuildStep) {
+		e.setBuildStep(ctx, k, gen, reasonBuilding, buildingMsg+": "+string(step), step, n)
 	}
 	var res *build.Result
 	var err error

@@ -22,6 +22,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/langruntime"
 )
 
 func TestTop(t *testing.T) {
@@ -315,11 +316,16 @@ func TestBuildStepsInStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	seen := map[string]bool{}
+	steps := map[string]string{} // status.buildStep seen -> the reason it came with
+	var last *v1beta1.Function
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
-		got, _ := e.Get(ctx, "default", "slow")
-		c := readyCondition(got)
+		last, _ = e.Get(ctx, "default", "slow")
+		c := readyCondition(last)
 		seen[c.Message] = true
+		if s := last.Status.BuildStep; s != "" {
+			steps[s] = c.Reason
+		}
 		if c.Reason == reasonReady {
 			break
 		}
@@ -327,6 +333,14 @@ func TestBuildStepsInStatus(t *testing.T) {
 	}
 	if !seen["building the function: install"] {
 		t.Errorf("messages seen: %v", seen)
+	}
+	// The step is a typed field too (what the CLI reads), set only while
+	// Building and cleared after.
+	if steps[string(langruntime.StepInstall)] != reasonBuilding {
+		t.Errorf("status.buildStep seen: %v, want %q while %s", steps, langruntime.StepInstall, reasonBuilding)
+	}
+	if last.Status.BuildStep != "" {
+		t.Errorf("status.buildStep = %q once ready, want empty", last.Status.BuildStep)
 	}
 }
 

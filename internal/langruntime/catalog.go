@@ -13,6 +13,23 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
+// BuildStep names a step of building a function, wherever it runs: the
+// local builder's steps (internal/build) and the init containers of a
+// function's pod on Kubernetes (internal/render) carry these names, and the
+// local engine reports the step in progress in a Function's
+// status.buildStep.
+type BuildStep string
+
+// The build steps, in the order in which they run.
+const (
+	// StepPrepare decodes, verifies and unpacks the code.
+	StepPrepare BuildStep = "prepare"
+	// StepInstall installs the dependencies (PhaseInstallation's image).
+	StepInstall BuildStep = "install"
+	// StepCompile compiles the function (PhaseCompilation's image).
+	StepCompile BuildStep = "compile"
+)
+
 // Phase names a step of a function's life: the two build steps and the
 // runtime. They run in the order installation, compilation, runtime.
 type Phase string

@@ -64,10 +64,10 @@ const (
 	// type, checksum, user env): when it changes the Deployment rolls.
 	AnnotationChecksum = "kubeless.io/function-checksum"
 
-	// Init container names.
-	ContainerPrepare = "prepare"
-	ContainerInstall = "install"
-	ContainerCompile = "compile"
+	// Init container names: the build steps (langruntime.BuildStep).
+	ContainerPrepare = string(langruntime.StepPrepare)
+	ContainerInstall = string(langruntime.StepInstall)
+	ContainerCompile = string(langruntime.StepCompile)
 	// ContainerTrigger is the container of a cron trigger's job.
 	ContainerTrigger = "trigger"
 )

@@ -415,7 +415,7 @@ func waitReady(ctx context.Context, o *DeployOptions, cl backend.Engine, gen int
 			hinted = true
 		}
 		if c != nil && fn.Status.ObservedGeneration >= gen {
-			if p := progress(c); p != lastLine {
+			if p := progress(c, &fn.Status); p != lastLine {
 				last, lastLine = c.Reason, p
 				if tty {
 					fmt.Fprintf(o.IO.ErrOut, "  %-20s %5.1fs\n", p, time.Since(start).Seconds())
@@ -451,15 +451,13 @@ func waitReady(ctx context.Context, o *DeployOptions, cl backend.Engine, gen int
 // that nothing seems to reconcile the function.
 var noStatusHint = 20 * time.Second
 
-// buildStepPrefix starts the message of a Building condition that names
-// the build step in progress (the engine's "building the function: install").
-const buildStepPrefix = "building the function: "
-
 // progress is the line shown for a condition: its reason, with the build
-// step when there is one ("Building (install)").
-func progress(c *metav1.Condition) string {
-	if c.Reason == v1beta1.ReasonBuilding && strings.HasPrefix(c.Message, buildStepPrefix) {
-		return c.Reason + " (" + strings.TrimPrefix(c.Message, buildStepPrefix) + ")"
+// step in progress when the engine reports one in status.buildStep
+// ("Building (install)"). The condition's message is for people: it is
+// never parsed.
+func progress(c *metav1.Condition, st *v1beta1.FunctionStatus) string {
+	if c.Reason == v1beta1.ReasonBuilding && st.BuildStep != "" {
+		return c.Reason + " (" + st.BuildStep + ")"
 	}
 	return c.Reason
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/engine/api"
+	"github.com/kubeless/kubeless/internal/langruntime"
 )
 
 type fakeTriggers struct {
@@ -134,14 +135,18 @@ func writeFile(t *testing.T, name, text string) {
 }
 
 func TestProgress(t *testing.T) {
-	for _, tt := range []struct{ reason, msg, want string }{
-		{"Building", "building the function", "Building"},
-		{"Building", "building the function: install", "Building (install)"},
-		{"Starting", "starting instances", "Starting"},
-		{"BuildFailed", "building the function: x", "BuildFailed"},
+	for _, tt := range []struct{ reason, msg, step, want string }{
+		{"Building", "building the function", "", "Building"},
+		{"Building", "building the function: install", string(langruntime.StepInstall), "Building (install)"},
+		{"Building", "any words at all", string(langruntime.StepCompile), "Building (compile)"},
+		// The message is never parsed: no step field, no step shown.
+		{"Building", "building the function: install", "", "Building"},
+		{"Starting", "starting instances", "", "Starting"},
+		{"BuildFailed", "building the function: x", "", "BuildFailed"},
 	} {
-		if got := progress(&metav1.Condition{Reason: tt.reason, Message: tt.msg}); got != tt.want {
-			t.Errorf("progress(%s, %q) = %q, want %q", tt.reason, tt.msg, got, tt.want)
+		st := &v1beta1.FunctionStatus{BuildStep: tt.step}
+		if got := progress(&metav1.Condition{Reason: tt.reason, Message: tt.msg}, st); got != tt.want {
+			t.Errorf("progress(%s, %q, step %q) = %q, want %q", tt.reason, tt.msg, tt.step, got, tt.want)
 		}
 	}
 }
