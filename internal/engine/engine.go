@@ -101,9 +101,9 @@ type fnState struct {
 	fn       *v1beta1.Function // spec and status as stored
 	cancel   context.CancelFunc
 	done     chan struct{}
-	backends []string
-	serving  bool         // backends are the current generation's
-	older    []generation // replaced generations still running (rolling update)
+	backends []gateway.Backend // ready instances of the serving generation
+	serving  bool              // backends are the current generation's
+	older    []generation      // replaced generations still running (rolling update)
 }
 
 // New returns an engine; nothing starts until Run.
@@ -570,7 +570,7 @@ func (e *Engine) updateRoutesLocked() {
 		f := gateway.Function{
 			Name:      st.fn.Name,
 			Namespace: st.fn.Namespace,
-			Backends:  append([]string(nil), st.backends...),
+			Backends:  append([]gateway.Backend(nil), st.backends...),
 			Timeout:   timeout(st.fn),
 		}
 		if c := readyCondition(st.fn); c != nil {

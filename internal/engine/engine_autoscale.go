@@ -11,6 +11,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/proctree"
 )
 
@@ -111,7 +112,7 @@ func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance) 
 	cpus := map[string]float64{}
 	for _, in := range insts {
 		c, cctx := 0.0, ctx
-		if m, err := fetchMetrics(cctx, metricsClient, []string{in.url}); err == nil {
+		if m, err := fetchMetrics(cctx, metricsClient, []gateway.Backend{in.backend()}); err == nil {
 			for _, v := range m {
 				c += v.Calls
 			}

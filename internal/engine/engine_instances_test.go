@@ -16,32 +16,51 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// TestHealthyNeedsInstanceToken: an answer on an instance's port counts
-// only with the instance's own token (another process that took the port
-// must not be routed to).
-func TestHealthyNeedsInstanceToken(t *testing.T) {
+// TestHealthyNeedsInstanceProof: the health check sends the instance's
+// token and a fresh nonce; an answer counts only with the proof for that
+// nonce (another process that took the port cannot make it, and a proof
+// replayed from an earlier check does not match a new nonce).
+func TestHealthyNeedsInstanceProof(t *testing.T) {
+	const token = "secret-token"
+	var replay string // the first proof seen, for the replay case
 	for _, tt := range []struct {
-		name, sent string
-		want       bool
+		name   string
+		answer func(r *http.Request) string // the proof sent back
+		want   bool
 	}{
-		{"own token", "secret-token", true},
-		{"no token", "", false},
-		{"another token", "other-token", false},
+		{"own proof", func(r *http.Request) string {
+			return contract.InstanceProof(r.Header.Get(contract.HeaderInstanceToken), r.Header.Get(contract.HeaderInstanceNonce))
+		}, true},
+		{"no proof", func(*http.Request) string { return "" }, false},
+		{"another token's proof", func(r *http.Request) string {
+			return contract.InstanceProof("other-token", r.Header.Get(contract.HeaderInstanceNonce))
+		}, false},
+		{"the token itself", func(r *http.Request) string { return token }, false},
+		{"a replayed proof", func(*http.Request) string { return replay }, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			var sentToken, nonce string
 			ts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if tt.sent != "" {
-					w.Header().Set(contract.HeaderInstanceToken, tt.sent)
+				sentToken, nonce = r.Header.Get(contract.HeaderInstanceToken), r.Header.Get(contract.HeaderInstanceNonce)
+				if p := tt.answer(r); p != "" {
+					w.Header().Set(contract.HeaderInstanceProof, p)
+				}
+				if replay == "" {
+					replay = contract.InstanceProof(token, nonce)
 				}
 				w.Write([]byte("OK"))
 			}))
 			defer ts.Close()
-			got := healthy(context.Background(), ts.Client(), instance{url: ts.URL, token: "secret-token"})
+			got := healthy(context.Background(), ts.Client(), instance{url: ts.URL, token: token})
 			if got != tt.want {
 				t.Errorf("healthy = %v, want %v", got, tt.want)
+			}
+			if sentToken != token || len(nonce) < 16 {
+				t.Errorf("check sent token %q and nonce %q, want the instance's token and a random nonce", sentToken, nonce)
 			}
 		})
 	}
@@ -140,6 +159,42 @@ func TestOneReplicaFailingDoesNotStopOthers(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("call: %d %s", status, body)
+		}
+	}
+}
+
+// TestInstancesOnlyAnswerTheEngine: the fake runtime, like the function
+// host, refuses requests without the instance token. Calls through the
+// gateway, the health checks (the function gets ready) and the metrics
+// scrape (Top) carry it; a direct call to the instance's port is refused.
+func TestInstancesOnlyAnswerTheEngine(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	if code, body := call(t, e, "/hello", "ping"); code != 200 || body != "v1||ping" {
+		t.Fatalf("call through the gateway = %d %q", code, body)
+	}
+	rows, err := e.Top(ctx, "default", "hello")
+	if err != nil || len(rows) != 1 || rows[0].Message != "" || rows[0].TotalCalls != 1 {
+		t.Errorf("Top = %+v, %v; want one row with 1 call", rows, err)
+	}
+	e.mu.Lock()
+	bs := append([]gateway.Backend(nil), e.fns[fnKey("default", "hello")].backends...)
+	e.mu.Unlock()
+	if len(bs) != 1 || bs[0].Token == "" {
+		t.Fatalf("backends = %+v, want one with a token", bs)
+	}
+	for _, path := range []string{"/", "/healthz", "/metrics"} {
+		resp, err := http.Post(bs[0].URL+path, "text/plain", strings.NewReader("direct"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden {
+			t.Errorf("direct POST %s = %d, want 403", path, resp.StatusCode)
 		}
 	}
 }

@@ -8,19 +8,24 @@ import (
 	"time"
 
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // topTimeout bounds a whole Top, as the original's 5 s cut-off.
 var topTimeout = 5 * time.Second
 
 // fetchMetrics reads and sums the /metrics of the given instances
-// (backend.ParseMetrics).
-func fetchMetrics(ctx context.Context, hc *http.Client, backends []string) (map[string]*backend.MethodStats, error) {
+// (backend.ParseMetrics), each asked with its token.
+func fetchMetrics(ctx context.Context, hc *http.Client, backends []gateway.Backend) (map[string]*backend.MethodStats, error) {
 	total := map[string]*backend.MethodStats{}
 	for _, b := range backends {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b+"/metrics", nil)
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, b.URL+"/metrics", nil)
 		if err != nil {
 			return nil, err
+		}
+		if b.Token != "" {
+			req.Header.Set(contract.HeaderInstanceToken, b.Token)
 		}
 		resp, err := hc.Do(req)
 		if err != nil {
@@ -28,7 +33,7 @@ func fetchMetrics(ctx context.Context, hc *http.Client, backends []string) (map[
 		}
 		if resp.StatusCode != http.StatusOK {
 			resp.Body.Close()
-			return nil, &fetchError{fmt.Errorf("GET %s/metrics: %s", b, resp.Status)}
+			return nil, &fetchError{fmt.Errorf("GET %s/metrics: %s", b.URL, resp.Status)}
 		}
 		m, err := backend.ParseMetrics(io.LimitReader(resp.Body, 8<<20))
 		resp.Body.Close()
@@ -56,7 +61,7 @@ var metricsClient = &http.Client{Transport: &http.Transport{Proxy: nil}}
 func (e *Engine) Top(ctx context.Context, namespace, name string) ([]backend.FunctionMetrics, error) {
 	type target struct {
 		ns, name string
-		backends []string
+		backends []gateway.Backend
 	}
 	var targets []target
 	e.mu.Lock()
@@ -71,11 +76,11 @@ func (e *Engine) Top(ctx context.Context, namespace, name string) ([]backend.Fun
 			e.mu.Unlock()
 			return nil, notFound(namespace, name)
 		}
-		targets = append(targets, target{namespace, name, append([]string(nil), st.backends...)})
+		targets = append(targets, target{namespace, name, append([]gateway.Backend(nil), st.backends...)})
 	} else {
 		for _, st := range e.fns {
 			if namespace == "" || st.fn.Namespace == namespace {
-				targets = append(targets, target{st.fn.Namespace, st.fn.Name, append([]string(nil), st.backends...)})
+				targets = append(targets, target{st.fn.Namespace, st.fn.Name, append([]gateway.Backend(nil), st.backends...)})
 			}
 		}
 	}

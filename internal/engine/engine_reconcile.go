@@ -18,6 +18,7 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/build"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
 	"github.com/kubeless/kubeless/internal/langruntime"
 
@@ -35,7 +36,7 @@ var pollInterval = 200 * time.Millisecond
 type instance struct {
 	name     string // supervisor process name
 	url      string
-	token    string   // proves /healthz answers come from this instance
+	token    string   // the engine's requests carry it; the instance refuses others
 	listener *os.File // the socket the engine bound for it
 }
 
@@ -128,7 +129,7 @@ func (e *Engine) update(ctx context.Context, k string, gen int64, mutate func(st
 	return true
 }
 
-func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32, backends []string) bool {
+func (e *Engine) setPhase(ctx context.Context, k string, gen int64, reason, msg string, desired, ready int32, backends []gateway.Backend) bool {
 	return e.update(ctx, k, gen, func(st *fnState) {
 		setCondition(st.fn, reason, msg)
 		st.fn.Status.SetReplicas(desired, ready)
@@ -319,7 +320,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			}
 			n = int32(len(insts))
 		}
-		var backends []string
+		var backends []gateway.Backend
 		for i, in := range insts {
 			if !started && exited[i] == "" {
 				// An instance that exits while starting is left to its
@@ -335,7 +336,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 				}
 			}
 			if healthy(ctx, hc, in) {
-				backends = append(backends, in.url)
+				backends = append(backends, in.backend())
 			}
 		}
 		if ctx.Err() != nil {
@@ -419,20 +420,38 @@ func startProblems(startErrs []string, exited map[int]string, skip int) string {
 	return b.String()
 }
 
-// healthy reports whether the instance answers /healthz with 200 and its
-// own token: an answer without it comes from another process.
+// backend is the instance as the gateway and the metrics scrape call it.
+func (in instance) backend() gateway.Backend {
+	return gateway.Backend{URL: in.url, Token: in.token}
+}
+
+// healthy reports whether the instance answers /healthz with 200 and
+// proves it holds its token: it answers a fresh nonce with
+// contract.InstanceProof. The token goes with the request (the instance
+// refuses requests without it), never with the answer: an answer without
+// the proof comes from another process that took the port.
 func healthy(ctx context.Context, hc *http.Client, in instance) bool {
+	if in.token == "" {
+		return false
+	}
+	nonce, err := newToken()
+	if err != nil {
+		return false
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, in.url+"/healthz", nil)
 	if err != nil {
 		return false
 	}
+	req.Header.Set(contract.HeaderInstanceToken, in.token)
+	req.Header.Set(contract.HeaderInstanceNonce, nonce)
 	resp, err := hc.Do(req)
 	if err != nil {
 		return false
 	}
 	resp.Body.Close()
-	return resp.StatusCode == http.StatusOK && in.token != "" &&
-		subtle.ConstantTimeCompare([]byte(resp.Header.Get(contract.HeaderInstanceToken)), []byte(in.token)) == 1
+	want := contract.InstanceProof(in.token, nonce)
+	return resp.StatusCode == http.StatusOK &&
+		subtle.ConstantTimeCompare([]byte(resp.Header.Get(contract.HeaderInstanceProof)), []byte(want)) == 1
 }
 
 // stopInstance stops and forgets an instance, ends what is left in its

@@ -84,8 +84,11 @@ func fakeRuntime() int {
 	}
 	fmt.Println("runtime run", os.Args[3])
 	mux := http.NewServeMux()
+	token := os.Getenv(contract.EnvInstanceToken)
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set(contract.HeaderInstanceToken, os.Getenv(contract.EnvInstanceToken))
+		if nonce := r.Header.Get(contract.HeaderInstanceNonce); nonce != "" {
+			w.Header().Set(contract.HeaderInstanceProof, contract.InstanceProof(token, nonce))
+		}
 		io.WriteString(w, "OK")
 	})
 	var mu sync.Mutex
@@ -120,7 +123,16 @@ func fakeRuntime() int {
 	}
 	// Like the function host: SIGTERM stops accepting and lets the calls in
 	// flight finish.
-	srv := &http.Server{Handler: mux}
+	// Like the function host: only requests with the instance token.
+	guarded := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if token == "" || r.Header.Get(contract.HeaderInstanceToken) != token {
+			http.Error(w, "this instance is reached through the kubeless gateway", http.StatusForbidden)
+			return
+		}
+		r.Header.Del(contract.HeaderInstanceToken)
+		mux.ServeHTTP(w, r)
+	})
+	srv := &http.Server{Handler: guarded}
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	go func() {

@@ -22,7 +22,9 @@ import (
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 func TestTop(t *testing.T) {
@@ -58,8 +60,15 @@ func TestTop(t *testing.T) {
 	}
 }
 
+// TestFetchMetrics: each instance is asked with its own token; an answer
+// that is not 200 (an instance refusing a wrong token) is a fetch error.
 func TestFetchMetrics(t *testing.T) {
+	tokens := map[string]string{"/a/metrics": "ta", "/b/metrics": "tb", "/bad/metrics": "tx"}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if want, ok := tokens[r.URL.Path]; ok && r.Header.Get(contract.HeaderInstanceToken) != want {
+			http.Error(w, "forbidden", http.StatusForbidden)
+			return
+		}
 		switch r.URL.Path {
 		case "/a/metrics", "/b/metrics":
 			io.WriteString(w, "function_failures_total{method=\"GET\"} 2\nother 1\n")
@@ -71,19 +80,26 @@ func TestFetchMetrics(t *testing.T) {
 	}))
 	defer srv.Close()
 	ctx := context.Background()
-	m, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/a", srv.URL + "/b"})
+	be := func(path, token string) gateway.Backend { return gateway.Backend{URL: srv.URL + path, Token: token} }
+	m, err := fetchMetrics(ctx, srv.Client(), []gateway.Backend{be("/a", "ta"), be("/b", "tb")})
 	if err != nil || len(m) != 1 || m["GET"].Failures != 4 {
 		t.Errorf("fetch = %+v, %v", m, err)
 	}
-	if _, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/bad"}); err == nil {
+	if _, err := fetchMetrics(ctx, srv.Client(), []gateway.Backend{be("/bad", "tx")}); err == nil {
 		t.Error("garbage parsed")
 	} else if _, ok := err.(*fetchError); ok {
 		t.Errorf("garbage is a fetch error: %v", err)
 	}
-	if _, err := fetchMetrics(ctx, srv.Client(), []string{srv.URL + "/a", srv.URL + "/gone"}); err == nil {
-		t.Error("500 fetched")
-	} else if _, ok := err.(*fetchError); !ok {
-		t.Errorf("500 is not a fetch error: %v", err)
+	for _, bs := range [][]gateway.Backend{
+		{be("/a", "ta"), be("/gone", "")},
+		{be("/a", "tb")},
+		{be("/a", "")},
+	} {
+		if _, err := fetchMetrics(ctx, srv.Client(), bs); err == nil {
+			t.Errorf("%+v: fetched", bs)
+		} else if _, ok := err.(*fetchError); !ok {
+			t.Errorf("%+v: not a fetch error: %v", bs, err)
+		}
 	}
 }
 

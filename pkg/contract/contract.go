@@ -10,6 +10,12 @@
 // a name is never changed or removed, only added.
 package contract
 
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+)
+
 // The function's environment (docs/runtime-contract.md). These names
 // come from the original Kubeless and are kept verbatim.
 const (
@@ -55,8 +61,10 @@ const (
 	// EnvListenFD is an inherited listening socket to serve on instead of
 	// binding a port.
 	EnvListenFD = "KUBELESS_LISTEN_FD"
-	// EnvInstanceToken is a secret the host returns in /healthz answers
-	// (HeaderInstanceToken), proving to its engine who answers on the port.
+	// EnvInstanceToken is a secret the local engine gives each instance.
+	// When it is set, the host answers only requests that carry it in
+	// HeaderInstanceToken (the engine's gateway, health checks and metrics
+	// scrapes), and /healthz proves its identity with HeaderInstanceProof.
 	EnvInstanceToken = "KUBELESS_INSTANCE_TOKEN"
 	// EnvCORS set to "off" leaves out the host's CORS headers (the local
 	// engine sets it; its gateway adds CORS where an HTTP trigger asks).
@@ -100,6 +108,25 @@ const (
 	MetricDuration = "function_duration_seconds"
 )
 
-// HeaderInstanceToken carries EnvInstanceToken in the host's /healthz
-// answers.
-const HeaderInstanceToken = "X-Kubeless-Instance-Token"
+// Headers between the local engine and an instance started with
+// EnvInstanceToken.
+const (
+	// HeaderInstanceToken carries EnvInstanceToken in every request the
+	// engine sends to an instance; the host refuses requests without it and
+	// removes it before the function sees the request.
+	HeaderInstanceToken = "X-Kubeless-Instance-Token"
+	// HeaderInstanceNonce is a random challenge the engine sends to
+	// /healthz.
+	HeaderInstanceNonce = "X-Kubeless-Instance-Nonce"
+	// HeaderInstanceProof is /healthz's answer to HeaderInstanceNonce:
+	// InstanceProof(token, nonce). It proves to the engine that the answer
+	// comes from the instance it started, without revealing the token.
+	HeaderInstanceProof = "X-Kubeless-Instance-Proof"
+)
+
+// InstanceProof returns the hex HMAC-SHA256 of nonce keyed with token.
+func InstanceProof(token, nonce string) string {
+	m := hmac.New(sha256.New, []byte(token))
+	m.Write([]byte(nonce))
+	return hex.EncodeToString(m.Sum(nil))
+}

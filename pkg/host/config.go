@@ -78,10 +78,12 @@ type Config struct {
 	// on instead of binding Addr (KUBELESS_LISTEN_FD; used by a Go function
 	// server that restarts itself).
 	ListenFD int
-	// InstanceToken, when set (KUBELESS_INSTANCE_TOKEN), is sent back by
-	// /healthz in the HeaderInstanceToken header: it proves to the engine
-	// that the answer comes from the instance it started, not from
-	// whatever else answers on the port.
+	// InstanceToken, when set (KUBELESS_INSTANCE_TOKEN), must be carried by
+	// every request in the HeaderInstanceToken header, or the request is
+	// refused with 403: only the local engine, which set it, may call the
+	// instance. /healthz answers a HeaderInstanceNonce challenge with
+	// HeaderInstanceProof, proving to the engine that the answer comes from
+	// the instance it started, not from whatever else answers on the port.
 	InstanceToken string
 }
 

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,11 +49,15 @@ type Pool struct {
 }
 
 // NewPool returns a pool for cfg. Workers inherit env (plus their own
-// variables) and write to stdout and stderr.
+// variables) but the instance token, which is the host's alone, and write
+// to stdout and stderr.
 func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Logger) (*Pool, error) {
 	if strings.TrimSpace(cfg.Process) == "" {
 		return nil, fmt.Errorf("%s is not set: set it to the command that starts the language worker, for example FUNC_PROCESS=\"python3 /kubeless-runtime/python/kubeless.py\"", contract.EnvFuncProcess)
 	}
+	env = slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, contract.EnvInstanceToken+"=")
+	})
 	return &Pool{
 		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,
 		all: map[*worker]bool{}, changed: make(chan struct{}),

@@ -19,6 +19,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	promtestutil "github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // TestMain lets the test binary serve as a language worker (nomad testtask
@@ -33,7 +35,8 @@ func TestMain(m *testing.M) {
 
 // testWorker answers by path: /sleep/<ms> sleeps, /busy never answers,
 // /after-cancel answers once the worker got a cancel frame, /crash exits,
-// /pid answers the worker's pid, /error fails.
+// /env/<name> answers whether the variable is set and its value, /error
+// fails, anything else answers the worker's pid.
 func testWorker(mode string) {
 	in := bufio.NewReader(os.NewFile(3, "in"))
 	out := os.NewFile(4, "out")
@@ -93,6 +96,9 @@ func testWorker(mode string) {
 				hj := []byte(`{"status":` + strings.TrimPrefix(path, "/status/") + `,"headers":[]}`)
 				p := binary.BigEndian.AppendUint32(nil, uint32(len(hj)))
 				send(frameResponse, id, append(p, hj...))
+			case strings.HasPrefix(path, "/env/"):
+				v, ok := os.LookupEnv(strings.TrimPrefix(path, "/env/"))
+				respond(fmt.Sprintf("%v=%s", ok, v))
 			case path == "/error":
 				send(frameError, id, []byte("ValueError: boom"))
 			default:
@@ -304,6 +310,32 @@ func waitWorkers(t *testing.T, p *Pool, n int) {
 		case <-changed:
 		case <-timeout:
 			t.Fatalf("the pool has %d workers after 10 s, want %d", got, n)
+		}
+	}
+}
+
+// TestWorkersDoNotInheritInstanceToken: the language workers, which run
+// the function's code, get the host's environment but the instance token.
+func TestWorkersDoNotInheritInstanceToken(t *testing.T) {
+	self, _ := os.Executable()
+	tok := contract.EnvInstanceToken + "=tok-123"
+	cfg := testConfig("FUNC_PROCESS="+self, "KUBELESS_INSTALL_VOLUME="+t.TempDir(), tok)
+	env := append(os.Environ(), "KUBELESS_TEST_WORKER=ok", tok, "OTHER_VAR=kept")
+	pool, err := NewPool(cfg, env, io.Discard, os.Stderr, discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pool.Start(context.Background()); err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() { pool.Close(context.Background()) })
+	s := NewServer(cfg, pool, prometheus.NewRegistry(), io.Discard, discard)
+	s.SetReady()
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	for name, want := range map[string]string{contract.EnvInstanceToken: "false=", "OTHER_VAR": "true=kept"} {
+		if st, body, _ := get(t, ts.URL+"/env/"+name, contract.HeaderInstanceToken, "tok-123"); st != 200 || body != want {
+			t.Errorf("worker's %s: %d %q, want %q", name, st, body, want)
 		}
 	}
 }

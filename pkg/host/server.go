@@ -3,6 +3,7 @@ package host
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -97,9 +98,24 @@ func (s *Server) WaitIdle(ctx context.Context) error {
 
 // ServeHTTP routes a request (docs/runtime-contract.md §1.2, §2.1, §7.2).
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.InstanceToken != "" {
+		// The local engine's instance: only the engine (its gateway, health
+		// checks and metrics scrapes) knows the token. Anything else on the
+		// machine that calls the port directly would bypass the gateway's
+		// basic auth and Host checks.
+		got := r.Header.Get(contract.HeaderInstanceToken)
+		if subtle.ConstantTimeCompare([]byte(got), []byte(s.cfg.InstanceToken)) != 1 {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.Header().Set("X-Content-Type-Options", "nosniff")
+			w.WriteHeader(http.StatusForbidden)
+			io.WriteString(w, errNotThroughGateway+"\n")
+			return
+		}
+		r.Header.Del(contract.HeaderInstanceToken) // the function never sees it
+	}
 	switch r.URL.Path {
 	case "/healthz":
-		s.serveHealthz(w)
+		s.serveHealthz(w, r)
 		return
 	case "/metrics":
 		s.gather.ServeHTTP(w, r)
@@ -116,10 +132,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (s *Server) serveHealthz(w http.ResponseWriter) {
+// errNotThroughGateway answers a request without the instance token.
+const errNotThroughGateway = "forbidden: this instance is reached through the kubeless gateway"
+
+func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	if s.cfg.InstanceToken != "" {
-		w.Header().Set(contract.HeaderInstanceToken, s.cfg.InstanceToken)
+	if nonce := r.Header.Get(contract.HeaderInstanceNonce); s.cfg.InstanceToken != "" && nonce != "" {
+		// The engine's challenge: the proof shows that the token's owner
+		// answers, without sending the token back.
+		w.Header().Set(contract.HeaderInstanceProof, contract.InstanceProof(s.cfg.InstanceToken, nonce))
 	}
 	switch {
 	case s.draining.Load():

@@ -2,34 +2,118 @@ package host
 
 import (
 	"context"
+	"strings"
+	"sync"
 	"testing"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// TestHealthzInstanceToken: /healthz returns the instance token it was
-// given (KUBELESS_INSTANCE_TOKEN), and no such header without one.
-func TestHealthzInstanceToken(t *testing.T) {
-	for _, tt := range []struct {
-		name, token string
-	}{
-		{"with a token", "tok-123"},
-		{"without", ""},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			cfg := testConfig(contract.EnvInstanceToken + "=" + tt.token)
-			if cfg.InstanceToken != tt.token {
-				t.Fatalf("InstanceToken = %q, want %q", cfg.InstanceToken, tt.token)
+// TestInstanceTokenGuardsEveryPath: with KUBELESS_INSTANCE_TOKEN set (the
+// local engine), a request without the token or with another one is
+// refused with 403 on every path, before the function runs; with the token
+// it is served and the function does not see the token.
+func TestInstanceTokenGuardsEveryPath(t *testing.T) {
+	const token = "tok-123"
+	var mu sync.Mutex
+	var calls int
+	var seen []string // token headers the function saw
+	inv := &fakeInvoker{fn: func(_ context.Context, c *Call) error {
+		mu.Lock()
+		calls++
+		seen = append(seen, c.Request.Header.Values(contract.HeaderInstanceToken)...)
+		mu.Unlock()
+		c.Writer.Write([]byte("fn"))
+		return nil
+	}}
+	cfg := testConfig(contract.EnvInstanceToken + "=" + token)
+	if cfg.InstanceToken != token {
+		t.Fatalf("InstanceToken = %q, want %q", cfg.InstanceToken, token)
+	}
+	_, _, _, ts := newTestServer(t, cfg, inv)
+
+	for _, path := range []string{"/", "/secret/x", "/healthz", "/metrics"} {
+		for _, tt := range []struct {
+			name string
+			hdr  []string
+		}{
+			{"no token", nil},
+			{"wrong token", []string{contract.HeaderInstanceToken, "tok-124"}},
+			{"token prefix", []string{contract.HeaderInstanceToken, "tok-12"}},
+		} {
+			st, body, _ := get(t, ts.URL+path, tt.hdr...)
+			if st != 403 || body != errNotThroughGateway+"\n" {
+				t.Errorf("%s %s: %d %q, want 403 %q", path, tt.name, st, body, errNotThroughGateway+"\n")
 			}
-			s, _, _, ts := newTestServer(t, cfg, &fakeInvoker{fn: func(context.Context, *Call) error { return nil }})
-			s.SetReady()
-			status, _, hdr := get(t, ts.URL+"/healthz")
-			if status != 200 {
-				t.Fatalf("status %d", status)
+		}
+	}
+	if calls != 0 {
+		t.Fatalf("the function ran %d times for refused requests", calls)
+	}
+
+	for _, path := range []string{"/", "/healthz", "/metrics"} {
+		st, body, hdr := get(t, ts.URL+path, contract.HeaderInstanceToken, token)
+		if st != 200 {
+			t.Errorf("%s with the token: %d %q, want 200", path, st, body)
+		}
+		if hdr.Get(contract.HeaderInstanceToken) != "" {
+			t.Errorf("%s answered the token in %s", path, contract.HeaderInstanceToken)
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if calls != 1 || len(seen) != 0 {
+		t.Errorf("function ran %d times and saw the token headers %q; want 1 call, none seen", calls, seen)
+	}
+}
+
+// TestHealthzProvesTokenWithoutRevealingIt: /healthz answers the engine's
+// nonce with HMAC-SHA256(token, nonce) and never sends the token itself.
+func TestHealthzProvesTokenWithoutRevealingIt(t *testing.T) {
+	const token = "tok-123"
+	_, _, _, ts := newTestServer(t, testConfig(contract.EnvInstanceToken+"="+token),
+		&fakeInvoker{fn: func(context.Context, *Call) error { return nil }})
+	st, _, hdr := get(t, ts.URL+"/healthz", contract.HeaderInstanceToken, token, contract.HeaderInstanceNonce, "n-1")
+	if st != 200 {
+		t.Fatalf("status %d", st)
+	}
+	want := contract.InstanceProof(token, "n-1")
+	if got := hdr.Get(contract.HeaderInstanceProof); got != want {
+		t.Errorf("%s = %q, want %q", contract.HeaderInstanceProof, got, want)
+	}
+	if want == contract.InstanceProof(token, "n-2") || want == contract.InstanceProof("tok-124", "n-1") {
+		t.Error("the proof does not depend on both the token and the nonce")
+	}
+	for k, vs := range hdr {
+		for _, v := range vs {
+			if strings.Contains(v, token) {
+				t.Errorf("header %s reveals the token: %q", k, v)
 			}
-			if got := hdr.Get(contract.HeaderInstanceToken); got != tt.token {
-				t.Errorf("%s = %q, want %q", contract.HeaderInstanceToken, got, tt.token)
-			}
-		})
+		}
+	}
+}
+
+// TestNoInstanceTokenNothingChanges: without KUBELESS_INSTANCE_TOKEN
+// (Kubernetes, kubeless runtime run) every request is served as before,
+// and the function sees whatever headers the caller sent.
+func TestNoInstanceTokenNothingChanges(t *testing.T) {
+	var seen string
+	inv := &fakeInvoker{fn: func(_ context.Context, c *Call) error {
+		seen = c.Request.Header.Get(contract.HeaderInstanceToken)
+		c.Writer.Write([]byte("fn"))
+		return nil
+	}}
+	_, _, _, ts := newTestServer(t, testConfig(), inv)
+	for _, path := range []string{"/", "/healthz", "/metrics"} {
+		if st, body, _ := get(t, ts.URL+path); st != 200 {
+			t.Errorf("%s: %d %q, want 200", path, st, body)
+		}
+	}
+	_, _, hdr := get(t, ts.URL+"/healthz", contract.HeaderInstanceNonce, "n-1")
+	if hdr.Get(contract.HeaderInstanceProof) != "" {
+		t.Errorf("a proof without a token: %q", hdr.Get(contract.HeaderInstanceProof))
+	}
+	if st, body, _ := get(t, ts.URL+"/", contract.HeaderInstanceToken, "anything"); st != 200 || body != "fn" || seen != "anything" {
+		t.Errorf("with a stray token header: %d %q, function saw %q", st, body, seen)
 	}
 }

@@ -45,7 +45,7 @@ func TestBasicAuth(t *testing.T) {
 	a := echoBackend(t, "A")
 	g := New(Options{})
 	err = g.SetRoutes(Routes{
-		Functions: []Function{{Name: "f", Backends: []string{a.URL}}},
+		Functions: []Function{{Name: "f", Backends: urls(a.URL)}},
 		Triggers: []HTTPTrigger{{Name: "private", Function: "f", Path: "/private", BasicAuth: []string{
 			"# htpasswd file",
 			"",

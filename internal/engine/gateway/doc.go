@@ -6,8 +6,8 @@
 // # Routing table
 //
 // The table is replaced as a whole with [Gateway.SetRoutes]; requests in
-// flight keep the table they started with. A [Function] lists the base URLs
-// of its ready instances (Backends); an [HTTPTrigger] points at a function of
+// flight keep the table they started with. A [Function] lists its ready
+// instances (Backends: base URL and instance token); an [HTTPTrigger] points at a function of
 // its namespace.
 //
 // # Which route a request takes
@@ -39,6 +39,9 @@
 //
 // # Instances
 //
+// Each request carries the chosen instance's token in
+// X-Kubeless-Instance-Token (an instance of the local engine refuses any
+// request without it); a value the client sent for that header is dropped.
 // Backends are used round-robin. When connecting to one fails (the instance
 // died or has not bound its port yet), the request is retried once on the
 // next instance, but only when nothing of its body has been sent, so every

@@ -7,6 +7,8 @@ import (
 	"net"
 	"net/http"
 	"sync"
+
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // failover is the proxy's RoundTripper: it picks the function's instances
@@ -40,6 +42,16 @@ func (f *failover) RoundTrip(req *http.Request) (*http.Response, error) {
 		u := *req.URL
 		u.Scheme, u.Host = b.scheme, b.host
 		out.URL = &u
+		// The instance's token, set per instance; a token sent by the
+		// client is not passed on.
+		out.Header = req.Header.Clone()
+		if out.Header == nil {
+			out.Header = http.Header{}
+		}
+		out.Header.Del(contract.HeaderInstanceToken)
+		if b.token != "" {
+			out.Header.Set(contract.HeaderInstanceToken, b.token)
+		}
 		if body != nil {
 			out.Body = body
 		}

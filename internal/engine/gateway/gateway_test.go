@@ -89,11 +89,11 @@ func TestRouting(t *testing.T) {
 	g := New(Options{})
 	err := g.SetRoutes(Routes{
 		Functions: []Function{
-			{Name: "hello", Backends: []string{a.URL}},
-			{Name: "api", Namespace: "default", Backends: []string{b.URL + "/"}},
-			{Name: "hello", Namespace: "team", Backends: []string{c.URL}},
-			{Name: "x", Namespace: "hello", Backends: []string{d.URL}},
-			{Name: "other", Namespace: "team", Backends: []string{e.URL}},
+			{Name: "hello", Backends: urls(a.URL)},
+			{Name: "api", Namespace: "default", Backends: urls(b.URL + "/")},
+			{Name: "hello", Namespace: "team", Backends: urls(c.URL)},
+			{Name: "x", Namespace: "hello", Backends: urls(d.URL)},
+			{Name: "other", Namespace: "team", Backends: urls(e.URL)},
 			{Name: "building", Status: "Building"},
 			{Name: "failed", Status: "Failed: exit status 1\nTraceback..."},
 			{Name: "waiting"},
@@ -171,11 +171,11 @@ func TestSetRoutesReplacesTable(t *testing.T) {
 	if got := send(t, base, "GET", "", "/f", nil, nil); got.status != 404 {
 		t.Errorf("empty table: status %d, want 404", got.status)
 	}
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{a.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(a.URL)}}})
 	if got := send(t, base, "GET", "", "/f", nil, nil); got.body != "A GET /" {
 		t.Errorf("first table: %q", got.body)
 	}
-	g.SetRoutes(Routes{Functions: []Function{{Name: "g", Backends: []string{b.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "g", Backends: urls(b.URL)}}})
 	if got := send(t, base, "GET", "", "/f", nil, nil); got.status != 404 {
 		t.Errorf("second table: /f status %d, want 404", got.status)
 	}
@@ -201,13 +201,13 @@ func TestSetRoutesErrors(t *testing.T) {
 		},
 		{
 			name:    "duplicate function keeps the first",
-			routes:  Routes{Functions: []Function{{Name: "f", Backends: []string{a.URL}}, {Name: "f", Namespace: "default"}}},
+			routes:  Routes{Functions: []Function{{Name: "f", Backends: urls(a.URL)}, {Name: "f", Namespace: "default"}}},
 			wantErr: `function "f" in namespace "default" is listed twice; the first entry is used`,
 			target:  "/f", status: 200, body: "A GET /",
 		},
 		{
 			name:    "bad backend is dropped",
-			routes:  Routes{Functions: []Function{{Name: "f", Backends: []string{"127.0.0.1:80", a.URL, "http://h/base"}}}},
+			routes:  Routes{Functions: []Function{{Name: "f", Backends: urls("127.0.0.1:80", a.URL, "http://h/base")}}},
 			wantErr: `function "f" in namespace "default": backend "127.0.0.1:80" is not a base URL such as http://127.0.0.1:34567` + "\n" + `function "f" in namespace "default": backend "http://h/base" is not a base URL such as http://127.0.0.1:34567`,
 			target:  "/f", status: 200, body: "A GET /",
 		},
@@ -229,7 +229,7 @@ func TestSetRoutesErrors(t *testing.T) {
 		{
 			name: "duplicate trigger",
 			routes: Routes{
-				Functions: []Function{{Name: "f", Backends: []string{a.URL}}},
+				Functions: []Function{{Name: "f", Backends: urls(a.URL)}},
 				Triggers:  []HTTPTrigger{{Name: "t1", Function: "f", Path: "/p"}, {Name: "t2", Function: "g", Path: "p/"}},
 			},
 			wantErr: `HTTP trigger "t2" in namespace "default": host "" and path "/p" are already used by trigger "t1" in namespace "default"; it is ignored`,
@@ -238,7 +238,7 @@ func TestSetRoutesErrors(t *testing.T) {
 		{
 			name: "plain text password makes the trigger answer 500",
 			routes: Routes{
-				Functions: []Function{{Name: "f", Backends: []string{a.URL}}},
+				Functions: []Function{{Name: "f", Backends: urls(a.URL)}},
 				Triggers:  []HTTPTrigger{{Name: "t", Function: "f", Path: "/p", BasicAuth: []string{"user:secret"}}},
 			},
 			wantErr: `HTTP trigger "t" in namespace "default": basic auth entry for user "user": unsupported password hash (plain text and crypt are refused): ` + acceptedHashes,
@@ -267,7 +267,7 @@ func TestSetRoutesErrors(t *testing.T) {
 func TestRoundRobin(t *testing.T) {
 	a, b, c := echoBackend(t, "A"), echoBackend(t, "B"), echoBackend(t, "C")
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{a.URL, b.URL, c.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(a.URL, b.URL, c.URL)}}})
 	base := front(t, g)
 	var got []string
 	for range 6 {
@@ -300,10 +300,10 @@ func TestFailover(t *testing.T) {
 
 	g := New(Options{})
 	g.SetRoutes(Routes{Functions: []Function{
-		{Name: "half", Backends: []string{dead, a.URL}},
-		{Name: "gone", Backends: []string{dead, deadBackend(t)}},
-		{Name: "one", Backends: []string{dead}},
-		{Name: "hangup", Backends: []string{closing.URL, counting.URL}},
+		{Name: "half", Backends: urls(dead, a.URL)},
+		{Name: "gone", Backends: urls(dead, deadBackend(t))},
+		{Name: "one", Backends: urls(dead)},
+		{Name: "hangup", Backends: urls(closing.URL, counting.URL)},
 	}})
 	base := front(t, g)
 
@@ -368,7 +368,7 @@ func TestStreaming(t *testing.T) {
 	}))
 	t.Cleanup(s.Close)
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "stream", Backends: []string{s.URL}, Timeout: time.Minute}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "stream", Backends: urls(s.URL), Timeout: time.Minute}}})
 	base := front(t, g)
 
 	resp, err := http.Get(base + "/stream")
@@ -405,8 +405,8 @@ func TestTimeout(t *testing.T) {
 	t.Cleanup(timeout408.Close)
 	g := New(Options{TimeoutGrace: 30 * time.Millisecond})
 	g.SetRoutes(Routes{Functions: []Function{
-		{Name: "slow", Backends: []string{slow.URL}, Timeout: 20 * time.Millisecond},
-		{Name: "own408", Backends: []string{timeout408.URL}, Timeout: 20 * time.Millisecond},
+		{Name: "slow", Backends: urls(slow.URL), Timeout: 20 * time.Millisecond},
+		{Name: "own408", Backends: urls(timeout408.URL), Timeout: 20 * time.Millisecond},
 	}})
 	base := front(t, g)
 	tests := []struct {
@@ -442,7 +442,7 @@ func TestLargeBodies(t *testing.T) {
 	}))
 	t.Cleanup(s.Close)
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "big", Backends: []string{s.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "big", Backends: urls(s.URL)}}})
 	base := front(t, g)
 
 	body := make([]byte, size)
@@ -467,7 +467,7 @@ func TestForwardedHeaders(t *testing.T) {
 	}))
 	t.Cleanup(s.Close)
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{s.URL}}},
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(s.URL)}},
 		Triggers: []HTTPTrigger{{Name: "t", Function: "f", Host: "fn.example", Path: "/f"}}})
 	base := front(t, g)
 	send(t, base, "GET", "fn.example:8080", "/f", nil, http.Header{
@@ -508,7 +508,7 @@ func TestCORS(t *testing.T) {
 	t.Cleanup(own.Close)
 	g := New(Options{})
 	g.SetRoutes(Routes{
-		Functions: []Function{{Name: "f", Backends: []string{a.URL}}, {Name: "own", Backends: []string{own.URL}}},
+		Functions: []Function{{Name: "f", Backends: urls(a.URL)}, {Name: "own", Backends: urls(own.URL)}},
 		Triggers: []HTTPTrigger{
 			{Name: "cors", Function: "f", Path: "/c", CORS: true, BasicAuth: []string{"u:{SHA}" + shaOf("p")}},
 			{Name: "owncors", Function: "own", Path: "/o", CORS: true},
@@ -564,7 +564,7 @@ func TestClientGoneNoAnswer(t *testing.T) {
 	}))
 	t.Cleanup(s.Close)
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{s.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(s.URL)}}})
 	base := front(t, g)
 	ctx, cancel := context.WithCancel(context.Background())
 	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/f", nil)

@@ -31,10 +31,8 @@ type Function struct {
 	Name string
 	// Namespace is the function's namespace; empty means "default".
 	Namespace string
-	// Backends are the base URLs of the ready instances, scheme and host
-	// only, for example "http://127.0.0.1:34567". Empty when no instance is
-	// ready.
-	Backends []string
+	// Backends are the ready instances. Empty when no instance is ready.
+	Backends []Backend
 	// Status says why no instance is ready (for example "Building" or
 	// "Failed: exit status 1"); it is quoted in the 503 answer. Only its
 	// first line is used.
@@ -43,6 +41,19 @@ type Function struct {
 	// long plus a grace period (Options.TimeoutGrace) to answer before it
 	// answers 504 itself. Zero means no gateway deadline.
 	Timeout time.Duration
+}
+
+// Backend is one ready instance of a function.
+type Backend struct {
+	// URL is the instance's base URL, scheme and host only, for example
+	// "http://127.0.0.1:34567".
+	URL string
+	// Token, when set, is sent with every proxied request in the
+	// X-Kubeless-Instance-Token header (contract.HeaderInstanceToken): an
+	// instance of the local engine refuses requests without it, so that
+	// nothing reaches it but through the gateway. A token a client sends
+	// is never passed on.
+	Token string
 }
 
 // HTTPTrigger exposes a function on a host name and path prefix, the local
@@ -102,6 +113,7 @@ type function struct {
 
 type backend struct {
 	scheme, host string
+	token        string
 }
 
 type trigger struct {
@@ -229,12 +241,13 @@ func compile(r Routes) (*table, error) {
 	return t, errors.Join(errs...)
 }
 
-func parseBackend(s string) (backend, error) {
+func parseBackend(b Backend) (backend, error) {
+	s := b.URL
 	u, err := url.Parse(s)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.User != nil {
 		return backend{}, fmt.Errorf("backend %q is not a base URL such as http://127.0.0.1:34567", s)
 	}
-	return backend{scheme: u.Scheme, host: u.Host}, nil
+	return backend{scheme: u.Scheme, host: u.Host, token: b.Token}, nil
 }
 
 // normalizePrefix turns a trigger path into its escaped prefix form: "" for

@@ -34,7 +34,7 @@ func TestCORSOnlyWhereATriggerAllowsIt(t *testing.T) {
 	b := hostLikeBackend(t)
 	g := New(Options{})
 	if err := g.SetRoutes(Routes{
-		Functions: []Function{{Name: "f", Backends: []string{b.URL}}, {Name: "any", Backends: []string{b.URL}}},
+		Functions: []Function{{Name: "f", Backends: urls(b.URL)}, {Name: "any", Backends: urls(b.URL)}},
 		Triggers: []HTTPTrigger{
 			{Name: "web", Function: "f", Path: "/web", CORS: true, CORSOrigins: []string{"https://app.example"}},
 			{Name: "open", Function: "any", Path: "/open", CORS: true},
@@ -86,7 +86,7 @@ func TestHostHeaderChecked(t *testing.T) {
 	a := echoBackend(t, "A")
 	g := New(Options{})
 	g.SetRoutes(Routes{
-		Functions: []Function{{Name: "f", Backends: []string{a.URL}}},
+		Functions: []Function{{Name: "f", Backends: urls(a.URL)}},
 		Triggers:  []HTTPTrigger{{Name: "site", Function: "f", Host: "fn.example"}, {Name: "all", Function: "f", Path: "/all"}},
 	})
 	base := front(t, g)
@@ -134,8 +134,8 @@ func TestBasicAuthGuardsCallsByName(t *testing.T) {
 	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	g := New(Options{})
 	err := g.SetRoutes(Routes{
-		Functions: []Function{{Name: "secret", Backends: []string{a.URL}}, {Name: "public", Backends: []string{a.URL}},
-			{Name: "team", Namespace: "ops", Backends: []string{a.URL}}, {Name: "opted", Backends: []string{a.URL}}},
+		Functions: []Function{{Name: "secret", Backends: urls(a.URL)}, {Name: "public", Backends: urls(a.URL)},
+			{Name: "team", Namespace: "ops", Backends: urls(a.URL)}, {Name: "opted", Backends: urls(a.URL)}},
 		Triggers: []HTTPTrigger{
 			{Name: "private", Function: "secret", Path: "/private", BasicAuth: []string{"bob:" + string(bc)}},
 			{Name: "opsauth", Namespace: "ops", Function: "team", Path: "/ops", BasicAuth: []string{"ann:{SHA}" + shaOf("x")}},
@@ -176,7 +176,7 @@ func TestBasicAuthGuardsCallsByName(t *testing.T) {
 	}
 	// An unusable auth entry refuses calls by name too.
 	g.SetRoutes(Routes{
-		Functions: []Function{{Name: "secret", Backends: []string{a.URL}}},
+		Functions: []Function{{Name: "secret", Backends: urls(a.URL)}},
 		Triggers:  []HTTPTrigger{{Name: "broken", Function: "secret", Path: "/p", BasicAuth: []string{"bob:plain"}}},
 	})
 	if got := send(t, base, "GET", "", "/secret", nil, nil); got.status != 500 {
@@ -217,7 +217,7 @@ func TestFailedLoginsRateLimited(t *testing.T) {
 	bc, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	g := New(Options{})
 	g.SetRoutes(Routes{
-		Functions: []Function{{Name: "secret", Backends: []string{a.URL}}, {Name: "public", Backends: []string{a.URL}}},
+		Functions: []Function{{Name: "secret", Backends: urls(a.URL)}, {Name: "public", Backends: urls(a.URL)}},
 		Triggers:  []HTTPTrigger{{Name: "private", Function: "secret", Path: "/private", BasicAuth: []string{"bob:" + string(bc)}}},
 	})
 	base := front(t, g)

@@ -56,7 +56,7 @@ func exchange(t *testing.T, addr, raw string, want int) (answers []*http.Respons
 func TestContentLengthWithTransferEncodingRefused(t *testing.T) {
 	a := echoBackend(t, "A")
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{a.URL}}, {Name: "admin", Backends: []string{a.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(a.URL)}, {Name: "admin", Backends: urls(a.URL)}}})
 	addr := serveRaw(t, g)
 	host := "Host: " + addr + "\r\n"
 	for _, cl := range []string{"Content-Length", "content-length", "CONTENT-LENGTH"} {
@@ -77,7 +77,7 @@ func TestContentLengthWithTransferEncodingRefused(t *testing.T) {
 func TestPipelinedRequestsPassTheFraming(t *testing.T) {
 	a := echoBackend(t, "A")
 	g := New(Options{})
-	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: []string{a.URL}}}})
+	g.SetRoutes(Routes{Functions: []Function{{Name: "f", Backends: urls(a.URL)}}})
 	addr := serveRaw(t, g)
 	host := "Host: " + addr + "\r\n"
 	fake := "GET /x HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"
