@@ -165,6 +165,71 @@ EOF
   wait_for 15 "the setsid process to end with its instance" process_with_marker_gone "$marker"
 }
 
+# descends_from <pid> <ancestor>: pid is ancestor or one of its descendants.
+descends_from() {
+  local pid=$1
+  while [[ -n $pid && $pid != 0 && $pid != 1 ]]; do
+    [[ $pid == "$2" ]] && return 0
+    pid=$(awk '{ print $4 }' "/proc/$pid/stat" 2>/dev/null)
+  done
+  return 1
+}
+
+# instance_ports: the TCP ports on 127.0.0.1 that the engine or one of its
+# instances listens on, but the gateway's.
+instance_ports() {
+  local engine line port pid gw=${KUBELESS_GATEWAY##*:}
+  engine=$(engine_pid)
+  [ -n "$engine" ]
+  ss -ltnpH 'src 127.0.0.1' | while read -r line; do
+    port=$(awk '{ split($4, a, ":"); print a[length(a)] }' <<<"$line")
+    [[ $port == "$gw" ]] && continue
+    for pid in $(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2); do
+      if descends_from "$pid" "$engine"; then
+        echo "$port"
+        break
+      fi
+    done
+  done | sort -u
+}
+
+@test "a function's instance port refuses calls that bypass the gateway (basic auth cannot be skipped)" {
+  local dir=$BATS_TEST_TMPDIR htpasswd ports port code body
+  mkdir -p "$dir"
+  htpasswd=$dir/htpasswd
+  printf 'foo:%s\n' "$(openssl passwd -apr1 bar)" >"$htpasswd"
+  printf 'def foo(event, context):\n    return "guarded data"\n' >"$dir/guarded.py"
+  "$KUBELESS" function deploy guarded --runtime python3.11 --handler guarded.foo --from-file "$dir/guarded.py"
+  wait_for 120 "guarded READY" function_ready guarded
+  "$KUBELESS" trigger http create guarded-auth --function-name guarded --hostname guarded.domain --basic-auth-secret "$htpasswd"
+  # Through the gateway: the users of the trigger only.
+  wait_for 30 "the gateway to answer guarded.domain as foo:bar" \
+    curl -fsS --max-time 10 -u foo:bar -H "Host: guarded.domain" "http://$KUBELESS_GATEWAY/"
+  body=$(curl -sS --max-time 10 -u foo:bar -H "Host: guarded.domain" "http://$KUBELESS_GATEWAY/")
+  [ "$body" = "guarded data" ]
+  code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 10 -H "Host: guarded.domain" "http://$KUBELESS_GATEWAY/")
+  [ "$code" = 401 ]
+  # Directly on the instance's port: refused, whatever the path, with or
+  # without the trigger's user, and /healthz tells nothing.
+  ports=$(instance_ports)
+  echo "instance ports: $ports" >&2
+  [ -n "$ports" ]
+  for port in $ports; do
+    for path in / /healthz /metrics; do
+      run curl -sS -D "$dir/headers" --max-time 10 -u foo:bar "http://127.0.0.1:$port$path"
+      [ "$status" -eq 0 ]
+      echo "127.0.0.1:$port$path: $(head -1 "$dir/headers") $output" >&2
+      grep -q '^HTTP/1.1 403' "$dir/headers"
+      [ "$output" = "forbidden: this instance is reached through the kubeless gateway" ]
+      if grep -i '^X-Kubeless-Instance' "$dir/headers" >&2; then
+        false
+      fi
+    done
+  done
+  "$KUBELESS" trigger http delete guarded-auth
+  "$KUBELESS" function delete guarded
+}
+
 @test "no errors in engine logs" {
   run grep -E 'level=ERROR' "$(engine_log)"
   if [ "$status" -eq 0 ]; then
