@@ -169,10 +169,12 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 		}
 	}
 	// The handler's form is checked here, before any code is read, by the
-	// validator the engines use: the same message on every path.
+	// validator the engines use: the same message on every path. It is a
+	// bad value, not a misuse of the command: exit 1 without the usage, as
+	// when an engine refuses it.
 	if o.given("handler") && o.Handler != "" {
 		if _, err := fnspec.Validate(fnspec.Spec{Handler: o.Handler}, nil); err != nil {
-			return cmdutil.FlagErrorf(c, "%s", err)
+			return handlerError(o.Handler, err)
 		}
 	}
 	if o.Schedule != "" {
@@ -460,4 +462,13 @@ func progress(c *metav1.Condition, st *v1beta1.FunctionStatus) string {
 		return c.Reason + " (" + st.BuildStep + ")"
 	}
 	return c.Reason
+}
+
+// handlerError names the handler in a validator's error that does not
+// already name it.
+func handlerError(handler string, err error) error {
+	if strings.HasPrefix(err.Error(), "handler ") {
+		return err
+	}
+	return fmt.Errorf("handler %q: %w", handler, err)
 }

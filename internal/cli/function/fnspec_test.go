@@ -2,6 +2,7 @@ package function
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -12,8 +13,9 @@ import (
 )
 
 // TestDeployChecksHandlerWithFnspec: deploy and update refuse each bad
-// handler of the shared table as a usage error with fnspec's exact
-// message, before reading any file or calling an engine.
+// handler of the shared table with fnspec's exact message (naming the
+// handler), as a plain error (exit 1, no usage), before reading any file
+// or calling an engine.
 func TestDeployChecksHandlerWithFnspec(t *testing.T) {
 	n := 0
 	for _, c := range fnspectest.Bad {
@@ -34,9 +36,13 @@ func TestDeployChecksHandlerWithFnspec(t *testing.T) {
 				cmd.SetOut(&strings.Builder{})
 				cmd.SetErr(&strings.Builder{})
 				err := cmd.Execute()
+				want := c.Message
+				if !strings.HasPrefix(want, "handler ") {
+					want = fmt.Sprintf("handler %q: %s", c.Value, want)
+				}
 				var fe *cmdutil.FlagError
-				if err == nil || err.Error() != c.Message || !errors.As(err, &fe) {
-					t.Errorf("err = %v, want FlagError %q", err, c.Message)
+				if err == nil || err.Error() != want || errors.As(err, &fe) {
+					t.Errorf("err = %v, want a plain error %q", err, want)
 				}
 			})
 		}
