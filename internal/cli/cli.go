@@ -87,8 +87,8 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(runtimecmd.NewCmdRuntime())
 	ios := iostreams.FromWriters(stdout, stderr)
+	root.AddCommand(runtimecmd.NewCmdRuntime(&cmdutil.Factory{IOStreams: ios}))
 	localCfg := &localcmd.Config{IO: ios, BuildTools: BuildTools, Version: Version}
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
 	f := localcmd.NewFactory(localCfg)
