@@ -112,7 +112,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(functioncmd.NewCmdFunction(f))
 	root.AddCommand(triggercmd.NewCmdTrigger(f))
 	root.AddCommand(autoscalecmd.NewCmdAutoscale(f))
-	root.AddCommand(enginecmd.NewCmdEngine(ios, chooseEngine))
+	root.AddCommand(enginecmd.NewCmdEngine(f, chooseEngine, nil))
 	root.AddCommand(&cobra.Command{
 		Use:   "get-server-config",
 		Short: "Print the runtimes that functions can use",
