@@ -87,8 +87,8 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		}
 		return nil
 	}
-	root.AddCommand(runtimecmd.NewCmdRuntime())
 	ios := iostreams.FromWriters(stdout, stderr)
+	root.AddCommand(runtimecmd.NewCmdRuntime(&cmdutil.Factory{IOStreams: ios}))
 	localCfg := &localcmd.Config{IO: ios, BuildTools: BuildTools, Version: Version}
 	root.AddCommand(localcmd.NewCmdLocal(localCfg))
 	f := localcmd.NewFactory(localCfg)
@@ -112,7 +112,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(functioncmd.NewCmdFunction(f))
 	root.AddCommand(triggercmd.NewCmdTrigger(f))
 	root.AddCommand(autoscalecmd.NewCmdAutoscale(f))
-	root.AddCommand(enginecmd.NewCmdEngine(ios, chooseEngine))
+	root.AddCommand(enginecmd.NewCmdEngine(f, chooseEngine, nil))
 	root.AddCommand(&cobra.Command{
 		Use:   "get-server-config",
 		Short: "Print the runtimes that functions can use",

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
 
@@ -107,8 +108,17 @@ func Choose(flag string, env Env) (Choice, error) {
 	return Choice{Local, "no kubeconfig with a current context (" + source + ")"}, nil
 }
 
+// EngineOptions are what `kubeless engine` needs.
+type EngineOptions struct {
+	IO *iostreams.IOStreams
+	// Choose resolves the choice (the root's --engine, --kubeconfig and
+	// --context with the machine's environment).
+	Choose func() (Choice, error)
+}
+
 // NewCmdEngine returns `kubeless engine`; choose resolves the choice.
-func NewCmdEngine(io *iostreams.IOStreams, choose func() (Choice, error)) *cobra.Command {
+func NewCmdEngine(f *cmdutil.Factory, choose func() (Choice, error), runF func(*EngineOptions) error) *cobra.Command {
+	opts := &EngineOptions{IO: f.IOStreams, Choose: choose}
 	return &cobra.Command{
 		Use:   "engine",
 		Short: "Say which engine runs functions (local or kubernetes) and why",
@@ -118,13 +128,20 @@ given or a kubeconfig (--kubeconfig, else $KUBECONFIG, else ~/.kube/config)
 has a current context, else local.`,
 		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			ch, err := choose()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			fmt.Fprintf(io.Out, "Engine: %s\n", ch.Engine)
-			fmt.Fprintf(io.Out, "Why: %s\n", ch.Reason)
-			return nil
+			return engineRun(opts)
 		},
 	}
+}
+
+func engineRun(opts *EngineOptions) error {
+	ch, err := opts.Choose()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "Engine: %s\n", ch.Engine)
+	fmt.Fprintf(opts.IO.Out, "Why: %s\n", ch.Reason)
+	return nil
 }

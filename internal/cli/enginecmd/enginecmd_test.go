@@ -1,11 +1,14 @@
 package enginecmd
 
 import (
+	"errors"
 	"os"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
 
@@ -71,14 +74,44 @@ func TestChoose(t *testing.T) {
 	}
 }
 
-func TestCommand(t *testing.T) {
-	ios, _, stdout, _ := iostreams.Test()
-	cmd := NewCmdEngine(ios, func() (Choice, error) { return Choice{Kubernetes, "why"}, nil })
-	cmd.SetArgs(nil)
-	if err := cmd.Execute(); err != nil {
+func TestNewCmdEngine(t *testing.T) {
+	for argv, wantErr := range map[string]string{
+		"":  "",
+		"x": `unknown command "x" for "engine"`,
+	} {
+		ios, _, _, _ := iostreams.Test()
+		var got *EngineOptions
+		cmd := NewCmdEngine(&cmdutil.Factory{IOStreams: ios}, func() (Choice, error) { return Choice{Local, "why"}, nil },
+			func(o *EngineOptions) error { got = o; return nil })
+		cmd.SetArgs(strings.Fields(argv))
+		cmd.SetErr(&strings.Builder{})
+		err := cmd.Execute()
+		if wantErr != "" {
+			if err == nil || err.Error() != wantErr || got != nil {
+				t.Errorf("%q: err = %v, want %q", argv, err, wantErr)
+			}
+			continue
+		}
+		if err != nil || got == nil || got.IO != ios {
+			t.Fatalf("%q: err = %v, options %+v", argv, err, got)
+		}
+		if ch, err := got.Choose(); err != nil || ch != (Choice{Local, "why"}) {
+			t.Errorf("%q: Choose = %+v, %v: not the chooser given", argv, ch, err)
+		}
+	}
+}
+
+func TestEngineRun(t *testing.T) {
+	ios, _, stdout, stderr := iostreams.Test()
+	if err := engineRun(&EngineOptions{IO: ios, Choose: func() (Choice, error) { return Choice{Kubernetes, "why"}, nil }}); err != nil {
 		t.Fatal(err)
 	}
-	if d := cmp.Diff("Engine: kubernetes\nWhy: why\n", stdout.String()); d != "" {
-		t.Errorf("stdout (-want +got):\n%s", d)
+	if d := cmp.Diff("Engine: kubernetes\nWhy: why\n", stdout.String()); d != "" || stderr.Len() != 0 {
+		t.Errorf("stdout (-want +got):\n%s\nstderr %q", d, stderr)
+	}
+	stdout.Reset()
+	bad := errors.New(`invalid KUBELESS_ENGINE="k8s": use local or kubernetes`)
+	if err := engineRun(&EngineOptions{IO: ios, Choose: func() (Choice, error) { return Choice{}, bad }}); err != bad || stdout.Len() != 0 {
+		t.Errorf("err = %v, stdout %q: want the chooser's error and no output", err, stdout)
 	}
 }

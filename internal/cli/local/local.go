@@ -57,7 +57,8 @@ func (c *Config) selfExe() (string, error) {
 // Client returns a client of the engine of c's home (whether it runs or not).
 func (c *Config) Client() *client.Client { return client.ForHome(c.home()) }
 
-// NewCmdLocal returns the `local` command group.
+// NewCmdLocal returns the `local` command group. cfg is what its verbs
+// share (this package's factory).
 func NewCmdLocal(cfg *Config) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "local <command>",
@@ -66,52 +67,66 @@ func NewCmdLocal(cfg *Config) *cobra.Command {
 keeps its state under KUBELESS_HOME (default ~/.kubeless) and serves the gateway on
 KUBELESS_GATEWAY (default 127.0.0.1:8080). The function commands start it on first use.`,
 	}
-	cmd.AddCommand(newCmdStart(cfg, nil), newCmdStop(cfg, nil), newCmdStatus(cfg, nil), newCmdDaemon(cfg))
+	cmd.AddCommand(NewCmdStart(cfg, nil), NewCmdStop(cfg, nil), NewCmdStatus(cfg, nil), NewCmdDaemon(cfg, nil))
 	return cmd
 }
 
-func newCmdStart(cfg *Config, runF func(*Config) error) *cobra.Command {
+// StartOptions are what start needs.
+type StartOptions struct{ *Config }
+
+// NewCmdStart returns `local start`.
+func NewCmdStart(cfg *Config, runF func(*StartOptions) error) *cobra.Command {
+	opts := &StartOptions{cfg}
 	return &cobra.Command{
 		Use:   "start",
 		Short: "Start the local engine in the background",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if runF != nil {
-				return runF(cfg)
+				return runF(opts)
 			}
-			st, started, err := EnsureRunning(c.Context(), cfg)
-			if err != nil {
-				return err
-			}
-			if started {
-				fmt.Fprintf(cfg.IO.ErrOut, "Local engine started (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
-			} else {
-				fmt.Fprintf(cfg.IO.ErrOut, "Local engine already running (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
-			}
-			return nil
+			return startRun(c.Context(), opts)
 		},
 	}
 }
 
-func newCmdStop(cfg *Config, runF func(*Config) error) *cobra.Command {
+func startRun(ctx context.Context, opts *StartOptions) error {
+	st, started, err := EnsureRunning(ctx, opts.Config)
+	if err != nil {
+		return err
+	}
+	if started {
+		fmt.Fprintf(opts.IO.ErrOut, "Local engine started (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
+	} else {
+		fmt.Fprintf(opts.IO.ErrOut, "Local engine already running (pid %d, gateway %s, home %s)\n", st.PID, st.Gateway, st.Home)
+	}
+	return nil
+}
+
+// StopOptions are what stop needs.
+type StopOptions struct{ *Config }
+
+// NewCmdStop returns `local stop`.
+func NewCmdStop(cfg *Config, runF func(*StopOptions) error) *cobra.Command {
+	opts := &StopOptions{cfg}
 	return &cobra.Command{
 		Use:   "stop",
 		Short: "Stop the local engine and every function instance",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if runF != nil {
-				return runF(cfg)
+				return runF(opts)
 			}
-			return stopRun(c.Context(), cfg)
+			return stopRun(c.Context(), opts)
 		},
 	}
 }
 
-func stopRun(ctx context.Context, cfg *Config) error {
-	cl := cfg.Client()
+func stopRun(ctx context.Context, opts *StopOptions) error {
+	cl := opts.Client()
 	st, err := cl.Status(ctx)
 	if client.IsNotRunning(err) {
-		fmt.Fprintln(cfg.IO.ErrOut, "The local engine is not running")
+		fmt.Fprintln(opts.IO.ErrOut, "The local engine is not running")
 		return nil
 	}
 	if err != nil {
@@ -123,7 +138,7 @@ func stopRun(ctx context.Context, cfg *Config) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if !alive(st.PID) {
-			fmt.Fprintf(cfg.IO.ErrOut, "Local engine stopped (pid %d)\n", st.PID)
+			fmt.Fprintf(opts.IO.ErrOut, "Local engine stopped (pid %d)\n", st.PID)
 			return nil
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -131,62 +146,85 @@ func stopRun(ctx context.Context, cfg *Config) error {
 	return fmt.Errorf("the local engine (pid %d) did not stop within 30s: kill it with kill -9 %d", st.PID, st.PID)
 }
 
-func newCmdStatus(cfg *Config, runF func(*Config) error) *cobra.Command {
+// StatusOptions are what status needs.
+type StatusOptions struct{ *Config }
+
+// NewCmdStatus returns `local status`.
+func NewCmdStatus(cfg *Config, runF func(*StatusOptions) error) *cobra.Command {
+	opts := &StatusOptions{cfg}
 	return &cobra.Command{
 		Use:   "status",
 		Short: "Say whether the local engine runs, with its pid, home and gateway",
 		Args:  cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
 			if runF != nil {
-				return runF(cfg)
+				return runF(opts)
 			}
-			st, err := cfg.Client().Status(c.Context())
-			if client.IsNotRunning(err) {
-				fmt.Fprintf(cfg.IO.Out, "The local engine is not running (home %s): start it with kubeless local start\n", cfg.home())
-				return cmdutil.SilentExit(1)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cfg.IO.Out, "pid:\t%d\nhome:\t%s\ngateway:\t%s\nversion:\t%s\n", st.PID, st.Home, st.Gateway, st.Version)
-			if st.Sandbox != "" {
-				fmt.Fprintf(cfg.IO.Out, "sandbox:\t%s\n", st.Sandbox)
-			}
-			return nil
+			return statusRun(c.Context(), opts)
 		},
 	}
 }
 
-func newCmdDaemon(cfg *Config) *cobra.Command {
+func statusRun(ctx context.Context, opts *StatusOptions) error {
+	st, err := opts.Client().Status(ctx)
+	if client.IsNotRunning(err) {
+		fmt.Fprintf(opts.IO.Out, "The local engine is not running (home %s): start it with kubeless local start\n", opts.home())
+		return cmdutil.SilentExit(1)
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.IO.Out, "pid:\t%d\nhome:\t%s\ngateway:\t%s\nversion:\t%s\n", st.PID, st.Home, st.Gateway, st.Version)
+	if st.Sandbox != "" {
+		fmt.Fprintf(opts.IO.Out, "sandbox:\t%s\n", st.Sandbox)
+	}
+	return nil
+}
+
+// DaemonOptions are what daemon needs.
+type DaemonOptions struct{ *Config }
+
+// NewCmdDaemon returns the hidden `local daemon`.
+func NewCmdDaemon(cfg *Config, runF func(*DaemonOptions) error) *cobra.Command {
+	opts := &DaemonOptions{cfg}
 	return &cobra.Command{
 		Use:    "daemon",
 		Short:  "Run the local engine in the foreground (what local start runs)",
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			closeInheritedFDs()
-			ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-			defer stop()
-			self, err := cfg.selfExe()
-			if err != nil {
-				return err
+			if runF != nil {
+				return runF(opts)
 			}
-			// engine.log is rotated by size (engine.LogWriter).
-			logger := slog.New(slog.NewTextHandler(engine.LogWriter(cfg.home(), cfg.IO.ErrOut), nil))
-			e := engine.New(engine.Options{
-				Home:    cfg.home(),
-				SelfExe: self,
-				Logger:  logger,
-				GoTools: cfg.BuildTools,
-				Version: cfg.Version,
-			})
-			if err := e.Run(ctx); err != nil {
-				logger.Error("engine failed", "err", err)
-				return err
-			}
-			return nil
+			return daemonRun(opts)
 		},
 	}
+}
+
+// daemonRun runs the engine until SIGTERM or SIGINT. Its context is its own
+// (the daemon outlives the command that started it).
+func daemonRun(opts *DaemonOptions) error {
+	closeInheritedFDs()
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	self, err := opts.selfExe()
+	if err != nil {
+		return err
+	}
+	// engine.log is rotated by size (engine.LogWriter).
+	logger := slog.New(slog.NewTextHandler(engine.LogWriter(opts.home(), opts.IO.ErrOut), nil))
+	e := engine.New(engine.Options{
+		Home:    opts.home(),
+		SelfExe: self,
+		Logger:  logger,
+		GoTools: opts.BuildTools,
+		Version: opts.Version,
+	})
+	if err := e.Run(ctx); err != nil {
+		logger.Error("engine failed", "err", err)
+		return err
+	}
+	return nil
 }
 
 // NewFactory returns the Factory of the real CLI on the local engine: the

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/conformance"
 	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/langruntime"
@@ -27,43 +28,69 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
-// NewCmdRuntime returns the `runtime` command group.
-func NewCmdRuntime() *cobra.Command {
+// NewCmdRuntime returns the `runtime` command group. Of f only the
+// IOStreams are used.
+func NewCmdRuntime(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runtime <command>",
 		Short: "Run and verify language runtimes on this machine",
 	}
-	cmd.AddCommand(newCmdRun(), newCmdVerify(), newCmdList())
+	cmd.AddCommand(NewCmdRun(f, nil), NewCmdVerify(f, nil), NewCmdList(f, nil))
 	return cmd
 }
 
-func newCmdList() *cobra.Command {
+// ListOptions are what ls needs.
+type ListOptions struct {
+	IO *iostreams.IOStreams
+}
+
+// NewCmdList returns `runtime ls`.
+func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Command {
+	opts := &ListOptions{IO: f.IOStreams}
 	return &cobra.Command{
 		Use:     "ls",
 		Aliases: []string{"list"},
 		Short:   "List the runtimes of the catalog and whether this machine can run each",
 		Args:    cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			locals := build.Detector{}.Detect(c.Context(), langruntime.Default())
-			w := tabwriter.NewWriter(c.OutOrStdout(), 0, 4, 2, ' ', 0)
-			fmt.Fprintln(w, "RUNTIME\tLOCAL\tCOMMAND\tVERSION\tNOTE")
-			for _, l := range locals {
-				ok := "yes"
-				if !l.OK() {
-					ok = "no"
-				}
-				path := l.Path
-				if path == "" {
-					path = l.Command
-				}
-				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Runtime, ok, path, l.Version, l.Problem)
+			if runF != nil {
+				return runF(opts)
 			}
-			return w.Flush()
+			return listRun(c.Context(), opts)
 		},
 	}
 }
 
-func newCmdRun() *cobra.Command {
+func listRun(ctx context.Context, opts *ListOptions) error {
+	locals := build.Detector{}.Detect(ctx, langruntime.Default())
+	w := tabwriter.NewWriter(opts.IO.Out, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUNTIME\tLOCAL\tCOMMAND\tVERSION\tNOTE")
+	for _, l := range locals {
+		ok := "yes"
+		if !l.OK() {
+			ok = "no"
+		}
+		path := l.Path
+		if path == "" {
+			path = l.Command
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", l.Runtime, ok, path, l.Version, l.Problem)
+	}
+	return w.Flush()
+}
+
+// RunOptions are what run needs.
+type RunOptions struct {
+	IO *iostreams.IOStreams
+	// Runtime is the runtime's name in the catalog, for example python3.11.
+	Runtime string
+	// Env is the environment the runtime is configured by (the process's).
+	Env []string
+}
+
+// NewCmdRun returns `runtime run`.
+func NewCmdRun(f *cmdutil.Factory, runF func(*RunOptions) error) *cobra.Command {
+	opts := &RunOptions{IO: f.IOStreams}
 	return &cobra.Command{
 		Use:   "run RUNTIME",
 		Short: "Run a runtime in the foreground, configured by the runtime contract's environment",
@@ -75,7 +102,12 @@ SHUTDOWN_TIMEOUT. Go functions are compiled first (cached by content).`,
 		Example: `  MOD_NAME=hello FUNC_HANDLER=foo KUBELESS_INSTALL_VOLUME=$PWD FUNC_PORT=8080 kubeless runtime run python3.11`,
 		Args:    cmdutil.ExactArgs(1, "runtime run: the runtime is required, for example: kubeless runtime run python3.11"),
 		RunE: func(c *cobra.Command, args []string) error {
-			return runRuntime(c.Context(), args[0], os.Environ())
+			opts.Runtime = args[0]
+			opts.Env = os.Environ()
+			if runF != nil {
+				return runF(opts)
+			}
+			return runRun(c.Context(), opts)
 		},
 	}
 }
@@ -94,11 +126,12 @@ func resolve(rt string) (langruntime.Entry, localrt.Spec, error) {
 	return e, spec, nil
 }
 
-// runRuntime starts the runtime; for Go it replaces this process with the
+// runRun starts the runtime; for Go it replaces this process with the
 // compiled server (with spawn.Exec: from whatever thread this goroutine is
 // on, a plain execve would drop the parent-death signal that makes the
 // instance die with its engine).
-func runRuntime(ctx context.Context, rt string, env []string) error {
+func runRun(ctx context.Context, opts *RunOptions) error {
+	rt, env := opts.Runtime, opts.Env
 	entry, spec, err := resolve(rt)
 	if err != nil {
 		return err
@@ -123,7 +156,7 @@ func runRuntime(ctx context.Context, rt string, env []string) error {
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: os.Stderr})
+		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: opts.IO.ErrOut})
 		if err != nil {
 			var ce *gobuild.CompileError
 			if errors.As(err, &ce) {
@@ -171,8 +204,18 @@ func setDefault(env []string, k, v string) []string {
 	return append(env, k+"="+v)
 }
 
-func newCmdVerify() *cobra.Command {
-	var timeout float64
+// VerifyOptions are what verify needs.
+type VerifyOptions struct {
+	IO *iostreams.IOStreams
+	// Runtime is the runtime to verify, or "demo" for the host alone.
+	Runtime string
+	// Timeout is the hidden --timeout flag, unused (kept for scripts).
+	Timeout float64
+}
+
+// NewCmdVerify returns `runtime verify`.
+func NewCmdVerify(f *cmdutil.Factory, runF func(*VerifyOptions) error) *cobra.Command {
+	opts := &VerifyOptions{IO: f.IOStreams}
 	cmd := &cobra.Command{
 		Use:   "verify RUNTIME",
 		Short: "Check a runtime against every clause of the runtime contract",
@@ -182,27 +225,35 @@ one line per clause. Exits 1 if any clause fails. RUNTIME "demo" verifies the
 host alone in front of a minimal worker that has no timeouts or metrics of its own.`,
 		Args: cmdutil.ExactArgs(1, "runtime verify: the runtime is required, for example: kubeless runtime verify go1.26"),
 		RunE: func(c *cobra.Command, args []string) error {
-			self, err := os.Executable()
-			if err != nil {
-				return err
+			opts.Runtime = args[0]
+			if runF != nil {
+				return runF(opts)
 			}
-			target, err := Target(args[0], self)
-			if err != nil {
-				return err
-			}
-			ok, err := conformance.Run(c.Context(), target, c.OutOrStdout())
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return cmdutil.SilentExit(1)
-			}
-			return nil
+			return verifyRun(c.Context(), opts)
 		},
 	}
-	cmd.Flags().Float64Var(&timeout, "timeout", 0, "unused; kept for scripts")
+	cmd.Flags().Float64Var(&opts.Timeout, "timeout", 0, "unused; kept for scripts")
 	cmd.Flags().MarkHidden("timeout")
 	return cmd
+}
+
+func verifyRun(ctx context.Context, opts *VerifyOptions) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	target, err := Target(opts.Runtime, self)
+	if err != nil {
+		return err
+	}
+	ok, err := conformance.Run(ctx, target, opts.IO.Out)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return cmdutil.SilentExit(1)
+	}
+	return nil
 }
 
 // Target describes how the conformance suite starts runtime rt with the
