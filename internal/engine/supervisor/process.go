@@ -152,6 +152,11 @@ func (p *process) run(spec Spec, stopCh <-chan struct{}, done chan<- struct{}, f
 		}
 
 		delay := spec.Backoff.Delay(failures)
+		// The hook runs before the state shows the backoff, so that whoever
+		// sees StateBackoff also sees the hook's effect.
+		if h := p.s.onBackoff; h != nil {
+			h(p.name, failures, delay)
+		}
 		p.mu.Lock()
 		p.state, p.reason, p.nextStart, p.pid = StateBackoff, reason, at.Add(delay), 0
 		if lastExit != nil {
@@ -160,9 +165,6 @@ func (p *process) run(spec Spec, stopCh <-chan struct{}, done chan<- struct{}, f
 		p.mu.Unlock()
 		logger.Warn("restarting process", "status", reason, "failures", failures,
 			"delay_ms", delay.Milliseconds())
-		if h := p.s.onBackoff; h != nil {
-			h(p.name, failures, delay)
-		}
 		timer := time.NewTimer(delay)
 		select {
 		case <-timer.C:
