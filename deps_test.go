@@ -177,10 +177,7 @@ func TestLocalEngineBoundary(t *testing.T) {
 // through internal/cli/cmdutil and internal/cli/iostreams (cli/cli style),
 // in their tests too.
 func TestCommandPackagesImportNoSibling(t *testing.T) {
-	goBin, err := exec.LookPath("go")
-	if err != nil {
-		t.Skipf("go not on PATH: %v", err)
-	}
+	goBin := testutil.NeedTool(t, "go")
 	out, err := exec.Command(goBin, "list", "-f",
 		`{{.ImportPath}}{{range .Imports}} {{.}}{{end}}{{range .TestImports}} {{.}}{{end}}{{range .XTestImports}} {{.}}{{end}}`,
 		"./internal/cli/...").Output()
