@@ -1354,14 +1354,15 @@ def _exit(code):
     os._exit(code)
 
 
-def _watch_parent():
-    """Exit when the process that started the worker dies.
+def _watch_parent(parent):
+    """Exit when the process that started the worker (pid parent) dies.
 
     The host kills a worker's whole process group, but when the host itself
     is killed first, a worker stuck in a function (which reads no frames, so
-    never sees the end of input) would run on as an orphan."""
+    never sees the end of input) would run on as an orphan. The caller reads
+    the parent's pid before the worker says it is ready: read later, in this
+    thread, a parent that died in between would never be noticed."""
     import time
-    parent = os.getppid()
     while True:
         time.sleep(1.0)
         if os.getppid() != parent:
@@ -1386,7 +1387,7 @@ def main():
                          '  FUNC_PROCESS="python3 %s" MOD_NAME=hello FUNC_HANDLER=foo kubeless-host\n' % __file__)
         return 2
     rfile, wfd = pipes
-    threading.Thread(target=_watch_parent, name='kubeless-parent-watch', daemon=True).start()
+    threading.Thread(target=_watch_parent, args=(os.getppid(),), name='kubeless-parent-watch', daemon=True).start()
     # Whatever the function prints reaches the log at once, also if the
     # worker is killed later (a timed-out invocation).
     for stream in (sys.stdout, sys.stderr):

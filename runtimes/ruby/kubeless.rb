@@ -394,7 +394,10 @@ module Kubeless
     # which ends their threads). When every thread is busy nobody reads fd 3,
     # so the main thread also returns when the parent process is gone (the
     # host, or the shell it started the worker with, died).
-    def serve
+    # parent is the pid of the process that started the worker, read before
+    # the worker said it was ready: read here, a parent that died in between
+    # would never be noticed.
+    def serve(parent)
       ended = Thread::Queue.new
       @concurrency.times do
         thread = Thread.new do
@@ -403,7 +406,6 @@ module Kubeless
         end
         thread.abort_on_exception = true # a bug in the worker ends the process
       end
-      parent = Process.ppid
       waiter = Thread.new { ended.pop }
       waiter.join(1) until !waiter.alive? || Process.ppid != parent
     end
@@ -607,6 +609,7 @@ module Kubeless
     $stderr.sync = true
     Encoding.default_external = Encoding::UTF_8 if Encoding.default_external == Encoding::US_ASCII
     channel = open_channel
+    parent = Process.ppid
     volume = env['KUBELESS_INSTALL_VOLUME'].to_s
     volume = env['MOD_ROOT_PATH'].to_s.empty? ? '/kubeless' : env['MOD_ROOT_PATH'] if volume.empty?
     volume = File.expand_path(volume)
@@ -620,7 +623,7 @@ module Kubeless
     end
     concurrency = [env.fetch('KUBELESS_WORKER_CONCURRENCY', '1').to_i, 1].max
     channel.write('R', 0, JSON.generate(runtime: "ruby #{RUBY_VERSION}"))
-    Worker.new(channel, function, context(env), concurrency: concurrency, label: loader.label).serve
+    Worker.new(channel, function, context(env), concurrency: concurrency, label: loader.label).serve(parent)
     exit 0
   rescue Errno::EPIPE
     exit 1 # the host went away

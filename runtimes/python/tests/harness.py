@@ -74,7 +74,7 @@ class Worker(object):
     """One worker process. Use as a context manager."""
 
     def __init__(self, handler, mod='fixtures', volume=FIXTURES, env=None, concurrency=1, ready=True,
-                 orphan_after=None):
+                 parent_shell=False):
         self.out = tempfile.TemporaryFile()
         self.err = tempfile.TemporaryFile()
         r_in, self.w_in = os.pipe()
@@ -86,10 +86,10 @@ class Worker(object):
                   'KUBELESS_WORKER_CONCURRENCY': str(concurrency), 'KUBELESS_WORKER_ID': '1'})
         e.update(env or {})
         argv = [sys.executable, '-S', '-c', _BOOT, str(r_in), str(w_out), sys.executable, WORKER]
-        if orphan_after is not None:
-            # An intermediate shell starts the worker and exits: the worker
-            # is orphaned, as when the host dies.
-            argv = ['/bin/sh', '-c', '"$@" & sleep %s' % orphan_after, 'sh'] + argv
+        if parent_shell:
+            # An intermediate shell starts the worker and waits for it, as the
+            # host's shell does; killing it (kill_parent) orphans the worker.
+            argv = ['/bin/sh', '-c', '"$@"; :', 'sh'] + argv
         self.proc = subprocess.Popen(
             argv,
             pass_fds=(r_in, w_out), env=e, stdin=subprocess.DEVNULL, stdout=self.out, stderr=self.err,
@@ -190,6 +190,15 @@ class Worker(object):
 
     def wait(self, timeout=10):
         return self.proc.wait(timeout)
+
+    def kill_parent(self):
+        """Kill the intermediate shell (parent_shell) and return the worker's pid."""
+        sh = self.proc.pid
+        with open('/proc/%d/task/%d/children' % (sh, sh)) as f:
+            child = int(f.read().split()[0])
+        self.proc.kill()
+        self.proc.wait()
+        return child
 
     def kill(self):
         if self.proc.poll() is None:

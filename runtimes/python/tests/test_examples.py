@@ -57,10 +57,8 @@ class ExamplesTest(unittest.TestCase):
 
     def test_preload_loads_once_and_reuses(self):
         with example('preload', 'handler', env={'PRELOAD_SECONDS': '0.3'}) as w:
-            start = time.monotonic()
             for i in range(1, 6):
                 self.assertEqual(w.call(fid=i).text, 'hello world')
-            self.assertLess(time.monotonic() - start, 0.3)  # nothing is loaded again
             out = w.stdout()
         self.assertEqual(out.count('loading ml_model_1'), 1)
         self.assertEqual(out.count('loading ml_model_2'), 1)

@@ -2,6 +2,7 @@
 import asyncio
 import os
 import sys
+import threading
 import time
 
 import kubeless
@@ -122,6 +123,31 @@ async def async_fail(event, context):
     raise ValueError('async boom')
 
 
+_barriers = {}
+_barriers_lock = threading.Lock()
+
+
+def _barrier(parties):
+    with _barriers_lock:
+        return _barriers.setdefault(parties, threading.Barrier(parties, timeout=10))
+
+
+def meet(event, context):
+    """Returns once data.parties invocations are inside it at the same time;
+    fails (BrokenBarrierError) after 10 s if they never are."""
+    _barrier(event['data']['parties']).wait()
+    return 'met %s' % event['event-id']
+
+
+async def async_meet(event, context):
+    """meet for coroutines: they must share one event loop to meet."""
+    parties = event['data']['parties']
+    with _barriers_lock:
+        barrier = _barriers.setdefault(('async', parties), asyncio.Barrier(parties))
+    await asyncio.wait_for(barrier.wait(), 10)
+    return 'met %s' % event['event-id']
+
+
 def sleep_(event, context):
     data = event['data']
     time.sleep(data.get('seconds', 0.3) if isinstance(data, dict) else 0.3)
@@ -177,8 +203,12 @@ def threeargs(event, context, extra):
 
 
 def sleep_print(event, context):
+    # Prints, then blocks until the test creates the file named in the data
+    # (at most 30 s): output seen before that file exists was not buffered.
     print('start %s' % event['event-id'])
-    time.sleep(0.2)
+    deadline = time.monotonic() + 30
+    while not os.path.exists(event['data']['release']) and time.monotonic() < deadline:
+        time.sleep(0.01)
     sys.stderr.write('to stderr\n')
     return 'ok'
 
