@@ -124,8 +124,9 @@ func (t *HTTPTrigger) TriggerStatus() *TriggerStatus { return &t.Status }
 // API server would not take.
 func (t *HTTPTrigger) ValidateSpec() error { return nil }
 
-// MergeSpec implements Trigger: cors-enable only turns on, tls is always
-// patch's.
+// MergeSpec implements Trigger: cors-enable and tls only turn on; tls (ACME)
+// and tls-secret replace each other. (The original's update always set tls
+// from its flag, so an update without --enableTLSAcme turned ACME off.)
 func (t *HTTPTrigger) MergeSpec(patch Trigger) Trigger {
 	out := t.DeepCopy()
 	p := patch.(*HTTPTrigger).Spec
@@ -139,7 +140,12 @@ func (t *HTTPTrigger) MergeSpec(patch Trigger) Trigger {
 		}
 	}
 	out.Spec.CorsEnable = out.Spec.CorsEnable || p.CorsEnable
-	out.Spec.TLSAcme = p.TLSAcme
+	switch {
+	case p.TLSAcme:
+		out.Spec.TLSAcme, out.Spec.TLSSecret = true, p.TLSSecret
+	case p.TLSSecret != "":
+		out.Spec.TLSAcme = false
+	}
 	return out
 }
 

@@ -14,9 +14,18 @@ import (
 func TestMergeTriggers(t *testing.T) {
 	old := &v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "p", Gateway: "nginx", CorsEnable: true, TLSAcme: true}}
 	got := old.MergeSpec(&v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{Path: "q", BasicAuthSecret: "auth"}}).(*v1beta1.HTTPTrigger)
-	want := v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "q", Gateway: "nginx", BasicAuthSecret: "auth", CorsEnable: true, TLSAcme: false}
+	want := v1beta1.HTTPTriggerSpec{FunctionName: "f", HostName: "h", Path: "q", Gateway: "nginx", BasicAuthSecret: "auth", CorsEnable: true, TLSAcme: true}
 	if d := cmp.Diff(want, got.Spec); d != "" {
 		t.Errorf("http (-want +got):\n%s", d)
+	}
+	// tls-secret replaces ACME, and ACME replaces tls-secret.
+	got = got.MergeSpec(&v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{TLSSecret: "cert"}}).(*v1beta1.HTTPTrigger)
+	if !(got.Spec.TLSSecret == "cert" && !got.Spec.TLSAcme) {
+		t.Errorf("after tls-secret: tls %v, tls-secret %q", got.Spec.TLSAcme, got.Spec.TLSSecret)
+	}
+	got = got.MergeSpec(&v1beta1.HTTPTrigger{Spec: v1beta1.HTTPTriggerSpec{TLSAcme: true}}).(*v1beta1.HTTPTrigger)
+	if !(got.Spec.TLSSecret == "" && got.Spec.TLSAcme) {
+		t.Errorf("after tls: tls %v, tls-secret %q", got.Spec.TLSAcme, got.Spec.TLSSecret)
 	}
 	if old.Spec.Path != "p" {
 		t.Error("old was modified")

@@ -10,6 +10,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 )
@@ -71,10 +72,50 @@ func TestMergeFunction(t *testing.T) {
 			},
 		},
 		{
-			name:  "ports",
+			name:  "ports: a Service port alone keeps the target port",
 			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{ServiceSpec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-function-port", Port: 8080}}}}},
 			want: func(fn *v1beta1.Function) {
-				fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{Name: "http-function-port", Port: 8080}}
+				fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{Name: "http-function-port", Port: 8080, TargetPort: intstr.FromInt32(9000)}}
+			},
+		},
+		{
+			name:  "ports: a target port alone moves a Service port that was the same",
+			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{ServiceSpec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-function-port", TargetPort: intstr.FromInt32(7000)}}}}},
+			want: func(fn *v1beta1.Function) {
+				fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{Name: "http-function-port", Port: 7000, TargetPort: intstr.FromInt32(7000)}}
+			},
+		},
+		{
+			name:  "ports: both given",
+			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{ServiceSpec: corev1.ServiceSpec{Ports: []corev1.ServicePort{{Name: "http-function-port", Port: 80, TargetPort: intstr.FromInt32(7000)}}}}},
+			want: func(fn *v1beta1.Function) {
+				fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{Name: "http-function-port", Port: 80, TargetPort: intstr.FromInt32(7000)}}
+			},
+		},
+		{
+			name: "pod and container flags of the original: node selector, service account, pull policy, envFrom",
+			patch: func() *v1beta1.Function {
+				fn := withTemplate(t, &v1beta1.Function{}, nil, &corev1.Container{
+					ImagePullPolicy: corev1.PullNever,
+					Env:             []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "TOKEN"}}}},
+					EnvFrom:         []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}},
+				})
+				d, _ := fn.Spec.DeploymentTemplate()
+				d.Spec.Template.Spec.NodeSelector = map[string]string{"disk": "ssd"}
+				d.Spec.Template.Spec.ServiceAccountName = "fn-sa"
+				fn.Spec.SetDeploymentTemplate(d)
+				return fn
+			}(),
+			want: func(fn *v1beta1.Function) {
+				d, _ := fn.Spec.DeploymentTemplate()
+				ps := &d.Spec.Template.Spec
+				ps.NodeSelector = map[string]string{"disk": "ssd"}
+				ps.ServiceAccountName = "fn-sa"
+				c := &ps.Containers[0]
+				c.ImagePullPolicy = corev1.PullNever
+				c.Env = append(c.Env, corev1.EnvVar{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "TOKEN"}}})
+				c.EnvFrom = []corev1.EnvFromSource{{ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}
+				fn.Spec.SetDeploymentTemplate(d)
 			},
 		},
 		{

@@ -92,6 +92,18 @@ func (e *Engine) validate(fn *v1beta1.Function) error {
 	if d.Spec.Replicas != nil && (*d.Spec.Replicas < 0 || *d.Spec.Replicas > maxReplicas) {
 		return backend.Errorf(backend.CodeInvalid, "invalid replicas %d: use 0 to %d", *d.Spec.Replicas, maxReplicas)
 	}
+	// Values from Secrets and ConfigMaps (--env-from-secret,
+	// --env-from-configmap) would reach the function empty.
+	if cs := d.Spec.Template.Spec.Containers; len(cs) > 0 {
+		for _, ev := range cs[0].Env {
+			if ev.ValueFrom != nil {
+				return backend.Errorf(backend.CodeInvalid, "variable %s takes its value from a Secret, ConfigMap or field, which the local engine does not have: give it a value with --env", ev.Name)
+			}
+		}
+		if len(cs[0].EnvFrom) > 0 {
+			return backend.Errorf(backend.CodeInvalid, "the function takes variables from a Secret or ConfigMap (envFrom), which the local engine does not have: give them with --env")
+		}
+	}
 	// An autoscaler given with the function (the raw API) is held to the
 	// same limit as one set with kubeless autoscale.
 	h, err := fn.Spec.Autoscaler()

@@ -12,6 +12,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -87,6 +88,13 @@ func TestReplicaLimitsOnEveryPath(t *testing.T) {
 					MinReplicas:    &minR, MaxReplicas: maxR}})
 		}
 	}
+	withContainer := func(c corev1.Container) func(*v1beta1.Function) error {
+		return func(fn *v1beta1.Function) error {
+			d := &appsv1.Deployment{}
+			d.Spec.Template.Spec.Containers = []corev1.Container{c}
+			return fn.Spec.SetDeploymentTemplate(d)
+		}
+	}
 	// An update does not take an autoscaler (kubeless autoscale sets it,
 	// with the same cap), so those cases are deploys only.
 	tests := []struct {
@@ -98,6 +106,12 @@ func TestReplicaLimitsOnEveryPath(t *testing.T) {
 		{"66 replicas", []string{"deploy", "update"}, withReplicas(66), "invalid replicas 66: use 0 to 64"},
 		{"autoscaler max 66", []string{"deploy"}, withAutoscaler(1, 66), "invalid autoscaler maxReplicas 66: use 1 to 64"},
 		{"autoscaler min above max", []string{"deploy"}, withAutoscaler(10, 5), "invalid autoscaler minReplicas 10: use 0 to maxReplicas (5)"},
+		{"env from a secret key", []string{"deploy", "update"}, withContainer(corev1.Container{Env: []corev1.EnvVar{{Name: "TOKEN", ValueFrom: &corev1.EnvVarSource{
+			SecretKeyRef: &corev1.SecretKeySelector{LocalObjectReference: corev1.LocalObjectReference{Name: "creds"}, Key: "TOKEN"}}}}}),
+			`variable TOKEN takes its value from a Secret, ConfigMap or field, which the local engine does not have: give it a value with --env`},
+		{"env from a configmap", []string{"deploy", "update"}, withContainer(corev1.Container{EnvFrom: []corev1.EnvFromSource{{
+			ConfigMapRef: &corev1.ConfigMapEnvSource{LocalObjectReference: corev1.LocalObjectReference{Name: "settings"}}}}}),
+			`the function takes variables from a Secret or ConfigMap (envFrom), which the local engine does not have: give them with --env`},
 	}
 	if _, err := e.Deploy(ctx, testFunction("limited", "v1")); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -70,6 +69,24 @@ type DeployOptions struct {
 	// and Secrets mounted at /<secret> (volume <secret>-vol).
 	RuntimeImage string
 	Secrets      []string
+	// Flags of the original for the Kubernetes objects, refused on the
+	// local engine: the pods' node selector, service account and image
+	// pull policy, a headless Service, and the Service's port when it
+	// differs from --port (0: the same).
+	NodeSelectors   []string
+	ServiceAccount  string
+	ImagePullPolicy string
+	Headless        bool
+	ServicePort     int32
+	// EnvFromSecrets and EnvFromConfigMaps are NAME (every key of the
+	// object becomes a variable, envFrom) or NAME:KEY (the variable KEY
+	// from that key, valueFrom). Kubernetes engine only.
+	EnvFromSecrets    []string
+	EnvFromConfigMaps []string
+	// DryRun prints the Function (for update: as it would be after the
+	// update) in Output (yaml or json) and sends nothing.
+	DryRun bool
+	Output string
 
 	// PollInterval is how often the wait asks for the status; 0 means 300ms.
 	PollInterval time.Duration
@@ -133,6 +150,15 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
 	fl.StringVar(&opts.RuntimeImage, "runtime-image", "", "Image that runs the function (Kubernetes engine only)")
 	fl.StringSliceVar(&opts.Secrets, "secrets", nil, "Secrets mounted at /<secret> in the function (Kubernetes engine only)")
+	fl.StringSliceVar(&opts.NodeSelectors, "node-selectors", nil, "Node labels key=value the function's pods must run on (Kubernetes engine only)")
+	fl.StringVar(&opts.ServiceAccount, "service-account", "", "Service account of the function's pods (Kubernetes engine only; the cluster's function-pod-allow must list serviceAccount)")
+	fl.StringVar(&opts.ImagePullPolicy, "image-pull-policy", "", "Pull policy of the function's image: Always, IfNotPresent or Never (Kubernetes engine only; default: the cluster's image-pull-policy)")
+	fl.BoolVar(&opts.Headless, "headless", false, "Make the function's Service headless (clusterIP None; Kubernetes engine only)")
+	fl.Int32Var(&opts.ServicePort, "servicePort", 0, "Port of the function's Service, when it differs from --port (Kubernetes engine only; 0: the same as --port)")
+	fl.StringSliceVar(&opts.EnvFromSecrets, "env-from-secret", nil, "Environment from a Secret: NAME (every key becomes a variable) or NAME:KEY (the variable KEY) (repeatable; Kubernetes engine only)")
+	fl.StringSliceVar(&opts.EnvFromConfigMaps, "env-from-configmap", nil, "Environment from a ConfigMap: NAME (every key becomes a variable) or NAME:KEY (the variable KEY) (repeatable; Kubernetes engine only)")
+	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the function instead of sending it (update: as it would be after the update)")
+	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
 	if !update {
 		fl.StringVar(&opts.Schedule, "schedule", "", "Also call the function on this cron schedule, for example '*/5 * * * *' or '@every 1m' (a cron trigger named like the function)")
 	}
@@ -150,6 +176,14 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 		if len(o.Secrets) > 0 {
 			return cmdutil.FlagErrorf(c, "--secrets needs the Kubernetes engine: the local engine has no secrets to mount (pass values with --env)")
 		}
+		for _, r := range localRefusals {
+			if o.Changed[r.flag] {
+				return cmdutil.FlagErrorf(c, "--%s needs the Kubernetes engine: %s", r.flag, r.why)
+			}
+		}
+	}
+	if err := o.checkKubernetesFlags(c); err != nil {
+		return err
 	}
 	for _, sec := range o.Secrets {
 		if errs := validation.IsDNS1123Subdomain(sec); len(errs) > 0 {
@@ -281,14 +315,12 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 			fn.Labels[k] = v
 		}
 	}
-	if o.given("port") {
-		fn.Spec.ServiceSpec.Ports = []corev1.ServicePort{{
-			Name: "http-function-port", Protocol: corev1.ProtocolTCP,
-			Port: o.Port, TargetPort: intstr.FromInt32(o.Port),
-		}}
+	fn.Spec.ServiceSpec.Ports = o.servicePorts()
+	if o.Headless && !o.Update {
+		fn.Spec.ServiceSpec.ClusterIP = corev1.ClusterIPNone
 	}
 	d := &appsv1.Deployment{}
-	touched := false
+	touched := o.podFlags(d)
 	if o.given("replicas") {
 		r := o.Replicas
 		d.Spec.Replicas = &r
@@ -310,6 +342,8 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 		c.Resources = corev1.ResourceRequirements{Limits: rl, Requests: rl.DeepCopy()}
 	}
 	c.Image = o.RuntimeImage
+	c.ImagePullPolicy = corev1.PullPolicy(o.ImagePullPolicy)
+	o.envFrom(&c)
 	for _, sec := range o.Secrets {
 		vol := sec + "-vol"
 		d.Spec.Template.Spec.Volumes = append(d.Spec.Template.Spec.Volumes, corev1.Volume{
@@ -317,7 +351,7 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 		})
 		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: vol, MountPath: "/" + sec})
 	}
-	if len(c.Env) > 0 || len(c.Resources.Limits) > 0 || c.Image != "" || len(c.VolumeMounts) > 0 {
+	if len(c.Env) > 0 || len(c.EnvFrom) > 0 || len(c.Resources.Limits) > 0 || c.Image != "" || c.ImagePullPolicy != "" || len(c.VolumeMounts) > 0 {
 		d.Spec.Template.Spec.Containers = []corev1.Container{c}
 		touched = true
 	}
@@ -334,12 +368,27 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 	if err != nil {
 		return err
 	}
+	if o.DryRun {
+		return o.dryRun(ctx, fn)
+	}
 	cl, err := o.Engine(ctx)
 	if err != nil {
 		return err
 	}
 	var out *v1beta1.Function
 	if o.Update {
+		if o.Changed["headless"] {
+			cur, err := cl.Get(ctx, o.Namespace, o.Name)
+			if backend.IsNotFound(err) {
+				return fmt.Errorf("Function %s is not found", o.Name)
+			}
+			if err != nil {
+				return err
+			}
+			if err := o.checkHeadless(cur); err != nil {
+				return err
+			}
+		}
 		fmt.Fprintln(o.IO.ErrOut, "Redeploying function...")
 		out, err = cl.Update(ctx, fn)
 		if backend.IsNotFound(err) {

@@ -169,6 +169,33 @@ func TestNewCmdDeploy(t *testing.T) {
 			want: DeployOptions{Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "a.b", FromFile: "x", Secrets: []string{"s1", "s2"},
 				Timeout: "180", Port: 8080, Replicas: 1, Wait: true, Kubernetes: true},
 		},
+		{
+			name: "kubernetes: the original's flags", kube: true,
+			cli: "hello -r python3.11 --handler a.b -f x --node-selectors disk=ssd,zone:a --service-account fn-sa --image-pull-policy IfNotPresent --headless --port 9000 --servicePort 80" +
+				" --env-from-secret creds --env-from-secret creds:TOKEN --env-from-configmap settings:LEVEL --dryrun -o json",
+			want: DeployOptions{Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "a.b", FromFile: "x", Timeout: "180", Port: 9000, Replicas: 1, Wait: true, Kubernetes: true,
+				NodeSelectors: []string{"disk=ssd", "zone:a"}, ServiceAccount: "fn-sa", ImagePullPolicy: "IfNotPresent", Headless: true, ServicePort: 80,
+				EnvFromSecrets: []string{"creds", "creds:TOKEN"}, EnvFromConfigMaps: []string{"settings:LEVEL"}, DryRun: true, Output: "json"},
+		},
+		{name: "kubernetes: bad pull policy", kube: true, cli: "hello -r python3.11 --handler a.b -f x --image-pull-policy always", wantErr: `invalid --image-pull-policy "always": use Always, IfNotPresent or Never`},
+		{name: "kubernetes: bad service port", kube: true, cli: "hello -r python3.11 --handler a.b -f x --servicePort 70000", wantErr: "invalid --servicePort 70000: use 1-65535 (0: the same as --port)"},
+		{name: "kubernetes: bad service account", kube: true, cli: "hello -r python3.11 --handler a.b -f x --service-account Admin", wantErr: `invalid --service-account "Admin": give the name of a ServiceAccount of the function's namespace`},
+		{name: "kubernetes: bad node selector", kube: true, cli: "hello -r python3.11 --handler a.b -f x --node-selectors =ssd", wantErr: `invalid --node-selectors "=ssd": use a node label key=value, for example --node-selectors kubernetes.io/arch=amd64`},
+		{name: "kubernetes: bad env-from-secret name", kube: true, cli: "hello -r python3.11 --handler a.b -f x --env-from-secret Creds", wantErr: `invalid --env-from-secret "Creds": give NAME or NAME:KEY, where NAME is an object of the function's namespace (lowercase letters, digits, '-' and '.')`},
+		{name: "kubernetes: bad env-from-configmap key", kube: true, cli: "hello -r python3.11 --handler a.b -f x --env-from-configmap settings:1st", wantErr: `invalid --env-from-configmap "settings:1st": KEY must be a key of settings that is also a variable name (letters, digits, '_', '-' and '.', not starting with a digit)`},
+		{name: "kubernetes: empty env-from key", kube: true, cli: "hello -r python3.11 --handler a.b -f x --env-from-secret creds:", wantErr: `invalid --env-from-secret "creds:": KEY must be a key of creds that is also a variable name (letters, digits, '_', '-' and '.', not starting with a digit)`},
+		{name: "bad dry-run format", cli: "hello -r python3.11 --handler a.b -f x --dryrun -o table", wantErr: "Output format needs to be yaml or json"},
+		{name: "local: node selectors", cli: "hello -r python3.11 --handler a.b -f x --node-selectors disk=ssd", wantErr: "--node-selectors needs the Kubernetes engine: the local engine runs functions as processes of this machine, with no nodes to choose from"},
+		{name: "local: service account", cli: "hello -r python3.11 --handler a.b -f x --service-account fn-sa", wantErr: "--service-account needs the Kubernetes engine: the local engine has no service accounts: its functions run as processes of this machine"},
+		{name: "local: image pull policy", cli: "hello -r python3.11 --handler a.b -f x --image-pull-policy Always", wantErr: "--image-pull-policy needs the Kubernetes engine: the local engine pulls no images: it builds functions from their code"},
+		{name: "local: headless", cli: "hello -r python3.11 --handler a.b -f x --headless", wantErr: "--headless needs the Kubernetes engine: the local engine has no Services: its gateway routes /<function> to the function's instances"},
+		{name: "local: service port", cli: "hello -r python3.11 --handler a.b -f x --servicePort 80", wantErr: "--servicePort needs the Kubernetes engine: the local engine has no Services: its gateway routes /<function> to the function's instances"},
+		{name: "local: env from secret", cli: "hello -r python3.11 --handler a.b -f x --env-from-secret creds", wantErr: "--env-from-secret needs the Kubernetes engine: the local engine has no Secrets (pass values with --env)"},
+		{name: "local: env from configmap", cli: "hello -r python3.11 --handler a.b -f x --env-from-configmap settings", wantErr: "--env-from-configmap needs the Kubernetes engine: the local engine has no ConfigMaps (pass values with --env)"},
+		{
+			name: "local: dry run", cli: "hello -r python3.11 --handler a.b -f x --dryrun",
+			want: DeployOptions{Name: "hello", Namespace: "default", Runtime: "python3.11", Handler: "a.b", FromFile: "x", Timeout: "180", Port: 8080, Replicas: 1, Wait: true, DryRun: true},
+		},
 		{name: "kubernetes: bad secret", kube: true, cli: "hello -r python3.11 --handler a.b -f x --secrets Bad_Name", wantErr: `invalid --secrets "Bad_Name": give the name of a Secret of the function's namespace`},
 		{name: "kubernetes: runtime needs handler", kube: true, cli: "hello -r python3.11 --runtime-image img -f x", wantErr: "You must specify handler for the runtime."},
 		{name: "kubernetes: nothing to run", kube: true, cli: "hello --handler a.b", wantErr: "Either `--runtime` or `--runtime-image` flag must be specified."},
@@ -195,6 +222,9 @@ func TestNewCmdDeploy(t *testing.T) {
 				t.Fatal(err)
 			}
 			got.IO, got.Engine, got.Changed, got.WaitTimeout = nil, nil, nil, 0
+			if tt.want.Output == "" {
+				tt.want.Output = "yaml"
+			}
 			if d := cmp.Diff(&tt.want, got); d != "" {
 				t.Errorf("options (-want +got):\n%s", d)
 			}

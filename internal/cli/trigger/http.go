@@ -7,7 +7,9 @@ import (
 	"path/filepath"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
@@ -44,6 +46,13 @@ type HTTPOptions struct {
 	Gateway         string
 	DryRun          bool
 	Output          string
+	// TLSAcme (--enableTLSAcme) and TLSSecret (--tls-secret) are the
+	// Ingress's TLS: a certificate from ACME, or one in a Secret.
+	// Kubernetes engine only.
+	TLSAcme   bool
+	TLSSecret string
+	// Changed holds the names of the flags given on the command line.
+	Changed map[string]bool
 }
 
 // NewCmdHTTPCreate returns `trigger http create`.
@@ -82,6 +91,11 @@ func newCmdHTTPPut(f *cmdutil.Factory, runF func(*HTTPOptions) error, update boo
 			default:
 				return cmdutil.FlagErrorf(c, "invalid --gateway %q: use nginx, traefik or kong", opts.Gateway)
 			}
+			opts.Changed = map[string]bool{}
+			c.Flags().Visit(func(fl *pflag.Flag) { opts.Changed[fl.Name] = true })
+			if err := opts.checkTLS(c); err != nil {
+				return err
+			}
 			if opts.DryRun && opts.Output != "json" && opts.Output != "yaml" {
 				return cmdutil.FlagErrorf(c, "Output format needs to be yaml or json")
 			}
@@ -99,9 +113,38 @@ func newCmdHTTPPut(f *cmdutil.Factory, runF func(*HTTPOptions) error, update boo
 	fl.StringVar(&opts.BasicAuthSecret, "basic-auth-secret", "", "Local engine: path of an htpasswd file (htpasswd -cB FILE USER); its users are then required on the trigger's host and path and on the gateway's /<function> and /<namespace>/<function> routes to that function (annotation kubeless.io/basic-auth-scope: trigger leaves those open), not on the instance's own port. Kubernetes: name of a Secret with an auth key in htpasswd form, required on the Ingress's host and path only (the function's Service is not protected)")
 	fl.BoolVar(&opts.CorsEnable, "cors-enable", false, "Answer CORS preflight requests and add Access-Control-Allow-Origin, for the trigger's host and path only, for the origins of spec.cors-domain (comma-separated; empty: any origin). Without it no answer carries CORS headers on the local engine")
 	fl.StringVar(&opts.Gateway, "gateway", "", "Ingress controller (nginx, traefik or kong) on Kubernetes; the local engine's gateway ignores it")
+	fl.BoolVar(&opts.TLSAcme, "enableTLSAcme", false, "Serve the host name over TLS with a certificate from ACME (annotation kubernetes.io/tls-acme, Secret <trigger>-tls; needs --hostname; Kubernetes engine only)")
+	fl.StringVar(&opts.TLSSecret, "tls-secret", "", "Serve the host name over TLS with the certificate of this Secret (needs --hostname; Kubernetes engine only)")
 	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the trigger instead of creating it")
 	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
 	return cmd
+}
+
+// checkTLS checks --enableTLSAcme and --tls-secret; its errors are
+// FlagErrors (usage, exit 2).
+func (o *HTTPOptions) checkTLS(c *cobra.Command) error {
+	if o.TLSAcme && o.TLSSecret != "" {
+		return cmdutil.FlagErrorf(c, "Cannot specify both --enableTLSAcme and --tls-secret")
+	}
+	if !o.Kubernetes {
+		for _, fl := range []string{"enableTLSAcme", "tls-secret"} {
+			if o.Changed[fl] {
+				return cmdutil.FlagErrorf(c, "--%s needs the Kubernetes engine: the local gateway serves plain HTTP on this machine (TLS is the Ingress controller's)", fl)
+			}
+		}
+	}
+	if !o.Update && (o.TLSAcme || o.TLSSecret != "") && o.Hostname == "" {
+		return cmdutil.FlagErrorf(c, "TLS needs --hostname: the certificate is for a host name, for example --hostname hello.example.com")
+	}
+	if o.Update && o.Changed["enableTLSAcme"] && !o.TLSAcme {
+		return cmdutil.FlagErrorf(c, "--enableTLSAcme=false cannot turn ACME off on update: give --tls-secret instead, or set tls: false in the trigger (kubectl edit httptrigger %s)", o.Name)
+	}
+	if o.TLSSecret != "" {
+		if errs := validation.IsDNS1123Subdomain(o.TLSSecret); len(errs) > 0 {
+			return cmdutil.FlagErrorf(c, "invalid --tls-secret %q: give the name of a Secret of the trigger's namespace (a kubernetes.io/tls Secret)", o.TLSSecret)
+		}
+	}
+	return nil
 }
 
 // Trigger returns the HTTPTrigger of the options; on the local engine the
@@ -113,6 +156,7 @@ func (o *HTTPOptions) Trigger() (*v1beta1.HTTPTrigger, error) {
 		Spec: v1beta1.HTTPTriggerSpec{
 			FunctionName: o.FunctionName, Path: o.Path, HostName: o.Hostname,
 			CorsEnable: o.CorsEnable, Gateway: o.Gateway, BasicAuthSecret: o.BasicAuthSecret,
+			TLSAcme: o.TLSAcme, TLSSecret: o.TLSSecret,
 		},
 	}
 	if o.BasicAuthSecret != "" && !o.Kubernetes {

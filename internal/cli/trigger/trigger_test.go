@@ -127,6 +127,8 @@ func serve(t *testing.T) (*fakeEngine, Engine) {
 
 func TestNewCmdHTTPCreate(t *testing.T) {
 	tests := []struct {
+		kube    bool // on the Kubernetes engine
+		update  bool // trigger http update
 		cli     string
 		want    HTTPOptions
 		wantErr string
@@ -138,11 +140,28 @@ func TestNewCmdHTTPCreate(t *testing.T) {
 		{cli: "--function-name hello", wantErr: "create: the trigger name is required, for example: kubeless trigger http create hello-api --function-name hello"},
 		{cli: "api --function-name hello --gateway apache", wantErr: `invalid --gateway "apache": use nginx, traefik or kong`},
 		{cli: "api --function-name hello --dryrun -o table", wantErr: "Output format needs to be yaml or json"},
+		{kube: true, cli: "api --function-name hello --hostname h.example.com --enableTLSAcme",
+			want: HTTPOptions{Name: "api", Namespace: "default", FunctionName: "hello", Hostname: "h.example.com", TLSAcme: true, Output: "yaml", Kubernetes: true}},
+		{kube: true, cli: "api --function-name hello --hostname h.example.com --tls-secret h-cert",
+			want: HTTPOptions{Name: "api", Namespace: "default", FunctionName: "hello", Hostname: "h.example.com", TLSSecret: "h-cert", Output: "yaml", Kubernetes: true}},
+		{kube: true, cli: "api --function-name hello --hostname h.example.com --enableTLSAcme --tls-secret h-cert", wantErr: "Cannot specify both --enableTLSAcme and --tls-secret"},
+		{kube: true, cli: "api --function-name hello --enableTLSAcme", wantErr: "TLS needs --hostname: the certificate is for a host name, for example --hostname hello.example.com"},
+		{kube: true, cli: "api --function-name hello --hostname h.example.com --tls-secret H_Cert", wantErr: `invalid --tls-secret "H_Cert": give the name of a Secret of the trigger's namespace (a kubernetes.io/tls Secret)`},
+		{kube: true, update: true, cli: "api --enableTLSAcme=false", wantErr: "--enableTLSAcme=false cannot turn ACME off on update: give --tls-secret instead, or set tls: false in the trigger (kubectl edit httptrigger api)"},
+		{kube: true, update: true, cli: "api --tls-secret h-cert", want: HTTPOptions{Name: "api", Namespace: "default", TLSSecret: "h-cert", Output: "yaml", Kubernetes: true, Update: true}},
+		{cli: "api --function-name hello --hostname h.local --enableTLSAcme", wantErr: "--enableTLSAcme needs the Kubernetes engine: the local gateway serves plain HTTP on this machine (TLS is the Ingress controller's)"},
+		{cli: "api --function-name hello --hostname h.local --tls-secret h-cert", wantErr: "--tls-secret needs the Kubernetes engine: the local gateway serves plain HTTP on this machine (TLS is the Ingress controller's)"},
 	}
 	for _, tt := range tests {
 		ios, _, _, _ := iostreams.Test()
 		var got *HTTPOptions
 		cmd := NewCmdHTTPCreate(&cmdutil.Factory{IOStreams: ios}, func(o *HTTPOptions) error { got = o; return nil })
+		if tt.kube {
+			cmd = NewCmdHTTPCreate(&cmdutil.Factory{IOStreams: ios, OnKubernetes: func() bool { return true }}, func(o *HTTPOptions) error { got = o; return nil })
+		}
+		if tt.update {
+			cmd = NewCmdHTTPUpdate(&cmdutil.Factory{IOStreams: ios, OnKubernetes: func() bool { return tt.kube }}, func(o *HTTPOptions) error { got = o; return nil })
+		}
 		cmd.SetArgs(strings.Fields(tt.cli))
 		cmd.SetOut(&strings.Builder{})
 		cmd.SetErr(&strings.Builder{})
@@ -157,7 +176,7 @@ func TestNewCmdHTTPCreate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got.IO, got.Engine = nil, nil
+		got.IO, got.Engine, got.Changed = nil, nil, nil
 		if d := cmp.Diff(&tt.want, got); d != "" {
 			t.Errorf("%q (-want +got):\n%s", tt.cli, d)
 		}
