@@ -279,6 +279,11 @@ func TestBuildArchives(t *testing.T) {
 			want: files},
 		{name: "url file", fn: Function{ContentType: "url", Function: srv.URL + "/hello.fk"},
 			want: map[string]string{"hello.fk": "from url"}},
+		// The original's maintainers told users to write url+text.
+		{name: "url+text file", fn: Function{ContentType: "url+text", Function: srv.URL + "/hello.fk"},
+			want: map[string]string{"hello.fk": "from url"}},
+		{name: "zip+url, parts in any order", fn: Function{ContentType: "zip+url", Function: srv.URL + "/fn.zip", Checksum: source.Checksum(zipData)},
+			want: files},
 		{name: "base64 file", fn: Function{ContentType: "base64", Function: b64([]byte{0xff, 0x00, 'x'})},
 			want: map[string]string{"hello.fk": "\xff\x00x"}},
 	}

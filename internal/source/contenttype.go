@@ -77,40 +77,51 @@ func (e *ContentTypeError) Error() string {
 }
 
 // ParseContentType parses a function-content-type. The empty string means
-// "text". The first "+"-separated part is the encoding (text, base64, url);
-// the others, in any order and each at most once, are zip, compressedtar and
-// deps. zip and compressedtar exclude each other, and deps needs one of them
-// because the dependency file is read from the archive.
+// "text". It takes the forms the original Kubeless took, which looked for
+// the words in the string: "+"-separated parts in any order, each one of
+// text, base64, url (the encoding: base64 or url when given, otherwise
+// text, so "url+text", which the original's maintainers told users to
+// write, is "url"), zip, compressedtar and deps; a part given twice counts
+// once. An unknown part, or no encoding, is the original's error. What the
+// original read as something else is refused with the reason: base64 with
+// url, zip with compressedtar, and deps without an archive (the dependency
+// file is read from the archive).
 func ParseContentType(s string) (ContentType, error) {
 	if s == "" {
 		return ContentType{Encoding: EncodingText}, nil
 	}
-	parts := strings.Split(s, "+")
 	var c ContentType
-	switch Encoding(parts[0]) {
-	case EncodingText, EncodingBase64, EncodingURL:
-		c.Encoding = Encoding(parts[0])
-	default:
-		return ContentType{}, &ContentTypeError{Value: s}
-	}
 	seen := map[string]bool{}
-	for _, p := range parts[1:] {
-		if seen[p] {
-			return ContentType{}, &ContentTypeError{Value: s, Reason: fmt.Sprintf("%q appears twice", "+"+p)}
-		}
-		seen[p] = true
+	for _, p := range strings.Split(s, "+") {
 		switch p {
-		case string(ArchiveZip), string(ArchiveTar):
-			if c.Archive != ArchiveNone {
-				return ContentType{}, &ContentTypeError{Value: s, Reason: "+zip and +compressedtar exclude each other"}
-			}
-			c.Archive = Archive(p)
-		case "deps":
-			c.Deps = true
+		case string(EncodingText), string(EncodingBase64), string(EncodingURL),
+			string(ArchiveZip), string(ArchiveTar), "deps":
+			seen[p] = true
 		default:
 			return ContentType{}, &ContentTypeError{Value: s}
 		}
 	}
+	switch {
+	case seen[string(EncodingBase64)] && seen[string(EncodingURL)]:
+		return ContentType{}, &ContentTypeError{Value: s, Reason: "base64 and url exclude each other (the function is either the base64 of the code or a URL to download it from)"}
+	case seen[string(EncodingBase64)]:
+		c.Encoding = EncodingBase64
+	case seen[string(EncodingURL)]:
+		c.Encoding = EncodingURL
+	case seen[string(EncodingText)]:
+		c.Encoding = EncodingText
+	default:
+		return ContentType{}, &ContentTypeError{Value: s}
+	}
+	switch {
+	case seen[string(ArchiveZip)] && seen[string(ArchiveTar)]:
+		return ContentType{}, &ContentTypeError{Value: s, Reason: "+zip and +compressedtar exclude each other"}
+	case seen[string(ArchiveZip)]:
+		c.Archive = ArchiveZip
+	case seen[string(ArchiveTar)]:
+		c.Archive = ArchiveTar
+	}
+	c.Deps = seen["deps"]
 	if c.Deps && c.Archive == ArchiveNone {
 		return ContentType{}, &ContentTypeError{Value: s, Reason: "+deps needs +zip or +compressedtar (the dependency file is read from the archive)"}
 	}
