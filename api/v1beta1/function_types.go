@@ -41,10 +41,12 @@ type Function struct {
 // see DeploymentTemplate and Autoscaler.
 type FunctionSpec struct {
 	// handler is "<module>.<function>": the file that holds the code, without
-	// its suffix, and the function to call in it, for example "hello.foo". It
-	// is empty only for functions that bring their own image.
+	// its suffix, and the function to call in it, for example "hello.foo";
+	// the file may sit in a folder of the function's code, "src/api/hello.foo"
+	// (no "." or ".." folder, no leading "/"). It is empty only for functions
+	// that bring their own image.
 	// +optional
-	// +kubebuilder:validation:Pattern=`^([^./\\]+\.[^.]+)?$`
+	// +kubebuilder:validation:Pattern=`^((([^./\\][^/\\]*|\.[^./\\][^/\\]*|\.\.[^/\\]+)/)*[^./\\]+\.[^.]+)?$`
 	Handler string `json:"handler"`
 
 	// function is the code: source text, the base64 of an archive, or an
@@ -55,7 +57,9 @@ type FunctionSpec struct {
 	// function-content-type says how to read function: "text" (the default
 	// when empty), "base64" or "url", optionally followed by "+zip" or
 	// "+compressedtar", and by "+deps" when the archive carries the
-	// dependency file, for example "base64+zip+deps".
+	// dependency file, for example "base64+zip+deps". As in the original,
+	// the parts may come in any order and "text" may be added ("url+text"
+	// is "url").
 	// +optional
 	FunctionContentType string `json:"function-content-type"`
 

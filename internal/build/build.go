@@ -455,7 +455,7 @@ func (b *Builder) phaseEnv(in *buildInput, phase langruntime.Phase, dir, shims s
 	if dep := in.entry.Runtime.DepName; dep != "" {
 		env = append(env, contract.EnvDepsFile+"="+filepath.Join(dir, dep))
 	}
-	env = append(env, contract.EnvFuncName+"="+in.handler.Function)
+	env = append(env, contract.EnvFuncName+"="+in.handler.Function, contract.EnvModName+"="+in.handler.Module)
 	path := ""
 	for _, kv := range env {
 		if v, ok := strings.CutPrefix(kv, "PATH="); ok {

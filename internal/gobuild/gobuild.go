@@ -41,6 +41,29 @@ type Options struct {
 	Env []string
 	// Log receives progress lines; may be nil.
 	Log io.Writer
+	// Package is the folder of the function's package inside the function
+	// folder, with "/" between folders ("src/api" for the handler
+	// src/api/hello.Foo); "" is the folder itself. The function's go.mod
+	// stays at the top of the function folder, so the package may import
+	// the module's other packages.
+	Package string
+}
+
+// PackageOf returns the package folder of a handler's module (MOD_NAME):
+// "src/api" for "src/api/hello", "" for "hello". It refuses a folder that
+// leaves the function folder.
+func PackageOf(module string) (string, error) {
+	i := strings.LastIndexByte(module, '/')
+	if i < 0 {
+		return "", nil
+	}
+	dir := module[:i]
+	for _, part := range strings.Split(dir, "/") {
+		if part == "" || part == "." || part == ".." || strings.ContainsAny(part, "\\\x00") {
+			return "", fmt.Errorf("module %q: folder %q must stay inside the function's folder (no empty, \".\" or \"..\" parts)", module, dir)
+		}
+	}
+	return dir, nil
 }
 
 // Result is a built server.
@@ -75,7 +98,7 @@ func Compile(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	handlers, err := findHandlers(dir, files)
+	handlers, err := findHandlers(dir, opts.Package, files)
 	if err != nil {
 		return nil, err
 	}
@@ -89,6 +112,9 @@ func Compile(ctx context.Context, dir string, opts Options) (*Result, error) {
 	}
 	h := sha256.New()
 	fmt.Fprintf(h, "gobuild v1\n%s\n%s\n", goVersion, srcKey)
+	if opts.Package != "" {
+		fmt.Fprintf(h, "package %s\n", opts.Package)
+	}
 	for _, f := range files {
 		b, err := os.ReadFile(filepath.Join(dir, f))
 		if err != nil {
@@ -123,7 +149,11 @@ func Compile(ctx context.Context, dir string, opts Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeServer(work, src, modPath, handlers); err != nil {
+	importPath := modPath
+	if opts.Package != "" {
+		importPath = modPath + "/" + opts.Package
+	}
+	if err := writeServer(work, src, modPath, importPath, handlers); err != nil {
 		return nil, err
 	}
 	if opts.Log != nil {
@@ -187,14 +217,19 @@ func functionFiles(dir string) ([]string, error) {
 	return files, nil
 }
 
-// findHandlers returns the exported functions of the top-level package with
-// the signature func(functions.Event, functions.Context) (string, error).
-func findHandlers(dir string, files []string) ([]string, error) {
+// findHandlers returns the exported functions of the package in folder
+// pkgDir ("" for the top) with the signature
+// func(functions.Event, functions.Context) (string, error).
+func findHandlers(dir, pkgDir string, files []string) ([]string, error) {
 	fset := token.NewFileSet()
 	var handlers []string
 	pkg := ""
+	want := filepath.FromSlash(pkgDir)
+	if want == "" {
+		want = "."
+	}
 	for _, f := range files {
-		if strings.Contains(f, string(filepath.Separator)) || !strings.HasSuffix(f, ".go") {
+		if filepath.Dir(f) != want || !strings.HasSuffix(f, ".go") {
 			continue
 		}
 		af, err := parser.ParseFile(fset, filepath.Join(dir, f), nil, parser.SkipObjectResolution)
@@ -215,11 +250,12 @@ func findHandlers(dir string, files []string) ([]string, error) {
 			handlers = append(handlers, fd.Name.Name)
 		}
 	}
+	where := filepath.Join(dir, want)
 	if pkg == "" {
-		return nil, fmt.Errorf("no .go file found in %s: a Go function is a package kubeless file such as hello.go", dir)
+		return nil, fmt.Errorf("no .go file found in %s: a Go function is a package kubeless file such as hello.go", where)
 	}
 	if len(handlers) == 0 {
-		return nil, fmt.Errorf("package %s in %s has no exported function with the signature func(functions.Event, functions.Context) (string, error)", pkg, dir)
+		return nil, fmt.Errorf("package %s in %s has no exported function with the signature func(functions.Event, functions.Context) (string, error)", pkg, where)
 	}
 	sort.Strings(handlers)
 	return handlers, nil
@@ -421,9 +457,11 @@ func main() {
 }
 `))
 
-func writeServer(work, src, modPath string, handlers []string) error {
+// writeServer writes the server's main package, which imports the
+// function's package importPath from the function's module modPath.
+func writeServer(work, src, modPath, importPath string, handlers []string) error {
 	var main bytes.Buffer
-	if err := mainTmpl.Execute(&main, map[string]any{"Module": modPath, "Handlers": handlers}); err != nil {
+	if err := mainTmpl.Execute(&main, map[string]any{"Module": importPath, "Handlers": handlers}); err != nil {
 		return err
 	}
 	if err := os.WriteFile(filepath.Join(work, "main.go"), main.Bytes(), 0o644); err != nil {

@@ -20,17 +20,23 @@ var Tools = map[string]build.ToolFunc{
 	"kubeless-go-compile": compileTool,
 }
 
-// goCompileTool compiles $KUBELESS_INSTALL_VOLUME into
-// $KUBELESS_INSTALL_VOLUME/server.
+// compileTool compiles $KUBELESS_INSTALL_VOLUME into
+// $KUBELESS_INSTALL_VOLUME/server; the function's package is the folder of
+// $MOD_NAME (the top when it has none).
 func compileTool(ctx context.Context, inv build.ToolInvocation) error {
 	vol := inv.Getenv(contract.EnvInstallVolume)
 	if vol == "" {
 		vol = inv.Dir
 	}
-	err := CompileInto(ctx, vol, Options{
+	pkg, err := PackageOf(inv.Getenv(contract.EnvModName))
+	if err != nil {
+		return err
+	}
+	err = CompileInto(ctx, vol, Options{
 		CacheDir: localrt.CacheDir(inv.Getenv),
 		Env:      inv.Env,
 		Log:      inv.Stderr,
+		Package:  pkg,
 	})
 	var ce *CompileError
 	if errors.As(err, &ce) {

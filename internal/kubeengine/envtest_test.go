@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -278,5 +280,26 @@ func TestEnvTop(t *testing.T) {
 	}
 	if len(hits) != 2 || <-hits != "/metrics" {
 		t.Errorf("metrics read %d times", len(hits)+1)
+	}
+}
+
+// TestEnvSubFolderHandler: the API server takes a handler in a sub-folder
+// (the CRD's pattern) and refuses one that leaves the function's folder.
+func TestEnvSubFolderHandler(t *testing.T) {
+	e, ns := envEngine(t)
+	ctx := context.Background()
+	fn := function("", "sub")
+	fn.Spec.Handler = "src/api/hello.foo"
+	if _, err := e.Deploy(ctx, fn); err != nil {
+		t.Fatalf("deploy src/api/hello.foo: %v", err)
+	}
+	if got, err := e.Get(ctx, ns, "sub"); err != nil || got.Spec.Handler != "src/api/hello.foo" {
+		t.Errorf("read back %v, %v", got, err)
+	}
+	// Past the engine's own check, as kubectl apply would send it.
+	bad := function(ns, "up")
+	bad.Spec.Handler = "../hello.foo"
+	if err := env.Client.Create(ctx, bad); !apierrors.IsInvalid(err) || !strings.Contains(err.Error(), "spec.handler") {
+		t.Errorf("create ../hello.foo: %v, want the API server to refuse spec.handler", err)
 	}
 }

@@ -296,6 +296,12 @@ func addBuild(fn *v1beta1.Function, p parsed, entry langruntime.Entry, cfg Confi
 			{Name: contract.EnvInstallVolume, Value: contract.DefaultInstallVolume},
 			{Name: contract.EnvFuncName, Value: literal(p.handler.Function)},
 		}
+		// A handler in a sub-folder: MOD_NAME's folder is the package to
+		// compile (only then, so that the pods of other functions do not
+		// roll).
+		if p.handler.Dir() != "" {
+			env = append(env, corev1.EnvVar{Name: contract.EnvModName, Value: literal(p.handler.Module)})
+		}
 		if depsFile != "" {
 			env = append(env, corev1.EnvVar{Name: contract.EnvDepsFile, Value: depsFile})
 		}

@@ -594,3 +594,40 @@ func keys(m map[string]string) []string {
 	}
 	return out
 }
+
+// A Go handler in a sub-folder: the compile step gets MOD_NAME, whose
+// folder is the package it compiles; a handler at the top adds nothing, so
+// the pods of existing Go functions do not roll.
+func TestGoSubFolderCompileEnv(t *testing.T) {
+	for _, tt := range []struct{ handler, want string }{
+		{"src/api/hello.Handler", "src/api/hello"},
+		{"hello.Handler", ""},
+	} {
+		fn := newFunction(func(f *v1beta1.Function) {
+			f.Spec.Runtime, f.Spec.Handler, f.Spec.Deps = "go1.26", tt.handler, "module function\n"
+			f.Spec.Function = "package kubeless\n"
+		})
+		d, err := renderFunction(fn)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var compile *corev1.Container
+		for i, c := range d.Spec.Template.Spec.InitContainers {
+			if c.Name == ContainerCompile {
+				compile = &d.Spec.Template.Spec.InitContainers[i]
+			}
+		}
+		if compile == nil {
+			t.Fatalf("%s: no compile container", tt.handler)
+		}
+		got := ""
+		for _, e := range compile.Env {
+			if e.Name == contract.EnvModName {
+				got = e.Value
+			}
+		}
+		if got != tt.want {
+			t.Errorf("%s: compile MOD_NAME = %q, want %q", tt.handler, got, tt.want)
+		}
+	}
+}

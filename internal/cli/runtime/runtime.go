@@ -156,7 +156,11 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: opts.IO.ErrOut})
+		pkg, err := gobuild.PackageOf(getenv(contract.EnvModName))
+		if err != nil {
+			return err
+		}
+		res, err := gobuild.Compile(ctx, vol, gobuild.Options{CacheDir: cache, Env: env, Log: opts.IO.ErrOut, Package: pkg})
 		if err != nil {
 			var ce *gobuild.CompileError
 			if errors.As(err, &ce) {
