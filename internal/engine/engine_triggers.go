@@ -351,6 +351,9 @@ type httpConsumer struct {
 
 func (c *httpConsumer) put(key string, tr, patch v1beta1.Trigger, store func() error) error {
 	t := tr.(*v1beta1.HTTPTrigger)
+	if t.Spec.TLSAcme || t.Spec.TLSSecret != "" {
+		return backend.Errorf(backend.CodeInvalid, "HTTP trigger %q asks for TLS (tls or tls-secret), which the local gateway does not serve: it serves plain HTTP on this machine", t.Name)
+	}
 	auth, hadAuth := c.auth[key]
 	if p := patch.(*v1beta1.HTTPTrigger).Spec.BasicAuthSecret; p != "" || !hadAuth {
 		var err error

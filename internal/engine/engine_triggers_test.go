@@ -141,6 +141,16 @@ func TestHTTPTriggers(t *testing.T) {
 	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, httpTrigger("bad", "hello", "b", "/no/such/file")); backend.CodeOf(err) != backend.CodeInvalid {
 		t.Errorf("missing htpasswd: %v", err)
 	}
+	// TLS is the Ingress controller's, on Kubernetes.
+	tls := httpTrigger("tls", "hello", "tls", "")
+	tls.Spec.HostName, tls.Spec.TLSSecret = "h.example.com", "cert"
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Create(ctx, tls); backend.CodeOf(err) != backend.CodeInvalid ||
+		err.Error() != `HTTP trigger "tls" asks for TLS (tls or tls-secret), which the local gateway does not serve: it serves plain HTTP on this machine` {
+		t.Errorf("tls-secret: %v", err)
+	}
+	if _, err := backend.TriggersOf[v1beta1.HTTPTrigger](e).Update(ctx, &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "ht"}, Spec: v1beta1.HTTPTriggerSpec{TLSAcme: true}}); backend.CodeOf(err) != backend.CodeInvalid {
+		t.Errorf("update to ACME: %v", err)
+	}
 	if code, body := call(t, e, "/api/x", "ping"); code != 200 || body != "v1||ping" {
 		t.Errorf("call through trigger = %d %q", code, body)
 	}
