@@ -39,6 +39,9 @@ func (o *DeployOptions) checkKubernetesFlags(c *cobra.Command) error {
 	if o.ServicePort < 0 || o.ServicePort > 65535 {
 		return cmdutil.FlagErrorf(c, "invalid --servicePort %d: use 1-65535 (0: the same as --port)", o.ServicePort)
 	}
+	if o.Update && o.Changed["servicePort"] && o.ServicePort == 0 && !o.Changed["port"] {
+		return cmdutil.FlagErrorf(c, "--servicePort 0 needs --port on update: give both, for example --port 8080 --servicePort 0, or give the Service's port")
+	}
 	if o.ServiceAccount != "" {
 		if errs := validation.IsDNS1123Subdomain(o.ServiceAccount); len(errs) > 0 {
 			return cmdutil.FlagErrorf(c, "invalid --service-account %q: give the name of a ServiceAccount of the function's namespace", o.ServiceAccount)
@@ -144,6 +147,9 @@ func (o *DeployOptions) servicePorts() []corev1.ServicePort {
 	}
 	if o.ServicePort != 0 {
 		p.Port = o.ServicePort
+	} else if o.Update && o.Changed["servicePort"] {
+		// --servicePort 0 --port N: the Service's port is N again.
+		p.Port = o.Port
 	}
 	return []corev1.ServicePort{p}
 }

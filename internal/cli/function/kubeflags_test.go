@@ -109,6 +109,23 @@ func TestKubernetesOriginalFlags(t *testing.T) {
 		t.Errorf("after update, container = %+v", ct)
 	}
 
+	// --servicePort 0 brings the Service's port back to --port.
+	if _, err := runDeployCmd(t, engine, true, "hello --servicePort 0 --wait=false"); err == nil ||
+		err.Error() != "--servicePort 0 needs --port on update: give both, for example --port 8080 --servicePort 0, or give the Service's port" {
+		t.Errorf("update --servicePort 0 alone: %v", err)
+	}
+	out, err = runDeployCmd(t, engine, true, "hello --servicePort 0 --port 9000 --dryrun")
+	if err != nil {
+		t.Fatal(err)
+	}
+	printed = &v1beta1.Function{}
+	if err := yaml.UnmarshalStrict([]byte(out), printed); err != nil {
+		t.Fatal(err)
+	}
+	if p := printed.Spec.ServiceSpec.Ports; len(p) != 1 || p[0].Port != 9000 || p[0].TargetPort.IntVal != 9000 {
+		t.Errorf("update --servicePort 0 --port 9000 --dryrun: ports %+v, want 9000 to 9000", p)
+	}
+
 	// update --dryrun prints the function as it would be, and changes
 	// nothing.
 	rv := fn.ResourceVersion
