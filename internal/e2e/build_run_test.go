@@ -457,7 +457,8 @@ func needTools(t *testing.T, ctx context.Context, lang language, entry langrunti
 }
 
 // buildTwice builds fn, then builds it again and checks that the second
-// build is a cache hit of the same folder, under 100 ms.
+// build is a cache hit of the same folder that runs no build step. (How fast
+// a hit is belongs in bench/, not in a test that a loaded machine fails.)
 func buildTwice(t *testing.T, ctx context.Context, b *build.Builder, fn build.Function) *build.Result {
 	t.Helper()
 	start := time.Now()
@@ -469,6 +470,10 @@ func buildTwice(t *testing.T, ctx context.Context, b *build.Builder, fn build.Fu
 	if res.Cached {
 		t.Errorf("first build reports a cache hit")
 	}
+	var steps []langruntime.BuildStep
+	onPhase := b.OnPhase
+	b.OnPhase = func(s langruntime.BuildStep) { steps = append(steps, s) }
+	defer func() { b.OnPhase = onPhase }()
 	start = time.Now()
 	again, err := b.Build(ctx, fn)
 	hit := time.Since(start)
@@ -478,8 +483,8 @@ func buildTwice(t *testing.T, ctx context.Context, b *build.Builder, fn build.Fu
 	if !again.Cached || again.Dir != res.Dir || again.Key != res.Key {
 		t.Errorf("second build: cached=%v dir=%s, want a cache hit of %s", again.Cached, again.Dir, res.Dir)
 	}
-	if hit >= 100*time.Millisecond {
-		t.Errorf("cache hit took %v, want under 100ms", hit)
+	if len(steps) > 0 {
+		t.Errorf("second build ran the steps %v, want none (a cache hit)", steps)
 	}
 	t.Logf("built in %v, cache hit in %v", first.Round(time.Millisecond), hit.Round(time.Microsecond))
 	return res
