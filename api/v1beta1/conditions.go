@@ -95,6 +95,10 @@ const (
 	// ReasonInstancesNotReady: some instances stopped answering their
 	// health check.
 	ReasonInstancesNotReady = "InstancesNotReady"
+	// ReasonIdle: the function runs no instance because it was idle (its
+	// autoscaler's minReplicas is 0); the Ready condition is True, since
+	// the next call starts an instance and is answered.
+	ReasonIdle = "Idle"
 )
 
 // badInputReasons are the reasons that say that the Function's spec (or the

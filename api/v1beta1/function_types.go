@@ -162,6 +162,36 @@ type FunctionStatus struct {
 	// containers, and the controller leaves it empty.
 	// +optional
 	BuildStep string `json:"buildStep,omitempty"`
+
+	// scaleEvents are the last changes of the number of instances made by
+	// the local engine's autoscaler (scale to zero and back included),
+	// oldest first; at most MaxScaleEvents are kept.
+	// +optional
+	// +listType=atomic
+	ScaleEvents []ScaleEvent `json:"scaleEvents,omitempty"`
+}
+
+// MaxScaleEvents is the most scale events a Function's status keeps.
+const MaxScaleEvents = 10
+
+// ScaleEvent is one change of a function's number of instances.
+type ScaleEvent struct {
+	// time is when the change was decided.
+	Time metav1.Time `json:"time"`
+	// from and to are the numbers of instances before and after.
+	From int32 `json:"from"`
+	To   int32 `json:"to"`
+	// reason says why, for example "idle for 1m0s" or "a call woke it".
+	Reason string `json:"reason"`
+}
+
+// AddScaleEvent appends ev to the status's scale events, keeping the last
+// MaxScaleEvents.
+func (in *FunctionStatus) AddScaleEvent(ev ScaleEvent) {
+	in.ScaleEvents = append(in.ScaleEvents, ev)
+	if n := len(in.ScaleEvents); n > MaxScaleEvents {
+		in.ScaleEvents = append([]ScaleEvent(nil), in.ScaleEvents[n-MaxScaleEvents:]...)
+	}
 }
 
 // FunctionList is a list of Functions.

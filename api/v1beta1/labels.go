@@ -16,3 +16,14 @@ const (
 	// Functions; this controller removes it (docs/compatibility.md §1.5).
 	FunctionFinalizer = "kubeless.io/function"
 )
+
+// AnnotationIdleWindow, on a Function's spec.horizontalPodAutoscaler whose
+// minReplicas is 0, is how long the function may go without a call before
+// its last instance stops: a Go duration such as "90s" or "5m". Without
+// it the engine's default applies.
+const AnnotationIdleWindow = "kubeless.io/idle-window"
+
+// MetricConcurrency is the name of the Pods metric of an autoscaler that
+// scales on concurrency: its target average value is the number of calls in
+// flight per instance.
+const MetricConcurrency = "concurrency"

@@ -1,22 +1,45 @@
 package backend
 
 import (
+	"fmt"
+	"time"
+
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
 )
+
+// DefaultIdleWindow is how long a function whose autoscaler allows zero
+// instances may go without a call before its last instance stops, when
+// neither the function (v1beta1.AnnotationIdleWindow) nor the engine says
+// otherwise. It is Knative's 60s stable window: long enough that a
+// function called every few seconds or in bursts keeps its instance, short
+// enough that an idle one frees its memory within a minute; since an
+// instance starts in about 50-120 ms, waking one that went idle too soon is
+// cheap.
+const DefaultIdleWindow = 60 * time.Second
 
 // NormalizeAutoscaler checks what `kubeless autoscale create` sends for the
 // function name in namespace and returns a copy named like the function
 // and scaling its apps/v1 Deployment, unless it says otherwise. maxLimit,
-// when > 0, is the largest --max the engine accepts. Both engines use it.
+// when > 0, is the largest --max the engine accepts. Both engines use it;
+// an engine that cannot run a function at zero instances refuses
+// minReplicas 0 itself (RefuseScaleToZero).
 func NormalizeAutoscaler(h *autoscalingv2.HorizontalPodAutoscaler, namespace, name string, maxLimit int32, engine string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
-	if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas < 1 {
-		return nil, Errorf(CodeInvalid, "invalid --min %d: use 1 or more", *h.Spec.MinReplicas)
+	if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas < 0 {
+		return nil, Errorf(CodeInvalid, "invalid --min %d: use 0 (scale to zero when idle) or more", *h.Spec.MinReplicas)
 	}
 	if maxLimit > 0 && h.Spec.MaxReplicas > maxLimit {
 		return nil, Errorf(CodeInvalid, "invalid --max %d: use at most %d on the %s engine", h.Spec.MaxReplicas, maxLimit, engine)
 	}
 	if h.Spec.MinReplicas != nil && h.Spec.MaxReplicas < *h.Spec.MinReplicas {
 		return nil, Errorf(CodeInvalid, "invalid --max %d: it must be at least --min %d", h.Spec.MaxReplicas, *h.Spec.MinReplicas)
+	}
+	if h.Spec.MaxReplicas < 1 {
+		return nil, Errorf(CodeInvalid, "invalid --max %d: use 1 or more", h.Spec.MaxReplicas)
+	}
+	if _, err := IdleWindow(h); err != nil {
+		return nil, err
 	}
 	h = h.DeepCopy()
 	if h.Name == "" {
@@ -27,4 +50,47 @@ func NormalizeAutoscaler(h *autoscalingv2.HorizontalPodAutoscaler, namespace, na
 		h.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name}
 	}
 	return h, nil
+}
+
+// ScalesToZero reports whether h lets the function run no instance when
+// idle (minReplicas 0).
+func ScalesToZero(h *autoscalingv2.HorizontalPodAutoscaler) bool {
+	return h != nil && h.Spec.MinReplicas != nil && *h.Spec.MinReplicas == 0
+}
+
+// RefuseScaleToZero is the error of an engine that cannot yet run a
+// function at zero instances, or nil when h does not ask for it.
+func RefuseScaleToZero(h *autoscalingv2.HorizontalPodAutoscaler, engine string) error {
+	if !ScalesToZero(h) {
+		return nil
+	}
+	return Errorf(CodeInvalid, "invalid --min 0: the %s engine cannot scale a function to zero yet (its HorizontalPodAutoscaler needs 1 or more): use --min 1, or the local engine", engine)
+}
+
+// IdleWindow returns the idle window that h's v1beta1.AnnotationIdleWindow
+// sets, or 0 when it sets none; a value that is not a positive Go duration
+// is an Invalid *Error.
+func IdleWindow(h *autoscalingv2.HorizontalPodAutoscaler) (time.Duration, error) {
+	if h == nil {
+		return 0, nil
+	}
+	s, ok := h.Annotations[v1beta1.AnnotationIdleWindow]
+	if !ok {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, Errorf(CodeInvalid, "invalid idle window %q (annotation %s): use a positive duration such as 90s or 5m", s, v1beta1.AnnotationIdleWindow)
+	}
+	return d, nil
+}
+
+// ParseIdleWindow checks an idle window given by a user or an engine's
+// setting (what, for example "--idle-window" or "KUBELESS_IDLE_WINDOW").
+func ParseIdleWindow(what, s string) (time.Duration, error) {
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, fmt.Errorf("invalid %s %q: use a positive duration such as 90s or 5m", what, s)
+	}
+	return d, nil
 }

@@ -10,8 +10,8 @@ import (
 
 // MergeFunction returns old with the non-empty parts of patch, which is
 // what `kubeless function update` sends: spec fields, labels, the service
-// ports (a zero port or target port keeps the stored one: mergePorts), and
-// in the deployment template the replicas, node selector and service
+// ports (a zero port or target port keeps the stored one: mergePorts), the
+// autoscaler (replaced whole), and in the deployment template the replicas, node selector and service
 // account, and of the first container the env (by name), envFrom (by
 // object), resources, image and pull policy, with the pod's volumes and the
 // container's volume mounts (by name). Both engines update with it.
@@ -40,6 +40,9 @@ func MergeFunction(old, patch *v1beta1.Function) (*v1beta1.Function, error) {
 	}
 	if len(p.ServiceSpec.Ports) > 0 {
 		fn.Spec.ServiceSpec.Ports = mergePorts(fn.Spec.ServiceSpec.Ports, p.ServiceSpec.Ports)
+	}
+	if p.HorizontalPodAutoscaler != nil {
+		fn.Spec.HorizontalPodAutoscaler = p.HorizontalPodAutoscaler.DeepCopy()
 	}
 	if p.Deployment == nil {
 		return fn, nil

@@ -41,6 +41,10 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 )
 
+// EnvIdleWindow sets the daemon's Options.IdleWindow (a Go duration such
+// as 90s).
+const EnvIdleWindow = "KUBELESS_IDLE_WINDOW"
+
 // Options configure an Engine.
 type Options struct {
 	// Home is the engine's folder; "" means api.DefaultHome().
@@ -70,6 +74,14 @@ type Options struct {
 	StartTimeout time.Duration
 	// StopGrace is how long a stopped instance gets before SIGKILL; 0 means 5s.
 	StopGrace time.Duration
+	// IdleWindow is how long a function whose autoscaler allows zero
+	// instances may go without a call before its last instance stops,
+	// unless its autoscaler says otherwise; 0 means
+	// backend.DefaultIdleWindow.
+	IdleWindow time.Duration
+	// MaxHeld bounds the calls of one function held while it starts from
+	// zero; 0 means gateway.DefaultMaxHeld.
+	MaxHeld int
 }
 
 // Engine is the local engine. Create it with New and start it with Run.
@@ -94,6 +106,9 @@ type Engine struct {
 	sched    *cron.Scheduler
 
 	cacheUse cacheUsage // build cache keys of running generations
+
+	// scaleHook, when set (tests), is called after each scale event.
+	scaleHook func(k string, ev v1beta1.ScaleEvent)
 }
 
 // fnState is the engine's view of one function.
@@ -104,6 +119,9 @@ type fnState struct {
 	backends []gateway.Backend // ready instances of the serving generation
 	serving  bool              // backends are the current generation's
 	older    []generation      // replaced generations still running (rolling update)
+	onDemand bool              // at zero or starting from zero: a call starts an instance
+	wakeCh   chan struct{}     // wakes the reconcile goroutine at zero (wakeChanLocked)
+	waking   *wakeWait         // the start that held calls wait for
 }
 
 // New returns an engine; nothing starts until Run.
@@ -128,6 +146,9 @@ func New(opts Options) *Engine {
 	}
 	if opts.BaseEnv == nil {
 		opts.BaseEnv = os.Environ()
+	}
+	if opts.IdleWindow <= 0 {
+		opts.IdleWindow = backend.DefaultIdleWindow
 	}
 	logger := opts.Logger
 	if logger == nil {
@@ -178,7 +199,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	e.sup = supervisor.New(e.logger)
 	defer e.sup.Close()
-	e.gw = gateway.New(gateway.Options{Logger: e.logger})
+	e.gw = gateway.New(gateway.Options{Logger: e.logger, Wake: e.wake, MaxHeld: e.opts.MaxHeld, HoldTimeout: e.opts.StartTimeout})
 
 	gwl, err := net.Listen("tcp", e.opts.GatewayAddr)
 	if err != nil {
@@ -394,7 +415,7 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	if err := e.validate(fn); err != nil {
 		return nil, err
 	}
-	if c := readyCondition(st.fn); c != nil && c.Reason == reasonReady &&
+	if c := readyCondition(st.fn); c != nil && (c.Reason == reasonReady || c.Reason == reasonIdle) &&
 		equality.Semantic.DeepEqual(fn.Spec, st.fn.Spec) && equality.Semantic.DeepEqual(fn.Labels, st.fn.Labels) {
 		// Nothing changed and it runs: keep it as it is.
 		return st.fn.DeepCopy(), nil
@@ -434,6 +455,12 @@ func (e *Engine) Delete(ctx context.Context, namespace, name string) error {
 		return fmt.Errorf("delete function %q: %w", name, err)
 	}
 	delete(e.fns, k)
+	if w := st.waking; w != nil {
+		w.err = &gateway.WakeError{Reason: "the function was deleted"}
+		st.waking = nil
+		close(w.done)
+	}
+	e.gw.Forget(namespace, name)
 	e.deleteTriggersOfLocked(namespace, name)
 	e.updateRoutesLocked()
 	if st.cancel != nil {
@@ -571,6 +598,7 @@ func (e *Engine) updateRoutesLocked() {
 			Name:      st.fn.Name,
 			Namespace: st.fn.Namespace,
 			Backends:  append([]gateway.Backend(nil), st.backends...),
+			OnDemand:  st.onDemand,
 			Timeout:   timeout(st.fn),
 		}
 		if c := readyCondition(st.fn); c != nil {

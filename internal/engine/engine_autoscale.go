@@ -2,6 +2,7 @@ package engine
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"math"
 	"time"
@@ -26,9 +27,15 @@ import (
 //     utilization being the CPU time of each instance's whole process tree,
 //     the workers of interpreted runtimes included (Linux
 //     /proc; elsewhere the count stays as it is);
+//   - concurrency (a Pods metric named v1beta1.MetricConcurrency, a target
+//     average value): ceil(calls in flight ÷ value), the calls in flight
+//     being the gateway's (held ones included), averaged over the samples
+//     taken each second since the last evaluation, as Knative's autoscaler
+//     does;
 //
-// clamped to [min, max]. It scales up at once and down by one instance per
-// interval. Changing the autoscaler does not rebuild or restart the
+// clamped to [max(min, 1), max]. It scales up at once and down by one
+// instance per interval. Zero instances come only from the idle window, with
+// minReplicas 0 (engine_scalezero.go). Changing the autoscaler does not rebuild or restart the
 // function: the running instances are kept and the next evaluation applies
 // the new bounds.
 
@@ -38,8 +45,9 @@ var autoscaleInterval = 5 * time.Second
 // scalePolicy is what the engine uses of a HorizontalPodAutoscaler.
 type scalePolicy struct {
 	min, max int
-	metric   string // "cpu" or "qps"
+	metric   string // "cpu", "qps" or "concurrency"
 	value    float64
+	idle     time.Duration // the autoscaler's idle window; 0: the engine's
 }
 
 // policyOf returns the function's scale policy, or nil without one.
@@ -56,13 +64,21 @@ func policyOf(fn *v1beta1.Function) *scalePolicy {
 		p.max = p.min
 	}
 	p.max = min(p.max, maxReplicas) // whatever the stored spec says
-	p.min = min(p.min, p.max)
+	p.min = max(0, min(p.min, p.max))
+	p.idle, _ = backend.IdleWindow(h)
 	for _, m := range h.Spec.Metrics {
 		switch {
 		case m.Type == autoscalingv2.ResourceMetricSourceType && m.Resource != nil && m.Resource.Name == corev1.ResourceCPU:
 			p.metric = "cpu"
 			if u := m.Resource.Target.AverageUtilization; u != nil {
 				p.value = float64(*u)
+			}
+		case m.Type == autoscalingv2.PodsMetricSourceType && m.Pods != nil && m.Pods.Metric.Name == v1beta1.MetricConcurrency:
+			p.metric = "concurrency"
+			if v := m.Pods.Target.AverageValue; v != nil {
+				p.value = v.AsApproximateFloat64()
+			} else if v := m.Pods.Target.Value; v != nil {
+				p.value = v.AsApproximateFloat64()
 			}
 		case m.Type == autoscalingv2.ObjectMetricSourceType && m.Object != nil:
 			p.metric = "qps"
@@ -81,8 +97,8 @@ func policyOf(fn *v1beta1.Function) *scalePolicy {
 
 // desired is the instance count for observed load: qps is the calls per
 // second of all instances, cpu their average utilization in percent (< 0
-// when unknown).
-func (p *scalePolicy) desired(cur int, qps, cpu float64) int {
+// when unknown), conc the average calls in flight.
+func (p *scalePolicy) desired(cur int, qps, cpu, conc float64) int {
 	n := cur
 	switch {
 	case p.value <= 0:
@@ -90,11 +106,26 @@ func (p *scalePolicy) desired(cur int, qps, cpu float64) int {
 		n = int(math.Ceil(qps / p.value))
 	case p.metric == "cpu" && cpu >= 0:
 		n = int(math.Ceil(float64(cur) * cpu / p.value))
+	case p.metric == "concurrency":
+		n = int(math.Ceil(conc / p.value))
 	}
 	if n < cur-1 {
 		n = cur - 1 // down one at a time
 	}
-	return max(p.min, min(p.max, n))
+	return max(p.min, 1, min(p.max, n))
+}
+
+// why says what made the count change, for the scale events.
+func (p *scalePolicy) why(qps, cpu, conc float64) string {
+	switch p.metric {
+	case "qps":
+		return fmt.Sprintf("qps %.3g, target %.3g per instance", qps, p.value)
+	case "cpu":
+		return fmt.Sprintf("cpu %.0f%%, target %.0f%%", cpu, p.value)
+	case "concurrency":
+		return fmt.Sprintf("%.3g calls in flight, target %.3g per instance", conc, p.value)
+	}
+	return fmt.Sprintf("bounds %d to %d", p.min, p.max)
 }
 
 // scaleSampler turns successive samples of the instances into rates.
@@ -102,6 +133,25 @@ type scaleSampler struct {
 	at    time.Time
 	calls map[string]float64 // by instance URL
 	cpu   map[string]float64 // CPU seconds by instance name
+
+	inFlight float64 // sum of the calls in flight seen since the last sample
+	observed int     // how many times they were seen
+}
+
+// observe records the gateway's calls in flight (once a second).
+func (s *scaleSampler) observe(n int) {
+	s.inFlight += float64(n)
+	s.observed++
+}
+
+// concurrency returns the average calls in flight since the last call.
+func (s *scaleSampler) concurrency() float64 {
+	c := 0.0
+	if s.observed > 0 {
+		c = s.inFlight / float64(s.observed)
+	}
+	s.inFlight, s.observed = 0, 0
+	return c
 }
 
 // sample returns the calls per second and average CPU utilization (percent,
@@ -187,6 +237,10 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 		return nil, err
 	}
 	st.fn = fn
+	select {
+	case st.wakeChanLocked() <- struct{}{}: // a function at zero rereads its bounds
+	default:
+	}
 	e.logger.Info("function autoscaler set", "function", name, "namespace", namespace, "removed", h == nil)
 	return fn.DeepCopy(), nil
 }
@@ -205,22 +259,26 @@ func (e *Engine) currentPolicy(k string) (*scalePolicy, int32) {
 
 // rescale evaluates the function's policy and starts or stops instances;
 // it reports whether the count changed.
-func (e *Engine) rescale(ctx context.Context, k string, s *scaleSampler, insts *[]instance, start func(int) error, log *slog.Logger) bool {
+func (e *Engine) rescale(ctx context.Context, k string, gen int64, s *scaleSampler, insts *[]instance, start func(int) error, log *slog.Logger) bool {
 	p, fixed := e.currentPolicy(k)
 	cur := len(*insts)
 	want := int(fixed)
+	why := "replicas"
 	if p != nil {
 		qps, cpu, ok := s.sample(ctx, e, *insts)
+		conc := s.concurrency()
 		if !ok {
-			want = max(p.min, min(p.max, cur))
+			want = max(p.min, 1, min(p.max, cur))
+			why = p.why(0, 0, 0)
 		} else {
-			want = p.desired(cur, qps, cpu)
+			want = p.desired(cur, qps, cpu, conc)
+			why = p.why(qps, cpu, conc)
 		}
 	}
 	if want == cur {
 		return false
 	}
-	log.Info("scaling function", "from", cur, "to", want)
+	defer func() { e.recordScale(ctx, k, gen, cur, len(*insts), why, log) }()
 	for len(*insts) < want {
 		if err := start(len(*insts)); err != nil {
 			log.Warn("scale up", "err", err)

@@ -31,6 +31,7 @@ const (
 	reasonBuildFailed    = v1beta1.ReasonBuildFailed
 	reasonInstanceFailed = v1beta1.ReasonInstanceFailed
 	reasonNotReady       = v1beta1.ReasonInstancesNotReady
+	reasonIdle           = v1beta1.ReasonIdle
 )
 
 func nowMeta() metav1.Time { return metav1.NewTime(time.Now().UTC().Truncate(time.Second)) }
@@ -117,6 +118,9 @@ func (e *Engine) validate(fn *v1beta1.Function) error {
 		if m := h.Spec.MinReplicas; m != nil && (*m < 0 || *m > h.Spec.MaxReplicas) {
 			return backend.Errorf(backend.CodeInvalid, "invalid autoscaler minReplicas %d: use 0 to maxReplicas (%d)", *m, h.Spec.MaxReplicas)
 		}
+		if _, err := backend.IdleWindow(h); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -172,7 +176,7 @@ func readyCondition(fn *v1beta1.Function) *metav1.Condition {
 func setCondition(fn *v1beta1.Function, reason, msg string) {
 	status := metav1.ConditionFalse
 	switch reason {
-	case reasonReady:
+	case reasonReady, reasonIdle:
 		status = metav1.ConditionTrue
 	case reasonBuilding, reasonStarting:
 		status = metav1.ConditionUnknown

@@ -118,14 +118,15 @@ func (e *Engine) update(ctx context.Context, k string, gen int64, mutate func(st
 		return false
 	}
 	fn := st.fn.DeepCopy()
-	st2 := &fnState{fn: fn, backends: st.backends, serving: st.serving}
+	st2 := &fnState{fn: fn, backends: st.backends, serving: st.serving, onDemand: st.onDemand}
 	mutate(st2)
 	fn.Status.ObservedGeneration = gen
+	st.fn, st.backends, st.serving, st.onDemand = fn, st2.backends, st2.serving, st2.onDemand
+	e.updateRoutesLocked()
+	st.settleWakeLocked() // held calls go on before the status is written
 	if err := e.persistLocked(fn); err != nil {
 		e.logger.Error("persist function status", "function", fn.Name, "err", err)
 	}
-	st.fn, st.backends, st.serving = fn, st2.backends, st2.serving
-	e.updateRoutesLocked()
 	return true
 }
 
@@ -307,15 +308,63 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	started := false
 	lastReady := -1
+	failedStart := false       // the last start from zero failed
 	exited := map[int]string{} // instances that exited while starting: why
 	tick := time.NewTicker(pollInterval)
 	defer tick.Stop()
 	var sampler scaleSampler
 	nextScale := time.Now().Add(autoscaleInterval)
+	activeSince := time.Now() // for the idle window: when the instances started
 	for {
+		if p, _ := e.currentPolicy(k); p != nil && p.min == 0 && len(insts) == 0 && (started || n == 0) {
+			// At zero: park until a call comes, then start one instance
+			// for it.
+			first := !started
+			started = true
+			if e.scaledToZero(ctx, k, gen, !first && failedStart) && first {
+				go e.retireOlder(k, gen, true) // the routes moved here
+			}
+			if !e.waitForCall(ctx, k) {
+				return
+			}
+			if p, _ := e.currentPolicy(k); p == nil || p.min > 0 {
+				n = 0 // the bounds changed: rescale starts the instances
+				nextScale = time.Now()
+			} else {
+				failedStart = !e.startFromZero(ctx, k, gen, startInst, &insts, log)
+				if ctx.Err() != nil {
+					return
+				}
+				if failedStart {
+					continue
+				}
+				n, lastReady = 1, 1
+				sampler = scaleSampler{}
+				nextScale = time.Now().Add(autoscaleInterval)
+				activeSince = time.Now()
+			}
+		}
+		if started && len(insts) > 0 {
+			act := e.gw.Activity(fn.Namespace, fn.Name)
+			sampler.observe(act.InFlight)
+			if p, _ := e.currentPolicy(k); p != nil && p.min == 0 && act.InFlight == 0 {
+				last := activeSince
+				if act.Last.After(last) {
+					last = act.Last
+				}
+				if window := e.idleWindow(p); time.Since(last) >= window {
+					e.stopAtZero(ctx, k, gen, fn, &insts, window, log)
+					if ctx.Err() != nil {
+						return
+					}
+					failedStart = false
+					continue
+				}
+			}
+		}
 		if started && time.Now().After(nextScale) {
 			nextScale = time.Now().Add(autoscaleInterval)
-			if e.rescale(ctx, k, &sampler, &insts, startInst, log) {
+			if e.rescale(ctx, k, gen, &sampler, &insts, startInst, log) {
 				lastReady = -1 // report the new count
 			}
 			n = int32(len(insts))

@@ -82,6 +82,10 @@ func fakeRuntime() int {
 		fmt.Fprintln(os.Stderr, "module hello cannot load: crash on purpose")
 		return 1
 	}
+	if f := strings.Fields(string(code)); len(f) == 2 && f[0] == "startgate" {
+		// Serves once the test creates the file f[1].
+		waitFile(f[1])
+	}
 	fmt.Println("runtime run", os.Args[3])
 	mux := http.NewServeMux()
 	token := os.Getenv(contract.EnvInstanceToken)
@@ -111,6 +115,10 @@ func fakeRuntime() int {
 		mu.Lock()
 		calls[r.Method]++
 		mu.Unlock()
+		if f := strings.Fields(string(code)); len(f) == 2 && f[0] == "callgate" {
+			// Answers once the test creates the file f[1].
+			waitFile(f[1])
+		}
 		b, _ := io.ReadAll(r.Body)
 		fmt.Println("called", r.Method)
 		fmt.Fprintf(w, "%s|%s|%s", strings.TrimSpace(string(code)), os.Getenv("GREETING"), b)
@@ -146,6 +154,16 @@ func fakeRuntime() int {
 		return 1
 	}
 	return 0
+}
+
+// waitFile waits until the file exists (a gate the test opens).
+func waitFile(path string) {
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // asBusyWorker makes the test binary spin on the CPU until its parent is

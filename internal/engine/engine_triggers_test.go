@@ -262,22 +262,27 @@ func TestCronTriggers(t *testing.T) {
 func TestScalePolicy(t *testing.T) {
 	qps := &scalePolicy{min: 1, max: 5, metric: "qps", value: 10}
 	cpu := &scalePolicy{min: 2, max: 4, metric: "cpu", value: 50}
+	conc := &scalePolicy{min: 0, max: 4, metric: "concurrency", value: 2}
 	for _, tt := range []struct {
-		p        *scalePolicy
-		cur      int
-		qps, cpu float64
-		want     int
+		p              *scalePolicy
+		cur            int
+		qps, cpu, conc float64
+		want           int
 	}{
-		{qps, 1, 0, -1, 1},
-		{qps, 1, 25, -1, 3},
-		{qps, 1, 1000, -1, 5},
-		{qps, 5, 0, -1, 4}, // down one at a time
-		{cpu, 2, 0, 100, 4},
-		{cpu, 3, 0, -1, 3}, // unknown CPU: unchanged
-		{cpu, 3, 0, 10, 2},
+		{qps, 1, 0, -1, 0, 1},
+		{qps, 1, 25, -1, 0, 3},
+		{qps, 1, 1000, -1, 0, 5},
+		{qps, 5, 0, -1, 0, 4}, // down one at a time
+		{cpu, 2, 0, 100, 0, 4},
+		{cpu, 3, 0, -1, 0, 3}, // unknown CPU: unchanged
+		{cpu, 3, 0, 10, 0, 2},
+		{conc, 1, 0, -1, 5, 3},
+		{conc, 1, 0, -1, 100, 4},
+		{conc, 3, 0, -1, 0, 2}, // down one at a time
+		{conc, 1, 0, -1, 0, 1}, // zero only through the idle window
 	} {
-		if got := tt.p.desired(tt.cur, tt.qps, tt.cpu); got != tt.want {
-			t.Errorf("%+v desired(%d, %g, %g) = %d, want %d", *tt.p, tt.cur, tt.qps, tt.cpu, got, tt.want)
+		if got := tt.p.desired(tt.cur, tt.qps, tt.cpu, tt.conc); got != tt.want {
+			t.Errorf("%+v desired(%d, %g, %g, %g) = %d, want %d", *tt.p, tt.cur, tt.qps, tt.cpu, tt.conc, got, tt.want)
 		}
 	}
 }

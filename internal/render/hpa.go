@@ -29,6 +29,14 @@ func HPA(fn *v1beta1.Function) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 		return nil, errorf(v1beta1.ReasonInvalidAutoscaler,
 			"spec.horizontalPodAutoscaler.spec.minReplicas (%d) is greater than maxReplicas (%d)", *m, a.Spec.MaxReplicas)
 	}
+	minR := a.Spec.MinReplicas
+	if minR != nil && *minR == 0 {
+		// A HorizontalPodAutoscaler cannot scale to zero (minReplicas 0
+		// needs the HPAScaleToZero feature gate) and no activator answers
+		// for a function at zero yet: it keeps one pod.
+		one := int32(1)
+		minR = &one
+	}
 	meta := objectMeta(fn, fn.Name)
 	meta.Labels = union(a.Labels, meta.Labels)
 	meta.Annotations = a.Annotations
@@ -37,7 +45,7 @@ func HPA(fn *v1beta1.Function) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 		ObjectMeta: meta,
 		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
 			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: fn.Name},
-			MinReplicas:    a.Spec.MinReplicas,
+			MinReplicas:    minR,
 			MaxReplicas:    a.Spec.MaxReplicas,
 			Metrics:        a.Spec.Metrics,
 			Behavior:       a.Spec.Behavior,

@@ -213,12 +213,20 @@ func daemonRun(opts *DaemonOptions) error {
 	}
 	// engine.log is rotated by size (engine.LogWriter).
 	logger := slog.New(slog.NewTextHandler(engine.LogWriter(opts.home(), opts.IO.ErrOut), nil))
+	var idle time.Duration
+	if v := os.Getenv(engine.EnvIdleWindow); v != "" {
+		if idle, err = backend.ParseIdleWindow(engine.EnvIdleWindow, v); err != nil {
+			logger.Error("engine failed", "err", err)
+			return err
+		}
+	}
 	e := engine.New(engine.Options{
-		Home:    opts.home(),
-		SelfExe: self,
-		Logger:  logger,
-		GoTools: opts.BuildTools,
-		Version: opts.Version,
+		Home:       opts.home(),
+		SelfExe:    self,
+		Logger:     logger,
+		GoTools:    opts.BuildTools,
+		Version:    opts.Version,
+		IdleWindow: idle,
 	})
 	if err := e.Run(ctx); err != nil {
 		logger.Error("engine failed", "err", err)

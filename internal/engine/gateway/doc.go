@@ -56,6 +56,13 @@
 //     other namespaces)
 //   - 503 no instance ready: `function "x" has no ready instance (status:
 //     Building)`, the status being the route's Function.Status
+//   - for a function at zero (Function.OnDemand, scale to zero; see
+//     wake.go), the call is held while Options.Wake starts an instance;
+//     503 `function "x" could not start: <why>` when the start failed,
+//     503 `function "x" is starting and N calls already wait for it: retry
+//     later` past Options.MaxHeld held calls (with Retry-After), 504
+//     `function "x" was at zero instances and did not start within 1m0s:
+//     the call was not sent to it` past Options.HoldTimeout
 //   - 502 instance unreachable: `function "x" is unreachable: <error>`
 //   - 504 no answer within the function's timeout plus a grace second (so
 //     the instance's own 408 still gets through): `function "x" did not

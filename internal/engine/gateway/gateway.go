@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -33,6 +34,17 @@ type Options struct {
 	// TimeoutGrace is added to a function's timeout; zero means
 	// DefaultTimeoutGrace.
 	TimeoutGrace time.Duration
+	// Wake starts an instance of a function whose route is OnDemand and
+	// has no backend, and returns once the routes have a ready instance
+	// of it (nil), the start failed (a *WakeError says why) or ctx ended.
+	// Nil: such a function answers 503 like any other without backends.
+	Wake func(ctx context.Context, ns, name string) error
+	// MaxHeld bounds the calls of one function that wait for it to
+	// start; zero means DefaultMaxHeld.
+	MaxHeld int
+	// HoldTimeout is how long a call waits for its function to start;
+	// zero means DefaultHoldTimeout.
+	HoldTimeout time.Duration
 }
 
 // Gateway is an http.Handler that routes requests to function instances
@@ -44,12 +56,24 @@ type Gateway struct {
 	proxy  *httputil.ReverseProxy
 	routes atomic.Pointer[table]
 	logins *loginLimiter
+
+	wake        func(ctx context.Context, ns, name string) error
+	maxHeld     int
+	holdTimeout time.Duration
+	acts        sync.Map // fnKey → *activity
 }
 
 // New returns a Gateway with an empty routing table: every function is
 // unknown until SetRoutes is called.
 func New(opts Options) *Gateway {
-	g := &Gateway{log: opts.Logger, grace: opts.TimeoutGrace, logins: newLoginLimiter()}
+	g := &Gateway{log: opts.Logger, grace: opts.TimeoutGrace, logins: newLoginLimiter(),
+		wake: opts.Wake, maxHeld: opts.MaxHeld, holdTimeout: opts.HoldTimeout}
+	if g.maxHeld <= 0 {
+		g.maxHeld = DefaultMaxHeld
+	}
+	if g.holdTimeout <= 0 {
+		g.holdTimeout = DefaultHoldTimeout
+	}
 	if g.log == nil {
 		g.log = slog.New(slog.DiscardHandler)
 	}
@@ -231,6 +255,18 @@ type call struct {
 }
 
 func (g *Gateway) serveFunction(w http.ResponseWriter, r *http.Request, fn *function, path string, cors *corsPolicy) {
+	act := g.activityOf(fnKey{fn.ns, fn.name})
+	act.inFlight.Add(1)
+	act.touch()
+	defer func() {
+		act.touch()
+		act.inFlight.Add(-1)
+	}()
+	if len(fn.backends) == 0 && fn.onDemand && g.wake != nil {
+		if fn = g.hold(w, r, fn, act); fn == nil {
+			return
+		}
+	}
 	if len(fn.backends) == 0 {
 		textError(w, http.StatusServiceUnavailable, fmt.Sprintf("function %q has no ready instance (status: %s)", fn.name, fn.status))
 		return

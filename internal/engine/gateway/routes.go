@@ -37,6 +37,10 @@ type Function struct {
 	// "Failed: exit status 1"); it is quoted in the 503 answer. Only its
 	// first line is used.
 	Status string
+	// OnDemand says that the function may run no instance (it scales to
+	// zero): a call that finds no backend asks Options.Wake to start one
+	// and waits for it.
+	OnDemand bool
 	// Timeout is the function's timeout. The gateway gives an instance this
 	// long plus a grace period (Options.TimeoutGrace) to answer before it
 	// answers 504 itself. Zero means no gateway deadline.
@@ -106,6 +110,7 @@ type function struct {
 	name, ns string
 	backends []backend
 	status   string
+	onDemand bool
 	timeout  time.Duration
 	next     atomic.Uint32 // round-robin cursor
 	guards   []*trigger    // triggers whose basic auth also guards calls by name
@@ -154,7 +159,7 @@ func compile(r Routes) (*table, error) {
 			errs = append(errs, fmt.Errorf("function %q in namespace %q is listed twice; the first entry is used", f.Name, ns))
 			continue
 		}
-		cf := &function{name: f.Name, ns: ns, status: firstLine(f.Status), timeout: f.Timeout}
+		cf := &function{name: f.Name, ns: ns, status: firstLine(f.Status), timeout: f.Timeout, onDemand: f.OnDemand}
 		if cf.status == "" {
 			cf.status = "not ready"
 		}
