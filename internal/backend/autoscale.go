@@ -2,9 +2,12 @@ package backend
 
 import (
 	"fmt"
+	"strconv"
 	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 )
@@ -93,4 +96,44 @@ func ParseIdleWindow(what, s string) (time.Duration, error) {
 		return 0, fmt.Errorf("invalid %s %q: use a positive duration such as 90s or 5m", what, s)
 	}
 	return d, nil
+}
+
+// DefaultConcurrencyTarget is the calls in flight per instance of the
+// autoscaler that `function deploy --scale-to-zero` makes.
+const DefaultConcurrencyTarget = 10
+
+// ScaleToZeroAutoscaler returns the autoscaler of a function that scales
+// to zero, what `function deploy|update --scale-to-zero` sets: cur (the
+// function's autoscaler, nil for none) with minReplicas 0 (or 1 when off),
+// or else one from 0 to maxR instances on calls in flight
+// (DefaultConcurrencyTarget per instance). A window > 0 sets the idle
+// window.
+func ScaleToZeroAutoscaler(namespace, name string, cur *autoscalingv2.HorizontalPodAutoscaler, maxR int32, on bool, window time.Duration) *autoscalingv2.HorizontalPodAutoscaler {
+	h := cur.DeepCopy()
+	if h == nil {
+		target := resource.MustParse(strconv.Itoa(DefaultConcurrencyTarget))
+		h = &autoscalingv2.HorizontalPodAutoscaler{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: namespace, Labels: map[string]string{
+				v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless, v1beta1.LabelFunction: name}},
+			Spec: autoscalingv2.HorizontalPodAutoscalerSpec{
+				ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: name},
+				MaxReplicas:    max(maxR, 1),
+				Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+					Metric: autoscalingv2.MetricIdentifier{Name: v1beta1.MetricConcurrency},
+					Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &target}}}},
+			},
+		}
+	}
+	minR := int32(0)
+	if !on {
+		minR = 1
+	}
+	h.Spec.MinReplicas = &minR
+	if window > 0 {
+		if h.Annotations == nil {
+			h.Annotations = map[string]string{}
+		}
+		h.Annotations[v1beta1.AnnotationIdleWindow] = window.String()
+	}
+	return h
 }

@@ -2,9 +2,12 @@
 // (docs/compatibility.md §3.5, §4.6): the autoscaler is kept in the function's
 // spec.horizontalPodAutoscaler. The local engine runs between --min and
 // --max instances, scaling on calls per second (qps: one instance per
-// --value calls/s) or on the instances' CPU use (cpu: --value is the target
-// average utilization in percent); on Kubernetes the controller makes a
-// HorizontalPodAutoscaler of it.
+// --value calls/s), on the instances' CPU use (cpu: --value is the target
+// average utilization in percent) or on calls in flight (concurrency:
+// --value calls per instance); with --min 0 it stops the last instance
+// after --idle-window without a call and starts one for the next call. On
+// Kubernetes the controller makes a HorizontalPodAutoscaler of it (--min 1
+// or more there).
 package autoscale
 
 import (
@@ -12,6 +15,7 @@ import (
 	"fmt"
 	"strconv"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -44,16 +48,20 @@ type CreateOptions struct {
 	Max       int32
 	Metric    string
 	Value     string
+	// IdleWindow, with Min 0, is how long the function may go without a
+	// call before its last instance stops; 0 leaves the engine's default.
+	IdleWindow time.Duration
 }
 
 // NewCmdCreate returns `autoscale create`.
 func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Command {
 	opts := &CreateOptions{IO: f.IOStreams, Engine: f.Engine}
 	cmd := &cobra.Command{
-		Use:   "create <function> --metric cpu|qps --value N [--min N] [--max N]",
-		Short: "Scale a function between --min and --max instances on CPU or calls per second",
+		Use:   "create <function> --metric cpu|qps|concurrency --value N [--min N] [--max N] [--idle-window D]",
+		Short: "Scale a function between --min and --max instances on CPU, calls per second or calls in flight",
 		Example: `  kubeless autoscale create hello --metric qps --value 10 --min 1 --max 4
-  kubeless autoscale create hello --metric cpu --value 70 --max 3`,
+  kubeless autoscale create hello --metric cpu --value 70 --max 3
+  kubeless autoscale create hello --metric concurrency --value 10 --min 0 --max 4 --idle-window 2m`,
 		Args: cmdutil.ExactArgs(1, "create: the function name is required, for example: kubeless autoscale create hello --metric qps --value 10"),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]
@@ -67,22 +75,34 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Co
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Namespace, "namespace", "n", "default", "Namespace of the function")
-	cmd.Flags().Int32Var(&opts.Min, "min", 1, "Fewest instances (1 or more)")
-	cmd.Flags().Int32Var(&opts.Max, "max", 1, "Most instances (at least --min)")
-	cmd.Flags().StringVar(&opts.Metric, "metric", "cpu", "What to scale on: cpu (average utilization, percent) or qps (calls per second per instance)")
-	cmd.Flags().StringVar(&opts.Value, "value", "", "Target of the metric, for example 70 for cpu or 10 for qps (required)")
+	cmd.Flags().Int32Var(&opts.Min, "min", 1, "Fewest instances; 0 stops the last one when the function is idle (local engine)")
+	cmd.Flags().Int32Var(&opts.Max, "max", 1, "Most instances (at least --min, and 1 or more)")
+	cmd.Flags().StringVar(&opts.Metric, "metric", "cpu", "What to scale on: cpu (average utilization, percent), qps (calls per second per instance) or concurrency (calls in flight per instance)")
+	cmd.Flags().StringVar(&opts.Value, "value", "", "Target of the metric, for example 70 for cpu, 10 for qps or concurrency (required)")
+	cmd.Flags().DurationVar(&opts.IdleWindow, "idle-window", 0, "With --min 0: how long without a call before the last instance stops (default: the engine's, 60s unless KUBELESS_IDLE_WINDOW says otherwise)")
 	return cmd
 }
 
 func (o *CreateOptions) check(c *cobra.Command) error {
-	if o.Min <= 0 {
-		return cmdutil.FlagErrorf(c, "invalid --min %d: use 1 or more", o.Min)
+	if o.Min < 0 {
+		return cmdutil.FlagErrorf(c, "invalid --min %d: use 0 (stop the last instance when idle) or more", o.Min)
+	}
+	if o.Max < 1 {
+		return cmdutil.FlagErrorf(c, "invalid --max %d: use 1 or more", o.Max)
 	}
 	if o.Max < o.Min {
 		return cmdutil.FlagErrorf(c, "invalid --max %d: it must be at least --min (%d)", o.Max, o.Min)
 	}
 	if o.Value == "" {
 		return cmdutil.FlagErrorf(c, "--value is required: the metric's target, for example --value 10")
+	}
+	if c.Flags().Changed("idle-window") {
+		if o.IdleWindow <= 0 {
+			return cmdutil.FlagErrorf(c, "invalid --idle-window %s: use a positive duration such as 90s or 5m", o.IdleWindow)
+		}
+		if o.Min != 0 {
+			return cmdutil.FlagErrorf(c, "--idle-window needs --min 0: only a function that may run no instance has an idle window")
+		}
 	}
 	switch o.Metric {
 	case "cpu":
@@ -93,8 +113,12 @@ func (o *CreateOptions) check(c *cobra.Command) error {
 		if q, err := resource.ParseQuantity(o.Value); err != nil || q.Sign() <= 0 {
 			return cmdutil.FlagErrorf(c, "invalid --value %q: give calls per second, for example --value 10", o.Value)
 		}
+	case "concurrency":
+		if q, err := resource.ParseQuantity(o.Value); err != nil || q.Sign() <= 0 {
+			return cmdutil.FlagErrorf(c, "invalid --value %q: give calls in flight per instance, for example --value 10", o.Value)
+		}
 	default:
-		return cmdutil.FlagErrorf(c, "invalid --metric %q: use cpu or qps", o.Metric)
+		return cmdutil.FlagErrorf(c, "invalid --metric %q: use cpu, qps or concurrency", o.Metric)
 	}
 	return nil
 }
@@ -112,12 +136,18 @@ func (o *CreateOptions) Autoscaler() *autoscalingv2.HorizontalPodAutoscaler {
 			MaxReplicas:    o.Max,
 		},
 	}
-	if o.Metric == "cpu" {
+	if o.IdleWindow > 0 {
+		h.Annotations = map[string]string{v1beta1.AnnotationIdleWindow: o.IdleWindow.String()}
+	}
+	switch o.Metric {
+	case "cpu":
 		n, _ := strconv.Atoi(o.Value)
 		u := int32(n)
 		h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ResourceMetricSourceType, Resource: &autoscalingv2.ResourceMetricSource{
 			Name: corev1.ResourceCPU, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.UtilizationMetricType, AverageUtilization: &u}}}}
-	} else {
+	case "concurrency":
+		h.Spec.Metrics = []autoscalingv2.MetricSpec{ConcurrencyMetric(resource.MustParse(o.Value))}
+	default:
 		q := resource.MustParse(o.Value)
 		h.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ObjectMetricSourceType, Object: &autoscalingv2.ObjectMetricSource{
 			DescribedObject: autoscalingv2.CrossVersionObjectReference{Kind: "Service", Name: o.Name},
@@ -203,6 +233,14 @@ func NewCmdList(f *cmdutil.Factory, runF func(*ListOptions) error) *cobra.Comman
 	return cmd
 }
 
+// ConcurrencyMetric is the metric of an autoscaler that scales on calls in
+// flight, target per instance.
+func ConcurrencyMetric(target resource.Quantity) autoscalingv2.MetricSpec {
+	return autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+		Metric: autoscalingv2.MetricIdentifier{Name: v1beta1.MetricConcurrency},
+		Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &target}}}
+}
+
 // metricOf returns the metric name and target of h, as the list shows them.
 func metricOf(h *autoscalingv2.HorizontalPodAutoscaler) (string, string) {
 	for _, m := range h.Spec.Metrics {
@@ -212,6 +250,11 @@ func metricOf(h *autoscalingv2.HorizontalPodAutoscaler) (string, string) {
 				return "cpu", strconv.Itoa(int(*u))
 			}
 			return "cpu", ""
+		case m.Pods != nil && m.Pods.Metric.Name == v1beta1.MetricConcurrency:
+			if v := m.Pods.Target.AverageValue; v != nil {
+				return "concurrency", v.String()
+			}
+			return "concurrency", ""
 		case m.Object != nil:
 			if v := m.Object.Target.Value; v != nil {
 				return "qps", v.String()

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -65,14 +66,19 @@ func serve(t *testing.T, f *fakeEngine) func(context.Context) (backend.Engine, e
 
 func TestNewCmdCreate(t *testing.T) {
 	for cli, wantErr := range map[string]string{
-		"hello --metric qps --value 10 --min 1 --max 3": "",
-		"hello --metric cpu --value 70":                 "",
-		"hello --metric cpu":                            "--value is required: the metric's target, for example --value 10",
-		"hello --metric mem --value 1":                  `invalid --metric "mem": use cpu or qps`,
-		"hello --metric cpu --value 7.5":                `invalid --value "7.5": give the target CPU utilization as a whole percentage, for example --value 70`,
-		"hello --value 1 --min 0":                       "invalid --min 0: use 1 or more",
-		"hello --value 1 --min 3 --max 2":               "invalid --max 2: it must be at least --min (3)",
-		"--value 1":                                     "create: the function name is required, for example: kubeless autoscale create hello --metric qps --value 10",
+		"hello --metric qps --value 10 --min 1 --max 3":                          "",
+		"hello --metric cpu --value 70":                                          "",
+		"hello --metric cpu":                                                     "--value is required: the metric's target, for example --value 10",
+		"hello --metric mem --value 1":                                           `invalid --metric "mem": use cpu, qps or concurrency`,
+		"hello --metric concurrency --value 10 --min 0 --max 4 --idle-window 2m": "",
+		"hello --metric concurrency --value 0 --min 0":                           `invalid --value "0": give calls in flight per instance, for example --value 10`,
+		"hello --value 1 --min 0 --max 0":                                        "invalid --max 0: use 1 or more",
+		"hello --value 1 --min 1 --idle-window 1m":                               "--idle-window needs --min 0: only a function that may run no instance has an idle window",
+		"hello --value 1 --min 0 --idle-window 0s":                               "invalid --idle-window 0s: use a positive duration such as 90s or 5m",
+		"hello --metric cpu --value 7.5":                                         `invalid --value "7.5": give the target CPU utilization as a whole percentage, for example --value 70`,
+		"hello --value 1 --min -1":                                               "invalid --min -1: use 0 (stop the last instance when idle) or more",
+		"hello --value 1 --min 3 --max 2":                                        "invalid --max 2: it must be at least --min (3)",
+		"--value 1":                                                              "create: the function name is required, for example: kubeless autoscale create hello --metric qps --value 10",
 	} {
 		ios, _, _, _ := iostreams.Test()
 		cmd := NewCmdCreate(&cmdutil.Factory{IOStreams: ios}, func(*CreateOptions) error { return nil })
@@ -124,5 +130,19 @@ func TestCreateListDelete(t *testing.T) {
 	del.SetArgs([]string{"hello"})
 	if err := del.Execute(); err == nil || err.Error() != "Not found an autoscale definition for hello" {
 		t.Errorf("second delete: %v", err)
+	}
+}
+
+func TestScaleToZeroAutoscaler(t *testing.T) {
+	o := &CreateOptions{Name: "hello", Namespace: "default", Min: 0, Max: 4, Metric: "concurrency", Value: "10", IdleWindow: 2 * time.Minute}
+	h := o.Autoscaler()
+	if *h.Spec.MinReplicas != 0 || h.Annotations[v1beta1.AnnotationIdleWindow] != "2m0s" {
+		t.Errorf("autoscaler = %+v", h)
+	}
+	if m, v := metricOf(h); m != "concurrency" || v != "10" {
+		t.Errorf("metric = %s %s", m, v)
+	}
+	if w, err := backend.IdleWindow(h); err != nil || w != 2*time.Minute {
+		t.Errorf("idle window = %v, %v", w, err)
 	}
 }

@@ -59,8 +59,12 @@ type DeployOptions struct {
 	Memory       string
 	CPU          string
 	Replicas     int32
-	Wait         bool
-	WaitTimeout  time.Duration
+	// ScaleToZero sets an autoscaler with minReplicas 0 (IdleWindow, when
+	// > 0, its idle window); on update, --scale-to-zero=false sets 1.
+	ScaleToZero bool
+	IdleWindow  time.Duration
+	Wait        bool
+	WaitTimeout time.Duration
 	// Schedule (deploy only) also creates a cron trigger named like the
 	// function.
 	Schedule string
@@ -146,6 +150,8 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.StringVar(&opts.Memory, "memory", "", "Memory limit, for example 128Mi")
 	fl.StringVar(&opts.CPU, "cpu", "", "CPU limit, for example 200m")
 	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")
+	fl.BoolVar(&opts.ScaleToZero, "scale-to-zero", false, "Stop the last instance when the function is idle and start one for the next call (local engine); with no autoscaler, scale from 0 to --replicas instances on calls in flight")
+	fl.DurationVar(&opts.IdleWindow, "idle-window", 0, "How long without a call before the last instance stops (implies --scale-to-zero; default: the engine's, 60s)")
 	fl.BoolVar(&opts.Wait, "wait", true, "Wait until the function is ready or has failed")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
 	fl.StringVar(&opts.RuntimeImage, "runtime-image", "", "Image that runs the function (Kubernetes engine only)")
@@ -218,6 +224,18 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 	}
 	if o.Port < 1 || o.Port > 65535 {
 		return cmdutil.FlagErrorf(c, "invalid --port %d: use 1-65535", o.Port)
+	}
+	if o.Changed["idle-window"] {
+		if o.IdleWindow <= 0 {
+			return cmdutil.FlagErrorf(c, "invalid --idle-window %s: use a positive duration such as 90s or 5m", o.IdleWindow)
+		}
+		if o.Changed["scale-to-zero"] && !o.ScaleToZero {
+			return cmdutil.FlagErrorf(c, "--idle-window needs --scale-to-zero: only a function that may run no instance has an idle window")
+		}
+		o.ScaleToZero = true
+	}
+	if o.ScaleToZero && o.Kubernetes {
+		return cmdutil.FlagErrorf(c, "--scale-to-zero needs the local engine: the Kubernetes engine cannot scale a function to zero yet")
 	}
 	if o.Replicas < 0 {
 		return cmdutil.FlagErrorf(c, "invalid --replicas %d: use 0 or more", o.Replicas)
@@ -360,7 +378,40 @@ func (o *DeployOptions) Function(ctx context.Context) (*v1beta1.Function, error)
 			return nil, err
 		}
 	}
+	if !o.Update && o.ScaleToZero {
+		h := backend.ScaleToZeroAutoscaler(o.Namespace, o.Name, nil, o.Replicas, true, o.IdleWindow)
+		if err := fn.Spec.SetAutoscaler(h); err != nil {
+			return nil, err
+		}
+	}
 	return fn, nil
+}
+
+// scaleToZeroPatch adds to the update patch fn the function's autoscaler
+// with the --scale-to-zero and --idle-window of the command line.
+func (o *DeployOptions) scaleToZeroPatch(ctx context.Context, cl backend.Engine, fn *v1beta1.Function) error {
+	if !o.Changed["scale-to-zero"] && !o.Changed["idle-window"] {
+		return nil
+	}
+	cur, err := cl.Get(ctx, o.Namespace, o.Name)
+	if err != nil {
+		if backend.IsNotFound(err) {
+			return fmt.Errorf("Function %s is not found", o.Name)
+		}
+		return err
+	}
+	h, err := cur.Spec.Autoscaler()
+	if err != nil {
+		return err
+	}
+	maxR := o.Replicas
+	if !o.Changed["replicas"] {
+		maxR = 1
+		if d, err := cur.Spec.DeploymentTemplate(); err == nil && d.Spec.Replicas != nil {
+			maxR = *d.Spec.Replicas
+		}
+	}
+	return fn.Spec.SetAutoscaler(backend.ScaleToZeroAutoscaler(o.Namespace, o.Name, h, maxR, o.ScaleToZero, o.IdleWindow))
 }
 
 func deployRun(ctx context.Context, o *DeployOptions) error {
@@ -388,6 +439,9 @@ func deployRun(ctx context.Context, o *DeployOptions) error {
 			if err := o.checkHeadless(cur); err != nil {
 				return err
 			}
+		}
+		if err := o.scaleToZeroPatch(ctx, cl, fn); err != nil {
+			return err
 		}
 		fmt.Fprintln(o.IO.ErrOut, "Redeploying function...")
 		out, err = cl.Update(ctx, fn)

@@ -8,12 +8,14 @@ import (
 	"sort"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 )
@@ -118,12 +120,19 @@ func listRun(ctx context.Context, o *ListOptions) error {
 //
 // A function whose runtime is an old name that runs on another version
 // gets that note: "1/1 READY (python3.7 runs on python3.9)".
+//
+// A function that scales to zero and runs no instance is "0/0 IDLE" (the
+// next call starts one); when its last start failed, "0/1 NOT READY: " and
+// why.
 func status(fn *v1beta1.Function) string {
 	c := readyCondition(fn)
 	badInput := c != nil && c.Status == metav1.ConditionFalse && v1beta1.IsBadInputReason(c.Reason)
 	note := ""
 	if sc := meta.FindStatusCondition(fn.Status.Conditions, v1beta1.ConditionRuntimeSubstituted); sc != nil && sc.Status == metav1.ConditionTrue && sc.Message != "" {
 		note = " (" + oneLine(sc.Message) + ")"
+	}
+	if c != nil && c.Reason == v1beta1.ReasonIdle && c.Status == metav1.ConditionTrue && fn.Status.ReadyReplicas == 0 {
+		return "0/0 IDLE" + note
 	}
 	if fn.Status.ReadyReplicas > 0 {
 		s := fmt.Sprintf("%d/%d READY", fn.Status.ReadyReplicas, fn.Status.Replicas) + note
@@ -135,6 +144,46 @@ func status(fn *v1beta1.Function) string {
 	s := fmt.Sprintf("%d/%d NOT READY", fn.Status.ReadyReplicas, fn.Status.Replicas) + note
 	if badInput && (c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
 		s += ": " + conditionMessage(c)
+	} else if c != nil && c.Status == metav1.ConditionFalse && v1beta1.IsFailureReason(c.Reason) && scalesToZero(fn) {
+		s += ": " + conditionMessage(c)
+	}
+	return s
+}
+
+// scalesToZero reports whether fn's autoscaler lets it run no instance.
+func scalesToZero(fn *v1beta1.Function) bool {
+	h, err := fn.Spec.Autoscaler()
+	return err == nil && backend.ScalesToZero(h)
+}
+
+// scaling describes fn's autoscaler for describe: "0 to 4 instances on
+// concurrency 10, idle after 2m0s", or "" without one.
+func scaling(fn *v1beta1.Function) string {
+	h, err := fn.Spec.Autoscaler()
+	if err != nil || h == nil {
+		return ""
+	}
+	minR := int32(1)
+	if h.Spec.MinReplicas != nil {
+		minR = *h.Spec.MinReplicas
+	}
+	s := fmt.Sprintf("%d to %d instances", minR, h.Spec.MaxReplicas)
+	for _, m := range h.Spec.Metrics {
+		switch {
+		case m.Resource != nil && m.Resource.Target.AverageUtilization != nil:
+			s += fmt.Sprintf(" on cpu %d%%", *m.Resource.Target.AverageUtilization)
+		case m.Pods != nil && m.Pods.Metric.Name == v1beta1.MetricConcurrency && m.Pods.Target.AverageValue != nil:
+			s += " on concurrency " + m.Pods.Target.AverageValue.String()
+		case m.Object != nil && m.Object.Target.Value != nil:
+			s += " on qps " + m.Object.Target.Value.String()
+		}
+	}
+	if minR == 0 {
+		if w, err := backend.IdleWindow(h); err == nil && w > 0 {
+			s += ", idle after " + w.String()
+		} else {
+			s += ", idle after the engine's window"
+		}
 	}
 	return s
 }
@@ -273,6 +322,16 @@ func describeRun(ctx context.Context, o *DescribeOptions) error {
 		if c.Message != "" {
 			row("Message:", strings.ReplaceAll(c.Message, "\n", "\n\t"))
 		}
+	}
+	if sc := scaling(fn); sc != "" {
+		row("Scaling:", sc)
+	}
+	for i, ev := range fn.Status.ScaleEvents {
+		k := ""
+		if i == 0 {
+			k = "Scale events:"
+		}
+		row(k, fmt.Sprintf("%s  %d -> %d  %s", ev.Time.UTC().Format(time.RFC3339), ev.From, ev.To, ev.Reason))
 	}
 	return w.Flush()
 }

@@ -2,10 +2,12 @@ package function
 
 import (
 	"testing"
+	"time"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
 )
 
 // TestStatusColumn covers the STATUS column of ls and describe: a refused
@@ -44,6 +46,9 @@ func TestStatusColumn(t *testing.T) {
 		{"not bad input", fn(2, 1, 2, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "1/2 READY"},
 		{"not ready, bad input", fn(2, 0, 0, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2)), "0/0 NOT READY: Invalid handler"},
 		{"not ready, crash loop", fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "0/1 NOT READY"},
+		{"idle at zero", fn(2, 0, 0, cond(metav1.ConditionTrue, v1beta1.ReasonIdle, "no instance runs: the next call starts one", 2)), "0/0 IDLE"},
+		{"start from zero failed", toZero(t, fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInstanceFailed, "starting an instance for a call failed: the instance exited with status 1\nmore", 2))),
+			"0/1 NOT READY: starting an instance for a call failed: the instance exited with status 1, more"},
 		{"old runtime name", substituted(fn(2, 1, 1, cond(metav1.ConditionTrue, v1beta1.ReasonReady, "", 2))),
 			"1/1 READY (python3.7 runs on python3.9)"},
 		{"old runtime name, not ready", substituted(fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2))),
@@ -60,4 +65,23 @@ func TestStatusColumn(t *testing.T) {
 func substituted(f *v1beta1.Function) *v1beta1.Function {
 	f.Status.SetRuntimeSubstitution("python3.7 runs on python3.9", f.Generation)
 	return f
+}
+
+// toZero gives f an autoscaler from 0 instances, idle after 2m.
+func toZero(t *testing.T, f *v1beta1.Function) *v1beta1.Function {
+	t.Helper()
+	if err := f.Spec.SetAutoscaler(backend.ScaleToZeroAutoscaler("default", f.Name, nil, 3, true, 2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func TestScalingDescription(t *testing.T) {
+	f := toZero(t, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "hello"}})
+	if got, want := scaling(f), "0 to 3 instances on concurrency 10, idle after 2m0s"; got != want {
+		t.Errorf("scaling = %q, want %q", got, want)
+	}
+	if got := scaling(&v1beta1.Function{}); got != "" {
+		t.Errorf("no autoscaler: %q", got)
+	}
 }
