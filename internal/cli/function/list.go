@@ -145,7 +145,16 @@ func status(fn *v1beta1.Function) string {
 	if badInput && (c.ObservedGeneration == 0 || c.ObservedGeneration >= fn.Generation) {
 		s += ": " + conditionMessage(c)
 	} else if c != nil && c.Status == metav1.ConditionFalse && v1beta1.IsFailureReason(c.Reason) && scalesToZero(fn) {
-		s += ": " + conditionMessage(c)
+		// Its first line: describe shows the rest.
+		s += ": " + firstLine(c.Message)
+	}
+	return s
+}
+
+// firstLine is s up to its first line break.
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
 	}
 	return s
 }

@@ -48,7 +48,7 @@ func TestStatusColumn(t *testing.T) {
 		{"not ready, crash loop", fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonCrashLoop, "exit 1", 2)), "0/1 NOT READY"},
 		{"idle at zero", fn(2, 0, 0, cond(metav1.ConditionTrue, v1beta1.ReasonIdle, "no instance runs: the next call starts one", 2)), "0/0 IDLE"},
 		{"start from zero failed", toZero(t, fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInstanceFailed, "starting an instance for a call failed: the instance exited with status 1\nmore", 2))),
-			"0/1 NOT READY: starting an instance for a call failed: the instance exited with status 1, more"},
+			"0/1 NOT READY: starting an instance for a call failed: the instance exited with status 1"},
 		{"old runtime name", substituted(fn(2, 1, 1, cond(metav1.ConditionTrue, v1beta1.ReasonReady, "", 2))),
 			"1/1 READY (python3.7 runs on python3.9)"},
 		{"old runtime name, not ready", substituted(fn(2, 0, 1, cond(metav1.ConditionFalse, v1beta1.ReasonInvalidHandler, "Invalid handler", 2))),
