@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -107,6 +108,9 @@ type Engine struct {
 
 	cacheUse cacheUsage // build cache keys of running generations
 
+	// builds bounds the builds that run at once (buildSlot).
+	builds chan struct{}
+
 	// scaleHook, when set (tests), is called after each scale event.
 	scaleHook func(k string, ev v1beta1.ScaleEvent)
 }
@@ -154,9 +158,23 @@ func New(opts Options) *Engine {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{}}
+	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
+		builds: make(chan struct{}, max(2, runtime.NumCPU()))}
 	e.triggers = e.newTriggerSets()
 	return e
+}
+
+// buildSlot waits until fewer builds than the machine has CPUs (at least
+// two) run, and returns the function that frees the slot: a thousand
+// functions deployed at once build a few at a time instead of all
+// competing for the cores and memory.
+func (e *Engine) buildSlot(ctx context.Context) (func(), error) {
+	select {
+	case e.builds <- struct{}{}:
+		return func() { <-e.builds }, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 // Ready is closed once Run serves the API and the gateway.

@@ -191,11 +191,16 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	var res *build.Result
 	var err error
 	for attempt := 0; ; attempt++ {
+		release, serr := e.buildSlot(ctx)
+		if serr != nil {
+			return
+		}
 		res, err = builder.Build(ctx, build.Function{
 			Name: fn.Name, Runtime: fn.Spec.Runtime, Handler: fn.Spec.Handler,
 			Function: fn.Spec.Function, ContentType: fn.Spec.FunctionContentType,
 			Checksum: fn.Spec.Checksum, Deps: fn.Spec.Deps, Env: userVars,
 		})
+		release()
 		if err == nil || ctx.Err() != nil || !transientBuildError(err) {
 			break
 		}

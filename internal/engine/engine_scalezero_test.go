@@ -288,3 +288,27 @@ func TestScaleToZeroValidation(t *testing.T) {
 		t.Errorf("--min 0: %v", err)
 	}
 }
+
+func TestBuildSlotsBoundBuilds(t *testing.T) {
+	e := New(Options{Home: t.TempDir()})
+	var releases []func()
+	for range cap(e.builds) {
+		r, err := e.buildSlot(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		releases = append(releases, r)
+	}
+	// All slots taken: a build waits until its context ends.
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := e.buildSlot(ctx); err == nil {
+		t.Fatal("a build slot beyond the bound")
+	}
+	releases[0]()
+	r, err := e.buildSlot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	r()
+}
