@@ -29,7 +29,6 @@ import (
 	"sync"
 	"time"
 
-	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -240,10 +239,11 @@ func run(n int, exe string, calls, burst, parallel int, sameCode bool) error {
 func function(name string, l lang, code string) *v1beta1.Function {
 	fn := &v1beta1.Function{
 		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
-		Spec: v1beta1.FunctionSpec{Runtime: l.runtime, Handler: l.handler, Function: code, FunctionContentType: "text"},
+		Spec:       v1beta1.FunctionSpec{Runtime: l.runtime, Handler: l.handler, Function: code, FunctionContentType: "text"},
 	}
-	var h *autoscalingv2.HorizontalPodAutoscaler = backend.ScaleToZeroAutoscaler("default", name, nil, 1, true, 0)
-	_ = fn.Spec.SetAutoscaler(h)
+	if err := fn.Spec.SetAutoscaler(backend.ScaleToZeroAutoscaler("default", name, nil, 1, true, 0)); err != nil {
+		panic(err) // a fixed, valid autoscaler
+	}
 	return fn
 }
 
