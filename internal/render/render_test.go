@@ -631,3 +631,18 @@ func TestGoSubFolderCompileEnv(t *testing.T) {
 		}
 	}
 }
+
+// A Function applied with minReplicas 0 keeps one pod: a
+// HorizontalPodAutoscaler cannot scale to zero.
+func TestHPAMinZeroKeepsOnePod(t *testing.T) {
+	fn := newFunction(func(f *v1beta1.Function) {
+		f.Spec.HorizontalPodAutoscaler = raw(`{"metadata":{"name":"hello"},"spec":{"scaleTargetRef":{"apiVersion":"apps/v1","kind":"Deployment","name":"hello"},"minReplicas":0,"maxReplicas":3}}`)
+	})
+	h, err := HPA(fn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Spec.MinReplicas == nil || *h.Spec.MinReplicas != 1 || h.Spec.MaxReplicas != 3 {
+		t.Errorf("HPA spec = %+v", h.Spec)
+	}
+}
