@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -35,6 +37,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/engine/client"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // lang is one language's function: its runtime, handler, file name and
@@ -228,6 +231,9 @@ func run(n int, exe string, calls, burst, parallel int, sameCode bool) error {
 	}
 	fmt.Printf("\n%d functions at zero called at once: %d answered, %d failed; p50 %s, p99 %s, max %s, all answered in %s\n",
 		len(pool), len(okLat), failed, ms(pct(okLat, 50)), ms(pct(okLat, 99)), ms(pct(okLat, 100)), wall.Round(time.Millisecond))
+	if err := hop(exe, gw, byLang["python"][0]); err != nil {
+		return err
+	}
 	time.Sleep(time.Second)
 	after := memory(st.PID)
 	fmt.Printf("daemon memory with %d instances running: RSS %.1f MiB (+%.1f KiB per running function over idle)\n",
@@ -271,8 +277,13 @@ var hc = &http.Client{Timeout: 2 * time.Minute, Transport: &http.Transport{Proxy
 // call calls the function through the gateway and returns the time from
 // the request to the whole answer.
 func call(gw, name string) (time.Duration, error) {
+	return callURL(gw + "/" + name)
+}
+
+// callURL is call for a URL.
+func callURL(url string) (time.Duration, error) {
 	t := time.Now()
-	resp, err := hc.Get(gw + "/" + name)
+	resp, err := hc.Get(url)
 	if err != nil {
 		return 0, err
 	}
@@ -280,7 +291,7 @@ func call(gw, name string) (time.Duration, error) {
 	resp.Body.Close()
 	d := time.Since(t)
 	if resp.StatusCode != 200 || strings.TrimSpace(string(b)) != "hello" {
-		return 0, fmt.Errorf("%s answered %d %q", name, resp.StatusCode, b)
+		return 0, fmt.Errorf("%s answered %d %q", url, resp.StatusCode, b)
 	}
 	return d, nil
 }
@@ -359,3 +370,77 @@ func loadavg() string {
 	}
 	return strings.Join(f[:3], " ")
 }
+
+// hop measures the gateway's cost per warm call: the same Python function
+// called through the gateway (an instance of the engine) and directly (an
+// instance started alone with `kubeless runtime run`, as the daemon starts
+// it), one call at a time.
+func hop(exe, gw, name string) error {
+	dir, err := os.MkdirTemp("", "kubeless-scalezero-direct-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := os.WriteFile(filepath.Join(dir, "hello.py"), []byte(fmt.Sprintf(langs[0].code, 0)), 0o644); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	ln.Close()
+	cmd := exec.Command(exe, "runtime", "run", "python3.11")
+	cmd.Env = append(os.Environ(), contract.EnvFuncPort+"="+port, contract.EnvListenAddress+"=127.0.0.1",
+		contract.EnvModName+"=hello", contract.EnvFuncHandler+"=foo", contract.EnvInstallVolume+"="+dir)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	defer func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+	}()
+	direct := "http://127.0.0.1:" + port
+	for i := 0; ; i++ {
+		if resp, err := hc.Get(direct + "/healthz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				break
+			}
+		}
+		if i > 300 {
+			return fmt.Errorf("the direct instance did not start")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	const n = 300
+	measure := func(url string) ([]time.Duration, error) {
+		var d []time.Duration
+		for range n {
+			t, err := callURL(url)
+			if err != nil {
+				return nil, err
+			}
+			d = append(d, t)
+		}
+		return d, nil
+	}
+	if _, err := callURL(gw + "/" + name); err != nil { // wake it
+		return err
+	}
+	viaGW, err := measure(gw + "/" + name)
+	if err != nil {
+		return err
+	}
+	straight, err := measure(direct)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\nwarm Python call, %d one at a time: through the gateway p50 %s p99 %s; directly p50 %s p99 %s; the gateway's hop at p50: %.2f ms\n",
+		n, ms2(pct(viaGW, 50)), ms2(pct(viaGW, 99)), ms2(pct(straight, 50)), ms2(pct(straight, 99)),
+		float64((pct(viaGW, 50)-pct(straight, 50)).Microseconds())/1000)
+	return nil
+}
+
+func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }

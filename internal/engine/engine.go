@@ -110,6 +110,8 @@ type Engine struct {
 
 	// builds bounds the builds that run at once (buildSlot).
 	builds chan struct{}
+	// starts bounds the starts from zero that run at once.
+	starts chan struct{}
 
 	// scaleHook, when set (tests), is called after each scale event.
 	scaleHook func(k string, ev v1beta1.ScaleEvent)
@@ -159,7 +161,8 @@ func New(opts Options) *Engine {
 		logger = slog.New(slog.DiscardHandler)
 	}
 	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
-		builds: make(chan struct{}, max(2, runtime.NumCPU()))}
+		builds: make(chan struct{}, max(2, runtime.NumCPU())),
+		starts: make(chan struct{}, max(4, 2*runtime.NumCPU()))}
 	e.triggers = e.newTriggerSets()
 	return e
 }

@@ -180,6 +180,8 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			st.fn.Status.SetRuntimeSubstitution(entry.Substitution(), gen)
 		})
 	}
+	// Calls wait for this generation only if it may run no instance.
+	e.update(ctx, k, gen, func(st *fnState) { st.onDemand = st.onDemand && n == 0 })
 	e.setPending(ctx, k, gen, reasonBuilding, buildingMsg, n)
 
 	userVars, memory := userEnv(fn)

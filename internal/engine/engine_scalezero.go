@@ -73,6 +73,12 @@ func (e *Engine) wake(ctx context.Context, ns, name string) error {
 		e.mu.Unlock()
 		return nil
 	}
+	if c := readyCondition(st.fn); c != nil && c.Reason != reasonInstanceFailed &&
+		(v1beta1.IsFailureReason(c.Reason) || v1beta1.IsBadInputReason(c.Reason)) {
+		// No start can help (a failed build): say why at once.
+		e.mu.Unlock()
+		return &gateway.WakeError{Reason: c.Message}
+	}
 	if st.waking == nil {
 		st.waking = &wakeWait{done: make(chan struct{})}
 	}
@@ -231,10 +237,19 @@ func (e *Engine) recordScale(ctx context.Context, k string, gen int64, from, to 
 // that fails is recorded as the Ready condition (InstanceFailed, with the
 // instance's last lines), which answers the held calls.
 func (e *Engine) startFromZero(ctx context.Context, k string, gen int64, startInst func(int) error, insts *[]instance, log *slog.Logger) bool {
+	// A few starts at a time: a hundred functions called at once on a
+	// small machine would otherwise all compete for the cores and all
+	// answer late; this way the first ones answer at once.
+	select {
+	case e.starts <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
 	err := startInst(0)
 	if err == nil {
 		err = e.waitStarted(ctx, (*insts)[0])
 	}
+	<-e.starts
 	if ctx.Err() != nil {
 		return false
 	}

@@ -312,3 +312,22 @@ func TestBuildSlotsBoundBuilds(t *testing.T) {
 	}
 	r()
 }
+
+func TestFailedBuildOfFunctionAtZeroAnswersAtOnce(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, zeroFunction(t, "upd", "v1", 1, "1h", 0)); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "upd", reasonIdle)
+	if _, err := e.Update(ctx, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "upd"}, Spec: v1beta1.FunctionSpec{Deps: "fail\n"}}); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "upd", reasonBuildFailed)
+	// The hold timeout is the start timeout (10s here): an answer without
+	// the 504 proves the call was not held.
+	code, body := call(t, e, "/upd", "")
+	if code != 503 || !strings.Contains(body, `function "upd" could not start:`) {
+		t.Errorf("call = %d %q", code, body)
+	}
+}
