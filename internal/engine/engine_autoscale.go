@@ -156,17 +156,27 @@ func (s *scaleSampler) concurrency() float64 {
 
 // sample returns the calls per second and average CPU utilization (percent,
 // -1 when unknown) since the previous sample; ok is false on the first.
-func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance) (qps, cpu float64, ok bool) {
+//
+// Only what metric needs is read ("qps": the instances' metrics, "cpu":
+// their process trees, which means reading every process's /proc entry):
+// a function that scales on concurrency, or only between bounds, costs
+// nothing here.
+func (s *scaleSampler) sample(ctx context.Context, e *Engine, insts []instance, metric string) (qps, cpu float64, ok bool) {
 	now := time.Now()
 	calls := map[string]float64{}
 	cpus := map[string]float64{}
 	for _, in := range insts {
-		c, cctx := 0.0, ctx
-		if m, err := fetchMetrics(cctx, metricsClient, []gateway.Backend{in.backend()}); err == nil {
-			for _, v := range m {
-				c += v.Calls
+		if metric == "qps" {
+			if m, err := fetchMetrics(ctx, metricsClient, []gateway.Backend{in.backend()}); err == nil {
+				c := 0.0
+				for _, v := range m {
+					c += v.Calls
+				}
+				calls[in.url] = c
 			}
-			calls[in.url] = c
+		}
+		if metric != "cpu" {
+			continue
 		}
 		if st, err := e.sup.Status(in.name); err == nil && st.PID > 0 {
 			if sec, ok := proctree.TreeCPUSeconds(st.PID); ok {
@@ -265,7 +275,7 @@ func (e *Engine) rescale(ctx context.Context, k string, gen int64, s *scaleSampl
 	want := int(fixed)
 	why := "replicas"
 	if p != nil {
-		qps, cpu, ok := s.sample(ctx, e, *insts)
+		qps, cpu, ok := s.sample(ctx, e, *insts, p.metric)
 		conc := s.concurrency()
 		if !ok {
 			want = max(p.min, 1, min(p.max, cur))
