@@ -45,14 +45,15 @@ import (
 // own unless -same-code).
 type lang struct {
 	name, runtime, handler, file, code string
+	bare                               []string // the language's bare start, the reference
 }
 
 var langs = []lang{
-	{"python", "python3.11", "hello.foo", "hello.py", "# function %d\ndef foo(event, context):\n    return \"hello\"\n"},
-	{"nodejs", "nodejs20", "hello.foo", "hello.js", "// function %d\nmodule.exports = { foo(event, context) { return 'hello'; } };\n"},
-	{"ruby", "ruby3.1", "hello.foo", "hello.rb", "# function %d\ndef foo(event, context)\n  \"hello\"\nend\n"},
-	{"php", "php8.2", "hello.foo", "hello.php", "<?php\n// function %d\nfunction foo($event, $context) {\n  return \"hello\";\n}\n"},
-	{"go", "go1.26", "hello.Foo", "hello.go", "// function %d\npackage kubeless\n\nimport \"github.com/kubeless/kubeless/pkg/functions\"\n\nfunc Foo(event functions.Event, context functions.Context) (string, error) {\n\treturn \"hello\", nil\n}\n"},
+	{"python", "python3.11", "hello.foo", "hello.py", "# function %d\ndef foo(event, context):\n    return \"hello\"\n", []string{"python3", "-c", "pass"}},
+	{"nodejs", "nodejs20", "hello.foo", "hello.js", "// function %d\nmodule.exports = { foo(event, context) { return 'hello'; } };\n", []string{"node", "-e", "0"}},
+	{"ruby", "ruby3.1", "hello.foo", "hello.rb", "# function %d\ndef foo(event, context)\n  \"hello\"\nend\n", []string{"ruby", "-e", "0"}},
+	{"php", "php8.2", "hello.foo", "hello.php", "<?php\n// function %d\nfunction foo($event, $context) {\n  return \"hello\";\n}\n", []string{"php", "-r", ""}},
+	{"go", "go1.26", "hello.Foo", "hello.go", "// function %d\npackage kubeless\n\nimport \"github.com/kubeless/kubeless/pkg/functions\"\n\nfunc Foo(event functions.Event, context functions.Context) (string, error) {\n\treturn \"hello\", nil\n}\n", []string{"true"}},
 }
 
 func main() {
@@ -167,9 +168,11 @@ func run(n int, exe string, calls, burst, parallel int, sameCode bool) error {
 		}
 	}
 	fmt.Printf("\nfirst call of a function at zero (%d per language, one at a time) against a warm call of the same function:\n", calls)
-	fmt.Printf("| language | cold p50 | cold p99 | warm p50 | warm p99 | cold − warm p50 | target p99 |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	fmt.Printf("(reference: the bare interpreter's start and exit, `python3 -c pass`, `node -e 0`, `ruby -e 0`, `php -r ''`, `true` for Go, median of 10 measured just before)\n")
+	fmt.Printf("| language | cold p50 | cold p99 | warm p50 | warm p99 | bare start | cold p50 ÷ bare start | target p99 |\n|---|---:|---:|---:|---:|---:|---:|---:|\n")
 	for _, l := range langs {
 		pool := byLang[l.name]
+		bare := bareStart(l.bare)
 		var cold, warm []time.Duration
 		for range min(calls, len(pool)) {
 			name := pick(pool)
@@ -188,8 +191,8 @@ func run(n int, exe string, calls, burst, parallel int, sameCode bool) error {
 		if l.name == "go" {
 			target = "150 ms"
 		}
-		fmt.Printf("| %s | %s | %s | %s | %s | %s | %s |\n", l.name, ms(pct(cold, 50)), ms(pct(cold, 99)), ms(pct(warm, 50)), ms(pct(warm, 99)),
-			ms(pct(cold, 50)-pct(warm, 50)), target)
+		fmt.Printf("| %s | %s | %s | %s | %s | %s | %.1f | %s |\n", l.name, ms(pct(cold, 50)), ms(pct(cold, 99)), ms(pct(warm, 50)), ms(pct(warm, 99)),
+			ms(bare), float64(pct(cold, 50))/float64(max(bare, time.Millisecond)), target)
 	}
 
 	// A burst: functions at zero called at once.
@@ -444,3 +447,17 @@ func hop(exe, gw, name string) error {
 }
 
 func ms2(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d.Microseconds())/1000) }
+
+// bareStart is the median time of 10 runs of the language's bare
+// interpreter start and exit.
+func bareStart(args []string) time.Duration {
+	var d []time.Duration
+	for range 10 {
+		t := time.Now()
+		if err := exec.Command(args[0], args[1:]...).Run(); err != nil {
+			return 0
+		}
+		d = append(d, time.Since(t))
+	}
+	return pct(d, 50)
+}
