@@ -331,3 +331,50 @@ func TestFailedBuildOfFunctionAtZeroAnswersAtOnce(t *testing.T) {
 		t.Errorf("call = %d %q", code, body)
 	}
 }
+
+func TestFunctionAtZeroSurvivesEngineRestart(t *testing.T) {
+	home := t.TempDir()
+	e, stop := newTestEngine(t, home)
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, zeroFunction(t, "keep", "v1", 1, "1h", 0)); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "keep", reasonIdle)
+	stop()
+	e, _ = newTestEngine(t, home)
+	waitReason(t, e, "keep", reasonIdle)
+	if n := runningInstances(e, "keep"); n != 0 {
+		t.Errorf("%d instances after the restart", n)
+	}
+	if code, body := call(t, e, "/keep", "x"); code != 200 || body != "v1||x" {
+		t.Errorf("call after restart = %d %q", code, body)
+	}
+	rows, err := e.Top(ctx, "default", "keep")
+	if err != nil || len(rows) != 1 {
+		t.Errorf("top = %+v, %v", rows, err)
+	}
+}
+
+func TestUpdateOfWarmFunctionThatScalesToZero(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, zeroFunction(t, "warm", "v1", 1, "1h", 0)); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "warm", reasonIdle)
+	if code, body := call(t, e, "/warm", "a"); code != 200 || body != "v1||a" {
+		t.Fatalf("call = %d %q", code, body)
+	}
+	if _, err := e.Update(ctx, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "warm"}, Spec: v1beta1.FunctionSpec{Function: "v2"}}); err != nil {
+		t.Fatal(err)
+	}
+	// Until the new generation is built the old instance answers; then
+	// the new one starts for the next call.
+	fn := waitReason(t, e, "warm", reasonIdle)
+	if fn.Generation != 2 {
+		t.Fatalf("generation %d", fn.Generation)
+	}
+	if code, body := call(t, e, "/warm", "b"); code != 200 || body != "v2||b" {
+		t.Errorf("call after the update = %d %q", code, body)
+	}
+}
