@@ -157,4 +157,9 @@ raise RuntimeError("broken on purpose")'
   run --separate-stderr "$KUBELESS" function update zero --idle-window 0s
   [ "$status" -ne 0 ]
   [[ $stderr == *"invalid --idle-window 0s"* ]]
+  # The engine's default, from its environment: a daemon of another home.
+  KUBELESS_HOME=$BATS_TEST_TMPDIR/other KUBELESS_GATEWAY=127.0.0.1:0 KUBELESS_IDLE_WINDOW=soon \
+    run --separate-stderr with_std_fds_only "$KUBELESS" local start
+  [ "$status" -ne 0 ]
+  [[ $stderr == *'invalid KUBELESS_IDLE_WINDOW "soon": use a positive duration such as 90s or 5m'* ]]
 }
