@@ -11,10 +11,11 @@ import (
 // MergeFunction returns old with the non-empty parts of patch, which is
 // what `kubeless function update` sends: spec fields, labels, the service
 // ports (a zero port or target port keeps the stored one: mergePorts), the
-// autoscaler (replaced whole), and in the deployment template the replicas, node selector and service
-// account, and of the first container the env (by name), envFrom (by
-// object), resources, image and pull policy, with the pod's volumes and the
-// container's volume mounts (by name). Both engines update with it.
+// autoscaler (replaced whole), and in the deployment template the replicas,
+// node selector and service account, and of the first container the env
+// (by name), envFrom (by object), resources, image and pull policy, with
+// the pod's volumes and the container's volume mounts (by name). Both
+// engines update with it.
 // A deployment template that does not decode is an Invalid *Error.
 func MergeFunction(old, patch *v1beta1.Function) (*v1beta1.Function, error) {
 	fn := old.DeepCopy()

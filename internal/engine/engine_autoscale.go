@@ -34,10 +34,10 @@ import (
 //     does;
 //
 // clamped to [max(min, 1), max]. It scales up at once and down by one
-// instance per interval. Zero instances come only from the idle window, with
-// minReplicas 0 (engine_scalezero.go). Changing the autoscaler does not rebuild or restart the
-// function: the running instances are kept and the next evaluation applies
-// the new bounds.
+// instance per interval. Zero instances come only from the idle window,
+// with minReplicas 0 (engine_scalezero.go). Changing the autoscaler does
+// not rebuild or restart the function: the running instances are kept and
+// the next evaluation applies the new bounds.
 
 // autoscaleInterval is how often the instance count is evaluated.
 var autoscaleInterval = 5 * time.Second
