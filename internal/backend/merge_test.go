@@ -136,6 +136,13 @@ func TestMergeFunction(t *testing.T) {
 			},
 		},
 		{
+			name:  "autoscaler replaced whole",
+			patch: &v1beta1.Function{Spec: v1beta1.FunctionSpec{HorizontalPodAutoscaler: raw(`{"metadata":{"name":"hello"},"spec":{"minReplicas":0,"maxReplicas":2}}`)}},
+			want: func(fn *v1beta1.Function) {
+				fn.Spec.HorizontalPodAutoscaler = raw(`{"metadata":{"name":"hello"},"spec":{"minReplicas":0,"maxReplicas":2}}`)
+			},
+		},
+		{
 			name:  "template without container keeps the container",
 			patch: withTemplate(t, &v1beta1.Function{}, ptr(int32(5)), nil),
 			want: func(fn *v1beta1.Function) {
@@ -210,3 +217,5 @@ other_total 9
 		t.Error("bad text parsed")
 	}
 }
+
+func raw(s string) *runtime.RawExtension { return &runtime.RawExtension{Raw: []byte(s)} }
