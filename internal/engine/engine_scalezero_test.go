@@ -57,7 +57,7 @@ func scaleEvents(e *Engine, name string) <-chan v1beta1.ScaleEvent {
 // nextScale waits for a scale event to `to` instances, skipping others.
 func nextScale(t *testing.T, ch <-chan v1beta1.ScaleEvent, to int32) v1beta1.ScaleEvent {
 	t.Helper()
-	deadline := time.After(30 * time.Second) // a failure bound only
+	deadline := time.After(2 * time.Minute) // a failure bound only
 	for {
 		select {
 		case ev := <-ch:
@@ -84,7 +84,7 @@ func runningInstances(e *Engine, name string) int {
 // waitHeld waits until the gateway holds n calls of the function.
 func waitHeld(t *testing.T, e *Engine, name string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(2 * time.Minute) // a failure bound only
 	for e.gw.Activity("default", name).Held < n {
 		if time.Now().After(deadline) {
 			t.Fatalf("the gateway holds %d calls, want %d", e.gw.Activity("default", name).Held, n)
@@ -147,6 +147,11 @@ func TestScaleToZeroAndBack(t *testing.T) {
 func TestCallsHeldWhileStarting(t *testing.T) {
 	// The gate file is shared with the instance: no private /tmp.
 	t.Setenv(envSandbox, "off")
+	// The calls are held from the first one until the gate opens: on a
+	// loaded machine that may take long, and it must not reach the hold
+	// timeout (the start timeout).
+	defer func(d time.Duration) { testStartTimeout = d }(testStartTimeout)
+	testStartTimeout = 5 * time.Minute
 	e, _ := newTestEngine(t, t.TempDir())
 	gate := filepath.Join(t.TempDir(), "gate")
 	ctx := context.Background()

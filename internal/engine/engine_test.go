@@ -184,6 +184,9 @@ const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake"
   {"phase":"installation","image":"x","command":"if [ -n \"$KUBELESS_TEST_ATTEMPTS\" ]; then echo x >>\"$KUBELESS_TEST_ATTEMPTS\"; fi; cat \"$KUBELESS_DEPS_FILE\"; if grep -q nospace \"$KUBELESS_DEPS_FILE\" && [ -e \"$KUBELESS_TEST_NOSPACE\" ]; then echo 'write /cache/x: No space left on device' >&2; exit 1; fi; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then sleep 1; fi"},
   {"phase":"runtime","image":"y"}]}]}]`
 
+// testStartTimeout is the test engines' Options.StartTimeout.
+var testStartTimeout = 10 * time.Second
+
 func newTestEngine(t *testing.T, home string) (*Engine, func()) {
 	t.Helper()
 	return newTestEngineWith(t, home, fakeCatalog)
@@ -199,7 +202,7 @@ func newTestEngineWith(t *testing.T, home, catalogJSON string) (*Engine, func())
 	self, _ := os.Executable()
 	e := New(Options{
 		Home: home, Catalog: cat, SelfExe: self, GatewayAddr: "127.0.0.1:0",
-		BaseEnv: os.Environ(), InstanceEnv: []string{asRuntime + "=1"}, StartTimeout: 10 * time.Second,
+		BaseEnv: os.Environ(), InstanceEnv: []string{asRuntime + "=1"}, StartTimeout: testStartTimeout,
 		StopGrace: time.Second, Version: "test",
 	})
 	ctx, cancel := context.WithCancel(context.Background())
