@@ -313,7 +313,10 @@ func (e *Engine) loadAll() error {
 		// What was stored described the old engine's instances.
 		setCondition(fn, reasonBuilding, "engine restarted: building the function")
 		fn.Status.SetReplicas(replicas(fn), 0)
-		e.fns[k] = &fnState{fn: fn}
+		// A function at zero is called as before while it is built again
+		// (a cache hit): its calls are held until it can start.
+		p := policyOf(fn)
+		e.fns[k] = &fnState{fn: fn, onDemand: p != nil && p.min == 0}
 		e.logger.Info("function restored", "function", fn.Name, "namespace", fn.Namespace)
 		e.startReconcileLocked(k)
 	}

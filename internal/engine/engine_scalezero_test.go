@@ -346,13 +346,20 @@ func TestFunctionAtZeroSurvivesEngineRestart(t *testing.T) {
 	}
 	waitReason(t, e, "keep", reasonIdle)
 	stop()
-	e, _ = newTestEngine(t, home)
+	e, stopCurrent := newTestEngine(t, home)
 	waitReason(t, e, "keep", reasonIdle)
 	if n := runningInstances(e, "keep"); n != 0 {
 		t.Errorf("%d instances after the restart", n)
 	}
 	if code, body := call(t, e, "/keep", "x"); code != 200 || body != "v1||x" {
 		t.Errorf("call after restart = %d %q", code, body)
+	}
+	// Called at once after a restart, while it is built again: held, then
+	// answered (not 503 "Building").
+	stopCurrent()
+	e, _ = newTestEngine(t, home)
+	if code, body := call(t, e, "/keep", "y"); code != 200 || body != "v1||y" {
+		t.Errorf("call during the rebuild = %d %q", code, body)
 	}
 	rows, err := e.Top(ctx, "default", "keep")
 	if err != nil || len(rows) != 1 {
