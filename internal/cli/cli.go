@@ -154,7 +154,33 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 			return nil
 		},
 	})
+	refuseUnknownSubcommands(root)
 	return root
+}
+
+// refuseUnknownSubcommands makes every command group below root (function,
+// trigger http ...) refuse an argument that names none of its commands, as
+// cobra does for the root: a usage error (exit 2) with cobra's "unknown
+// command" message and its suggestions. Left alone, cobra prints a group's
+// help and succeeds, so a typo in a script went unnoticed.
+func refuseUnknownSubcommands(root *cobra.Command) {
+	for _, c := range root.Commands() {
+		refuseUnknownSubcommands(c)
+		if !c.HasSubCommands() || c.Runnable() {
+			continue
+		}
+		c.Args = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t") + "\n"
+			}
+			return cmdutil.FlagErrorf(c, "%s", msg)
+		}
+		c.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
 }
 
 // Main runs kubeless with args (the arguments after the program's name)
