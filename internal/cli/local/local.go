@@ -42,6 +42,9 @@ type Config struct {
 
 func (c *Config) home() string {
 	if c.Home != "" {
+		if abs, err := filepath.Abs(c.Home); err == nil {
+			return abs
+		}
 		return c.Home
 	}
 	return client.DefaultHome()

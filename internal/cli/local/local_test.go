@@ -80,3 +80,32 @@ func TestStartStatusStop(t *testing.T) {
 		t.Errorf("status after stop: %v", err)
 	}
 }
+
+// A relative KUBELESS_HOME names the folder under the directory the command
+// runs in: the daemon, which runs in its home, must use that folder too
+// (it used home/home, and the command waited for a socket that never came).
+func TestStartWithARelativeHome(t *testing.T) {
+	dir, err := os.MkdirTemp("", "klr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	self, _ := os.Executable()
+	t.Chdir(dir)
+	t.Setenv(asCLI, "1")
+	t.Setenv("KUBELESS_GATEWAY", "127.0.0.1:0")
+	t.Setenv("KUBELESS_HOME", "home")
+	cfg := &local.Config{SelfExe: self, StartTimeout: 20 * time.Second}
+	_, errOut, err := run(t, cfg, "start")
+	if err != nil || !strings.HasPrefix(errOut, "Local engine started (pid ") {
+		t.Fatalf("start: %q %v", errOut, err)
+	}
+	t.Cleanup(func() { run(t, cfg, "stop") })
+	out, _, err := run(t, cfg, "status")
+	if want := "home:\t" + filepath.Join(dir, "home") + "\n"; err != nil || !strings.Contains(out, want) {
+		t.Fatalf("status: %q %v, want %q", out, err, want)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "home", "home")); err == nil {
+		t.Errorf("the daemon made a home inside the home")
+	}
+}

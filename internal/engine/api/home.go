@@ -19,9 +19,15 @@ const (
 	LogName = "engine.log"
 )
 
-// DefaultHome returns $KUBELESS_HOME, or ~/.kubeless.
+// DefaultHome returns $KUBELESS_HOME made absolute, or ~/.kubeless. A
+// relative home is resolved against the working directory here, once: the
+// daemon runs in its home, where the same relative name would be another
+// folder (with a lock and a socket of its own).
 func DefaultHome() string {
 	if h := os.Getenv(EnvHome); h != "" {
+		if abs, err := filepath.Abs(h); err == nil {
+			return abs
+		}
 		return h
 	}
 	if d, err := os.UserHomeDir(); err == nil {
