@@ -256,6 +256,10 @@ func NewFactory(cfg *Config) *cmdutil.Factory {
 	}
 }
 
+// startLockName is the file in the engine's home that commands starting the
+// engine lock, one at a time.
+const startLockName = "start.lock"
+
 // EnsureRunning returns the status of the engine of cfg's home, starting it
 // in the background first when it does not run (started is then true).
 func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, started bool, err error) {
@@ -275,6 +279,24 @@ func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, starte
 	if err := os.MkdirAll(home, 0o700); err != nil {
 		return nil, false, fmt.Errorf("create %s: %w", home, err)
 	}
+	timeout := cfg.StartTimeout
+	if timeout == 0 {
+		timeout = 30 * time.Second
+	}
+	// One command at a time starts the engine: commands that found it
+	// stopped together (after it was killed, say) each started a daemon;
+	// one won the home's lock and the others failed, though an engine ran.
+	lockCtx, cancel := context.WithTimeout(ctx, 2*timeout)
+	defer cancel()
+	unlock, err := lockStart(lockCtx, filepath.Join(home, startLockName))
+	if err != nil {
+		return nil, false, fmt.Errorf("wait for another command starting the local engine (%s): %w", filepath.Join(home, startLockName), err)
+	}
+	defer unlock()
+	// The command that held the lock may have started it.
+	if st, err := cl.Status(ctx); err == nil {
+		return st, false, nil
+	}
 	logPath := filepath.Join(home, client.LogName)
 	logf, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -291,10 +313,6 @@ func EnsureRunning(ctx context.Context, cfg *Config) (st *backend.Status, starte
 	}
 	exited := make(chan error, 1)
 	go func() { exited <- cmd.Wait() }()
-	timeout := cfg.StartTimeout
-	if timeout == 0 {
-		timeout = 30 * time.Second
-	}
 	deadline := time.Now().Add(timeout)
 	for time.Now().Before(deadline) {
 		select {

@@ -109,3 +109,53 @@ func TestStartWithARelativeHome(t *testing.T) {
 		t.Errorf("the daemon made a home inside the home")
 	}
 }
+
+// Commands that find the engine stopped at the same time (after it was
+// killed, say) share the engine that one of them starts: none fails.
+func TestConcurrentAutoStartsShareOneEngine(t *testing.T) {
+	dir, err := os.MkdirTemp("", "klc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	self, _ := os.Executable()
+	t.Setenv(asCLI, "1")
+	t.Setenv("KUBELESS_GATEWAY", "127.0.0.1:0")
+	cfg := &local.Config{Home: filepath.Join(dir, "home"), SelfExe: self, StartTimeout: 20 * time.Second}
+	ios, _, _, _ := iostreams.Test()
+	cfg.IO = ios
+	t.Cleanup(func() { run(t, cfg, "stop") })
+	const n = 4
+	type result struct {
+		pid     int
+		started bool
+		err     error
+	}
+	results := make(chan result, n)
+	for range n {
+		go func() {
+			st, started, err := local.EnsureRunning(context.Background(), cfg)
+			r := result{started: started, err: err}
+			if st != nil {
+				r.pid = st.PID
+			}
+			results <- r
+		}()
+	}
+	pids := map[int]bool{}
+	starts := 0
+	for range n {
+		r := <-results
+		if r.err != nil {
+			t.Errorf("EnsureRunning: %v", r.err)
+			continue
+		}
+		pids[r.pid] = true
+		if r.started {
+			starts++
+		}
+	}
+	if len(pids) != 1 || starts != 1 {
+		t.Errorf("%d commands saw engines %v, %d of them started one; want one engine, started once", n, pids, starts)
+	}
+}

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"context"
 	"os"
 	"syscall"
 )
@@ -32,3 +33,9 @@ func detached() *syscall.SysProcAttr { return nil }
 // closeInheritedFDs has nothing to do: descriptors are not inherited here
 // unless asked for.
 func closeInheritedFDs() {}
+
+// lockStart does not lock here: commands that start the engine at the same
+// time may each start a daemon, and all but one of them fail.
+func lockStart(ctx context.Context, path string) (unlock func(), err error) {
+	return func() {}, nil
+}

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"context"
 	"os"
 	"strconv"
 	"syscall"
@@ -36,5 +37,35 @@ func closeInheritedFDs() {
 		if errno == 0 && flags&syscall.FD_CLOEXEC == 0 {
 			syscall.Close(fd)
 		}
+	}
+}
+
+// lockStart takes an exclusive flock on path (created if needed), waiting
+// until it is free or ctx ends. The kernel drops it when the process exits.
+func lockStart(ctx context.Context, path string) (unlock func(), err error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	locked := make(chan error, 1)
+	go func() {
+		for {
+			err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX)
+			if err != syscall.EINTR {
+				locked <- err
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-locked:
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return func() { f.Close() }, nil
+	case <-ctx.Done():
+		// The goroutine still waits; the file closes with the process.
+		return nil, ctx.Err()
 	}
 }
