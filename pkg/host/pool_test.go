@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -33,7 +34,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// testWorker answers by path: /sleep/<ms> sleeps, /busy never answers,
+// testWorker answers by path: /sleep/<ms> sleeps, /meet/<n> answers "met"
+// once n calls are in /meet at the same time, /busy never answers,
 // /after-cancel answers once the worker got a cancel frame, /crash exits,
 // /env/<name> answers whether the variable is set and its value, /error
 // fails, anything else answers the worker's pid.
@@ -85,6 +87,23 @@ func testWorker(mode string) {
 				fmt.Sscan(strings.TrimPrefix(path, "/sleep/"), &ms)
 				time.Sleep(time.Duration(ms) * time.Millisecond)
 				respond("slept")
+			case strings.HasPrefix(path, "/meet/"):
+				// Waits until n calls, in any workers, are inside /meet/n:
+				// each leaves a file in KUBELESS_TEST_MEET_DIR.
+				var n int
+				fmt.Sscan(strings.TrimPrefix(path, "/meet/"), &n)
+				dir := os.Getenv("KUBELESS_TEST_MEET_DIR")
+				os.WriteFile(fmt.Sprintf("%s/%d-%d", dir, os.Getpid(), id), nil, 0o600)
+				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+					if ents, _ := os.ReadDir(dir); len(ents) >= n {
+						respond("met")
+						break
+					}
+					if time.Now().After(deadline) {
+						respond("alone")
+						break
+					}
+				}
 			case path == "/after-cancel":
 				<-cancelled
 				respond("slept")
@@ -165,30 +184,52 @@ func TestPoolErrorAndCrashReplacement(t *testing.T) {
 
 // A timed-out invocation retires its worker: a replacement serves new
 // calls, and the old worker is killed only after its other call is answered.
+// The calls go to the pool directly, with deadlines the test ends itself:
+// the busy call's once both run on the worker, the other's never.
 func TestPoolRetireKeepsOtherInvocations(t *testing.T) {
-	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=1")
+	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=1", "KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=60")
 	_, pid1, _ := get(t, ts.URL+"/pid")
 	picked := make(chan struct{}, 2)
 	hook := func() { picked <- struct{}{} }
 	pool.onPick.Store(&hook)
-	busy := goFetch(ts.URL + "/busy")
-	// Once the worker has the busy call, start one on the same worker that
-	// runs until the busy call is cancelled at its deadline.
+	busyCtx, timeOut := context.WithCancel(context.Background())
+	defer timeOut()
+	busy := invokeDirect(busyCtx, pool, "/busy")
 	<-picked
-	// Not a synchronisation: the gap puts the other call's own deadline
-	// half a second after the busy call's.
-	time.Sleep(500 * time.Millisecond)
-	other := goFetch(ts.URL + "/after-cancel")
-	if r := <-busy; r.err != nil || r.status != 408 {
-		t.Errorf("busy: %d %v, want 408", r.status, r.err)
+	// /after-cancel answers once its worker got a cancel frame: the busy
+	// call's, sent when that call times out.
+	otherCtx, cancelOther := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancelOther()
+	other := invokeDirect(otherCtx, pool, "/after-cancel")
+	<-picked
+	pool.onPick.Store(nil)
+	timeOut() // the busy call's deadline
+	if err := <-busy; !errors.Is(err, context.Canceled) {
+		t.Errorf("busy call: %v, want it abandoned at its deadline", err)
 	}
 	_, pid2, _ := get(t, ts.URL+"/pid")
 	if pid2 == pid1 {
 		t.Errorf("a new call went to the retired worker %s", pid1)
 	}
-	if r := <-other; r.err != nil || r.body != "slept" {
-		t.Errorf("call beside the timed-out one got %q %v", r.body, r.err)
+	if err := <-other; err != nil {
+		t.Errorf("call beside the timed-out one: %v, want it answered by the retired worker", err)
 	}
+}
+
+// invokeDirect runs one call of path on the pool under ctx, without the
+// server (and its deadline), and sends Invoke's error.
+func invokeDirect(ctx context.Context, p *Pool, path string) <-chan error {
+	done := make(chan error, 1)
+	go func() {
+		rec := httptest.NewRecorder()
+		call := &Call{Request: httptest.NewRequest(http.MethodGet, path, nil), Writer: newResponseWriter(rec)}
+		err := p.Invoke(ctx, call)
+		if err == nil && rec.Body.String() != "slept" {
+			err = fmt.Errorf("answered %d %q, want \"slept\"", rec.Code, rec.Body.String())
+		}
+		done <- err
+	}()
+	return done
 }
 
 func TestPoolPerWorkerConcurrency(t *testing.T) {
@@ -266,28 +307,26 @@ func TestPoolStalledWorkerGetsNoNewCalls(t *testing.T) {
 
 // Calls beyond every worker's concurrency grow the pool up to
 // KUBELESS_MAX_WORKERS; idle workers beyond KUBELESS_WORKERS then stop.
+// The four calls meet: each waits until all four run at once, which four
+// single-call workers allow and a smaller pool never does.
 func TestPoolGrowsAndShrinks(t *testing.T) {
+	t.Setenv("KUBELESS_TEST_MEET_DIR", t.TempDir())
 	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=4", "KUBELESS_WORKER_CONCURRENCY=1")
 	pool.mu.Lock()
 	pool.cfg.IdleAfter = 200 * time.Millisecond
 	pool.mu.Unlock()
-	start := time.Now()
 	var chans []<-chan result
 	for i := 0; i < 4; i++ {
-		chans = append(chans, goFetch(ts.URL+"/sleep/1000"))
+		chans = append(chans, goFetch(ts.URL+"/meet/4"))
 	}
 	waitWorkers(t, pool, 4)
 	if got := promtestutil.ToFloat64(pool.Collector()); got != 4 {
 		t.Errorf("kubeless_host_workers = %v with 4 workers", got)
 	}
 	for _, ch := range chans {
-		if r := <-ch; r.err != nil || r.body != "slept" {
-			t.Errorf("call: %q %v", r.body, r.err)
+		if r := <-ch; r.err != nil || r.body != "met" {
+			t.Errorf("call: %q %v, want the four calls to run at once", r.body, r.err)
 		}
-	}
-	// One worker alone would take 4 s.
-	if took := time.Since(start); took > 2500*time.Millisecond {
-		t.Errorf("4 one-second calls on a pool of 1 to 4 single-call workers took %s, want under 2.5 s", took)
 	}
 	waitWorkers(t, pool, 1)
 	if got := promtestutil.ToFloat64(pool.Collector()); got != 1 {
