@@ -13,6 +13,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -180,7 +181,9 @@ func TestServerStatusesAndMetrics(t *testing.T) {
 		}
 		return nil
 	}}
-	srv, reg, log, ts := newTestServer(t, testConfig("FUNC_TIMEOUT=0.2"), inv)
+	// The time limit only ends /slow: the other calls must be answered
+	// within it however loaded the machine (0.2 s was not always enough).
+	srv, reg, log, ts := newTestServer(t, testConfig("FUNC_TIMEOUT=2"), inv)
 
 	tests := []struct {
 		path       string
@@ -328,15 +331,26 @@ func TestGoInvokerPanicIs500AndServerLives(t *testing.T) {
 	}
 }
 
-func TestGoInvoker64ConcurrentSleeps(t *testing.T) {
+// 64 calls run at once: each waits until all 64 are inside the function
+// (one at a time, or fewer at once, the first would give up after 30 s).
+func TestGoInvoker64ConcurrentCalls(t *testing.T) {
+	const n = 64
+	var arrived atomic.Int32
+	all := make(chan struct{})
 	_, ts := goHandlerServer(t, func(e functions.Event, c functions.Context) (string, error) {
-		time.Sleep(time.Second)
-		return "slept", nil
+		if arrived.Add(1) == n {
+			close(all)
+		}
+		select {
+		case <-all:
+			return "met", nil
+		case <-time.After(30 * time.Second):
+			return "", fmt.Errorf("only %d of %d calls ran at once", arrived.Load(), n)
+		}
 	})
-	start := time.Now()
 	var wg sync.WaitGroup
-	errs := make(chan string, 64)
-	for i := 0; i < 64; i++ {
+	errs := make(chan string, n)
+	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -345,9 +359,10 @@ func TestGoInvoker64ConcurrentSleeps(t *testing.T) {
 				errs <- err.Error()
 				return
 			}
+			b, _ := io.ReadAll(resp.Body)
 			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				errs <- resp.Status
+			if resp.StatusCode != 200 || string(b) != "met" {
+				errs <- fmt.Sprintf("%s %q", resp.Status, b)
 			}
 		}()
 	}
@@ -355,9 +370,6 @@ func TestGoInvoker64ConcurrentSleeps(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
-	}
-	if took := time.Since(start); took > 1800*time.Millisecond {
-		t.Errorf("64 one-second sleeps took %s, want about 1s", took)
 	}
 }
 
@@ -372,7 +384,7 @@ func TestGoInvokerStatusAndContextCancel(t *testing.T) {
 		<-e.Extensions.Context.Done()
 		cancelled <- true
 		return "", e.Extensions.Context.Err()
-	}, "FUNC_TIMEOUT=0.2")
+	}, "FUNC_TIMEOUT=2") // /status must be answered within it, however loaded the machine
 	if st, body, hdr := get(t, ts.URL+"/status"); st != 201 || body != "made" || hdr.Get("X-A") != "b" {
 		t.Errorf("status: %d %q %v", st, body, hdr)
 	}
@@ -381,7 +393,7 @@ func TestGoInvokerStatusAndContextCancel(t *testing.T) {
 	}
 	select {
 	case <-cancelled:
-	case <-time.After(time.Second):
+	case <-time.After(10 * time.Second):
 		t.Error("the function's context was not cancelled at the deadline")
 	}
 }
