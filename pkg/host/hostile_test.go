@@ -68,23 +68,29 @@ func openBodies(t *testing.T, s *Server, addr string, n, declared, sent int) {
 }
 
 // Sixteen clients sending their bodies slowly hold connections, not the
-// four invocation slots: another caller is answered at once.
+// four invocation slots: no slot is taken while the bodies are read, and
+// another caller is answered long before the 30 s by which a taken slot
+// would have freed (the client's 10 s timeout is only the failure bound).
 func TestSlowBodiesDoNotDelayOtherCallers(t *testing.T) {
-	const bound = 500 * time.Millisecond
-	cfg := testConfig("FUNC_CONCURRENCY=4", "FUNC_TIMEOUT=5")
+	cfg := testConfig("FUNC_CONCURRENCY=4", "FUNC_TIMEOUT=30")
 	s, addr := startHost(t, cfg, echoInvoker())
 	openBodies(t, s, addr, 16, 1000, 1)
+	if n := len(s.slots); n != 0 {
+		t.Fatalf("%d invocation slots taken by 16 bodies still being sent, want 0", n)
+	}
+	client := &http.Client{Timeout: 10 * time.Second}
 	for i := 0; i < 3; i++ {
 		start := time.Now()
-		resp, err := http.Post("http://"+addr+"/", "text/plain", strings.NewReader("hello"))
+		resp, err := client.Post("http://"+addr+"/", "text/plain", strings.NewReader("hello"))
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("call beside 16 slow bodies: %v", err)
 		}
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if took := time.Since(start); resp.StatusCode != 200 || string(b) != "hello" || took > bound {
-			t.Errorf("call beside 16 slow bodies: %d %q after %s, want 200 \"hello\" within %s", resp.StatusCode, b, took, bound)
+		if resp.StatusCode != 200 || string(b) != "hello" {
+			t.Errorf("call beside 16 slow bodies: %d %q, want 200 \"hello\"", resp.StatusCode, b)
 		}
+		t.Logf("call beside 16 slow bodies answered in %s", time.Since(start))
 	}
 }
 
