@@ -49,6 +49,7 @@ func TestMain(m *testing.M) {
 //	write-fd3 TEXT        print TEXT and a newline to file descriptor 3
 //	kill-self             kill itself with SIGKILL
 //	ignore-term           ignore SIGTERM from now on
+//	note-term             from now on, print "got-term" for each SIGTERM and go on
 //	wait-file PATH        wait until PATH exists
 //	spawn-grandchild MODE start this binary in the same process group, ignoring SIGTERM
 //	                      (MODE ignore-term) or not (MODE plain); print "grandchild <pid>",
@@ -114,6 +115,14 @@ func runTask(args []string) int {
 			time.Sleep(time.Hour)
 		case "ignore-term":
 			signal.Ignore(syscall.SIGTERM)
+		case "note-term":
+			terms := make(chan os.Signal, 1)
+			signal.Notify(terms, syscall.SIGTERM)
+			go func() {
+				for range terms {
+					fmt.Println("got-term")
+				}
+			}()
 		case "wait-file":
 			path := next()
 			for {

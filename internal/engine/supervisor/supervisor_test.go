@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -49,12 +50,15 @@ func TestStartStop(t *testing.T) {
 		t.Fatalf("pid %d is not alive", st.PID)
 	}
 
+	// A grace period far longer than any stop: Stop must return when the
+	// process exits, not when the grace period ends.
+	const grace = 2 * time.Minute
 	start := time.Now()
-	if err := s.Stop("sleeper", 5*time.Second); err != nil {
+	if err := s.Stop("sleeper", grace); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}
-	if d := time.Since(start); d > 4*time.Second {
-		t.Errorf("Stop of a process that obeys SIGTERM took %v", d)
+	if d := time.Since(start); d >= grace/2 {
+		t.Errorf("Stop of a process that obeys SIGTERM took %v (grace %v)", d, grace)
 	}
 	if alive(st.PID) {
 		t.Errorf("pid %d is alive after Stop", st.PID)
@@ -92,7 +96,9 @@ func TestStopGraceThenKill(t *testing.T) {
 	if err := s.Stop("stubborn", grace); err != nil {
 		t.Fatal(err)
 	}
-	if d := time.Since(start); d < grace || d > grace+3*time.Second {
+	// At least the grace period; the upper bound only catches a Stop that
+	// waited for something else (a default grace of 10 s, say).
+	if d := time.Since(start); d < grace || d > grace+8*time.Second {
 		t.Errorf("Stop took %v; want the grace period (%v) then a kill", d, grace)
 	}
 	st, _ := s.Status("stubborn")
@@ -375,21 +381,28 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
+// StopAll stops every process at once: the two that note SIGTERM and stay
+// are both sent it before either grace period ends. The test then ends the
+// (long) grace periods itself by killing them.
 func TestStopAll(t *testing.T) {
 	s := newSupervisor(t)
 	scripts := map[string][]string{
 		"sleeper":  {"echo", "ready", "sleep", "1h"},
-		"stubborn": {"ignore-term", "echo", "ready", "sleep", "1h"},
-		"parent":   {"spawn-grandchild", "ignore-term", "echo", "ready", "sleep", "1h"},
+		"stubborn": {"note-term", "echo", "ready", "sleep", "1h"},
+		"parent":   {"spawn-grandchild", "ignore-term", "note-term", "echo", "ready", "sleep", "1h"},
 	}
 	var pids []int
+	follows := map[string]<-chan string{}
+	groups := map[string]int{}
 	for name, script := range scripts {
 		st := mustStart(t, s, taskSpec(t, name, script...))
 		pids = append(pids, st.PID)
+		groups[name] = st.PID
 		ch, err := s.Follow(t.Context(), name, -1)
 		if err != nil {
 			t.Fatal(err)
 		}
+		follows[name] = ch
 		want := map[string]bool{"ready": true}
 		if name == "parent" {
 			want["grandchild-ready"] = true
@@ -402,12 +415,22 @@ func TestStopAll(t *testing.T) {
 			pids = append(pids, pidAfter(t, lines, "grandchild"))
 		}
 	}
-	start := time.Now()
-	if err := s.StopAll(300 * time.Millisecond); err != nil {
-		t.Fatal(err)
+	stopped := make(chan error, 1)
+	go func() { stopped <- s.StopAll(time.Hour) }()
+	for _, name := range []string{"stubborn", "parent"} {
+		readUntil(t, follows[name], name+" to get SIGTERM", func(l string) bool { return l == "got-term" })
 	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("StopAll took %v; the grace periods should run in parallel", d)
+	// Both got SIGTERM while the other's grace period ran: in parallel.
+	for _, name := range []string{"stubborn", "parent"} {
+		syscall.Kill(-groups[name], syscall.SIGKILL)
+	}
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("StopAll did not return after its processes were killed")
 	}
 	for _, pid := range pids {
 		waitDead(t, "a stopped process", pid)
