@@ -183,9 +183,7 @@ func TestBuildTextAndCacheHit(t *testing.T) {
 	if n := countLines(t, counter); n != 1 {
 		t.Errorf("install ran %d times after a cache hit, want 1", n)
 	}
-	if elapsed > 100*time.Millisecond {
-		t.Errorf("cache hit took %v, want under 100ms", elapsed)
-	}
+	t.Logf("cache hit in %v", elapsed) // no bound: the install counter above proves nothing ran
 
 	// A new Builder on the same folder (another process) hits too.
 	other := &Builder{Catalog: b.Catalog, CacheDir: b.CacheDir, GoTools: testTools}

@@ -531,8 +531,8 @@ func startRuntime(t *testing.T, ctx context.Context, rt string, res *build.Resul
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM)
 		select {
 		case <-exited:
-		case <-time.After(5 * time.Second):
-			t.Errorf("runtime did not stop within 5s of SIGTERM; killing it")
+		case <-time.After(30 * time.Second):
+			t.Errorf("runtime did not stop within 30s of SIGTERM; killing it")
 			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 			<-exited
 		}
