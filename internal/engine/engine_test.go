@@ -181,7 +181,7 @@ func busyWorker() {
 
 const fakeCatalog = `[{"ID":"fake","depName":"deps.txt","fileNameSuffix":".fake","versions":[
  {"name":"fake1","version":"1","images":[
-  {"phase":"installation","image":"x","command":"if [ -n \"$KUBELESS_TEST_ATTEMPTS\" ]; then echo x >>\"$KUBELESS_TEST_ATTEMPTS\"; fi; cat \"$KUBELESS_DEPS_FILE\"; if grep -q nospace \"$KUBELESS_DEPS_FILE\" && [ -e \"$KUBELESS_TEST_NOSPACE\" ]; then echo 'write /cache/x: No space left on device' >&2; exit 1; fi; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then sleep 1; fi"},
+  {"phase":"installation","image":"x","command":"if [ -n \"$KUBELESS_TEST_ATTEMPTS\" ]; then echo x >>\"$KUBELESS_TEST_ATTEMPTS\"; fi; cat \"$KUBELESS_DEPS_FILE\"; if grep -q nospace \"$KUBELESS_DEPS_FILE\" && [ -e \"$KUBELESS_TEST_NOSPACE\" ]; then echo 'write /cache/x: No space left on device' >&2; exit 1; fi; if grep -q fail \"$KUBELESS_DEPS_FILE\"; then echo 'no such package: fail' >&2; exit 3; fi; if grep -q slow \"$KUBELESS_DEPS_FILE\"; then i=0; while [ ! -e \"$KUBELESS_TEST_RELEASE\" ] && [ $i -lt 3000 ]; do sleep 0.01; i=$((i+1)); done; fi"},
   {"phase":"runtime","image":"y"}]}]}]`
 
 // testStartTimeout is the test engines' Options.StartTimeout.

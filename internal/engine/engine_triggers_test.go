@@ -339,6 +339,10 @@ func TestAutoscale(t *testing.T) {
 }
 
 func TestBuildStepsInStatus(t *testing.T) {
+	// The "slow" install waits for this file (at most 30 s): the status is
+	// read while the install surely runs, then the install is let go.
+	release := filepath.Join(t.TempDir(), "release")
+	t.Setenv("KUBELESS_TEST_RELEASE", release)
 	e, _ := newTestEngine(t, t.TempDir())
 	ctx := context.Background()
 	fn := testFunction("slow", "v1")
@@ -349,13 +353,16 @@ func TestBuildStepsInStatus(t *testing.T) {
 	seen := map[string]bool{}
 	steps := map[string]string{} // status.buildStep seen -> the reason it came with
 	var last *v1beta1.Function
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		last, _ = e.Get(ctx, "default", "slow")
 		c := readyCondition(last)
 		seen[c.Message] = true
 		if s := last.Status.BuildStep; s != "" {
 			steps[s] = c.Reason
+			if s == string(langruntime.StepInstall) {
+				os.WriteFile(release, nil, 0o600)
+			}
 		}
 		if c.Reason == reasonReady {
 			break
