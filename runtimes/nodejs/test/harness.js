@@ -112,7 +112,7 @@ function startWorker(opts) {
         exited,
         protocolErrors: [], // frames-mode frames the host would not expect
         // waitOutput resolves with out[stream] once it matches re (output has its own pipe).
-        async waitOutput(stream, re, ms = 3000) {
+        async waitOutput(stream, re, ms = 10000) {
           const deadline = Date.now() + ms;
           while (!re.test(out[stream])) {
             if (Date.now() > deadline) throw new Error(`${stream} does not match ${re}: ${JSON.stringify(out[stream])}`);

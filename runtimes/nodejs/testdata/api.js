@@ -3,6 +3,8 @@
 
 const { Readable } = require('node:stream');
 
+const meeting = []; // the calls waiting in meet
+
 const values = {
   string: 'text',
   buffer: Buffer.from([0, 1, 2, 255]),
@@ -179,4 +181,13 @@ module.exports = {
   late: () => new Promise((resolve) => setTimeout(() => resolve('late'), 200)),
 
   whoami: () => `worker ${process.env.KUBELESS_WORKER_ID || ''} pid ${process.pid}`,
+
+  // Answers "met" once event.data.parties calls are inside it at the same
+  // time; fails after 10 s if they never are (one at a time, they never are).
+  meet: (event) => new Promise((resolve, reject) => {
+    const parties = event.data.parties;
+    const timer = setTimeout(() => reject(new Error(`only ${meeting.length} of ${parties} calls met`)), 10000);
+    meeting.push(() => { clearTimeout(timer); resolve('met'); });
+    if (meeting.length >= parties) meeting.splice(0).forEach((met) => met());
+  }),
 };
