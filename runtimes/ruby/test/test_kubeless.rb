@@ -170,12 +170,75 @@ module WorkerTestHelper
     message
   end
 
-  # CPU time the process used during the next `seconds`.
-  def cpu_seconds(pid, seconds)
-    ticks = -> { File.read("/proc/#{pid}/stat").split(') ').last.split[11, 2].sum(&:to_i) }
-    before = ticks.call
-    sleep seconds
-    (ticks.call - before) / 100.0
+  # Whether process pid exists and is no zombie (an orphan's new parent may
+  # be slow to reap it, or never do).
+  def running?(pid)
+    File.read("/proc/#{pid}/stat").split(') ').last.split.first != 'Z'
+  rescue Errno::ENOENT, Errno::ESRCH
+    false
+  end
+
+  # Waits until the worker printed text (at most `timeout` seconds).
+  def wait_stdout(worker, text, timeout: 10)
+    deadline = Time.now + timeout
+    sleep 0.01 until worker.stdout.include?(text) || Time.now > deadline
+    assert_includes worker.stdout, text
+  end
+
+  # A volume with sync.rb: handler `sync` holds (prints "holding <id>" and
+  # sleeps 30 s), spins (prints "spinning <id>", loops until cancelled, then
+  # prints "stopped <id>") or meets: answers "met" once data.parties calls of
+  # data.group are inside it at the same time, and fails after 10 s if they
+  # never are. Tests wait on these events, never on time.
+  SYNC_RB = <<~RUBY
+    MEETING = { lock: Mutex.new, cv: ConditionVariable.new, counts: Hash.new(0) }.freeze
+
+    def sync(event, _context)
+      data = event[:data]
+      id = event[:'event-id']
+      if data['hold']
+        puts "holding \#{id}"
+        Kernel.sleep 30
+        return 'held'
+      end
+      if data['spin']
+        begin
+          puts "spinning \#{id}"
+          n = 0
+          n += 1 while true # rubocop:disable Style/InfiniteLoop
+        ensure
+          puts "stopped \#{id}"
+        end
+      end
+      meet(data['group'], data['parties'])
+    end
+
+    def meet(group, parties)
+      MEETING[:lock].synchronize do
+        MEETING[:counts][group] += 1
+        MEETING[:cv].broadcast
+        deadline = Process.clock_gettime(Process::CLOCK_MONOTONIC) + 10
+        until MEETING[:counts][group] >= parties
+          left = deadline - Process.clock_gettime(Process::CLOCK_MONOTONIC)
+          raise "only \#{MEETING[:counts][group]} of \#{parties} calls met" if left <= 0
+
+          MEETING[:cv].wait(MEETING[:lock], left)
+        end
+      end
+      'met'
+    end
+  RUBY
+
+  def sync_worker(concurrency)
+    ready(volume: volume('sync.rb' => SYNC_RB), mod: 'sync', handler: 'sync',
+          env: { 'KUBELESS_WORKER_CONCURRENCY' => concurrency.to_s })
+  end
+
+  # Invokes `sync` to meet in group with ids and checks that all met.
+  def assert_meet(worker, group, ids)
+    body = JSON.generate('group' => group, 'parties' => ids.size)
+    ids.each { |id| worker.invoke(id, body: body, json: true, method: 'POST') }
+    ids.reverse_each { |id| assert_equal %w[S met], worker.response(id, timeout: 20).then { |f| [f.type, f.body] } }
   end
 
   def volume(files)
@@ -328,46 +391,38 @@ end
 class PoolTest < Minitest::Test
   include WorkerTestHelper
 
+  # The four calls meet: each answers only once all four run at once.
   def test_invocations_run_in_parallel
-    w = ready(handler: 'sleep', env: { 'KUBELESS_WORKER_CONCURRENCY' => '4' })
-    started = Time.now
-    (1..4).each { |id| w.invoke(id, body: '{"seconds": 0.5}', json: true, method: 'POST') }
-    (1..4).reverse_each { |id| assert_equal 'slept', w.response(id).body }
-    assert_operator Time.now - started, :<, 1.4
+    assert_meet(sync_worker(4), 'a', [1, 2, 3, 4])
   end
 
   def test_cancel_stops_a_sleeping_invocation_without_a_frame
-    w = ready(handler: 'sleep', env: { 'KUBELESS_WORKER_CONCURRENCY' => '2' })
-    w.invoke(1, body: '{"seconds": 30}', json: true)
-    sleep 0.2
+    w = sync_worker(2)
+    w.invoke(1, body: '{"hold": true}', json: true)
+    wait_stdout(w, "holding id-1\n")
     w.send_frame('C', 1)
-    sleep 0.1
-    # Both threads are free again: two half-second sleeps run side by side.
-    started = Time.now
-    w.invoke(2, body: '{"seconds": 0.5}', json: true)
-    w.invoke(3, body: '{"seconds": 0.5}', json: true)
-    assert_equal [[2, 'slept'], [3, 'slept']], [2, 3].map { |id| w.response(id).then { |f| [f.id, f.body] } }
-    assert_operator Time.now - started, :<, 0.9
+    # Both threads are free again: two calls meet.
+    assert_meet(w, 'b', [2, 3])
     w.send_frame('C', 1) # again: ignored
     f = w.read_frame(timeout: 0.3) rescue nil # rubocop:disable Style/RescueModifier
     assert_nil f, 'no frame for a cancelled invocation'
   end
 
   def test_cancel_stops_a_busy_invocation
-    w = ready(handler: 'busy', env: { 'KUBELESS_WORKER_CONCURRENCY' => '2' })
-    w.invoke(1)
-    sleep 0.3
-    assert_operator cpu_seconds(w.pid, 0.3), :>, 0.05, 'the busy loop runs'
+    w = sync_worker(2)
+    w.invoke(1, body: '{"spin": true}', json: true)
+    wait_stdout(w, "spinning id-1\n")
     w.send_frame('C', 1)
-    sleep 0.1
-    assert_operator cpu_seconds(w.pid, 0.5), :<, 0.03, 'the busy loop stopped'
+    wait_stdout(w, "stopped id-1\n")
+    # Its thread is free again: two calls meet.
+    assert_meet(w, 'c', [2, 3])
   end
 
   def test_end_of_file_ends_running_invocations
     w = ready(handler: 'busy', env: { 'KUBELESS_WORKER_CONCURRENCY' => '2' })
     w.invoke(1)
     sleep 0.2
-    assert_equal 0, w.close(timeout: 5).exitstatus
+    assert_equal 0, w.close(timeout: 15).exitstatus
   end
 
   # With every thread busy nobody reads fd 3; the worker still ends when the
@@ -382,9 +437,11 @@ class PoolTest < Minitest::Test
       sleep 0.2
       ruby_pid = File.read("/proc/#{sh.pid}/task/#{sh.pid}/children").split.first.to_i
       Process.kill('KILL', sh.pid)
-      deadline = Time.now + 5
-      sleep 0.05 while File.exist?("/proc/#{ruby_pid}") && Time.now < deadline
-      refute File.exist?("/proc/#{ruby_pid}"), 'the worker outlived its parent'
+      deadline = Time.now + 15 # the worker looks at its parent once a second
+      sleep 0.05 while running?(ruby_pid) && Time.now < deadline
+      refute running?(ruby_pid), 'the worker outlived its parent'
+    ensure
+      Process.kill('KILL', ruby_pid) if ruby_pid && running?(ruby_pid) # no orphan outlives a failure
     end
   end
 
