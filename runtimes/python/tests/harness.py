@@ -232,7 +232,7 @@ class Worker(object):
     def stderr(self):
         return self._saved[1] if hasattr(self, '_saved') else self._readf(self.err)
 
-    def wait_output(self, text, timeout=5, stream='stdout'):
+    def wait_output(self, text, timeout=10, stream='stdout'):
         """Wait until text appears in the worker's stdout (or stderr)."""
         deadline = time.monotonic() + timeout
         get = self.stdout if stream == 'stdout' else self.stderr
