@@ -710,16 +710,29 @@ EOF
   [ "$status" -eq 1 ]
 }
 
+# restarts_of <function>: how many times its Go instance said it restarts
+# itself (a call ran past its timeout), in kubeless function logs.
+restarts_of() {
+  "$KUBELESS" function logs "$1" 2>/dev/null | grep -c 'restarting instance: a timed-out function did not return' || true
+}
+
+# more_restarts_than <function> <n>
+more_restarts_than() {
+  [ "$(restarts_of "$1")" -gt "$2" ]
+}
+
 # A Go instance that restarted itself after a call ran past its timeout
 # still dies with its daemon (the restarted image re-arms the parent-death
 # signal and watches its parent).
 @test "daemon killed with SIGKILL leaves no instance behind, even a Go instance restarted after a timeout" {
   deploy_function timeout-go
+  local restarts
+  restarts=$(restarts_of timeout-go)
   run --separate-stderr "$KUBELESS" function call timeout-go
   [ "$status" -eq 1 ]
   [ "$stderr" = "Error: Request timeout exceeded" ]
-  # The instance restarts itself a second after the timeout.
-  sleep 3
+  # The instance restarts itself a second after the timeout, and says so.
+  wait_for 60 "timeout-go's restart in its logs" more_restarts_than timeout-go "$restarts"
   wait_for 60 "timeout-go READY after its restart" function_ready timeout-go
 
   local old

@@ -74,8 +74,9 @@ load_loop() {
       wait "$loader" 2>/dev/null || true
     fi
     # The parent-death signal is sent as the daemon exits: by now every
-    # survivor is one for good (5 s allow for a loaded machine).
-    wait_for 5 "no process left by the killed daemon $old (round $i, $what)" no_leftovers_of_daemon "$old"
+    # survivor is one for good (15 s allow for a loaded machine: workers
+    # that look at their parent once a second).
+    wait_for 15 "no process left by the killed daemon $old (round $i, $what)" no_leftovers_of_daemon "$old"
 
     with_std_fds_only "$KUBELESS" function ls >/dev/null
     wait_for 180 "every function READY after restart $i" every_function_ready
