@@ -548,7 +548,11 @@ func (s *suite) timeLimit() {
 		return nil
 	})
 	s.check("4.2", "invocations running beside a timed-out one are not lost", func() error {
-		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=2")
+		// Time limit 6 s. The short call starts 3 s after the long one and
+		// sleeps 4.5 s: it runs when the long one times out (at 6 s) and
+		// ends 1.5 s before its own limit. Every margin is 1.5 s or more
+		// (it was 0.2 s: a loaded machine turned the short call into a 408).
+		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=6")
 		if err != nil {
 			return err
 		}
@@ -560,8 +564,8 @@ func (s *suite) timeLimit() {
 		go func() { defer wg.Done(); long, lerr = s.postJSON(inst, "/", `{"seconds": 30}`) }()
 		go func() {
 			defer wg.Done()
-			time.Sleep(time.Second)
-			short, serr = s.postJSON(inst, "/", `{"seconds": 1.8}`)
+			time.Sleep(3 * time.Second) // an offset, not a synchronisation
+			short, serr = s.postJSON(inst, "/", `{"seconds": 4.5}`)
 		}()
 		wg.Wait()
 		if lerr != nil || serr != nil {
