@@ -109,8 +109,14 @@ func (s *suite) startup() {
 		}
 		return nil
 	})
-	s.check("1.2", "GET /healthz answers 200 OK once loaded", func() error {
-		inst, err := s.start("hello")
+	s.check("1.2", "GET /healthz answers 200 OK once loaded, on FUNC_PORT", func() error {
+		// This instance binds FUNC_PORT itself (the others are handed a
+		// socket): a free port, which another process could take first.
+		port, err := freePort()
+		if err != nil {
+			return err
+		}
+		inst, err := s.start("hello", contract.EnvFuncPort+"="+strconv.Itoa(port))
 		if err != nil {
 			return err
 		}

@@ -212,15 +212,46 @@ func freePort() (int, error) {
 	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
-// launch starts an instance without waiting for it.
+// launch starts an instance without waiting for it. The instance serves on
+// a socket the suite has bound and hands over (KUBELESS_LISTEN_FD, as the
+// local engine does): a port chosen, released and bound later could be
+// taken in between by any process of this busy machine, another run of the
+// suite included. Only when env sets FUNC_PORT itself (the clauses about
+// binding it) does the runtime bind the port.
 func (s *suite) launch(env ...string) (*instance, error) {
-	port, err := freePort()
-	if err != nil {
-		return nil, err
+	byPort := false
+	var port int
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, contract.EnvFuncPort+"="); ok {
+			byPort = true
+			port, _ = strconv.Atoi(v)
+		}
+	}
+	var ln *net.TCPListener
+	if !byPort {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, err
+		}
+		ln = l.(*net.TCPListener)
+		port = ln.Addr().(*net.TCPAddr).Port
 	}
 	inst := &instance{base: "http://127.0.0.1:" + strconv.Itoa(port), done: make(chan struct{})}
 	cmd := exec.Command(s.t.Command[0], s.t.Command[1:]...)
-	cmd.Env = s.env(append([]string{contract.EnvFuncPort + "=" + strconv.Itoa(port), contract.EnvListenAddress + "=127.0.0.1"}, env...))
+	base := []string{contract.EnvFuncPort + "=" + strconv.Itoa(port), contract.EnvListenAddress + "=127.0.0.1"}
+	if ln != nil {
+		f, err := ln.File()
+		ln.Close() // f is a copy of the socket
+		if err != nil {
+			return nil, err
+		}
+		// The suite's copy closes once the runtime has its own: a runtime
+		// that exits then leaves no socket that accepts connections.
+		defer f.Close()
+		cmd.ExtraFiles = []*os.File{f}
+		base = append(base, contract.EnvListenFD+"=3")
+	}
+	cmd.Env = s.env(append(base, env...))
 	cmd.Stdout = &inst.stdout
 	cmd.Stderr = &inst.stderr
 	cmd.SysProcAttr = ownGroup()
