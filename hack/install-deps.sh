@@ -8,7 +8,8 @@
 #                                they are there, about a minute when not.
 #   hack/install-deps.sh [all]   the above plus what the tests need: bats (the
 #                                end-to-end tests, test/*.bats), Ruby's
-#                                minitest, wrk, and for the Kubernetes
+#                                minitest, wrk, buildah and debootstrap
+#                                (the images of docker/), and for the Kubernetes
 #                                engine's envtest tests kube-apiserver, etcd
 #                                and kube-controller-manager built from the
 #                                Go module proxy (hack/build-k8s.sh, cached
@@ -33,8 +34,10 @@ esac
 pairs=(make:make bwrap:bubblewrap ruby:ruby php:php-cli composer:composer bundle:bundler zip:zip unzip:unzip curl:curl)
 cmds=(make bwrap go node npm python3 ruby gem php composer bundle curl)
 if [[ $set_ == all ]]; then
-  pairs+=(gcc:gcc bats:bats wrk:wrk)
-  cmds+=(gcc bats wrk)
+  # buildah and debootstrap: the images of docker/ for the real-cluster
+  # tests (hack/build-images.sh -d, hack/cluster-images.sh)
+  pairs+=(gcc:gcc bats:bats wrk:wrk buildah:buildah debootstrap:debootstrap)
+  cmds+=(gcc bats wrk buildah debootstrap)
 fi
 need=()
 for pair in "${pairs[@]}"; do
