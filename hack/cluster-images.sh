@@ -2,36 +2,27 @@
 # Builds the images the test cluster runs and imports them into its
 # containerd (hack/cluster-up.sh calls it; it can run again on a running
 # cluster after a code change). Nothing can be pulled here, so every image
-# is made locally with hack/mkimage.sh:
+# is made locally: the two that are not Kubeless's with hack/mkimage.sh, the
+# others from the Dockerfiles of docker/ with hack/build-images.sh:
 #
 #   localhost/pause:local          the pod sandbox: a static Go program that
 #                                  waits for a signal and reaps children
 #   localhost/busybox:local        the provision image (init container
 #                                  "prepare"): Debian's busybox-static, every
 #                                  applet linked (sh, base64, sha256sum, unzip, tar, wget ...)
-#   localhost/kubeless-python:3.11 the python3.11 runtime, as
-#                                  docker/runtime/python/Dockerfile.3.11 makes
-#                                  it: kubeless-host + runtimes/python/kubeless.py,
-#                                  FUNC_PROCESS, UID 1000, /kubeless; on a
-#                                  Debian 12 rootfs (debootstrap, python3 +
-#                                  python3-pip) with the examples' wheel folder
-#                                  in /wheels for offline pip installs. It is
-#                                  the installation image too: cluster-up.sh
-#                                  points the catalog and the controller's
-#                                  --runtime-image at it.
-#   localhost/kubeless-nodejs:18   the nodejs18 runtime, as
-#                                  docker/runtime/nodejs/Dockerfile.18 makes
-#                                  it: kubeless-host + runtimes/nodejs
-#                                  (kubeless.js, lib/), FUNC_PROCESS, UID 1000,
-#                                  /kubeless; on a Debian 12 rootfs with its
-#                                  nodejs (18.x). No installation image (npm):
-#                                  pods reach no registry.
+#   docker.io/kubeless/...         the images of docker/ that Debian 12 gives
+#                                  a base (python 3.11, nodejs 18, ruby 3.1,
+#                                  php 8.2, go 1.26: runtime and
+#                                  installation/compilation images; the
+#                                  controller), built from their Dockerfiles
+#                                  by hack/build-images.sh -d (buildah, on a
+#                                  debootstrap of Debian 12), under the names
+#                                  of the catalog, so kubeless.yaml's catalog
+#                                  runs unchanged.
 #
-# Each Debian rootfs (the slow part: about 1 min each the first time) is
-# cached as a layer tar in $KUBELESS_CLUSTER_CACHE (default
-# ~/.cache/kubeless/cluster); the top layers (host binary, worker, wheel)
-# are rebuilt every run (seconds).
-# The Debian mirror is the one apt uses, read from /etc/apt at run time.
+# The first time takes long (the Debian base, the language packages, Go
+# builds: see hack/build-images.sh); afterwards buildah's layer cache rebuilds
+# only what changed and an image already imported is not imported again.
 #
 # --build-only builds the archives without importing them (no cluster needed).
 #
@@ -125,97 +116,29 @@ build_busybox() {
   "$here/mkimage.sh" -c sh localhost/busybox:local "$img/busybox.tar" "$root"
 }
 
-# ---- python3.11 ----------------------------------------------------------------
-# debian_mirror: the first URI apt uses for bookworm (deb822 .sources files,
-# then the one-line format).
-debian_mirror() {
-  local f
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    awk '
-      /^[[:space:]]*$/ { if (uri != "" && suites ~ /(^| )bookworm( |$)/) { print uri; exit } uri = ""; suites = ""; next }
-      $1 == "URIs:" { uri = $2 }
-      $1 == "Suites:" { $1 = ""; suites = $0 " " }
-      END { if (uri != "" && suites ~ /(^| )bookworm( |$)/) print uri }' "$f"
-  done | head -1 | grep . && return 0
-  cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-    awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' | grep .
-}
-
-# debian_base NAME PACKAGES: a Debian 12 rootfs (debootstrap minbase) with
-# the comma-separated PACKAGES, as a layer tar cached as NAME-bookworm-base.tar.
-debian_base() {
-  local name=$1 packages=$2
-  local base=$img/$name-bookworm-base.tar
-  [ -f "$base" ] && { echo "$base"; return; }
-  command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
-  local mirror root=$img/$name-rootfs
-  mirror=$(debian_mirror) || die "cannot find a bookworm mirror in /etc/apt"
-  rm -rf "$root"
-  log "debootstrap of Debian 12 with $packages (about 1 min)"
-  local start=$SECONDS
-  # debootstrap mounts proc and sys in the target while it runs: never leave them behind
-  trap 'umount -l "'"$root"'/proc" "'"$root"'/sys" 2>/dev/null || true' EXIT
-  debootstrap --variant=minbase --include="$packages" bookworm "$root" "$mirror" > "$img/debootstrap-$name.log" 2>&1 ||
-    die "debootstrap failed; see $img/debootstrap-$name.log"
-  umount -l "$root/proc" "$root/sys" 2>/dev/null || true
-  trap - EXIT
-  log "debootstrap took $((SECONDS - start))s"
-  rm -rf "$root"/var/cache/apt/* "$root"/var/lib/apt/lists/* "$root"/usr/share/doc/* \
-    "$root"/usr/share/man/* "$root"/usr/share/info/* "$root"/usr/share/locale/* "$root"/var/log/*
-  tar --sort=name --numeric-owner --mtime='2000-01-01' \
-    --exclude='./dev/*' --exclude='./proc/*' --exclude='./sys/*' --exclude='./run/*' --exclude='./tmp/*' \
-    -C "$root" -cf "$base.tmp" .
-  mv "$base.tmp" "$base"
-  rm -rf "$root"
-  echo "$base"
-}
-
-build_python() {
-  local base top=$img/python-top
-  base=$(debian_base python3.11 python3,python3-pip)
-  rm -rf "$top"
-  mkdir -p "$top/usr/local/bin" "$top/kubeless-runtime/python" "$top/kubeless" "$top/home/kubeless" "$top/wheels" "$top/etc"
-  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$top/usr/local/bin/kubeless-host" ./cmd/kubeless-host)
-  cp "$repo/runtimes/python/kubeless.py" "$top/kubeless-runtime/python/kubeless.py"
-  python3 "$repo/examples/python/deps-src/build_wheel.py" "$repo/examples/python/deps-src/kubeless-greeting" "$top/wheels" >/dev/null
-  # the base's passwd and group, plus the runtime's user (as useradd --uid 1000 kubeless)
-  tar -xOf "$base" ./etc/passwd > "$top/etc/passwd"
-  tar -xOf "$base" ./etc/group > "$top/etc/group"
-  echo 'kubeless:x:1000:1000::/home/kubeless:/bin/sh' >> "$top/etc/passwd"
-  echo 'kubeless:x:1000:' >> "$top/etc/group"
-  chown 1000:1000 "$top/kubeless" "$top/home/kubeless"
-  "$here/mkimage.sh" \
-    -e 'FUNC_PROCESS=python3.11 /kubeless-runtime/python/kubeless.py' \
-    -e KUBELESS_WORKERS=1 -e KUBELESS_WORKER_CONCURRENCY=16 -e PYTHONUNBUFFERED=1 \
-    -e PIP_IGNORE_INSTALLED=1 -e PIP_BREAK_SYSTEM_PACKAGES=1 \
-    -u 1000 -w /kubeless -c /usr/local/bin/kubeless-host \
-    localhost/kubeless-python:3.11 "$img/kubeless-python.tar" "$base" "$top"
-}
-
-# ---- nodejs18 --------------------------------------------------------------------
-# As docker/runtime/nodejs/Dockerfile.18 makes it, on Debian 12's nodejs
-# (18.x): kubeless-host + runtimes/nodejs (kubeless.js and lib/), UID 1000.
-# No npm: pods reach no registry, so functions with dependencies are not
-# tested here.
-build_nodejs() {
-  local base top=$img/nodejs-top
-  base=$(debian_base nodejs18 nodejs)
-  rm -rf "$top"
-  mkdir -p "$top/usr/local/bin" "$top/kubeless-runtime" "$top/kubeless" "$top/home/node" "$top/etc"
-  (cd "$repo" && CGO_ENABLED=0 go build -trimpath -o "$top/usr/local/bin/kubeless-host" ./cmd/kubeless-host)
-  mkdir -p "$top/kubeless-runtime/nodejs"
-  cp -r "$repo/runtimes/nodejs/kubeless.js" "$repo/runtimes/nodejs/lib" "$top/kubeless-runtime/nodejs/"
-  tar -xOf "$base" ./etc/passwd > "$top/etc/passwd"
-  tar -xOf "$base" ./etc/group > "$top/etc/group"
-  echo 'node:x:1000:1000::/home/node:/bin/sh' >> "$top/etc/passwd"
-  echo 'node:x:1000:' >> "$top/etc/group"
-  chown 1000:1000 "$top/kubeless" "$top/home/node"
-  "$here/mkimage.sh" \
-    -e 'FUNC_PROCESS=node /kubeless-runtime/nodejs/kubeless.js' \
-    -e KUBELESS_WORKERS=1 -e KUBELESS_WORKER_CONCURRENCY=256 \
-    -u 1000 -w /kubeless -c /usr/local/bin/kubeless-host \
-    localhost/kubeless-nodejs:18 "$img/kubeless-nodejs.tar" "$base" "$top"
+# ---- the Kubeless images ----------------------------------------------------------
+# hack/build-images.sh -d: every image of docker/ that Debian 12 gives a base,
+# with buildah (cached by content: unchanged Dockerfiles and inputs build
+# nothing), each exported as an OCI archive and imported into the
+# cluster's containerd under its catalog name (docker.io/kubeless/...,
+# what kubelet makes of kubeless/...). An image whose buildah id was
+# imported before and that containerd still has is not exported again.
+import_built() {
+  local image id stamp archive
+  mkdir -p "$img/imported"
+  while IFS= read -r image; do
+    id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image")
+    stamp=$img/imported/${image//[\/:]/_}
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && ctr_ images ls -q "name==$image" | grep -qx "$image"; then
+      continue
+    fi
+    archive=$img/export.tar
+    rm -f "$archive"
+    "${bh[@]}" push --quiet --disable-compression "$image" "oci-archive:$archive:$image" >/dev/null
+    import "$archive"
+    rm -f "$archive"
+    echo "$id" > "$stamp"
+  done
 }
 
 start=$SECONDS
@@ -223,11 +146,15 @@ build_pause
 import "$img/pause.tar"
 build_busybox
 import "$img/busybox.tar"
-build_python
-import "$img/kubeless-python.tar"
-# containerd has it now; the cached base layer is what saves time
-$build_only || rm -f "$img/kubeless-python.tar"
-build_nodejs
-import "$img/kubeless-nodejs.tar"
-$build_only || rm -f "$img/kubeless-nodejs.tar"
+images_cache=${KUBELESS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/images}
+bh=(buildah --root "$images_cache/buildah/root" --runroot "$images_cache/buildah/run" --storage-driver overlay)
+# the builders' output in a log; here, what was built and how long it took
+blog=$img/build-images.log
+[ -d "$state" ] && blog=$state/build-images.log
+if ! built=$(KUBELESS_IMAGES_CACHE=$images_cache "$here/build-images.sh" -d 2>"$blog"); then
+  tail -40 "$blog" >&2
+  die "an image did not build; see $blog"
+fi
+grep -E '^(== .* built in|build-images:)' "$blog" | sed 's/^/cluster-images: /' >&2
+$build_only || import_built <<<"$built"
 log "images ready in $((SECONDS - start))s"

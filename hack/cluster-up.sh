@@ -23,8 +23,9 @@
 #
 # Needs: root; hack/build-k8s.sh cluster (binaries); make build (bin/); the
 # Debian packages containerd runc containernetworking-plugins iptables
-# conntrack busybox-static debootstrap (installed here when missing). Images
-# come from hack/cluster-images.sh (about 1 min the first time, then seconds).
+# conntrack busybox-static debootstrap buildah (installed here when missing).
+# Images come from hack/cluster-images.sh: the Dockerfiles of docker/ built
+# with buildah on a Debian 12 base (long the first time, seconds afterwards).
 #
 # Env: KUBELESS_CLUSTER_STATE (default /tmp/kubeless-cluster: pids, logs,
 # certificates, etcd data, kubelet's root), KUBELESS_CLUSTER_CACHE (default
@@ -93,8 +94,6 @@ start_controller() {
   local pki=$state/pki
   start controller "$repo/bin/kubeless-controller-manager" --kubeconfig="$pki/controller.kubeconfig" \
     --provision-image=localhost/busybox:local --image-pull-policy=Never \
-    --runtime-image=python3.11=localhost/kubeless-python:3.11 \
-    --runtime-image=nodejs18=localhost/kubeless-nodejs:18 \
     --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:18081
   waitfor 60 controller curl -sf http://127.0.0.1:18081/readyz
   waitfor 60 controller grep -q 'synced and ready' "$state/controller.log"
@@ -130,7 +129,7 @@ if [ -f "$state/apiserver.pid" ] && alive "$(cat "$state/apiserver.pid")"; then
 fi
 
 pkgs=()
-for pair in containerd:containerd runc:runc ctr:containerd iptables:iptables conntrack:conntrack debootstrap:debootstrap; do
+for pair in containerd:containerd runc:runc ctr:containerd iptables:iptables conntrack:conntrack debootstrap:debootstrap buildah:buildah; do
   command -v "${pair%%:*}" >/dev/null || pkgs+=("${pair#*:}")
 done
 [ -x /usr/lib/cni/bridge ] || pkgs+=(containernetworking-plugins)
@@ -385,12 +384,10 @@ log "node $node Ready ($nodeip)"
 
 # ---- Kubeless -------------------------------------------------------------------------
 if $with_kubeless; then
-  # every object of kubeless.yaml but the controller's Deployment, with the
-  # catalog's python3.11 installation image replaced by the local one (the
-  # controller's --runtime-image flag replaces the runtime image)
+  # every object of kubeless.yaml but the controller's Deployment; its
+  # catalog unchanged: the images of its names were built from docker/
   awk 'function flush() { if (doc !~ /\nkind: Deployment\n/) printf "%s", doc; doc = "" }
-       /^---$/ { flush() } { doc = doc $0 "\n" } END { flush() }' "$repo/kubeless.yaml" |
-    sed 's#"kubeless/python-init:3.11"#"localhost/kubeless-python:3.11"#' > "$state/kubeless.yaml"
+       /^---$/ { flush() } { doc = doc $0 "\n" } END { flush() }' "$repo/kubeless.yaml" > "$state/kubeless.yaml"
   "$kubectl" apply --server-side -f "$state/kubeless.yaml" >/dev/null
   "$kubectl" wait --for=condition=Established --timeout=60s crd/functions.kubeless.io crd/httptriggers.kubeless.io crd/cronjobtriggers.kubeless.io >/dev/null
   start_controller

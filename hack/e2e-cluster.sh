@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # make test-cluster: the Kubernetes engine end to end on a real single-node
 # cluster. Builds what is missing (the Kubernetes binaries, cached in
-# ~/.cache/kubeless/k8s; the images, cached in ~/.cache/kubeless/cluster),
+# ~/.cache/kubeless/k8s; the images, cached in ~/.cache/kubeless/images),
 # starts the cluster with Kubeless (hack/cluster-up.sh), runs
 # test/cluster.bats, and stops the cluster (hack/cluster-down.sh) whatever
 # the result.
@@ -12,8 +12,9 @@
 #
 # Cold: about 5 min for the cluster binaries on top of the envtest ones and
 # 3-5 min for CoreDNS (hack/build-k8s.sh; 25 min with those on a fresh
-# machine), about 1 min each for the Debian rootfs of the Python and the
-# Node.js images, then the run (about 2 min). Warm: about 1.5 min in all.
+# machine), then the images of docker/ (hack/build-images.sh -d, through
+# hack/cluster-images.sh: see the figures in docs/kubernetes.md), then the
+# run. Warm, the images are cached by content and nothing is rebuilt.
 # Needs root.
 set -euo pipefail
 

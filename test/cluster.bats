@@ -1,9 +1,12 @@
 #!/usr/bin/env bats
 # End-to-end tests of the Kubernetes engine on a real single-node cluster
 # (hack/cluster-up.sh): real pods with the controller's init containers
-# (prepare in the provision image, install running pip in the installation
-# image), the python3.11 and nodejs18 runtime images, the Service, and the
-# CLI calling through the API server's service proxy; a cron trigger's job
+# (prepare in the provision image, install or compile in the catalog's
+# installation/compilation image), the runtime images of python3.11,
+# nodejs18, ruby3.1, php8.2 and go1.26 (all built from docker/ by
+# hack/build-images.sh, under the catalog's names), the Service, and the
+# CLI calling through the API server's service proxy; a pod calling every
+# language by its cluster.local name; a cron trigger's job
 # calling its function by its cluster.local name (CoreDNS); logs, top,
 # update, delete with the garbage collector of kube-controller-manager, and
 # bad input that only a real kubelet shows (a crash loop, a failed init
@@ -23,9 +26,10 @@ bats_require_minimum_version 1.5.0
 
 load lib/libtest
 
-# The examples' Python wheel folder, as the runtime image holds it.
-CLUSTER_DEPS_ENV="--env PIP_NO_INDEX=1 --env PIP_FIND_LINKS=/wheels"
-FUNCTIONS=(get-nodejs post-nodejs get-python post-python get-python-deps broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py)
+FUNCTIONS=(get-nodejs post-nodejs timeout-nodejs get-python post-python get-python-deps timeout-python
+  get-ruby post-ruby timeout-ruby get-php post-php timeout-php get-go post-go timeout-go
+  get-go-deps get-ruby-deps get-php-deps get-nodejs-deps bad-go-deps bad-ruby-deps bad-php-deps bad-nodejs-deps
+  broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py)
 # The labels that make Kubernetes' Pod Security admission enforce the
 # restricted profile in a namespace.
 RESTRICTED=(pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest)
@@ -48,15 +52,98 @@ setup_file() {
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
   done
   kubectl label namespace default --overwrite "${RESTRICTED[@]}" >/dev/null
+  start_deps_server
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
+# start_deps_server: the package sources of the dependency tests, made here
+# and served on the node's address: pods reach
+# nothing off the machine, so they install from these, as in a cluster
+# without internet access (docs/kubernetes.md). Over HTTP from one folder:
+# wheels/, a wheel folder for pip (--find-links); gems/, a gem source made
+# with gem build and gem generate_index (Bundler's source); composer/, a
+# composer repository (packages.json and the package's zip); goproxy/, the
+# download cache of a module cache, which has the layout of the GOPROXY
+# protocol, with the examples' modules. And Verdaccio, the npm registry that
+# users run (installed from npm into ~/.cache/kubeless/verdaccio the first
+# time), proxying npm's registry for the pods. Sets DEPS_URL, NPM_URL and the
+# env of each tool.
+start_deps_server() {
+  local dir=$BATS_FILE_TMPDIR/deps gw port
+  mkdir -p "$dir/wheels" "$dir/gems/gems" "$dir/composer"
+  # the node's address (the kc0 bridge appears only with the first pod)
+  gw=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
+  [[ -n $gw ]]
+  port=$(free_port_on "$gw")
+  export DEPS_URL=http://$gw:$port
+  # pip
+  python3 "$EXAMPLES_DIR/python/deps-src/build_wheel.py" "$EXAMPLES_DIR/python/deps-src/kubeless-greeting" "$dir/wheels" >/dev/null
+  export CLUSTER_DEPS_ENV="--env PIP_NO_INDEX=1 --env PIP_FIND_LINKS=$DEPS_URL/wheels/ --env PIP_TRUSTED_HOST=$gw"
+  # Bundler
+  (cd "$EXAMPLES_DIR/ruby/deps-src/kubeless_greeting" &&
+    gem build --silent kubeless_greeting.gemspec --output "$dir/gems/gems/kubeless_greeting-1.0.0.gem")
+  gem generate_index --silent --directory "$dir/gems"
+  export RUBY_CLUSTER_ENV="--env EXAMPLES_GEM_SOURCE=$DEPS_URL/gems"
+  # Composer: the package's zip and a packages.json naming it
+  (cd "$EXAMPLES_DIR/php/deps-src/greeting" && zip -qr "$dir/composer/greeting-1.0.0.zip" .)
+  python3 - "$EXAMPLES_DIR/php/deps-src/greeting/composer.json" "$DEPS_URL/composer/greeting-1.0.0.zip" >"$dir/composer/packages.json" <<'PY'
+import json, sys
+pkg = json.load(open(sys.argv[1]))
+pkg["dist"] = {"type": "zip", "url": sys.argv[2]}
+print(json.dumps({"packages": {pkg["name"]: {pkg["version"]: pkg}}}))
+PY
+  # Go: the examples' modules, downloaded (and checked) here
+  mkdir -p "$dir/gomod-src"
+  cp "$EXAMPLES_DIR/go/go.mod" "$dir/gomod-src/"
+  (cd "$dir/gomod-src" && GOFLAGS=-modcacherw GOMODCACHE=$dir/gomodcache go mod download all)
+  ln -s gomodcache/cache/download "$dir/goproxy"
+  export GO_CLUSTER_ENV="--env GOPROXY=$DEPS_URL/goproxy --env GOSUMDB=off"
+  # fd 3 closed: bats waits for every process that holds it
+  python3 -m http.server --bind "$gw" --directory "$dir" "$port" >/dev/null 2>&1 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/deps-server.pid"
+  wait_for 10 "the package server on $DEPS_URL" curl -sf "$DEPS_URL/wheels/"
+  start_verdaccio "$gw"
+}
+
+# free_port_on ADDRESS: a port free on ADDRESS.
+free_port_on() {
+  python3 -c "import socket; s = socket.socket(); s.bind(('$1', 0)); print(s.getsockname()[1])"
+}
+
+# start_verdaccio ADDRESS: Verdaccio on ADDRESS, its uplink the npm registry
+# of this machine's npm, its storage in the test's folder. (6.8 is the last
+# Verdaccio that runs on Node.js 20, Debian 12's own being 18.)
+start_verdaccio() {
+  local home=${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/verdaccio dir=$BATS_FILE_TMPDIR/verdaccio port
+  if [[ ! -x $home/node_modules/.bin/verdaccio ]]; then
+    npm install --prefix "$home" --no-audit --no-fund verdaccio@6.8.0 >&2
   fi
+  mkdir -p "$dir/storage"
+  port=$(free_port_on "$1")
+  cat >"$dir/config.yaml" <<EOF
+storage: $dir/storage
+uplinks:
+  npm:
+    url: $(npm config get registry)
+packages:
+  '**':
+    access: \$all
+    proxy: npm
+log: {type: file, path: $dir/verdaccio.log, level: warn}
+EOF
+  "$home/node_modules/.bin/verdaccio" --config "$dir/config.yaml" --listen "$1:$port" >"$dir/out.log" 2>&1 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/verdaccio.pid"
+  export NPM_URL=http://$1:$port/
+  wait_for 60 "Verdaccio on $NPM_URL" curl -sf "${NPM_URL}-/ping"
+  export NODEJS_CLUSTER_ENV="--env NPM_REGISTRY=$NPM_URL"
 }
 
 teardown_file() {
+  local p
+  for p in deps-server verdaccio; do
+    if [[ -f $BATS_FILE_TMPDIR/$p.pid ]]; then
+      kill "$(cat "$BATS_FILE_TMPDIR/$p.pid")" 2>/dev/null || true
+    fi
+  done
   if [[ -n $CLUSTER_SKIP ]]; then
     return 0
   fi
@@ -131,7 +218,7 @@ deploy_timed() {
   [ "$(pod_field get-python '{.spec.initContainers[*].name}')" = prepare ]
   [ "$(pod_field get-python '{.spec.initContainers[0].image}')" = localhost/busybox:local ]
   [ "$(pod_field get-python '{.status.initContainerStatuses[0].state.terminated.exitCode}')" = 0 ]
-  [ "$(pod_field get-python '{.spec.containers[0].image}')" = localhost/kubeless-python:3.11 ]
+  [ "$(pod_field get-python '{.spec.containers[0].image}')" = kubeless/python:3.11 ]
   [ "$(pod_field get-python '{.status.containerStatuses[0].ready}')" = true ]
   [ "$(pod_field get-python '{.spec.securityContext.runAsUser}')" = 1000 ]
   [ "$(pod_field get-python '{.spec.securityContext.runAsNonRoot}')" = true ]
@@ -204,11 +291,11 @@ EOF
   [ "$(tr -d ' \n' <<<"$output")" = '{"it-s":"alive"}' ]
 }
 
-@test "test_kubeless_function get-python-deps: the install init container runs pip from the image's wheel folder" {
+@test "test_kubeless_function get-python-deps: the install init container (kubeless/python-init:3.11) runs pip from the node's wheel folder" {
   deploy_timed get-python-deps PYTHON_DEPS_ENV="$CLUSTER_DEPS_ENV"
   verify_function get-python-deps
   [ "$(pod_field get-python-deps '{.spec.initContainers[*].name}')" = "prepare install" ]
-  [ "$(pod_field get-python-deps '{.spec.initContainers[1].image}')" = localhost/kubeless-python:3.11 ]
+  [ "$(pod_field get-python-deps '{.spec.initContainers[1].image}')" = kubeless/python-init:3.11 ]
   [ "$(pod_field get-python-deps '{.status.initContainerStatuses[1].state.terminated.exitCode}')" = 0 ]
 }
 
@@ -265,7 +352,7 @@ EOF
   run --separate-stderr "$KUBELESS" function call get-nodejs
   [ "$status" -eq 0 ]
   [ "$output" = "hello world!" ]
-  [ "$(pod_field get-nodejs '{.spec.containers[0].image}')" = localhost/kubeless-nodejs:18 ]
+  [ "$(pod_field get-nodejs '{.spec.containers[0].image}')" = kubeless/nodejs:18 ]
   [ "$(pod_field get-nodejs '{.spec.securityContext.runAsUser}')" = 1000 ]
 }
 
@@ -277,6 +364,231 @@ EOF
   [ "$(tr -d ' \n' <<<"$output")" = '{"it-s":"alive"}' ]
   wait_for 30 "the event in kubeless function logs post-nodejs" \
     bash -c "'$KUBELESS' function logs post-nodejs | grep -q 'alive'"
+}
+
+# deploy_all [VAR=value...] TARGET...: fresh deploys of the examples'
+# targets at once (make -j; each deploy waits until its function is Ready).
+deploy_all() {
+  local vars=() targets=() a
+  for a in "$@"; do
+    if [[ $a == *=* ]]; then vars+=("$a"); else targets+=("$a"); fi
+  done
+  for a in "${targets[@]}"; do
+    kubeless_function_delete "$a"
+  done
+  local start=$SECONDS
+  make -sC "$EXAMPLES_DIR" -j "${#targets[@]}" "${targets[@]}" ${vars[@]+"${vars[@]}"}
+  echo "# ${targets[*]}: deployed to Ready in $((SECONDS - start))s" >&3
+}
+
+# http_status FUNCTION: the status of a GET to the function's cluster IP
+# (kube-proxy).
+http_status() {
+  local ip
+  ip=$(kubectl get service "$1" -o jsonpath='{.spec.clusterIP}')
+  curl -s -o /dev/null -w '%{http_code}' --max-time 60 "http://$ip:8080/"
+}
+
+# status_is FUNCTION CODE: a GET to the function's cluster IP answers CODE.
+status_is() {
+  [ "$(http_status "$1")" = "$2" ]
+}
+
+# language_pods LANG VERSION FUNCTION...: each function's pod runs the
+# catalog's runtime image kubeless/LANG:VERSION as UID 1000.
+language_pods() {
+  local lang=$1 version=$2 fn
+  shift 2
+  for fn in "$@"; do
+    [ "$(pod_field "$fn" '{.spec.containers[0].image}')" = "kubeless/$lang:$version" ]
+    [ "$(pod_field "$fn" '{.spec.securityContext.runAsUser}')" = 1000 ]
+  done
+}
+
+@test "nodejs18: timeout-nodejs answers 408 after --timeout 3" {
+  deploy_all timeout-nodejs NODEJS_RUNTIME=nodejs18
+  verify_function timeout-nodejs
+  wait_for 60 "408 from the cluster IP of timeout-nodejs" status_is timeout-nodejs 408
+}
+
+@test "go1.26: get-go from kubectl apply of its Function manifest: compiled by the compilation image, answers Hello world!" {
+  kubeless_function_delete get-go
+  local start=$SECONDS
+  kubectl apply -f "$EXAMPLES_DIR/go/function.yaml"
+  wait_for 600 "get-go to be READY" function_ready get-go
+  echo "# get-go: applied to Ready in $((SECONDS - start))s" >&3
+  verify_function get-go
+  [ "$(pod_field get-go '{.spec.initContainers[*].name}')" = "prepare compile" ]
+  [ "$(pod_field get-go '{.spec.initContainers[1].image}')" = kubeless/go-init:1.26 ]
+  language_pods go 1.26 get-go
+}
+
+@test "go1.26: post-go echoes the JSON and logs the event; timeout-go answers 408" {
+  deploy_all post-go timeout-go
+  verify_function post-go
+  verify_function timeout-go
+  wait_for 60 "408 from the cluster IP of timeout-go" status_is timeout-go 408
+  language_pods go 1.26 post-go timeout-go
+}
+
+@test "ruby3.1: get-ruby, post-ruby (logs) and timeout-ruby (408) on the Debian 12 Ruby image" {
+  deploy_all get-ruby post-ruby timeout-ruby
+  verify_function get-ruby
+  verify_function post-ruby
+  verify_function timeout-ruby
+  wait_for 60 "408 from the cluster IP of timeout-ruby" status_is timeout-ruby 408
+  language_pods ruby 3.1 get-ruby post-ruby timeout-ruby
+}
+
+@test "php8.2: get-php, post-php and timeout-php (408) on the Debian 12 PHP image; an update rolls" {
+  deploy_all get-php post-php timeout-php
+  verify_function get-php
+  verify_function post-php
+  verify_function timeout-php
+  wait_for 60 "408 from the cluster IP of timeout-php" status_is timeout-php 408
+  language_pods php 8.2 get-php post-php timeout-php
+  local old
+  old=$(pod_field get-php '{.metadata.name}')
+  update_function get-php
+  wait_for 120 "hello world updated from get-php" \
+    bash -c "'$KUBELESS' function call get-php | grep -qx 'hello world updated'"
+  [ "$(pod_field get-php '{.metadata.name}')" != "$old" ]
+  wait_for 60 "the old pod $old to be gone" no_object pod "$old"
+}
+
+@test "every language by its cluster.local name from a pod: get and post of python, nodejs, ruby, php and go; top counts the calls" {
+  kubectl delete pod dns-client --ignore-not-found --wait=true >/dev/null
+  # the client's script, in a ConfigMap: one line per call, "<function>: <answer>"
+  local fn script=""
+  for fn in get-python get-nodejs get-ruby get-php get-go; do
+    script+="echo \"$fn: \$(wget -q -O- http://$fn.default.svc.cluster.local:8080/)\""$'\n'
+  done
+  for fn in post-python post-nodejs post-ruby post-php post-go; do
+    script+="echo \"$fn: \$(wget -q -O- --header 'Content-Type: application/json' --post-data '{\"from\": \"pod\"}' http://$fn.default.svc.cluster.local:8080/)\""$'\n'
+  done
+  kubectl create configmap dns-client --from-literal=calls.sh="$script" --dry-run=client -o yaml | kubectl apply -f - >/dev/null
+  kubectl apply -f - <<'EOF'
+apiVersion: v1
+kind: Pod
+metadata:
+  name: dns-client
+spec:
+  restartPolicy: Never
+  automountServiceAccountToken: false
+  securityContext: {runAsNonRoot: true, runAsUser: 1000, seccompProfile: {type: RuntimeDefault}}
+  volumes:
+  - name: script
+    configMap: {name: dns-client}
+  containers:
+  - name: client
+    image: localhost/busybox:local
+    imagePullPolicy: Never
+    command: [sh, -e, /script/calls.sh]
+    volumeMounts:
+    - {name: script, mountPath: /script}
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+EOF
+  wait_for 120 "pod dns-client to end" \
+    bash -c "kubectl get pod dns-client -o jsonpath='{.status.phase}' | grep -Eqx 'Succeeded|Failed'"
+  run --separate-stderr kubectl logs dns-client
+  echo "$output"
+  [ "$(kubectl get pod dns-client -o jsonpath='{.status.phase}')" = Succeeded ]
+  grep -qx 'get-python: hello world' <<<"$output"
+  grep -qx 'get-nodejs: hello world!' <<<"$output"
+  grep -qx 'get-ruby: hello world' <<<"$output"
+  grep -qx 'get-php: hello world updated' <<<"$output"
+  grep -qx 'get-go: Hello world!' <<<"$output"
+  for fn in post-python post-nodejs post-ruby post-php post-go; do
+    grep -Eqx "$fn: \{ ?\"from\": ?\"pod\"\}" <<<"$output"
+  done
+  kubectl delete pod dns-client --wait=false >/dev/null
+  kubectl delete configmap dns-client >/dev/null
+  run --separate-stderr "$KUBELESS" function top
+  [ "$status" -eq 0 ]
+  for fn in get-nodejs get-ruby get-php get-go; do
+    grep -E "^$fn +default +GET +[1-9][0-9]* +0 " <<<"$output"
+  done
+}
+
+# bad_dependency FUNCTION RUNTIME HANDLER FILE DEPFILE WORDS [DEPLOY FLAG...]:
+# the deploy fails with InitContainerFailed, and the error shows the
+# installation tool's message, which has WORDS.
+bad_dependency() {
+  local fn=$1 runtime=$2 handler=$3 file=$4 deps=$5 words=$6
+  shift 6
+  kubeless_function_delete "$fn"
+  run --separate-stderr "$KUBELESS" function deploy "$fn" --runtime "$runtime" --handler "$handler" \
+    --from-file "$file" --dependencies "$deps" "$@" --wait-timeout 300s
+  echo "$stderr"
+  [ "$status" -eq 1 ]
+  [[ $stderr == *"Error: function $fn failed (InitContainerFailed)"* ]]
+  [[ $stderr == *"$words"* ]]
+  [ "$(kubectl get function "$fn" -o jsonpath='{.status.conditions[?(@.type=="Ready")].reason}')" = InitContainerFailed ]
+  "$KUBELESS" function delete "$fn" >/dev/null
+}
+
+@test "go1.26 deps without the internet: get-go-deps fetches logrus from the node's GOPROXY; a missing module fails the compile init container with go's message" {
+  # shellcheck disable=SC2086
+  deploy_all get-go-deps GO_DEPS_ENV="$GO_CLUSTER_ENV"
+  verify_function get-go-deps
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  printf 'module function\n\ngo 1.21\n\nrequire github.com/kubeless/no-such-module v1.0.0\n' >"$BATS_TEST_TMPDIR/fn/go.mod"
+  cat >"$BATS_TEST_TMPDIR/fn/missing.go" <<'EOF'
+package kubeless
+
+import (
+	"github.com/kubeless/kubeless/pkg/functions"
+	nosuch "github.com/kubeless/no-such-module"
+)
+
+func Foo(event functions.Event, context functions.Context) (string, error) {
+	return nosuch.Hello(), nil
+}
+EOF
+  # shellcheck disable=SC2086
+  bad_dependency bad-go-deps go1.26 missing.Foo "$BATS_TEST_TMPDIR/fn/missing.go" "$BATS_TEST_TMPDIR/fn/go.mod" \
+    "github.com/kubeless/no-such-module@v1.0.0" $GO_CLUSTER_ENV
+}
+
+@test "ruby3.1 deps without the internet: get-ruby-deps installs the gem from the node's gem source; a missing gem fails with Bundler's message" {
+  deploy_all get-ruby-deps RUBY_DEPS_ENV="$RUBY_CLUSTER_ENV"
+  verify_function get-ruby-deps
+  [ "$(pod_field get-ruby-deps '{.spec.initContainers[1].image}')" = kubeless/ruby-init:3.1 ]
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  printf 'source ENV.fetch("EXAMPLES_GEM_SOURCE")\ngem "no_such_gem", "1.0.0"\n' >"$BATS_TEST_TMPDIR/fn/Gemfile"
+  # shellcheck disable=SC2086
+  bad_dependency bad-ruby-deps ruby3.1 helloget.foo "$EXAMPLES_DIR/ruby/helloget.rb" "$BATS_TEST_TMPDIR/fn/Gemfile" \
+    no_such_gem $RUBY_CLUSTER_ENV
+}
+
+@test "php8.2 deps without the internet: get-php-deps installs from the node's composer repository; a missing package fails with Composer's message" {
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  # the repository in composer.json, as users name their private one
+  cat >"$BATS_TEST_TMPDIR/fn/composer.json" <<EOF
+{"repositories": [{"type": "composer", "url": "$DEPS_URL/composer"}, {"packagist.org": false}],
+ "config": {"secure-http": false},
+ "require": {"kubeless/greeting": "1.0.0"}}
+EOF
+  kubeless_function_delete get-php-deps
+  "$KUBELESS" function deploy get-php-deps --runtime php8.2 --handler hellowithdeps.foo \
+    --from-file "$EXAMPLES_DIR/php/hellowithdeps.php" --dependencies "$BATS_TEST_TMPDIR/fn/composer.json"
+  verify_function get-php-deps
+  [ "$(pod_field get-php-deps '{.spec.initContainers[1].image}')" = kubeless/php-init:8.2 ]
+  sed -i 's#"kubeless/greeting"#"kubeless/no-such-package"#' "$BATS_TEST_TMPDIR/fn/composer.json"
+  # (the termination message is the end of Composer's output, after the package's name)
+  bad_dependency bad-php-deps php8.2 helloget.foo "$EXAMPLES_DIR/php/helloget.php" "$BATS_TEST_TMPDIR/fn/composer.json" \
+    "you forgot to add a custom repository to find it"
+}
+
+@test "nodejs18 deps without the internet: get-nodejs-deps installs lodash through Verdaccio on the node (NPM_REGISTRY); a missing package fails with npm's 404" {
+  deploy_all get-nodejs-deps NODEJS_RUNTIME=nodejs18 NODEJS_DEPS_ENV="$NODEJS_CLUSTER_ENV"
+  verify_function get-nodejs-deps
+  [ "$(pod_field get-nodejs-deps '{.spec.initContainers[1].image}')" = kubeless/nodejs-init:18 ]
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  echo '{"dependencies": {"kubeless-no-such-package": "1.0.0"}}' >"$BATS_TEST_TMPDIR/fn/package.json"
+  # shellcheck disable=SC2086
+  bad_dependency bad-nodejs-deps nodejs18 helloget.foo "$EXAMPLES_DIR/nodejs/helloget.js" "$BATS_TEST_TMPDIR/fn/package.json" \
+    "npm ERR! 404" $NODEJS_CLUSTER_ENV
 }
 
 @test "test_kubeless_function_update get-python: the Deployment rolls to a new pod with the new code" {
@@ -537,7 +849,7 @@ spec:
     metadata:
       labels: {created-by: kubeless, function: orig-py}
     spec:
-      containers: [{name: orig-py, image: localhost/kubeless-python:3.11, imagePullPolicy: Never}]
+      containers: [{name: orig-py, image: kubeless/python:3.11, imagePullPolicy: Never}]
 ---
 apiVersion: networking.k8s.io/v1
 kind: Ingress
