@@ -28,9 +28,10 @@
 # Caching: docker (BuildKit) and buildah (--layers) reuse every step whose
 # instruction and inputs did not change, so a second run rebuilds nothing;
 # the Go stages keep Go's build cache in a cache mount. With buildah, the
-# store is $KUBELESS_IMAGES_CACHE/buildah (default
+# store and the cache mounts are in $KUBELESS_IMAGES_CACHE/buildah (default
 # ~/.cache/kubeless/images/buildah) and the Debian 12 root file system is
-# cached there as debian-bookworm.tar (delete it to make it again).
+# cached as $KUBELESS_IMAGES_CACHE/debian-bookworm.tar (delete it to make it
+# again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,8 +75,10 @@ $dry || command -v "$builder" >/dev/null || {
 }
 
 cache=${KUBELESS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/images}
-# buildah keeps its store in the cache, not in /var/lib/containers.
-bh=(buildah --root "$cache/buildah/root" --runroot "$cache/buildah/run" --storage-driver overlay)
+# buildah keeps its store in the cache, not in /var/lib/containers, and its
+# cache mounts (Go's build cache) there too, not in /var/tmp (TMPDIR).
+bh=(env TMPDIR="$cache/buildah/tmp" buildah --root "$cache/buildah/root" --runroot "$cache/buildah/run" --storage-driver overlay)
+$dry || mkdir -p "$cache/buildah/tmp"
 
 run() {
 	if $dry; then

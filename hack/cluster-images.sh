@@ -147,7 +147,7 @@ import "$img/pause.tar"
 build_busybox
 import "$img/busybox.tar"
 images_cache=${KUBELESS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/images}
-bh=(buildah --root "$images_cache/buildah/root" --runroot "$images_cache/buildah/run" --storage-driver overlay)
+bh=(env TMPDIR="$images_cache/buildah/tmp" buildah --root "$images_cache/buildah/root" --runroot "$images_cache/buildah/run" --storage-driver overlay)
 # the builders' output in a log; here, what was built and how long it took
 blog=$img/build-images.log
 [ -d "$state" ] && blog=$state/build-images.log
