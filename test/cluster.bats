@@ -29,6 +29,7 @@ load lib/libtest
 FUNCTIONS=(get-nodejs post-nodejs timeout-nodejs get-python post-python get-python-deps timeout-python
   get-ruby post-ruby timeout-ruby get-php post-php timeout-php get-go post-go timeout-go
   get-go-deps get-ruby-deps get-php-deps get-nodejs-deps bad-go-deps bad-ruby-deps bad-php-deps bad-nodejs-deps
+  rolling-python
   broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py)
 # The labels that make Kubernetes' Pod Security admission enforce the
 # restricted profile in a namespace.
@@ -440,13 +441,15 @@ language_pods() {
   language_pods ruby 3.1 get-ruby post-ruby timeout-ruby
 }
 
-@test "php8.2: get-php, post-php and timeout-php (408) on the Debian 12 PHP image; an update rolls" {
+@test "php8.2: get-php, post-php (logs) and timeout-php (408) on the Debian 12 PHP image; an update rolls" {
   deploy_all get-php post-php timeout-php
   verify_function get-php
   verify_function post-php
   verify_function timeout-php
   wait_for 60 "408 from the cluster IP of timeout-php" status_is timeout-php 408
   language_pods php 8.2 get-php post-php timeout-php
+  wait_for 30 "a POST request line in kubeless function logs post-php" \
+    bash -c "'$KUBELESS' function logs post-php | grep -q '\"POST / HTTP/1.1\" 200'"
   local old
   old=$(pod_field get-php '{.metadata.name}')
   update_function get-php
@@ -508,6 +511,47 @@ EOF
   for fn in get-nodejs get-ruby get-php get-go; do
     grep -E "^$fn +default +GET +[1-9][0-9]* +0 " <<<"$output"
   done
+}
+
+# calls_of FUNCTION: the calls the function's pods counted (kubeless function top).
+calls_of() {
+  "$KUBELESS" function top --function "$1" | awk -v f="$1" '$1 == f { n += $4 } END { print n + 0 }'
+}
+
+# calls_above FUNCTION N: the function's pods counted more than N calls.
+calls_above() {
+  (($(calls_of "$1") > $2))
+}
+
+@test "a rolling update loses no call: wrk through the API server's service proxy while rolling-python updates, every answer 2xx (the preStop sleep)" {
+  kubeless_function_delete rolling-python
+  "$KUBELESS" function deploy rolling-python --runtime python3.11 --handler helloget.foo \
+    --from-file "$EXAMPLES_DIR/python/helloget.py"
+  [ "$(pod_field rolling-python '{.spec.containers[0].lifecycle.preStop.sleep.seconds}')" = 5 ]
+  local old token url before
+  old=$(pod_field rolling-python '{.metadata.name}')
+  token=$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')
+  url=https://127.0.0.1:6443/api/v1/namespaces/default/services/rolling-python:8080/proxy/
+  before=$(calls_of rolling-python)
+  # fd 3 closed: bats waits for every process that holds it
+  wrk -t1 -c4 -d60s -H "Authorization: Bearer $token" "$url" >"$BATS_TEST_TMPDIR/wrk.out" 2>&1 3>&- &
+  local wrk_pid=$!
+  wait_for 30 "the load to reach rolling-python" calls_above rolling-python $((before + 20))
+  mkdir -p "$BATS_TEST_TMPDIR/fn"
+  printf 'def foo(event, context):\n    return "hello world updated"\n' >"$BATS_TEST_TMPDIR/fn/helloget.py"
+  "$KUBELESS" function update rolling-python --from-file "$BATS_TEST_TMPDIR/fn/helloget.py"
+  wait_for 60 "the old pod $old to be gone" no_object pod "$old"
+  # the whole update happened under load
+  if ! kill -0 "$wrk_pid" 2>/dev/null; then
+    echo "wrk ended before the old pod was gone: the update outlasted the load (-d)" >&2
+    return 1
+  fi
+  wait "$wrk_pid"
+  cat "$BATS_TEST_TMPDIR/wrk.out"
+  grep -Eq '^ +[1-9][0-9]* requests in' "$BATS_TEST_TMPDIR/wrk.out"
+  ! grep -q 'Non-2xx or 3xx responses' "$BATS_TEST_TMPDIR/wrk.out"
+  ! grep -q 'Socket errors' "$BATS_TEST_TMPDIR/wrk.out"
+  [ "$("$KUBELESS" function call rolling-python)" = "hello world updated" ]
 }
 
 # bad_dependency FUNCTION RUNTIME HANDLER FILE DEPFILE WORDS [DEPLOY FLAG...]:

@@ -66,6 +66,12 @@ const lastApplied = "kubectl.kubernetes.io/last-applied-configuration"
 //
 // entry is fn's runtime (see Lookup); it may be the zero Entry only for a
 // Function whose template brings the image.
+// PreStopSeconds is how long a function pod keeps serving after it is
+// told to stop and before it gets SIGTERM (the preStop sleep of its
+// container), so that no call is sent to it after it stopped listening.
+// It is well inside the default grace period of 30 s.
+const PreStopSeconds = 5
+
 func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*appsv1.Deployment, error) {
 	p, err := parse(fn)
 	if err != nil {
@@ -174,6 +180,18 @@ func Deployment(fn *v1beta1.Function, entry langruntime.Entry, cfg Config) (*app
 			InitialDelaySeconds: 1,
 			PeriodSeconds:       5,
 		}
+	}
+
+	// A pod that a rolling update (or a scale down) stops leaves the
+	// Service's endpoints at the moment it gets SIGTERM, but kube-proxy, the
+	// API server's service proxy and ingress controllers learn of it a
+	// little later and still send it calls. The preStop sleep keeps it
+	// serving until they know; SIGTERM, and the host's drain, come after.
+	if c.Lifecycle == nil {
+		c.Lifecycle = &corev1.Lifecycle{}
+	}
+	if c.Lifecycle.PreStop == nil {
+		c.Lifecycle.PreStop = &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: PreStopSeconds}}
 	}
 
 	if ps.Affinity == nil {

@@ -646,3 +646,34 @@ func TestHPAMinZeroKeepsOnePod(t *testing.T) {
 		t.Errorf("HPA spec = %+v", h.Spec)
 	}
 }
+
+// The function container sleeps PreStopSeconds before SIGTERM, so that a
+// pod a rolling update stops still serves the calls sent to it while the
+// proxies learn that it left the endpoints; a template's own preStop wins.
+func TestPreStopSleep(t *testing.T) {
+	dep, err := renderFunction(newFunction(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := dep.Spec.Template.Spec.Containers[0]
+	if c.Lifecycle == nil || c.Lifecycle.PreStop == nil || c.Lifecycle.PreStop.Sleep == nil ||
+		c.Lifecycle.PreStop.Sleep.Seconds != PreStopSeconds {
+		t.Fatalf("lifecycle = %+v, want a preStop sleep of %d s", c.Lifecycle, PreStopSeconds)
+	}
+	if g := dep.Spec.Template.Spec.TerminationGracePeriodSeconds; g != nil && *g <= PreStopSeconds {
+		t.Errorf("terminationGracePeriodSeconds %d leaves no time after the preStop sleep", *g)
+	}
+
+	own := newFunction(func(f *v1beta1.Function) {
+		f.Spec.Deployment = raw(`{"spec": {"template": {"spec": {"containers": [{"lifecycle": {
+		  "preStop": {"exec": {"command": ["/bin/drain"]}}}}]}}}}`)
+	})
+	dep, err = renderFunction(own)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pre := dep.Spec.Template.Spec.Containers[0].Lifecycle.PreStop
+	if pre.Sleep != nil || pre.Exec == nil || pre.Exec.Command[0] != "/bin/drain" {
+		t.Errorf("preStop = %+v, want the template's exec /bin/drain", pre)
+	}
+}
