@@ -282,10 +282,6 @@ one() {
 	local image=kubeless/$name:$version${tag:+-$tag}
 	if [ -n "$registry" ]; then
 		image=$registry/$image
-	elif [ "$builder" = buildah ]; then
-		# the name the cluster's container runtime gives kubeless/NAME
-		# (buildah would make it localhost/kubeless/NAME)
-		image=docker.io/$image
 	fi
 	if $debian; then
 		if ! debian_args "$name" "$version"; then

@@ -10,7 +10,7 @@
 #   localhost/busybox:local        the provision image (init container
 #                                  "prepare"): Debian's busybox-static, every
 #                                  applet linked (sh, base64, sha256sum, unzip, tar, wget ...)
-#   docker.io/kubeless/...         the images of docker/ that Debian 12 gives
+#   kubeless/...                   the images of docker/ that Debian 12 gives
 #                                  a base (python 3.11, nodejs 18, ruby 3.1,
 #                                  php 8.2, go 1.26: runtime and
 #                                  installation/compilation images; the
@@ -119,9 +119,10 @@ build_busybox() {
 # ---- the Kubeless images ----------------------------------------------------------
 # hack/build-images.sh -d: every image of docker/ that Debian 12 gives a base,
 # with buildah (cached by content: unchanged Dockerfiles and inputs build
-# nothing), each exported as an OCI archive and imported into the
-# cluster's containerd under its catalog name (docker.io/kubeless/...,
-# what kubelet makes of kubeless/...). An image whose buildah id was
+# nothing), each exported as a docker archive and imported into the
+# cluster's containerd under its catalog name (kubeless/..., which the
+# import completes with the default domain, as kubelet does when it looks
+# the catalog's names up). An image whose buildah id was
 # imported before and that containerd still has is not exported again.
 import_built() {
   local image id stamp archive
@@ -129,12 +130,15 @@ import_built() {
   while IFS= read -r image; do
     id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image")
     stamp=$img/imported/${image//[\/:]/_}
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && ctr_ images ls -q "name==$image" | grep -qx "$image"; then
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && ctr_ images ls -q | grep -qx "[^/]*/$image"; then
       continue
     fi
     archive=$img/export.tar
     rm -f "$archive"
-    "${bh[@]}" push --quiet --disable-compression "$image" "oci-archive:$archive:$image" >/dev/null
+    # a docker archive: containerd's import names it as kubelet looks it up
+    # (kubeless/NAME with the default domain); buildah keeps it as
+    # localhost/kubeless/NAME
+    "${bh[@]}" push --quiet "$image" "docker-archive:$archive:$image" >/dev/null
     import "$archive"
     rm -f "$archive"
     echo "$id" > "$stamp"
