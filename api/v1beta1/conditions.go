@@ -76,6 +76,17 @@ const (
 	// ReasonInvalidTrigger: the trigger's spec cannot be honoured (for
 	// example both tls and tls-secret, or basic auth with the kong gateway).
 	ReasonInvalidTrigger = "InvalidTrigger"
+	// ReasonNoFunctionSelected: an event trigger's functionSelector
+	// matches no Function of its namespace (yet); it delivers once one
+	// does.
+	ReasonNoFunctionSelected = "NoFunctionSelected"
+	// ReasonBrokerUnreachable: an event trigger's broker (Kafka, NATS,
+	// Kinesis) cannot be reached; the consumer keeps trying and the
+	// messages wait in the broker.
+	ReasonBrokerUnreachable = "BrokerUnreachable"
+	// ReasonUnsupported: this engine does not run the trigger's kind; the
+	// message names the engine that does.
+	ReasonUnsupported = "Unsupported"
 )
 
 // Reasons of the Ready condition that the local engine sets, besides

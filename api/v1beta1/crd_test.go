@@ -66,6 +66,25 @@ func TestCRDs(t *testing.T) {
 			{"Ready", "string", ready, 0},
 			age,
 		}},
+		{"kafkatriggers", "kafkatrigger", "KafkaTrigger", []column{
+			{"Topic", "string", ".spec.topic", 0},
+			{"Function", "string", ".spec.function-name", 0},
+			{"Ready", "string", ready, 0},
+			age,
+		}},
+		{"natstriggers", "natstrigger", "NATSTrigger", []column{
+			{"Topic", "string", ".spec.topic", 0},
+			{"Function", "string", ".spec.function-name", 0},
+			{"Ready", "string", ready, 0},
+			age,
+		}},
+		{"kinesistriggers", "kinesistrigger", "KinesisTrigger", []column{
+			{"Stream", "string", ".spec.stream", 0},
+			{"Shard", "string", ".spec.shard", 0},
+			{"Function", "string", ".spec.function-name", 0},
+			{"Ready", "string", ready, 0},
+			age,
+		}},
 	}
 	files, err := filepath.Glob(filepath.Join(crdDir, "*.yaml"))
 	if err != nil {
@@ -144,7 +163,8 @@ func TestCRDs(t *testing.T) {
 // kubectl's default, accepts it and pruning keeps it) and every value must
 // have the declared type, pattern and enum.
 func TestCRDSchemaAcceptsManifests(t *testing.T) {
-	plurals := map[string]string{"Function": "functions", "HTTPTrigger": "httptriggers", "CronJobTrigger": "cronjobtriggers"}
+	plurals := map[string]string{"Function": "functions", "HTTPTrigger": "httptriggers", "CronJobTrigger": "cronjobtriggers",
+		"KafkaTrigger": "kafkatriggers", "NATSTrigger": "natstriggers", "KinesisTrigger": "kinesistriggers"}
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no testdata: %v", err)
@@ -201,6 +221,14 @@ func TestCRDSchemaRejects(t *testing.T) {
 		{"httptriggers", `{"host-name":"h"}`, "spec: missing required field \"function-name\""},
 		{"httptriggers", `{"function-name":"f","tls":"yes"}`, "spec.tls: "},
 		{"cronjobtriggers", `{"function-name":"f","schedule":"*/5 * * * *"}`, ""},
+		{"kafkatriggers", `{"topic":"t","functionSelector":{"matchLabels":{"a":"b"}},"deadLetterTopic":"dlq","maxRetries":3,"retryBackoff":"1s","atMostOnce":true,"parallelism":4,"maxInFlight":8}`, ""},
+		{"kafkatriggers", `{"topic":"","function-name":"f"}`, "spec.topic: "},
+		{"kafkatriggers", `{"topic":"t","maxRetries":-1}`, "spec.maxRetries: "},
+		{"kafkatriggers", `{"topic":"t","parallelism":0}`, "spec.parallelism: "},
+		{"natstriggers", `{"topic":"t","url":"nats://127.0.0.1:4222","function-name":"f"}`, ""},
+		{"natstriggers", `{"topic":"t","maxInFlight":"8"}`, "spec.maxInFlight: "},
+		{"kinesistriggers", `{"function-name":"f","aws-region":"r","stream":"s","shard":"x","secret":"","endpoint":""}`, ""},
+		{"kinesistriggers", `{"function-name":"f","aws-region":"r","stream":"s"}`, "spec: missing required field \"shard\""},
 		{"cronjobtriggers", `{"function-name":"f","schedule":"0 0 * * MON-FRI"}`, ""},
 		{"cronjobtriggers", `{"function-name":"f","schedule":"@hourly"}`, ""},
 		{"cronjobtriggers", `{"function-name":"f","schedule":"@every 10m"}`, ""},
@@ -315,8 +343,16 @@ func validate(v any, s *apiextensionsv1.JSONSchemaProps, path string, root bool)
 			bad("%q is not one of the allowed values", str)
 		}
 	case "integer":
-		if x, ok := v.(float64); !ok || x != math.Trunc(x) {
+		x, ok := v.(float64)
+		if !ok || x != math.Trunc(x) {
 			bad("%v is not an integer", v)
+			break
+		}
+		if s.Minimum != nil && x < *s.Minimum {
+			bad("%v is less than %v", v, *s.Minimum)
+		}
+		if s.Maximum != nil && x > *s.Maximum {
+			bad("%v is greater than %v", v, *s.Maximum)
 		}
 	case "number":
 		if _, ok := v.(float64); !ok {

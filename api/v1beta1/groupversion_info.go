@@ -46,6 +46,9 @@ func addKnownTypes(s *runtime.Scheme) error {
 		&Function{}, &FunctionList{},
 		&HTTPTrigger{}, &HTTPTriggerList{},
 		&CronJobTrigger{}, &CronJobTriggerList{},
+		&KafkaTrigger{}, &KafkaTriggerList{},
+		&NATSTrigger{}, &NATSTriggerList{},
+		&KinesisTrigger{}, &KinesisTriggerList{},
 	)
 	metav1.AddToGroupVersion(s, GroupVersion)
 	return nil

@@ -114,6 +114,9 @@ func TestRoundTrip(t *testing.T) {
 		}},
 		{file: "httptrigger.yaml"},
 		{file: "cronjobtrigger.yaml"},
+		{file: "kafkatrigger.yaml"},
+		{file: "natstrigger.yaml"},
+		{file: "kinesistrigger.yaml"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.file, func(t *testing.T) {

@@ -56,7 +56,8 @@ func TestTriggerKinds(t *testing.T) {
 		}
 		got = append(got, k.Kind+" "+k.Resource+" "+k.Command)
 	}
-	want := []string{"CronJobTrigger cronjobtriggers cronjob", "HTTPTrigger httptriggers http"}
+	want := []string{"CronJobTrigger cronjobtriggers cronjob", "HTTPTrigger httptriggers http",
+		"KafkaTrigger kafkatriggers kafka", "NATSTrigger natstriggers nats", "KinesisTrigger kinesistriggers kinesis"}
 	if d := cmp.Diff(want, got, cmpSorted); d != "" {
 		t.Errorf("kinds (-want +got):\n%s", d)
 	}

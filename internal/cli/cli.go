@@ -22,6 +22,7 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	localcmd "github.com/kubeless/kubeless/internal/cli/local"
 	runtimecmd "github.com/kubeless/kubeless/internal/cli/runtime"
+	topiccmd "github.com/kubeless/kubeless/internal/cli/topic"
 	triggercmd "github.com/kubeless/kubeless/internal/cli/trigger"
 	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/kubeengine"
@@ -111,6 +112,7 @@ func NewRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	f.OnKubernetes = onKubernetes
 	root.AddCommand(functioncmd.NewCmdFunction(f))
 	root.AddCommand(triggercmd.NewCmdTrigger(f))
+	root.AddCommand(topiccmd.NewCmdTopic(f))
 	root.AddCommand(autoscalecmd.NewCmdAutoscale(f))
 	root.AddCommand(enginecmd.NewCmdEngine(f, chooseEngine, nil))
 	root.AddCommand(&cobra.Command{

@@ -41,6 +41,8 @@ import (
 // +kubebuilder:rbac:groups=kubeless.io,resources=functions;httptriggers;cronjobtriggers,verbs=get;list;watch;patch
 // +kubebuilder:rbac:groups=kubeless.io,resources=functions/status;httptriggers/status;cronjobtriggers/status,verbs=get;patch
 // +kubebuilder:rbac:groups=kubeless.io,resources=functions/finalizers;httptriggers/finalizers;cronjobtriggers/finalizers,verbs=update
+// +kubebuilder:rbac:groups=kubeless.io,resources=kafkatriggers;natstriggers;kinesistriggers,verbs=get;list;watch;patch
+// +kubebuilder:rbac:groups=kubeless.io,resources=kafkatriggers/status;natstriggers/status;kinesistriggers/status,verbs=get;patch
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
@@ -155,9 +157,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		}
 		b := ctrl.NewControllerManagedBy(mgr).
 			For(kind.New()).
-			Owns(rd.owned()).
 			Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(triggersOf)).
 			Named(kind.Kind)
+		if rd.owned != nil {
+			b = b.Owns(rd.owned())
+		}
 		if rd.usesConfig {
 			// What it renders comes from kubeless-config (for a CronJob,
 			// the provision image and cluster domain).

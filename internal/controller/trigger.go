@@ -39,6 +39,15 @@ type renderer struct {
 	// replace, when set, runs before the object is applied: it removes
 	// what the original Kubeless made for the trigger under another name.
 	replace func(ctx context.Context, a *applier, t v1beta1.Trigger) error
+	// unsupported, when set, is the message of the Ready condition of a
+	// kind that this engine does not run yet (owned and render are nil).
+	unsupported string
+}
+
+// eventUnsupported is the renderer of an event trigger kind, which the
+// Kubernetes engine does not run yet (docs/events.md).
+func eventUnsupported(what string) renderer {
+	return renderer{unsupported: "the Kubernetes engine does not deliver " + what + "s yet: use the local engine (kubeless local start), see docs/events.md"}
 }
 
 // renderers are the renderer of each trigger kind.
@@ -61,6 +70,9 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 			return a.replaceOriginalCronJob(ctx, t.(*v1beta1.CronJobTrigger))
 		},
 	},
+	v1beta1.KafkaTriggerKind:   eventUnsupported("Kafka trigger"),
+	v1beta1.NATSTriggerKind:    eventUnsupported("NATS trigger"),
+	v1beta1.KinesisTriggerKind: eventUnsupported("Kinesis trigger"),
 }
 
 // triggerKind returns the trigger kind named kind and its renderer.
@@ -115,6 +127,9 @@ func (r *TriggerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 }
 
 func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd renderer) (metav1.Condition, error) {
+	if rd.unsupported != "" {
+		return falseCondition(v1beta1.ReasonUnsupported, rd.unsupported), nil
+	}
 	var fn v1beta1.Function
 	ns, functionName := t.GetNamespace(), t.TargetFunction()
 	err := r.Client.Get(ctx, types.NamespacedName{Namespace: ns, Name: functionName}, &fn)

@@ -35,8 +35,10 @@ import (
 	"github.com/kubeless/kubeless/internal/engine/sandbox"
 	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
+	"github.com/kubeless/kubeless/internal/events"
 	"github.com/kubeless/kubeless/internal/langruntime"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/api/equality"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -83,6 +85,12 @@ type Options struct {
 	// MaxHeld bounds the calls of one function held while it starts from
 	// zero; 0 means gateway.DefaultMaxHeld.
 	MaxHeld int
+	// KafkaBrokers are the brokers (host:port,...) of the Kafka triggers
+	// that name none; "" means $KUBELESS_KAFKA_BROKERS.
+	KafkaBrokers string
+	// Metrics, when set, registers the event triggers' metrics
+	// (internal/events).
+	Metrics prometheus.Registerer
 }
 
 // Engine is the local engine. Create it with New and start it with Run.
@@ -115,6 +123,9 @@ type Engine struct {
 
 	// scaleHook, when set (tests), is called after each scale event.
 	scaleHook func(k string, ev v1beta1.ScaleEvent)
+
+	eventMetrics *events.Metrics
+	eventsWG     sync.WaitGroup // event consumers
 }
 
 // fnState is the engine's view of one function.
@@ -163,6 +174,7 @@ func New(opts Options) *Engine {
 	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
 		builds: make(chan struct{}, max(2, runtime.NumCPU())),
 		starts: make(chan struct{}, max(4, 2*runtime.NumCPU()))}
+	e.eventMetrics = events.NewMetrics(opts.Metrics)
 	e.triggers = e.newTriggerSets()
 	return e
 }
@@ -284,6 +296,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	e.sched.Stop()
 	cancelRun() // every reconcile goroutine stops its instances
 	e.reconcile.Wait()
+	e.eventsWG.Wait() // event consumers commit what they delivered
 	_ = e.sup.StopAll(e.opts.StopGrace)
 	_ = gwSrv.Shutdown(sctx)
 	e.gw.CloseIdleConnections()
@@ -637,4 +650,5 @@ func (e *Engine) updateRoutesLocked() {
 	if err := e.gw.SetRoutes(r); err != nil {
 		e.logger.Warn("gateway routes", "err", err)
 	}
+	e.syncEventsLocked()
 }

@@ -66,8 +66,25 @@ func (e *Engine) consumers() map[*v1beta1.TriggerKind]consumer {
 	return map[*v1beta1.TriggerKind]consumer{
 		v1beta1.HTTPTriggerKind:    &httpConsumer{e: e, auth: map[string][]string{}},
 		v1beta1.CronJobTriggerKind: &cronConsumer{e: e},
+		v1beta1.KafkaTriggerKind:   newEventConsumer(e, v1beta1.KafkaTriggerKind),
+		v1beta1.NATSTriggerKind:    newEventConsumer(e, v1beta1.NATSTriggerKind),
+		v1beta1.KinesisTriggerKind: unsupportedConsumer{v1beta1.KinesisTriggerKind},
 	}
 }
+
+// unsupportedConsumer refuses the triggers of a kind that the local engine
+// does not run yet.
+type unsupportedConsumer struct{ kind *v1beta1.TriggerKind }
+
+func (c unsupportedConsumer) put(string, v1beta1.Trigger, v1beta1.Trigger, func() error) error {
+	return backend.Errorf(backend.CodeInvalid, "the local engine does not run %ss yet (docs/events.md)", c.kind.What)
+}
+
+func (c unsupportedConsumer) load(string, v1beta1.Trigger) error {
+	return fmt.Errorf("the local engine does not run %ss yet", c.kind.What)
+}
+
+func (c unsupportedConsumer) remove(string) {}
 
 // newTriggerSets returns an empty set for each trigger kind.
 func (e *Engine) newTriggerSets() map[*v1beta1.TriggerKind]*triggerSet {
@@ -149,7 +166,7 @@ func (t engineTriggers) Create(ctx context.Context, in v1beta1.Trigger) (v1beta1
 	if _, ok := t.set.items[k]; ok {
 		return nil, backend.Errorf(backend.CodeAlreadyExists, "%s %q already exists in namespace %q: use kubeless trigger %s update", t.kind.What, tr.GetName(), tr.GetNamespace(), t.kind.Command)
 	}
-	if err := t.e.needFunctionLocked(tr.GetNamespace(), tr.TargetFunction()); err != nil {
+	if err := t.e.needTargetLocked(tr); err != nil {
 		return nil, err
 	}
 	stamp(tr, t.kind.Kind)
@@ -180,7 +197,7 @@ func (t engineTriggers) Update(ctx context.Context, in v1beta1.Trigger) (v1beta1
 	if err := t.checkLocked(tr); err != nil {
 		return nil, err
 	}
-	if err := t.e.needFunctionLocked(tr.GetNamespace(), tr.TargetFunction()); err != nil {
+	if err := t.e.needTargetLocked(tr); err != nil {
 		return nil, err
 	}
 	tr.SetGeneration(tr.GetGeneration() + 1)
@@ -261,6 +278,15 @@ func (t engineTriggers) List(ctx context.Context, namespace string) ([]v1beta1.T
 		return fnKey(out[i].GetNamespace(), out[i].GetName()) < fnKey(out[j].GetNamespace(), out[j].GetName())
 	})
 	return out, nil
+}
+
+// needTargetLocked checks that the function a trigger names exists; an
+// event trigger with a functionSelector may select none yet.
+func (e *Engine) needTargetLocked(tr v1beta1.Trigger) error {
+	if et, ok := tr.(v1beta1.EventTrigger); ok && et.Selector() != nil {
+		return nil
+	}
+	return e.needFunctionLocked(tr.GetNamespace(), tr.TargetFunction())
 }
 
 func (e *Engine) needFunctionLocked(ns, fn string) error {

@@ -14,6 +14,15 @@ import (
 	"github.com/kubeless/kubeless/internal/backend"
 )
 
+// needTarget checks that the function a trigger names exists; an event
+// trigger with a functionSelector may select none yet.
+func (e *Engine) needTarget(ctx context.Context, ns string, t v1beta1.Trigger) error {
+	if et, ok := t.(v1beta1.EventTrigger); ok && et.Selector() != nil {
+		return nil
+	}
+	return e.needFunction(ctx, ns, t.TargetFunction())
+}
+
 // needFunction fails with NotFound when the trigger's function does not
 // exist, as the local engine does.
 func (e *Engine) needFunction(ctx context.Context, ns, name string) error {
@@ -68,7 +77,7 @@ func (k kubeTriggers) Create(ctx context.Context, in v1beta1.Trigger) (v1beta1.T
 	}
 	t.SetNamespace(k.e.ns(t.GetNamespace()))
 	t.SetResourceVersion("")
-	if err := k.e.needFunction(ctx, t.GetNamespace(), t.TargetFunction()); err != nil {
+	if err := k.e.needTarget(ctx, t.GetNamespace(), t); err != nil {
 		return nil, err
 	}
 	labels := t.GetLabels()
@@ -106,7 +115,7 @@ func (k kubeTriggers) Update(ctx context.Context, in v1beta1.Trigger) (v1beta1.T
 		if err := invalid(t.ValidateSpec()); err != nil {
 			return err
 		}
-		if err := k.e.needFunction(ctx, ns, t.TargetFunction()); err != nil {
+		if err := k.e.needTarget(ctx, ns, t); err != nil {
 			return err
 		}
 		if err := k.e.c.Update(ctx, t); err != nil {

@@ -1,0 +1,271 @@
+package trigger
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/spf13/cobra"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/cli/cmdutil"
+	"github.com/kubeless/kubeless/internal/cli/iostreams"
+)
+
+// NewCmdKafka returns the `trigger kafka` group.
+func NewCmdKafka(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kafka <command>",
+		Short: "Call functions with the messages of a Kafka topic",
+	}
+	cmd.AddCommand(NewCmdEventCreate(f, nil, v1beta1.KafkaTriggerKind), NewCmdEventUpdate(f, nil, v1beta1.KafkaTriggerKind),
+		newCmdDelete(f, nil, v1beta1.KafkaTriggerKind), newCmdList(f, nil, "Kafka", eventListRun(v1beta1.KafkaTriggerKind)))
+	return cmd
+}
+
+// NewCmdNATS returns the `trigger nats` group.
+func NewCmdNATS(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "nats <command>",
+		Short: "Call functions with the messages of a NATS subject",
+	}
+	cmd.AddCommand(NewCmdEventCreate(f, nil, v1beta1.NATSTriggerKind), NewCmdEventUpdate(f, nil, v1beta1.NATSTriggerKind),
+		newCmdDelete(f, nil, v1beta1.NATSTriggerKind), newCmdList(f, nil, "NATS", eventListRun(v1beta1.NATSTriggerKind)),
+		NewCmdNATSPublish(f, nil))
+	return cmd
+}
+
+// EventOptions are the flags of kafka|nats create and update.
+type EventOptions struct {
+	IO     *iostreams.IOStreams
+	Engine Engine
+	Kind   *v1beta1.TriggerKind
+	Update bool
+
+	Name             string
+	Namespace        string
+	Topic            string
+	FunctionSelector string
+	FunctionName     string
+	// Broker is --brokers (Kafka) or --url (NATS).
+	Broker          string
+	DeadLetterTopic string
+	MaxRetries      int
+	RetryBackoff    string
+	AtMostOnce      bool
+	Parallelism     int32
+	MaxInFlight     int32
+	DryRun          bool
+	Output          string
+}
+
+// NewCmdEventCreate returns `trigger kafka|nats create`.
+func NewCmdEventCreate(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1beta1.TriggerKind) *cobra.Command {
+	return newCmdEventPut(f, runF, kind, false)
+}
+
+// NewCmdEventUpdate returns `trigger kafka|nats update`.
+func NewCmdEventUpdate(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1beta1.TriggerKind) *cobra.Command {
+	return newCmdEventPut(f, runF, kind, true)
+}
+
+func newCmdEventPut(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1beta1.TriggerKind, update bool) *cobra.Command {
+	opts := &EventOptions{IO: f.IOStreams, Engine: f.Engine, Kind: kind, Update: update, MaxRetries: -1}
+	noun := kind.Command
+	brokerFlag, brokerHelp := "brokers", "Kafka brokers, host:port,... (default: the engine's, $KUBELESS_KAFKA_BROKERS on the local engine)"
+	if kind == v1beta1.NATSTriggerKind {
+		brokerFlag, brokerHelp = "url", "NATS server URL, for example nats://127.0.0.1:4222"
+	}
+	verb, short := "create", "Create a "+kind.What+": each message of the topic calls the functions it selects"
+	example := fmt.Sprintf(`  kubeless trigger %[1]s create orders --trigger-topic orders --function-selector topic=orders
+  kubeless trigger %[1]s create audit --trigger-topic audit --function-name audit-log --dead-letter-topic audit-failed --max-retries 3`, noun)
+	if update {
+		verb, short = "update", "Update a "+kind.What+": only the flags given change"
+		example = fmt.Sprintf("  kubeless trigger %s update orders --trigger-topic orders-v2", noun)
+	}
+	cmd := &cobra.Command{
+		Use:     verb + " <name> [flags]",
+		Short:   short,
+		Example: example,
+		Args:    cmdutil.ExactArgs(1, fmt.Sprintf("%s: the trigger name is required, for example: kubeless trigger %s %s orders --trigger-topic orders --function-selector topic=orders", verb, noun, verb)),
+		RunE: func(c *cobra.Command, args []string) error {
+			opts.Name = args[0]
+			if !update && opts.Topic == "" {
+				return cmdutil.FlagErrorf(c, "--trigger-topic is required: the topic whose messages call the functions, for example --trigger-topic orders")
+			}
+			if !update && opts.FunctionSelector == "" && opts.FunctionName == "" {
+				return cmdutil.FlagErrorf(c, "give --function-selector (for example --function-selector topic=orders) or --function-name")
+			}
+			if opts.FunctionSelector != "" && opts.FunctionName != "" {
+				return cmdutil.FlagErrorf(c, "give either --function-selector or --function-name, not both")
+			}
+			if opts.DryRun && opts.Output != "json" && opts.Output != "yaml" {
+				return cmdutil.FlagErrorf(c, "Output format needs to be yaml or json")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return eventPutRun(c.Context(), opts)
+		},
+	}
+	fl := cmd.Flags()
+	addNamespaceFlag(cmd, &opts.Namespace)
+	fl.StringVar(&opts.Topic, "trigger-topic", "", "Topic (NATS: subject) whose messages call the functions (required)")
+	fl.StringVar(&opts.FunctionSelector, "function-selector", "", "Label query of the functions to call, for example topic=orders or 'topic in (a,b)'")
+	fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the one function to call, instead of --function-selector")
+	fl.StringVar(&opts.Broker, brokerFlag, "", brokerHelp)
+	fl.StringVar(&opts.DeadLetterTopic, "dead-letter-topic", "", "Topic (NATS: subject) that gets the messages whose calls still fail after the retries")
+	fl.IntVar(&opts.MaxRetries, "max-retries", -1, "Retries of a failed call before the message is dead-lettered (default 5)")
+	fl.StringVar(&opts.RetryBackoff, "retry-backoff", "", "Wait before the first retry, doubled for each next one (default 500ms)")
+	fl.BoolVar(&opts.AtMostOnce, "at-most-once", false, "Commit before calling and never retry, as the original Kubeless did")
+	fl.Int32Var(&opts.Parallelism, "parallelism", 0, "Messages of one partition in calls at once (default 1: in order)")
+	fl.Int32Var(&opts.MaxInFlight, "max-in-flight", 0, "Calls of the trigger at once, over all partitions and functions (default 64)")
+	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the trigger instead of creating it")
+	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
+	return cmd
+}
+
+// Trigger returns the trigger of the options, with the selector parsed.
+func (o *EventOptions) Trigger() (v1beta1.Trigger, error) {
+	var sel metav1.LabelSelector
+	if o.FunctionSelector != "" {
+		ls, err := metav1.ParseToLabelSelector(o.FunctionSelector)
+		if err != nil {
+			return nil, fmt.Errorf("invalid --function-selector %q: %v: give a label query such as topic=orders", o.FunctionSelector, err)
+		}
+		sel = *ls
+	}
+	d := v1beta1.EventDelivery{DeadLetterTopic: o.DeadLetterTopic, RetryBackoff: o.RetryBackoff, AtMostOnce: o.AtMostOnce,
+		Parallelism: o.Parallelism, MaxInFlight: o.MaxInFlight}
+	if o.MaxRetries >= 0 {
+		v := int32(o.MaxRetries)
+		d.MaxRetries = &v
+	}
+	meta := metav1.ObjectMeta{Name: o.Name, Namespace: o.Namespace, Labels: map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless}}
+	tm := metav1.TypeMeta{APIVersion: v1beta1.GroupVersion.String(), Kind: o.Kind.Kind}
+	var t v1beta1.Trigger
+	switch o.Kind {
+	case v1beta1.KafkaTriggerKind:
+		t = &v1beta1.KafkaTrigger{TypeMeta: tm, ObjectMeta: meta, Spec: v1beta1.KafkaTriggerSpec{Topic: o.Topic,
+			FunctionSelector: sel, FunctionName: o.FunctionName, Brokers: o.Broker, EventDelivery: d}}
+	case v1beta1.NATSTriggerKind:
+		t = &v1beta1.NATSTrigger{TypeMeta: tm, ObjectMeta: meta, Spec: v1beta1.NATSTriggerSpec{Topic: o.Topic,
+			FunctionSelector: sel, FunctionName: o.FunctionName, URL: o.Broker, EventDelivery: d}}
+	default:
+		return nil, fmt.Errorf("no command for %s", o.Kind.Kind)
+	}
+	if !o.Update {
+		if err := t.ValidateSpec(); err != nil {
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+func eventPutRun(ctx context.Context, o *EventOptions) error {
+	t, err := o.Trigger()
+	if err != nil {
+		return err
+	}
+	po := putOptions{IO: o.IO, Engine: o.Engine, DryRun: o.DryRun, Output: o.Output,
+		Update: o.Update, Name: o.Name, Namespace: o.Namespace}
+	switch t := t.(type) {
+	case *v1beta1.KafkaTrigger:
+		po.Kind = "Kafka"
+		return putTrigger(ctx, po, t)
+	case *v1beta1.NATSTrigger:
+		po.Kind = "NATS"
+		return putTrigger(ctx, po, t)
+	}
+	return nil
+}
+
+func eventListRun(kind *v1beta1.TriggerKind) func(context.Context, *ListOptions) error {
+	return func(ctx context.Context, o *ListOptions) error {
+		cl, err := o.Engine(ctx)
+		if err != nil {
+			return err
+		}
+		ts, err := cl.Triggers(kind).List(ctx, o.Namespace)
+		if err != nil {
+			return err
+		}
+		if o.Output != "" {
+			return cmdutil.PrintOutput(o.IO.Out, o.Output, ts)
+		}
+		var rows [][]string
+		for _, tr := range ts {
+			t := tr.(v1beta1.EventTrigger)
+			target := t.TargetFunction()
+			if s := t.Selector(); s != nil {
+				sel, _ := metav1.LabelSelectorAsSelector(s)
+				target = sel.String()
+			}
+			rows = append(rows, []string{t.GetName(), t.GetNamespace(), t.Source(), target, readyOf(t)})
+		}
+		return table(o.IO, []string{"NAME", "NAMESPACE", "TOPIC", "FUNCTIONS", "READY"}, rows)
+	}
+}
+
+// readyOf is the Ready condition of a trigger as "Reason: message".
+func readyOf(t v1beta1.Trigger) string {
+	for _, c := range t.TriggerStatus().Conditions {
+		if c.Type == v1beta1.ConditionReady {
+			if c.Status == metav1.ConditionTrue {
+				return "True"
+			}
+			return c.Reason + ": " + c.Message
+		}
+	}
+	return ""
+}
+
+// NATSPublishOptions are the flags of `trigger nats publish`.
+type NATSPublishOptions struct {
+	IO      *iostreams.IOStreams
+	URL     string
+	Topic   string
+	Message string
+}
+
+// NewCmdNATSPublish returns `trigger nats publish`.
+func NewCmdNATSPublish(f *cmdutil.Factory, runF func(*NATSPublishOptions) error) *cobra.Command {
+	opts := &NATSPublishOptions{IO: f.IOStreams}
+	cmd := &cobra.Command{
+		Use:     "publish",
+		Short:   "Publish a message to a NATS subject",
+		Example: `  kubeless trigger nats publish --url nats://127.0.0.1:4222 --topic orders --message '{"id": 1}'`,
+		Args:    cobra.NoArgs,
+		RunE: func(c *cobra.Command, _ []string) error {
+			if opts.URL == "" {
+				return cmdutil.FlagErrorf(c, "--url is required: the NATS server, for example --url nats://127.0.0.1:4222")
+			}
+			if runF != nil {
+				return runF(opts)
+			}
+			return natsPublishRun(opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.URL, "url", os.Getenv("KUBELESS_NATS_URL"), "NATS server URL (default $KUBELESS_NATS_URL)")
+	cmd.Flags().StringVar(&opts.Topic, "topic", "kubeless", "Subject to publish to")
+	cmd.Flags().StringVar(&opts.Message, "message", "", "The message's payload")
+	return cmd
+}
+
+func natsPublishRun(o *NATSPublishOptions) error {
+	nc, err := nats.Connect(o.URL, nats.Timeout(10*time.Second))
+	if err != nil {
+		return fmt.Errorf("connect to the NATS server at %s: %w", o.URL, err)
+	}
+	defer nc.Close()
+	if err := nc.Publish(o.Topic, []byte(o.Message)); err != nil {
+		return fmt.Errorf("publish to %s: %w", o.Topic, err)
+	}
+	if err := nc.FlushTimeout(10 * time.Second); err != nil {
+		return fmt.Errorf("publish to %s: %w", o.Topic, err)
+	}
+	return nil
+}

@@ -1,0 +1,292 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/backend"
+	"github.com/kubeless/kubeless/internal/engine/gateway"
+	"github.com/kubeless/kubeless/internal/events"
+)
+
+// EnvKafkaBrokers is the daemon's variable that names the Kafka brokers of
+// the Kafka triggers that name none.
+const EnvKafkaBrokers = "KUBELESS_KAFKA_BROKERS"
+
+// Event triggers (Kafka, NATS) on the local engine: an eventConsumer per
+// kind runs, for each trigger, one consumer per function it selects (the
+// original's one consumer group per trigger and function), delivering
+// through the gateway handler in process (internal/events). The functions
+// a trigger selects are looked at again whenever the functions change
+// (updateRoutesLocked calls syncEventsLocked). The trigger's Ready
+// condition says whether it consumes, and if not why.
+
+// eventConsumer runs the event triggers of one kind.
+type eventConsumer struct {
+	e    *Engine
+	kind *v1beta1.TriggerKind
+	runs map[string]*eventRun // by trigger key
+}
+
+// eventRun is what runs for one trigger.
+type eventRun struct {
+	t        v1beta1.EventTrigger
+	inFlight chan struct{}
+	fns      map[string]*fnConsumer // by function name
+	wg       *sync.WaitGroup
+}
+
+// fnConsumer is the consumer of one (trigger, function) pair.
+type fnConsumer struct {
+	cancel context.CancelFunc
+	done   chan struct{}
+	err    error // its last state; nil once it consumes
+	ok     bool  // it reported a state
+}
+
+func newEventConsumer(e *Engine, kind *v1beta1.TriggerKind) *eventConsumer {
+	return &eventConsumer{e: e, kind: kind, runs: map[string]*eventRun{}}
+}
+
+// check refuses what the engine cannot run: a Kafka trigger with no
+// brokers, a name-selected function that does not exist.
+func (c *eventConsumer) check(t v1beta1.EventTrigger) error {
+	switch t := t.(type) {
+	case *v1beta1.KafkaTrigger:
+		if c.e.kafkaBrokers(t) == "" {
+			return backend.Errorf(backend.CodeInvalid, "Kafka trigger %q names no brokers: give --brokers host:port, or start the local engine with %s=host:port", t.Name, EnvKafkaBrokers)
+		}
+	case *v1beta1.NATSTrigger:
+		if t.Spec.URL == "" {
+			return backend.Errorf(backend.CodeInvalid, "NATS trigger %q names no server: give --url nats://host:port", t.Name)
+		}
+	}
+	return nil
+}
+
+func (c *eventConsumer) put(key string, tr, _ v1beta1.Trigger, store func() error) error {
+	t := tr.(v1beta1.EventTrigger)
+	if err := c.check(t); err != nil {
+		return err
+	}
+	if err := store(); err != nil {
+		return err
+	}
+	c.stop(key)
+	c.start(key, t)
+	return nil
+}
+
+func (c *eventConsumer) load(key string, tr v1beta1.Trigger) error {
+	t := tr.(v1beta1.EventTrigger)
+	if err := c.check(t); err != nil {
+		return err
+	}
+	c.start(key, t)
+	return nil
+}
+
+func (c *eventConsumer) remove(key string) {
+	if r, ok := c.runs[key]; ok {
+		for fn := range r.fns {
+			c.e.eventMetrics.Forget(events.Labels{Kind: c.kind.Kind, Namespace: r.t.GetNamespace(), Trigger: r.t.GetName(), Function: fn})
+		}
+	}
+	c.stop(key)
+}
+
+func (c *eventConsumer) start(key string, t v1beta1.EventTrigger) {
+	c.runs[key] = &eventRun{t: t, inFlight: events.NewInFlight(t.DeliverySpec()), fns: map[string]*fnConsumer{}, wg: &c.e.eventsWG}
+	c.sync(key)
+}
+
+// stop stops the consumers of a trigger; they end on their own (their
+// commits of delivered messages included).
+func (c *eventConsumer) stop(key string) {
+	r, ok := c.runs[key]
+	if !ok {
+		return
+	}
+	for _, fc := range r.fns {
+		fc.cancel()
+	}
+	delete(c.runs, key)
+}
+
+// sync starts the consumers of the functions the trigger selects now and
+// stops the others, then updates its Ready condition.
+func (c *eventConsumer) sync(key string) {
+	r := c.runs[key]
+	want := map[string]bool{}
+	for _, st := range c.e.fns {
+		if v1beta1.Selects(r.t, st.fn) {
+			want[st.fn.Name] = true
+		}
+	}
+	for name, fc := range r.fns {
+		if !want[name] {
+			fc.cancel()
+			delete(r.fns, name)
+		}
+	}
+	for name := range want {
+		if _, ok := r.fns[name]; !ok && c.e.runCtx != nil {
+			r.fns[name] = c.run(key, r, name)
+		}
+	}
+	c.setReadyLocked(key, r)
+}
+
+// run starts the consumer of trigger key for function fn.
+func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
+	e := c.e
+	t := r.t
+	ctx, cancel := context.WithCancel(e.runCtx)
+	fc := &fnConsumer{cancel: cancel, done: make(chan struct{})}
+	d := &events.Deliverer{
+		Function: fn, EventNamespace: t.EventNamespace(), Delivery: t.DeliverySpec(),
+		Invoke: e.invokeEvent(t.GetNamespace()), InFlight: r.inFlight,
+		Metrics: e.eventMetrics, Labels: events.Labels{Kind: c.kind.Kind, Namespace: t.GetNamespace(), Trigger: t.GetName(), Function: fn},
+		Logger: e.logger,
+	}
+	state := func(err error) {
+		e.mu.Lock()
+		defer e.mu.Unlock()
+		if cur, ok := c.runs[key]; !ok || cur != r || r.fns[fn] != fc {
+			return // replaced or stopped
+		}
+		fc.err, fc.ok = err, true
+		c.setReadyLocked(key, r)
+	}
+	group := events.GroupID(t.GetNamespace(), t.GetName(), fn, t.Source())
+	var runner interface{ Run(context.Context) error }
+	switch t := t.(type) {
+	case *v1beta1.KafkaTrigger:
+		runner = &events.KafkaConsumer{Brokers: events.SplitBrokers(e.kafkaBrokers(t)), Topic: t.Spec.Topic, Group: group,
+			Deliverer: d, State: state, Logger: e.logger}
+	case *v1beta1.NATSTrigger:
+		runner = &events.NATSConsumer{URL: t.Spec.URL, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: e.logger}
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer close(fc.done)
+		if err := runner.Run(ctx); err != nil {
+			e.logger.Error("event consumer stopped", "trigger", t.GetName(), "namespace", t.GetNamespace(), "function", fn, "err", err)
+			state(err)
+		}
+	}()
+	return fc
+}
+
+// setReadyLocked writes the trigger's Ready condition from its consumers'
+// states, when it changed.
+func (c *eventConsumer) setReadyLocked(key string, r *eventRun) {
+	stored, ok := c.e.triggers[c.kind].items[key]
+	if !ok || c.e.store == nil {
+		return
+	}
+	t := r.t
+	cond := metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady}
+	var names, waiting []string
+	var failure error
+	for name, fc := range r.fns {
+		names = append(names, name)
+		switch {
+		case !fc.ok:
+			waiting = append(waiting, name)
+		case fc.err != nil && failure == nil:
+			failure = fc.err
+		}
+	}
+	sort.Strings(names)
+	switch {
+	case len(names) == 0:
+		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.ReasonNoFunctionSelected
+		if fn := t.TargetFunction(); fn != "" {
+			cond.Reason = v1beta1.ReasonFunctionNotFound
+			cond.Message = fmt.Sprintf("function %q does not exist in namespace %s: deploy it", fn, t.GetNamespace())
+		} else {
+			sel, _ := metav1.LabelSelectorAsSelector(t.Selector())
+			cond.Message = fmt.Sprintf("no function of namespace %s has the labels %s: deploy one with --label, or fix --function-selector", t.GetNamespace(), sel)
+		}
+	case failure != nil:
+		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1beta1.ReasonBrokerUnreachable, failure.Error()
+	case len(waiting) > 0:
+		cond.Status, cond.Reason = metav1.ConditionUnknown, v1beta1.ReasonReconciling
+		cond.Message = "connecting to the broker for " + strings.Join(waiting, ", ")
+	default:
+		cond.Message = fmt.Sprintf("delivers %s to %s", t.Source(), strings.Join(names, ", "))
+	}
+	cur := stored.TriggerStatus()
+	if old := meta.FindStatusCondition(cur.Conditions, v1beta1.ConditionReady); old != nil &&
+		old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message {
+		return
+	}
+	cond.ObservedGeneration = stored.GetGeneration()
+	cond.LastTransitionTime = nowMeta()
+	meta.SetStatusCondition(&cur.Conditions, cond)
+	if err := c.e.putLocked(key, stored); err != nil {
+		c.e.logger.Error("persist event trigger status", "trigger", key, "err", err)
+	}
+}
+
+// syncEventsLocked looks again at the functions each event trigger
+// selects (a function was deployed, updated or deleted).
+func (e *Engine) syncEventsLocked() {
+	for _, s := range e.triggers {
+		if c, ok := s.use.(*eventConsumer); ok {
+			for key := range c.runs {
+				c.sync(key)
+			}
+		}
+	}
+}
+
+// kafkaBrokers returns the brokers of a Kafka trigger: its own, or the
+// engine's.
+func (e *Engine) kafkaBrokers(t *v1beta1.KafkaTrigger) string {
+	if t.Spec.Brokers != "" {
+		return t.Spec.Brokers
+	}
+	if e.opts.KafkaBrokers != "" {
+		return e.opts.KafkaBrokers
+	}
+	return os.Getenv(EnvKafkaBrokers)
+}
+
+// invokeEvent returns the Invoker of functions of namespace ns: a POST
+// through the gateway handler, in process.
+func (e *Engine) invokeEvent(ns string) events.Invoker {
+	return func(ctx context.Context, fn string, h http.Header, body []byte) (int, error) {
+		path := "/" + fn + "/"
+		if ns != gateway.DefaultNamespace {
+			path = "/" + ns + "/" + fn + "/"
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://kubeless-events"+path, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.RemoteAddr = "127.0.0.1:0"
+		req.Header = h.Clone()
+		w := &captureWriter{header: http.Header{}}
+		e.gw.ServeHTTP(w, req)
+		if err := ctx.Err(); err != nil {
+			return 0, err
+		}
+		if w.status == 0 {
+			w.status = http.StatusOK
+		}
+		return w.status, nil
+	}
+}
