@@ -45,7 +45,7 @@ func (f *fakeWaker) Wake(ctx context.Context, fn Function) (*url.URL, error) {
 var hello = Function{Namespace: "default", Name: "hello", TargetPort: 8080}
 
 type answer struct {
-	code              int
+	code             int
 	body, retryAfter string
 }
 
