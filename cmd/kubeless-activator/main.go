@@ -17,20 +17,12 @@ import (
 	"time"
 
 	"github.com/go-logr/logr"
-	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
-	toolscache "k8s.io/client-go/tools/cache"
 	ctrl "sigs.k8s.io/controller-runtime"
-	"sigs.k8s.io/controller-runtime/pkg/builder"
-	"sigs.k8s.io/controller-runtime/pkg/cache"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlconfig "sigs.k8s.io/controller-runtime/pkg/client/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	"sigs.k8s.io/controller-runtime/pkg/metrics"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
-	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
-	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/activator"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 )
@@ -76,10 +68,9 @@ func run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("no Kubernetes API server: %w (give --kubeconfig or run in a cluster)", err)
 	}
-	ours := labels.SelectorFromSet(labels.Set{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless})
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:                 kubescheme.New(),
-		Cache:                  cache.Options{DefaultLabelSelector: ours},
+		Cache:                  activator.CacheOptions(),
 		Metrics:                metricsserver.Options{BindAddress: *metricsAddr},
 		HealthProbeBindAddress: *probeAddr,
 	})
@@ -92,41 +83,10 @@ func run(args []string) error {
 	if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
 		return err
 	}
-	waker := &activator.KubeWaker{Client: mgr.GetClient()}
-	a, err := activator.New(activator.Options{
-		Waker: waker, MaxHeld: *maxHeld, HoldTimeout: *holdTimeout,
-		Registry: metrics.Registry, Log: log,
-	})
-	if err != nil {
-		return err
-	}
 	ctx := ctrl.SetupSignalHandler()
-	pods, err := mgr.GetCache().GetInformer(ctx, &corev1.Pod{})
-	if err != nil {
-		return err
-	}
-	notify := func(obj any) { waker.NotifyPod(obj) }
-	if _, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    notify,
-		UpdateFunc: func(_, obj any) { notify(obj) },
-		DeleteFunc: notify,
-	}); err != nil {
-		return err
-	}
-	listeners := activator.NewListeners(a, nil)
-	defer listeners.Close()
-	hasPort := predicate.NewPredicateFuncs(func(o client.Object) bool {
-		_, ok := o.GetAnnotations()[v1beta1.AnnotationActivatorPort]
-		return ok
-	})
-	// Every Service event reads the whole set again, so a Service that
-	// loses its annotation (the function keeps its pods now) must reach
-	// the reconciler too: the predicate lets through any change of one
-	// that had it or has it.
-	err = ctrl.NewControllerManagedBy(mgr).
-		Named("activator-ports").
-		For(&corev1.Service{}, builder.WithPredicates(predicate.Or(hasPort, predicate.AnnotationChangedPredicate{}))).
-		Complete(&activator.ServiceReconciler{Client: mgr.GetClient(), Listeners: listeners})
+	_, err = activator.Setup(ctx, mgr, activator.Options{
+		MaxHeld: *maxHeld, HoldTimeout: *holdTimeout, Registry: metrics.Registry, Log: log,
+	}, nil)
 	if err != nil {
 		return err
 	}
