@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -132,6 +133,9 @@ func TestActivatorWakesAFunctionAtZero(t *testing.T) {
 		if err := admin.Create(ctx, o); err != nil {
 			t.Fatal(err)
 		}
+		// Namespaces are not emptied here (no namespace controller): a
+		// Service left behind would still claim the activator port.
+		t.Cleanup(func() { admin.Delete(context.Background(), o) })
 	}
 
 	cfg := rest.CopyConfig(env.Config)
@@ -145,7 +149,8 @@ func TestActivatorWakesAFunctionAtZero(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := &ports{addrs: map[int32]string{}}
-	if _, err := activator.Setup(ctx, mgr, activator.Options{HoldTimeout: 2 * time.Minute}, p.listen); err != nil {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if _, err := activator.Setup(ctx, mgr, activator.Options{HoldTimeout: 2 * time.Minute, Log: log}, p.listen); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
