@@ -2,7 +2,10 @@ package activator
 
 import (
 	"context"
+	"errors"
 	"net"
+	"net/http"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -11,6 +14,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/manager"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -26,6 +30,9 @@ func CacheOptions() cache.Options {
 // mgr's pod informer, and Listeners kept in step with the Services that
 // name an activator port. opts.Waker is set by Setup; listen opens a port
 // (nil: TCP on every address). The Listeners are closed when ctx ends.
+// mgr's readiness check "ports" fails until the ports of the Services
+// there were at start are open: the controller names only ready activator
+// pods in EndpointSlices.
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options, listen func(port int32) (net.Listener, error)) (*Activator, error) {
 	waker := &KubeWaker{Client: mgr.GetClient()}
 	opts.Waker = waker
@@ -57,6 +64,30 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options, listen func(port
 		Named("activator-ports").
 		For(&corev1.Service{}, builder.WithPredicates(predicate.Or(hasPort, predicate.AnnotationChangedPredicate{}))).
 		Complete(&ServiceReconciler{Client: mgr.GetClient(), Listeners: listeners})
+	if err != nil {
+		return nil, err
+	}
+	var ready atomic.Bool
+	err = mgr.Add(manager.RunnableFunc(func(ctx context.Context) error {
+		if !mgr.GetCache().WaitForCacheSync(ctx) {
+			return nil
+		}
+		r := &ServiceReconciler{Client: mgr.GetClient(), Listeners: listeners}
+		if _, err := r.Reconcile(ctx, ctrl.Request{}); err != nil {
+			return err
+		}
+		ready.Store(true)
+		return nil
+	}))
+	if err != nil {
+		return nil, err
+	}
+	err = mgr.AddReadyzCheck("ports", func(*http.Request) error {
+		if !ready.Load() {
+			return errors.New("the activator ports are not open yet")
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
