@@ -27,3 +27,8 @@ const AnnotationIdleWindow = "kubeless.io/idle-window"
 // scales on concurrency: its target average value is the number of calls in
 // flight per instance.
 const MetricConcurrency = "concurrency"
+
+// AnnotationActivatorPort, on the Service of a function that scales to
+// zero, is the port of the activator that receives the function's calls
+// while it has no ready pod; the controller allocates it.
+const AnnotationActivatorPort = "kubeless.io/activator-port"

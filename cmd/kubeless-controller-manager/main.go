@@ -23,6 +23,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
+	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/controller"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
@@ -70,6 +71,8 @@ func run(args []string) error {
 		provision   = fs.String("provision-image", render.DefaultProvisionImage, "Image of the prepare init container and of cron trigger jobs (kubeless-config provision-image wins)")
 		pullPolicy  = fs.String("image-pull-policy", string(corev1.PullIfNotPresent), "Pull policy of the generated containers: Always, IfNotPresent or Never (kubeless-config image-pull-policy wins)")
 		logJSON     = fs.Bool("log-json", false, "Log JSON lines instead of text")
+		idleWindow  = fs.String("idle-window", envOr("KUBELESS_IDLE_WINDOW", "60s"), "How long a function that scales to zero may go without a call before its last pod stops ($KUBELESS_IDLE_WINDOW; a function's annotation kubeless.io/idle-window wins)")
+		activatorNS = fs.String("activator-namespace", "", "Namespace of the kubeless-activator pods (default: --config-namespace)")
 		overrides   = imageOverrides{}
 	)
 	fs.Var(overrides, "runtime-image", "RUNTIME=IMAGE: run that runtime's functions in IMAGE instead of the catalog's (repeatable)")
@@ -79,6 +82,10 @@ func run(args []string) error {
 	pp, err := controller.ParsePullPolicy(*pullPolicy)
 	if err != nil {
 		return fmt.Errorf("--image-pull-policy: %w", err)
+	}
+	idle, err := backend.ParseIdleWindow("--idle-window", *idleWindow)
+	if err != nil {
+		return err
 	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
 	if *logJSON {
@@ -125,7 +132,7 @@ func run(args []string) error {
 	}
 	opts := controller.Options{Config: cmKey, Render: render.Config{
 		ProvisionImage: *provision, ImagePullPolicy: pp, RuntimeImageOverride: overrides,
-	}}
+	}, Zero: controller.ZeroOptions{IdleWindow: idle, ActivatorNamespace: *activatorNS}}
 	if err := controller.Setup(ctx, mgr, opts); err != nil {
 		return err
 	}

@@ -29,6 +29,7 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"--image-pull-policy=Sometimes"}, `--image-pull-policy: image pull policy "Sometimes" is not one of Always, IfNotPresent, Never`},
 		{[]string{"--runtime-image=python3.11"}, "want RUNTIME=IMAGE"},
+		{[]string{"--idle-window=0"}, `invalid --idle-window "0": use a positive duration such as 90s or 5m`},
 	} {
 		err := run(tc.args)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -25,9 +25,8 @@ const DefaultIdleWindow = 60 * time.Second
 // NormalizeAutoscaler checks what `kubeless autoscale create` sends for the
 // function name in namespace and returns a copy named like the function
 // and scaling its apps/v1 Deployment, unless it says otherwise. maxLimit,
-// when > 0, is the largest --max the engine accepts. Both engines use it;
-// an engine that cannot run a function at zero instances refuses
-// minReplicas 0 itself (RefuseScaleToZero).
+// when > 0, is the largest --max the engine accepts. Both engines use it,
+// and both run a function at zero instances (minReplicas 0).
 func NormalizeAutoscaler(h *autoscalingv2.HorizontalPodAutoscaler, namespace, name string, maxLimit int32, engine string) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	if h.Spec.MinReplicas != nil && *h.Spec.MinReplicas < 0 {
 		return nil, Errorf(CodeInvalid, "invalid --min %d: use 0 (scale to zero when idle) or more", *h.Spec.MinReplicas)
@@ -59,15 +58,6 @@ func NormalizeAutoscaler(h *autoscalingv2.HorizontalPodAutoscaler, namespace, na
 // idle (minReplicas 0).
 func ScalesToZero(h *autoscalingv2.HorizontalPodAutoscaler) bool {
 	return h != nil && h.Spec.MinReplicas != nil && *h.Spec.MinReplicas == 0
-}
-
-// RefuseScaleToZero is the error of an engine that cannot yet run a
-// function at zero instances, or nil when h does not ask for it.
-func RefuseScaleToZero(h *autoscalingv2.HorizontalPodAutoscaler, engine string) error {
-	if !ScalesToZero(h) {
-		return nil
-	}
-	return Errorf(CodeInvalid, "invalid --min 0: the %s engine cannot scale a function to zero yet (its HorizontalPodAutoscaler needs 1 or more): use --min 1, or the local engine", engine)
 }
 
 // IdleWindow returns the idle window that h's v1beta1.AnnotationIdleWindow

@@ -44,12 +44,6 @@ func TestNormalizeAutoscalerScaleToZero(t *testing.T) {
 			}
 		})
 	}
-	if err := RefuseScaleToZero(h(1, 2, ""), "kubernetes"); err != nil {
-		t.Errorf("min 1 refused: %v", err)
-	}
-	if err := RefuseScaleToZero(h(0, 2, ""), "kubernetes"); !IsInvalid(err) {
-		t.Errorf("min 0 on kubernetes: %v", err)
-	}
 }
 
 func TestScaleToZeroAutoscaler(t *testing.T) {

@@ -18,6 +18,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -50,6 +51,8 @@ import (
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+// +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;patch;delete
+// +kubebuilder:rbac:groups=apps,resources=deployments/scale,verbs=get;update
 
 // Options configure the controller.
 type Options struct {
@@ -60,6 +63,8 @@ type Options struct {
 	// override (provision image, pull policy, pull secrets, cluster domain),
 	// and the runtime image overrides.
 	Render render.Config
+	// Zero configures scale to zero.
+	Zero ZeroOptions
 }
 
 // DefaultConfig is where kubeless-config lives unless told otherwise
@@ -79,10 +84,14 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return o.GetNamespace() == opts.Config.Namespace && o.GetName() == opts.Config.Name
 	})
 
+	opts.Zero.defaults(opts.Config.Namespace)
+	isActivator := predicate.NewPredicateFuncs(func(o client.Object) bool {
+		return o.GetNamespace() == opts.Zero.ActivatorNamespace && o.GetLabels()["app"] == ActivatorLabel
+	})
 	fr := &FunctionReconciler{
 		Client: mgr.GetClient(), Scheme: mgr.GetScheme(),
 		Recorder: mgr.GetEventRecorder("kubeless-controller"),
-		config:   src, applier: ap,
+		config:   src, applier: ap, zero: newZero(mgr.GetClient(), opts.Zero),
 	}
 	allFunctions := func(ctx context.Context, _ client.Object) []reconcile.Request {
 		var l v1beta1.FunctionList
@@ -108,7 +117,11 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		Owns(&corev1.Service{}).
 		Owns(&appsv1.Deployment{}).
 		Owns(&autoscalingv2.HorizontalPodAutoscaler{}).
+		Owns(&discoveryv1.EndpointSlice{}).
 		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(podFunction)).
+		// The activator's pods: the EndpointSlices of functions at zero
+		// name them.
+		Watches(&corev1.Pod{}, handler.EnqueueRequestsFromMapFunc(allFunctions), builder.WithPredicates(isActivator)).
 		Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(allFunctions), builder.WithPredicates(isConfig)).
 		Named("function").
 		Complete(fr)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -89,7 +90,8 @@ func startController(t *testing.T) client.Client {
 			startOnce.err = err
 			return
 		}
-		opts := controller.Options{Render: render.Config{ProvisionImage: testProvisionImage, ImagePullPolicy: testPullPolicy}}
+		opts := controller.Options{Render: render.Config{ProvisionImage: testProvisionImage, ImagePullPolicy: testPullPolicy},
+			Zero: controller.ZeroOptions{Transport: &http.Transport{DialContext: dialPod}}}
 		if err := controller.Setup(ctx, mgr, opts); err != nil {
 			startOnce.err = err
 			return

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
@@ -14,6 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -44,6 +47,7 @@ type FunctionReconciler struct {
 	Recorder events.EventRecorder
 	config   *configSource
 	applier  *applier
+	zero     *zero
 }
 
 // Reconcile brings one Function's objects and status up to date.
@@ -68,11 +72,14 @@ func (r *FunctionReconciler) Reconcile(ctx context.Context, req ctrl.Request) (c
 	if !fn.DeletionTimestamp.IsZero() {
 		return ctrl.Result{}, nil
 	}
-	cond, d, err := r.ensure(ctx, &fn)
+	// ensure may add a scale event to fn's status: the status patch is
+	// made against fn as read.
+	orig := fn.DeepCopy()
+	cond, d, again, err := r.ensure(ctx, &fn)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	return ctrl.Result{}, r.setStatus(ctx, &fn, cond, d, r.substitution(ctx, &fn))
+	return ctrl.Result{RequeueAfter: again}, r.setStatus(ctx, orig, &fn, cond, d, r.substitution(ctx, &fn))
 }
 
 // substitution is the note "python3.7 runs on python3.9" when fn's runtime
@@ -90,28 +97,57 @@ func (r *FunctionReconciler) substitution(ctx context.Context, fn *v1beta1.Funct
 }
 
 // ensure renders and applies fn's objects. It returns the Ready condition,
-// and fn's Deployment as the API server has it (nil when it was not
-// applied). An error is a failure worth a retry.
-func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (metav1.Condition, *appsv1.Deployment, error) {
+// fn's Deployment as the API server has it (nil when it was not applied),
+// and when to look again (0: at the next event). An error is a failure
+// worth a retry.
+func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (metav1.Condition, *appsv1.Deployment, time.Duration, error) {
+	cond, d, objs, err := r.ensureObjects(ctx, fn)
+	if err != nil || d == nil {
+		return cond, d, 0, err
+	}
+	var pods corev1.PodList
+	if err := r.Client.List(ctx, &pods, client.InNamespace(fn.Namespace), client.MatchingLabels(render.SelectorLabels(fn))); err != nil {
+		return metav1.Condition{}, nil, 0, err
+	}
+	key := types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name}
+	if r.zero == nil || !render.ScalesToZero(fn) {
+		if r.zero != nil {
+			r.zero.forget(key)
+		}
+		if err := r.applier.deleteIfOwned(ctx, endpointSlice(fn), fn); err != nil {
+			return metav1.Condition{}, nil, 0, err
+		}
+		return podsCondition(d, pods.Items), d, 0, nil
+	}
+	again, err := r.route(ctx, fn, objs.service, d, pods.Items, objs.activatorPort)
+	if err != nil {
+		return metav1.Condition{}, nil, 0, err
+	}
+	return zeroCondition(d, pods.Items), d, again, nil
+}
+
+// ensureObjects renders and applies fn's objects but the EndpointSlice. It
+// returns a condition only when something kept them from being applied.
+func (r *FunctionReconciler) ensureObjects(ctx context.Context, fn *v1beta1.Function) (metav1.Condition, *appsv1.Deployment, *functionObjects, error) {
 	st, err := r.config.load(ctx)
 	if err != nil {
 		var ce *configError
 		if errors.As(err, &ce) {
-			return falseCondition(v1beta1.ReasonInvalidConfig, err.Error()), nil, nil
+			return falseCondition(v1beta1.ReasonInvalidConfig, err.Error()), nil, nil, nil
 		}
-		return metav1.Condition{}, nil, err
+		return metav1.Condition{}, nil, nil, err
 	}
 	objs, err := renderFunction(fn, st)
 	if err != nil {
 		if reason := render.Reason(err); reason != "" {
-			return falseCondition(reason, err.Error()), nil, nil
+			return falseCondition(reason, err.Error()), nil, nil, nil
 		}
-		return metav1.Condition{}, nil, err
+		return metav1.Condition{}, nil, nil, err
 	}
 	if objs.hpa != nil {
 		replicas, rv, err := r.replicasUnderAutoscaler(ctx, objs.deployment)
 		if err != nil {
-			return metav1.Condition{}, nil, err
+			return metav1.Condition{}, nil, nil, err
 		}
 		objs.deployment.Spec.Replicas = replicas
 		// Applied on that version only: if the autoscaler scales
@@ -119,33 +155,38 @@ func (r *FunctionReconciler) ensure(ctx context.Context, fn *v1beta1.Function) (
 		// what the autoscaler set.
 		objs.deployment.ResourceVersion = rv
 	}
+	if r.zero != nil && render.ScalesToZero(fn) {
+		if objs.activatorPort, err = r.zero.port(ctx, fn); err != nil {
+			return falseCondition(v1beta1.ReasonInvalidAutoscaler, err.Error()), nil, nil, nil
+		}
+		if objs.service.Annotations == nil {
+			objs.service.Annotations = map[string]string{}
+		}
+		objs.service.Annotations[v1beta1.AnnotationActivatorPort] = strconv.Itoa(int(objs.activatorPort))
+	}
 	var d *appsv1.Deployment
 	for _, obj := range objs.list() {
 		u, err := r.applier.apply(ctx, obj, fn)
 		if cond, ok := refused(obj, err); ok {
-			return cond, nil, nil
+			return cond, nil, nil, nil
 		}
 		if err != nil {
-			return metav1.Condition{}, nil, err
+			return metav1.Condition{}, nil, nil, err
 		}
 		if _, ok := obj.(*appsv1.Deployment); ok {
 			d = &appsv1.Deployment{}
 			if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.Object, d); err != nil {
-				return metav1.Condition{}, nil, err
+				return metav1.Condition{}, nil, nil, err
 			}
 		}
 	}
 	if objs.hpa == nil {
 		hpa := &autoscalingv2.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Namespace: fn.Namespace, Name: fn.Name}}
 		if err := r.applier.deleteIfOwned(ctx, hpa, fn); err != nil {
-			return metav1.Condition{}, nil, err
+			return metav1.Condition{}, nil, nil, err
 		}
 	}
-	var pods corev1.PodList
-	if err := r.Client.List(ctx, &pods, client.InNamespace(fn.Namespace), client.MatchingLabels(render.SelectorLabels(fn))); err != nil {
-		return metav1.Condition{}, nil, err
-	}
-	return podsCondition(d, pods.Items), d, nil
+	return metav1.Condition{}, d, objs, nil
 }
 
 // replicasUnderAutoscaler is the replicas to apply to d while an autoscaler
@@ -187,6 +228,9 @@ type functionObjects struct {
 	service    *corev1.Service
 	deployment *appsv1.Deployment
 	hpa        *autoscalingv2.HorizontalPodAutoscaler // nil: no autoscaling
+	// activatorPort is the function's port on the activator (0: it does
+	// not scale to zero).
+	activatorPort int32
 }
 
 // list returns the objects in the order they are applied: the pods read
@@ -288,8 +332,7 @@ func falseCondition(reason, msg string) metav1.Condition {
 
 // setStatus writes cond, observedGeneration and the replica counts, and
 // records an Event when the Ready condition changes.
-func (r *FunctionReconciler) setStatus(ctx context.Context, fn *v1beta1.Function, cond metav1.Condition, d *appsv1.Deployment, substitution string) error {
-	orig := fn.DeepCopy()
+func (r *FunctionReconciler) setStatus(ctx context.Context, orig, fn *v1beta1.Function, cond metav1.Condition, d *appsv1.Deployment, substitution string) error {
 	old := meta.FindStatusCondition(orig.Status.Conditions, v1beta1.ConditionReady)
 	cond.ObservedGeneration = fn.Generation
 	meta.SetStatusCondition(&fn.Status.Conditions, cond)

@@ -30,8 +30,10 @@ var manifestParts = []string{
 	"config/rbac/role.yaml",
 	"config/rbac/role_binding.yaml",
 	"config/rbac/leader_election_role.yaml",
+	"config/rbac/activator_role.yaml",
 	"config/manager/kubeless-config.yaml",
 	"config/manager/controller.yaml",
+	"config/manager/activator.yaml",
 }
 
 // kubelessYAML joins the parts into one multi-document file.

@@ -22,17 +22,6 @@ func typed(fn *v1beta1.Function) *v1beta1.Function {
 	return fn
 }
 
-// refuseScaleToZero refuses a function whose autoscaler asks for zero
-// instances: a HorizontalPodAutoscaler cannot scale to zero, and no
-// activator answers the calls of a function at zero on Kubernetes yet.
-func refuseScaleToZero(fn *v1beta1.Function) error {
-	h, err := fn.Spec.Autoscaler()
-	if err != nil {
-		return nil // CheckSpec's and the controller's to report
-	}
-	return backend.RefuseScaleToZero(h, "kubernetes")
-}
-
 // Deploy implements backend.Engine: it creates the Function, labelled
 // created-by=kubeless and function=<name> as the original did.
 func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Function, error) {
@@ -46,9 +35,6 @@ func (e *Engine) Deploy(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 	fn.Labels[v1beta1.LabelCreatedBy] = v1beta1.CreatedByKubeless
 	fn.Labels[v1beta1.LabelFunction] = fn.Name
 	if err := backend.CheckSpec(fn, nil); err != nil {
-		return nil, err
-	}
-	if err := refuseScaleToZero(fn); err != nil {
 		return nil, err
 	}
 	if err := e.c.Create(ctx, typed(fn)); err != nil {
@@ -79,9 +65,6 @@ func (e *Engine) Update(ctx context.Context, in *v1beta1.Function) (*v1beta1.Fun
 			return err
 		}
 		if err := backend.CheckSpec(fn, nil); err != nil {
-			return err
-		}
-		if err := refuseScaleToZero(fn); err != nil {
 			return err
 		}
 		if equality.Semantic.DeepEqual(fn.Spec, cur.Spec) && equality.Semantic.DeepEqual(fn.Labels, cur.Labels) {

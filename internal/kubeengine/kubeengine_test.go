@@ -344,19 +344,20 @@ func TestSetAutoscaler(t *testing.T) {
 	bad.Spec.MaxReplicas = 0
 	_, err = f.e.SetAutoscaler(ctx, "team", "hello", bad)
 	wantCode(t, err, backend.CodeInvalid, "invalid --max 0: it must be at least --min 1")
-	// No activator answers for a function at zero on Kubernetes yet.
+	// The activator answers for a function at zero: min 0 is stored.
 	zero := h.DeepCopy()
 	zero.Spec.MinReplicas = new(int32)
 	zero.Name = "hello"
 	zero.Spec.ScaleTargetRef = autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "hello"}
-	_, err = f.e.SetAutoscaler(ctx, "team", "hello", zero)
-	wantCode(t, err, backend.CodeInvalid, "invalid --min 0: the kubernetes engine cannot scale a function to zero yet (its HorizontalPodAutoscaler needs 1 or more): use --min 1, or the local engine")
-	withZero := &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Name: "hello", Namespace: "team"}}
-	if err := withZero.Spec.SetAutoscaler(zero); err != nil {
+	if _, err := f.e.SetAutoscaler(ctx, "team", "hello", zero); err != nil {
+		t.Fatalf("SetAutoscaler(min 0) = %v", err)
+	}
+	if err := f.c.Get(ctx, client.ObjectKey{Namespace: "team", Name: "hello"}, stored); err != nil {
 		t.Fatal(err)
 	}
-	_, err = f.e.Update(ctx, withZero)
-	wantCode(t, err, backend.CodeInvalid, "invalid --min 0: the kubernetes engine cannot scale a function to zero yet (its HorizontalPodAutoscaler needs 1 or more): use --min 1, or the local engine")
+	if got, err := stored.Spec.Autoscaler(); err != nil || !backend.ScalesToZero(got) {
+		t.Errorf("stored autoscaler %+v, %v; want minReplicas 0", got, err)
+	}
 	_, err = f.e.SetAutoscaler(ctx, "team", "nope", h)
 	wantCode(t, err, backend.CodeNotFound, `function "nope" not found in namespace "team"`)
 

@@ -191,9 +191,6 @@ func listOpts(namespace string) []client.ListOption {
 func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *autoscalingv2.HorizontalPodAutoscaler) (*v1beta1.Function, error) {
 	ns := e.ns(namespace)
 	if h != nil {
-		if err := backend.RefuseScaleToZero(h, "kubernetes"); err != nil {
-			return nil, err
-		}
 		var err error
 		if h, err = backend.NormalizeAutoscaler(h, ns, name, 0, "kubernetes"); err != nil {
 			return nil, err

@@ -32,8 +32,10 @@ func HPA(fn *v1beta1.Function) (*autoscalingv2.HorizontalPodAutoscaler, error) {
 	minR := a.Spec.MinReplicas
 	if minR != nil && *minR == 0 {
 		// A HorizontalPodAutoscaler cannot scale to zero (minReplicas 0
-		// needs the HPAScaleToZero feature gate) and no activator answers
-		// for a function at zero yet: it keeps one pod.
+		// needs the HPAScaleToZero feature gate). It leaves a Deployment
+		// at zero replicas alone, though: the controller scales it to
+		// zero after its idle window, the activator back to one on a
+		// call, and from one the autoscaler scales as usual.
 		one := int32(1)
 		minR = &one
 	}

@@ -13,6 +13,10 @@ import (
 // port 8080 named http-function-port. The selector is
 // created-by=kubeless,function=<name> unless spec.service has one, and the
 // type ClusterIP unless spec.service says otherwise.
+//
+// A function that scales to zero (ScalesToZero) gets a Service without a
+// selector: the controller writes its EndpointSlice, which names the ready
+// pods, or the activator while there are none.
 func Service(fn *v1beta1.Function) (*corev1.Service, error) {
 	svc := &corev1.Service{
 		TypeMeta:   metav1.TypeMeta{APIVersion: "v1", Kind: "Service"},
@@ -25,7 +29,10 @@ func Service(fn *v1beta1.Function) (*corev1.Service, error) {
 			Port: DefaultPort, TargetPort: intstr.FromInt32(DefaultPort),
 		}}
 	}
-	if len(spec.Selector) == 0 {
+	switch {
+	case ScalesToZero(fn):
+		spec.Selector = nil
+	case len(spec.Selector) == 0:
 		spec.Selector = SelectorLabels(fn)
 	}
 	if spec.Type == "" {
@@ -33,4 +40,11 @@ func Service(fn *v1beta1.Function) (*corev1.Service, error) {
 	}
 	svc.Spec = *spec
 	return svc, nil
+}
+
+// ScalesToZero reports whether fn's autoscaler lets it run no pod when idle
+// (minReplicas 0).
+func ScalesToZero(fn *v1beta1.Function) bool {
+	a, err := fn.Spec.Autoscaler()
+	return err == nil && a != nil && a.Spec.MinReplicas != nil && *a.Spec.MinReplicas == 0
 }

@@ -234,9 +234,6 @@ func (o *DeployOptions) check(c *cobra.Command) error {
 		}
 		o.ScaleToZero = true
 	}
-	if o.ScaleToZero && o.Kubernetes {
-		return cmdutil.FlagErrorf(c, "--scale-to-zero needs the local engine: the Kubernetes engine cannot scale a function to zero yet")
-	}
 	if o.Replicas < 0 {
 		return cmdutil.FlagErrorf(c, "invalid --replicas %d: use 0 or more", o.Replicas)
 	}
