@@ -726,7 +726,7 @@ func (s *suite) concurrency() {
 			}
 			select {
 			case err := <-spin:
-				return fmt.Errorf("the spinning call answered (%v) before it was released, while call %d waited", err, i+1)
+				return fmt.Errorf("the spinning call answered (%s) before it was released, while call %d waited", outcome(err), i+1)
 			default:
 			}
 		}
@@ -1028,7 +1028,7 @@ func (s *suite) waitWorkers(inst *instance, n int, ended <-chan error) error {
 		}
 		select {
 		case err := <-ended:
-			return fmt.Errorf("the busy call answered (%v) before it was released", err)
+			return fmt.Errorf("the busy call answered (%s) before it was released", outcome(err))
 		case <-deadline:
 			return fmt.Errorf("the pool had %v workers %s after a worker began to spin, want %d", v, waitLimit, n)
 		case <-time.After(20 * time.Millisecond):
@@ -1117,12 +1117,20 @@ func waitFiles(limit time.Duration, ended <-chan error, files ...string) error {
 		}
 		select {
 		case err := <-ended:
-			return fmt.Errorf("a call answered before it was released (%v), with %d of %d calls started", err, running, len(files))
+			return fmt.Errorf("a call answered before it was released (%s), with %d of %d calls started", outcome(err), running, len(files))
 		case <-deadline:
 			return fmt.Errorf("only %d of %d calls had started %s after they were sent (the others wait for the running ones to end)", running, len(files), limit)
 		case <-time.After(10 * time.Millisecond):
 		}
 	}
+}
+
+// outcome describes how a call ended: err, or 200 when it is nil.
+func outcome(err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return "200"
 }
 
 // touch creates an empty file.
