@@ -333,11 +333,15 @@ type response struct {
 }
 
 func (s *suite) do(inst *instance, method, path string, body []byte, header map[string]string) (*response, error) {
+	return s.doContext(context.Background(), inst, method, path, body, header)
+}
+
+func (s *suite) doContext(ctx context.Context, inst *instance, method, path string, body []byte, header map[string]string) (*response, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequest(method, inst.base+path, rd)
+	req, err := http.NewRequestWithContext(ctx, method, inst.base+path, rd)
 	if err != nil {
 		return nil, err
 	}
@@ -363,6 +367,13 @@ func (s *suite) get(inst *instance, path string) (*response, error) {
 
 func (s *suite) postJSON(inst *instance, path, body string) (*response, error) {
 	return s.do(inst, "POST", path, []byte(body), map[string]string{"Content-Type": "application/json"})
+}
+
+// postJSONWithin is postJSON with the call given up after limit.
+func (s *suite) postJSONWithin(inst *instance, body string, limit time.Duration) (*response, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	return s.doContext(ctx, inst, "POST", "/", []byte(body), map[string]string{"Content-Type": "application/json"})
 }
 
 func want(r *response, status int) error {
