@@ -30,7 +30,8 @@ FUNCTIONS=(get-nodejs post-nodejs timeout-nodejs get-python post-python get-pyth
   get-ruby post-ruby timeout-ruby get-php post-php timeout-php get-go post-go timeout-go
   get-go-deps get-ruby-deps get-php-deps get-nodejs-deps bad-go-deps bad-ruby-deps bad-php-deps bad-nodejs-deps
   rolling-python
-  broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py)
+  broken bad-deps py312 zip-python tgz-python url-python bad-sum bad-b64sum privileged orig-py
+  compat-bottle compat-express compat-phpresponse)
 # The labels that make Kubernetes' Pod Security admission enforce the
 # restricted profile in a namespace.
 RESTRICTED=(pod-security.kubernetes.io/enforce=restricted pod-security.kubernetes.io/enforce-version=latest)
@@ -794,6 +795,59 @@ stop_controller() {
   wait_for 30 "the controller ($pid) to stop" bash -c "! ps -o stat= -p $pid | grep -qv '^Z'"
 }
 
+# answer FUNCTION PATH: the status line, headers and body of a GET of PATH
+# at the function's cluster IP (kube-proxy), CRs removed.
+answer() {
+  local ip
+  ip=$(kubectl get service "$1" -o jsonpath='{.spec.clusterIP}')
+  curl -s -D - --max-time 60 "http://$ip:8080$2" | tr -d '\r'
+}
+
+# compat_deploy NAME RUNTIME HANDLER FILE: a fresh deploy with the CLI
+# (which waits until the function is Ready).
+compat_deploy() {
+  kubeless_function_delete "$1"
+  run --separate-stderr "$KUBELESS" function deploy "$1" --runtime "$2" --handler "$3" --from-file "$4"
+  [ "$status" -eq 0 ] || { echo "deploy $1: $stderr" >&2; return 1; }
+}
+
+@test "functions written for the original runtimes run unchanged on pods: bottle (Python), the PHP response, Express's members (Node.js)" {
+  compat_deploy compat-bottle python3.11 hellobottle.handler "$REPO_ROOT/runtimes/python/examples-compat/hellobottle.py"
+  compat_deploy compat-phpresponse php8.2 helloresponse.foo "$REPO_ROOT/runtimes/php/examples-compat/helloresponse.php"
+  compat_deploy compat-express nodejs18 helloexpress.foo "$REPO_ROOT/runtimes/nodejs/examples-compat/helloexpress.js"
+
+  run answer compat-bottle '/?name=teapot'
+  [[ ${lines[0]} == "HTTP/1.1 418 "* ]]
+  [[ $output == *$'\nX-Kind: teapot\n'* ]]
+  [[ $output == *"I'm a teapot" ]]
+  run answer compat-bottle '/?name=ann'
+  [[ ${lines[0]} == "HTTP/1.1 201 "* ]]
+  [[ $output == *$'\nLocation: /greetings/ann\n'* ]]
+  run answer compat-bottle '/'
+  [[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+  [[ $output == *$'\nX-Reason: missing name\n'* ]]
+
+  run answer compat-phpresponse '/?name=ann'
+  [[ ${lines[0]} == "HTTP/1.1 201 "* ]]
+  [[ $output == *$'\nLocation: /greetings/ann\n'* ]]
+  [[ $output == *"hello ann" ]]
+  run answer compat-phpresponse '/'
+  [[ ${lines[0]} == "HTTP/1.1 400 "* ]]
+  [[ $output == *$'\nX-Reason: missing name\n'* ]]
+
+  run answer compat-express '/x?y=1'
+  [[ ${lines[0]} == "HTTP/1.1 200 "* ]]
+  [[ $output == *$'\nSet-Cookie: visited=yes; Path=/; HttpOnly\n'* ]]
+  [[ $output == *", you asked for /x?y=1" ]]
+  run answer compat-express '/old'
+  [[ ${lines[0]} == "HTTP/1.1 301 "* ]]
+  [[ $output == *$'\nLocation: /new\n'* ]]
+
+  for fn in compat-bottle compat-phpresponse compat-express; do
+    kubeless_function_delete "$fn"
+  done
+}
+
 @test "an original Kubeless installation is taken over: same Service and cluster IP, one CronJob, the trigger's annotations on its Ingress, no finalizers left" {
   local state=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
   [ -f "$state/controller.pid" ]
@@ -956,6 +1010,21 @@ EOF
   [ -z "$(kubectl get function orig-py -o jsonpath='{.metadata.finalizers}')" ]
   [ -z "$(kubectl get httptrigger orig-py -o jsonpath='{.metadata.finalizers}')" ]
   [ -z "$(kubectl get cronjobtrigger orig-cron -o jsonpath='{.metadata.finalizers}')" ]
+  # the cron trigger fires, once a minute: its CronJob's first Job calls
+  # orig-py and completes, and no minute has two Jobs of the function (a
+  # CronJob names its Jobs <cronjob>-<minutes since the epoch>), nor has
+  # the original's CronJob made one since the takeover
+  local taken=$(($(date +%s) / 60))
+  wait_for 150 "a Job of the CronJob orig-cron" \
+    bash -c "kubectl get jobs -o name | grep -q '^job.batch/orig-cron-'"
+  local job
+  job=$(kubectl get jobs -o name | grep '^job.batch/orig-cron-' | head -1)
+  kubectl wait --for=condition=complete "$job" --timeout=120s
+  local minutes
+  minutes=$(kubectl get jobs -o name | sed -n 's,^job.batch/\(orig-cron\|trigger-orig-py\)-\([0-9]*\)$,\2,p')
+  echo "# cron Jobs of orig-py by minute: $(tr '\n' ' ' <<<"$minutes")" >&3
+  [ -z "$(sort <<<"$minutes" | uniq -d)" ]
+  [ -z "$(kubectl get jobs -o name | sed -n 's,^job.batch/trigger-orig-py-\([0-9]*\)$,\1,p' | awk -v t="$taken" '$1 > t')" ]
   # the triggers can be deleted with their objects
   kubectl delete cronjobtrigger orig-cron --wait=true --timeout=30s
   kubectl delete httptrigger orig-py --wait=true --timeout=30s
