@@ -9,6 +9,11 @@
 #   hack/e2e-cluster.sh                 # everything
 #   KEEP_CLUSTER=1 hack/e2e-cluster.sh  # leave the cluster running afterwards
 #   hack/e2e-cluster.sh -f update       # bats options (here: only matching tests)
+#   CLUSTER_BATS=test/cluster-events.bats hack/e2e-cluster.sh   # only these files
+#
+# One cluster runs on a machine at a time: the script holds an exclusive lock
+# ($KUBELESS_CLUSTER_LOCK, default /tmp/kubeless-cluster.lock) from start to
+# stop, so a second run waits for the first instead of breaking it.
 #
 # Cold: about 5 min for the cluster binaries on top of the envtest ones and
 # 3-5 min for CoreDNS (hack/build-k8s.sh; 25 min with those on a fresh
@@ -28,6 +33,13 @@ step() { times+=("$(printf '%-28s %4ds' "$1" "$2")"); }
 
 ((EUID == 0)) || { echo "e2e-cluster: run as root (the cluster runs containerd and kubelet)" >&2; exit 1; }
 cd "$repo"
+
+lock=${KUBELESS_CLUSTER_LOCK:-/tmp/kubeless-cluster.lock}
+exec 9>"$lock"
+if ! flock -n 9; then
+  echo "e2e-cluster: another cluster run holds $lock; waiting for it" >&2
+  flock 9
+fi
 
 s=$SECONDS
 make -s build
@@ -57,5 +69,7 @@ step "cluster up (with images)" $((SECONDS - s))
 # shellcheck disable=SC1091
 source "$state/env"
 s=$SECONDS
-KUBELESS=$repo/bin/kubeless bats --timing "$@" test/cluster.bats
-step "test/cluster.bats" $((SECONDS - s))
+# shellcheck disable=SC2206
+files=(${CLUSTER_BATS:-test/cluster*.bats})
+KUBELESS=$repo/bin/kubeless bats --timing "$@" "${files[@]}"
+step "${files[*]}" $((SECONDS - s))
