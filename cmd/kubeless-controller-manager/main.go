@@ -63,17 +63,19 @@ func run(args []string) error {
 	fs := flag.NewFlagSet("kubeless-controller-manager", flag.ContinueOnError)
 	ctrlconfig.RegisterFlags(fs)
 	var (
-		metricsAddr = fs.String("metrics-bind-address", ":8080", "Address of the controller's /metrics (0 turns it off)")
-		probeAddr   = fs.String("health-probe-bind-address", ":8081", "Address of /healthz and /readyz")
-		leaderElect = fs.Bool("leader-elect", false, "Elect a leader, so that only one of several replicas works")
-		configNS    = fs.String("config-namespace", envOr("KUBELESS_NAMESPACE", controller.DefaultConfig.Namespace), "Namespace of the kubeless-config ConfigMap ($KUBELESS_NAMESPACE)")
-		configName  = fs.String("config-name", envOr("KUBELESS_CONFIG", controller.DefaultConfig.Name), "Name of the runtime catalog ConfigMap ($KUBELESS_CONFIG)")
-		provision   = fs.String("provision-image", render.DefaultProvisionImage, "Image of the prepare init container and of cron trigger jobs (kubeless-config provision-image wins)")
-		pullPolicy  = fs.String("image-pull-policy", string(corev1.PullIfNotPresent), "Pull policy of the generated containers: Always, IfNotPresent or Never (kubeless-config image-pull-policy wins)")
-		logJSON     = fs.Bool("log-json", false, "Log JSON lines instead of text")
-		idleWindow  = fs.String("idle-window", envOr("KUBELESS_IDLE_WINDOW", "60s"), "How long a function that scales to zero may go without a call before its last pod stops ($KUBELESS_IDLE_WINDOW; a function's annotation kubeless.io/idle-window wins)")
-		activatorNS = fs.String("activator-namespace", "", "Namespace of the kubeless-activator pods (default: --config-namespace)")
-		overrides   = imageOverrides{}
+		metricsAddr  = fs.String("metrics-bind-address", ":8080", "Address of the controller's /metrics (0 turns it off)")
+		probeAddr    = fs.String("health-probe-bind-address", ":8081", "Address of /healthz and /readyz")
+		leaderElect  = fs.Bool("leader-elect", false, "Elect a leader, so that only one of several replicas works")
+		configNS     = fs.String("config-namespace", envOr("KUBELESS_NAMESPACE", controller.DefaultConfig.Namespace), "Namespace of the kubeless-config ConfigMap ($KUBELESS_NAMESPACE)")
+		configName   = fs.String("config-name", envOr("KUBELESS_CONFIG", controller.DefaultConfig.Name), "Name of the runtime catalog ConfigMap ($KUBELESS_CONFIG)")
+		provision    = fs.String("provision-image", render.DefaultProvisionImage, "Image of the prepare init container and of cron trigger jobs (kubeless-config provision-image wins)")
+		pullPolicy   = fs.String("image-pull-policy", string(corev1.PullIfNotPresent), "Pull policy of the generated containers: Always, IfNotPresent or Never (kubeless-config image-pull-policy wins)")
+		logJSON      = fs.Bool("log-json", false, "Log JSON lines instead of text")
+		idleWindow   = fs.String("idle-window", envOr("KUBELESS_IDLE_WINDOW", "60s"), "How long a function that scales to zero may go without a call before its last pod stops ($KUBELESS_IDLE_WINDOW; a function's annotation kubeless.io/idle-window wins)")
+		kafkaBrokers = fs.String("kafka-brokers", os.Getenv("KAFKA_BROKERS"), "Kafka brokers (host:port,...) of the Kafka triggers that name none ($KAFKA_BROKERS)")
+		natsURL      = fs.String("nats-url", os.Getenv("NATS_URL"), "NATS server (nats://host:port) of the NATS triggers that name none ($NATS_URL)")
+		activatorNS  = fs.String("activator-namespace", "", "Namespace of the kubeless-activator pods (default: --config-namespace)")
+		overrides    = imageOverrides{}
 	)
 	fs.Var(overrides, "runtime-image", "RUNTIME=IMAGE: run that runtime's functions in IMAGE instead of the catalog's (repeatable)")
 	if err := fs.Parse(args); err != nil {
@@ -132,7 +134,8 @@ func run(args []string) error {
 	}
 	opts := controller.Options{Config: cmKey, Render: render.Config{
 		ProvisionImage: *provision, ImagePullPolicy: pp, RuntimeImageOverride: overrides,
-	}, Zero: controller.ZeroOptions{IdleWindow: idle, ActivatorNamespace: *activatorNS}}
+	}, Zero: controller.ZeroOptions{IdleWindow: idle, ActivatorNamespace: *activatorNS},
+		Events: controller.EventOptions{KafkaBrokers: *kafkaBrokers, NATSURL: *natsURL}}
 	if err := controller.Setup(ctx, mgr, opts); err != nil {
 		return err
 	}

@@ -28,6 +28,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 	"sigs.k8s.io/controller-runtime/pkg/reconcile"
+	"sigs.k8s.io/controller-runtime/pkg/source"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/render"
@@ -65,6 +66,8 @@ type Options struct {
 	Render render.Config
 	// Zero configures scale to zero.
 	Zero ZeroOptions
+	// Events configures the consumers of event triggers.
+	Events EventOptions
 }
 
 // DefaultConfig is where kubeless-config lives unless told otherwise
@@ -129,6 +132,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 
+	ec := newEventConsumers(opts.Events, mgr.GetLogger().WithName("events"))
+	if err := mgr.Add(ec); err != nil {
+		return err
+	}
 	for _, kind := range v1beta1.TriggerKinds() {
 		rd, ok := renderers[kind]
 		if !ok {
@@ -166,12 +173,19 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		}
 		tr := &TriggerReconciler{
 			Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("kubeless-controller"),
-			Kind: kind.Kind, config: src, applier: ap,
+			Kind: kind.Kind, config: src, applier: ap, events: ec,
 		}
 		b := ctrl.NewControllerManagedBy(mgr).
 			For(kind.New()).
-			Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(triggersOf)).
 			Named(kind.Kind)
+		if rd.events {
+			// A trigger may select any function of its namespace by its
+			// labels; its consumers' state changes come through notify.
+			b = b.Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(eventTriggersOf(mgr, kind))).
+				WatchesRawSource(source.Channel(ec.notify[kind.Kind], &handler.EnqueueRequestForObject{}))
+		} else {
+			b = b.Watches(&v1beta1.Function{}, handler.EnqueueRequestsFromMapFunc(triggersOf))
+		}
 		if rd.owned != nil {
 			b = b.Owns(rd.owned())
 		}

@@ -91,7 +91,8 @@ func startController(t *testing.T) client.Client {
 			return
 		}
 		opts := controller.Options{Render: render.Config{ProvisionImage: testProvisionImage, ImagePullPolicy: testPullPolicy},
-			Zero: controller.ZeroOptions{Transport: &http.Transport{DialContext: dialPod}}}
+			Zero:   controller.ZeroOptions{Transport: &http.Transport{DialContext: dialPod}},
+			Events: controller.EventOptions{Transport: &http.Transport{DialContext: dialPod}}}
 		if err := controller.Setup(ctx, mgr, opts); err != nil {
 			startOnce.err = err
 			return

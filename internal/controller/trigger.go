@@ -42,7 +42,14 @@ type renderer struct {
 	// unsupported, when set, is the message of the Ready condition of a
 	// kind that this engine does not run yet (owned and render are nil).
 	unsupported string
+	// events: the kind's triggers are run by the controller's consumers
+	// (ensureEvents), which make no object.
+	events bool
 }
+
+// eventRenderer is the renderer of an event trigger kind that the
+// controller's consumers run (events.go).
+var eventRenderer = renderer{events: true, usesConfig: true}
 
 // eventUnsupported is the renderer of an event trigger kind, which the
 // Kubernetes engine does not run yet (docs/events.md).
@@ -70,8 +77,8 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 			return a.replaceOriginalCronJob(ctx, t.(*v1beta1.CronJobTrigger))
 		},
 	},
-	v1beta1.KafkaTriggerKind:   eventUnsupported("Kafka trigger"),
-	v1beta1.NATSTriggerKind:    eventUnsupported("NATS trigger"),
+	v1beta1.KafkaTriggerKind:   eventRenderer,
+	v1beta1.NATSTriggerKind:    eventRenderer,
 	v1beta1.KinesisTriggerKind: eventUnsupported("Kinesis trigger"),
 }
 
@@ -101,6 +108,7 @@ type TriggerReconciler struct {
 	Kind    string
 	config  *configSource
 	applier *applier
+	events  *eventConsumers
 }
 
 // Reconcile brings one trigger's object and status up to date.
@@ -111,12 +119,18 @@ func (r *TriggerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 	}
 	t := kind.New()
 	if err := r.Client.Get(ctx, req.NamespacedName, t); err != nil {
+		if apierrors.IsNotFound(err) && rd.events {
+			r.events.stop(r.Kind, req.NamespacedName)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if err := removeOriginalFinalizers(ctx, r.Client, t, originalHTTPTriggerFinalizer, originalCronJobTriggerFinalizer); err != nil {
 		return ctrl.Result{}, err
 	}
 	if !t.GetDeletionTimestamp().IsZero() {
+		if rd.events {
+			r.events.stop(r.Kind, req.NamespacedName)
+		}
 		return ctrl.Result{}, nil
 	}
 	cond, err := r.ensure(ctx, t, rd)
@@ -129,6 +143,9 @@ func (r *TriggerReconciler) Reconcile(ctx context.Context, req ctrl.Request) (ct
 func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd renderer) (metav1.Condition, error) {
 	if rd.unsupported != "" {
 		return falseCondition(v1beta1.ReasonUnsupported, rd.unsupported), nil
+	}
+	if rd.events {
+		return r.ensureEvents(ctx, t.(v1beta1.EventTrigger))
 	}
 	var fn v1beta1.Function
 	ns, functionName := t.GetNamespace(), t.TargetFunction()

@@ -63,13 +63,8 @@ func CronJob(tr *v1beta1.CronJobTrigger, fn *v1beta1.Function, cfg Config) (*bat
 	if err != nil {
 		return nil, errorf(v1beta1.ReasonInvalidTrigger, "function %q: spec.timeout %q is not a whole number of seconds", fn.Name, fn.Spec.Timeout)
 	}
-	domain := cfg.ClusterDomain
-	if domain == "" {
-		domain = "cluster.local"
-	}
-	port, _ := servicePort(fn)
 	env := []corev1.EnvVar{
-		{Name: EnvFunctionURL, Value: fmt.Sprintf("http://%s.%s.svc.%s:%d", fn.Name, fn.Namespace, domain, port)},
+		{Name: EnvFunctionURL, Value: FunctionURL(fn, cfg)},
 		{Name: EnvEventNamespace, Value: CronEventNamespace},
 	}
 	if p := tr.Spec.Payload; p != nil {
@@ -229,4 +224,16 @@ func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingre
 			}},
 		},
 	}, nil
+}
+
+// FunctionURL is the URL of fn's Service inside the cluster:
+// http://<function>.<namespace>.svc.<domain>:<port>, the domain being
+// cfg's ClusterDomain (cluster.local by default).
+func FunctionURL(fn *v1beta1.Function, cfg Config) string {
+	domain := cfg.ClusterDomain
+	if domain == "" {
+		domain = "cluster.local"
+	}
+	port, _ := servicePort(fn)
+	return fmt.Sprintf("http://%s.%s.svc.%s:%d", fn.Name, fn.Namespace, domain, port)
 }

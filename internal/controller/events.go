@@ -1,0 +1,396 @@
+package controller
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/go-logr/logr"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/event"
+	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
+
+	"github.com/kubeless/kubeless/api/v1beta1"
+	"github.com/kubeless/kubeless/internal/events"
+	"github.com/kubeless/kubeless/internal/render"
+)
+
+// Event triggers (KafkaTrigger, NATSTrigger) on Kubernetes: the controller
+// manager runs their consumers itself, one per (trigger, function it
+// selects), as the original's kafka-trigger and nats-trigger controllers
+// did, delivering through internal/events, the same package as the local
+// engine's. They run only on the elected leader: eventConsumers is a
+// runnable that needs leader election, and the trigger controllers that
+// start the consumers run only there too. A function is called through
+// its Service. The trigger reconciler (TriggerReconciler.ensureEvents)
+// starts and stops consumers from the trigger and the Functions it
+// selects; a consumer's state change enqueues its trigger again, whose
+// Ready condition then says whether it consumes, and if not why.
+
+// EventOptions configure the consumers of event triggers.
+type EventOptions struct {
+	// KafkaBrokers are the brokers (host:port,...) of the Kafka triggers
+	// that name none (the controller's KAFKA_BROKERS, as the original's
+	// kafka-trigger controller read them).
+	KafkaBrokers string
+	// NATSURL is the server of the NATS triggers that name none (the
+	// controller's NATS_URL, as the original's nats-trigger read it).
+	NATSURL string
+	// Transport carries the calls of the functions (nil: a copy of
+	// http.DefaultTransport). Tests give one whose dialer reaches local
+	// servers for the functions' Service addresses.
+	Transport http.RoundTripper
+}
+
+// eventMetrics are the delivery metrics, on the controller manager's
+// registry (served at its /metrics), made once per process.
+var eventMetrics = sync.OnceValue(func() *events.Metrics { return events.NewMetrics(ctrlmetrics.Registry) })
+
+// eventConsumers runs the consumers of the event triggers.
+type eventConsumers struct {
+	opts    EventOptions
+	client  *http.Client
+	metrics *events.Metrics
+	logger  *slog.Logger
+
+	mu      sync.Mutex
+	ctx     context.Context // the leader's; nil until Start
+	started chan struct{}   // closed by Start
+	runs    map[runKey]*eventRun
+	// notify, by trigger kind, takes the triggers to reconcile again (a
+	// consumer's state changed).
+	notify map[string]chan event.GenericEvent
+	wg     sync.WaitGroup
+}
+
+type runKey struct {
+	kind string
+	key  types.NamespacedName
+}
+
+// eventRun is what runs for one trigger.
+type eventRun struct {
+	inFlight chan struct{}
+	config   string // what inFlight was made from
+	fns      map[string]*fnConsumer
+}
+
+// fnConsumer is the consumer of one (trigger, function) pair.
+type fnConsumer struct {
+	config string // what it was started with; a change restarts it
+	cancel context.CancelFunc
+	err    error // its last state; nil once it consumes
+	ok     bool  // it reported a state
+	labels events.Labels
+}
+
+func newEventConsumers(opts EventOptions, logger logr.Logger) *eventConsumers {
+	rt := opts.Transport
+	if rt == nil {
+		rt = http.DefaultTransport.(*http.Transport).Clone()
+	}
+	c := &eventConsumers{
+		opts: opts, client: &http.Client{Transport: rt}, metrics: eventMetrics(),
+		logger:  slog.New(logr.ToSlogHandler(logger)),
+		started: make(chan struct{}), runs: map[runKey]*eventRun{},
+		notify: map[string]chan event.GenericEvent{},
+	}
+	for _, k := range []*v1beta1.TriggerKind{v1beta1.KafkaTriggerKind, v1beta1.NATSTriggerKind} {
+		c.notify[k.Kind] = make(chan event.GenericEvent, 64)
+	}
+	return c
+}
+
+// NeedLeaderElection makes the consumers run on the leader only.
+func (c *eventConsumers) NeedLeaderElection() bool { return true }
+
+// Start runs until ctx ends, then stops every consumer and waits for them
+// (their commits of delivered messages included).
+func (c *eventConsumers) Start(ctx context.Context) error {
+	c.mu.Lock()
+	c.ctx = ctx
+	close(c.started)
+	c.mu.Unlock()
+	<-ctx.Done()
+	c.mu.Lock()
+	for k := range c.runs {
+		c.stopLocked(k)
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	return nil
+}
+
+// runCtx waits for Start and returns its context.
+func (c *eventConsumers) runCtx(ctx context.Context) (context.Context, error) {
+	select {
+	case <-c.started:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ctx, nil
+}
+
+// stop stops the consumers of a trigger (deleted).
+func (c *eventConsumers) stop(kind string, key types.NamespacedName) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopLocked(runKey{kind, key})
+}
+
+func (c *eventConsumers) stopLocked(k runKey) {
+	r, ok := c.runs[k]
+	if !ok {
+		return
+	}
+	for _, fc := range r.fns {
+		fc.cancel()
+		c.metrics.Forget(fc.labels)
+	}
+	delete(c.runs, k)
+}
+
+// target is a function a trigger selects, and where it is called.
+type target struct {
+	name, url string
+}
+
+// sync starts the consumers of trigger t for the functions targets and
+// stops the others; a consumer whose settings changed is restarted. It
+// returns t's Ready condition.
+func (c *eventConsumers) sync(ctx context.Context, kind string, t v1beta1.EventTrigger, source string, targets []target) (metav1.Condition, error) {
+	runCtx, err := c.runCtx(ctx)
+	if err != nil {
+		return metav1.Condition{}, err
+	}
+	k := runKey{kind, client.ObjectKeyFromObject(t)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	d := t.DeliverySpec()
+	runConfig := fmt.Sprint(d.InFlight())
+	r := c.runs[k]
+	if r != nil && r.config != runConfig {
+		c.stopLocked(k)
+		r = nil
+	}
+	if r == nil {
+		r = &eventRun{inFlight: events.NewInFlight(d), config: runConfig, fns: map[string]*fnConsumer{}}
+		c.runs[k] = r
+	}
+	want := map[string]target{}
+	for _, tg := range targets {
+		want[tg.name] = tg
+	}
+	for name, fc := range r.fns {
+		tg, ok := want[name]
+		if !ok || fc.config != consumerConfig(t, source, tg) {
+			fc.cancel()
+			delete(r.fns, name)
+			if !ok {
+				c.metrics.Forget(fc.labels)
+			}
+		}
+	}
+	for name, tg := range want {
+		if _, ok := r.fns[name]; !ok && runCtx.Err() == nil {
+			r.fns[name] = c.run(runCtx, k, r, t, source, tg)
+		}
+	}
+	return readyCondition(t, source, r), nil
+}
+
+// consumerConfig is what a consumer runs from: a change restarts it.
+func consumerConfig(t v1beta1.EventTrigger, source string, tg target) string {
+	return fmt.Sprintf("%d|%s|%s", t.GetGeneration(), source, tg.url)
+}
+
+// run starts the consumer of trigger t (key k) for function tg, reading
+// source (the Kafka brokers or the NATS URL).
+func (c *eventConsumers) run(ctx context.Context, k runKey, r *eventRun, t v1beta1.EventTrigger, source string, tg target) *fnConsumer {
+	ctx, cancel := context.WithCancel(ctx)
+	labels := events.Labels{Kind: k.kind, Namespace: t.GetNamespace(), Trigger: t.GetName(), Function: tg.name}
+	fc := &fnConsumer{config: consumerConfig(t, source, tg), cancel: cancel, labels: labels}
+	log := c.logger.With("kind", k.kind)
+	d := &events.Deliverer{
+		Function: tg.name, EventNamespace: t.EventNamespace(), Delivery: t.DeliverySpec(),
+		Invoke: c.invoker(tg.url), InFlight: r.inFlight,
+		Metrics: c.metrics, Labels: labels, Logger: log,
+	}
+	state := func(err error) {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if cur, ok := c.runs[k]; !ok || cur != r || r.fns[tg.name] != fc {
+			return // replaced or stopped
+		}
+		if fc.ok && (fc.err == nil) == (err == nil) && (err == nil || fc.err.Error() == err.Error()) {
+			return
+		}
+		fc.err, fc.ok = err, true
+		c.enqueue(ctx, k, t)
+	}
+	group := events.GroupID(t.GetNamespace(), t.GetName(), tg.name, t.Source())
+	var runner interface{ Run(context.Context) error }
+	switch t := t.(type) {
+	case *v1beta1.KafkaTrigger:
+		runner = &events.KafkaConsumer{Brokers: events.SplitBrokers(source), Topic: t.Spec.Topic, Group: group,
+			Deliverer: d, State: state, Logger: log}
+	case *v1beta1.NATSTrigger:
+		runner = &events.NATSConsumer{URL: source, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: log}
+	}
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if err := runner.Run(ctx); err != nil {
+			log.Error("event consumer stopped", "trigger", t.GetName(), "namespace", t.GetNamespace(), "function", tg.name, "err", err)
+			state(err)
+		}
+	}()
+	return fc
+}
+
+// enqueue has trigger t reconciled again, without blocking the caller
+// (which holds c.mu).
+func (c *eventConsumers) enqueue(ctx context.Context, k runKey, t v1beta1.EventTrigger) {
+	obj := t.DeepCopyObject().(client.Object)
+	ch := c.notify[k.kind]
+	select {
+	case ch <- event.GenericEvent{Object: obj}:
+	default:
+		go func() {
+			select {
+			case ch <- event.GenericEvent{Object: obj}:
+			case <-ctx.Done():
+			}
+		}()
+	}
+}
+
+// invoker returns the Invoker of the function served at url: a POST.
+func (c *eventConsumers) invoker(url string) events.Invoker {
+	return func(ctx context.Context, _ string, h http.Header, body []byte) (int, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+		if err != nil {
+			return 0, err
+		}
+		req.Header = h.Clone()
+		resp, err := c.client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		defer resp.Body.Close()
+		_, _ = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil
+	}
+}
+
+// readyCondition is trigger t's Ready condition from its consumers'
+// states, as on the local engine.
+func readyCondition(t v1beta1.EventTrigger, source string, r *eventRun) metav1.Condition {
+	var names, waiting []string
+	var failure error
+	for name, fc := range r.fns {
+		names = append(names, name)
+		switch {
+		case !fc.ok:
+			waiting = append(waiting, name)
+		case fc.err != nil && failure == nil:
+			failure = fc.err
+		}
+	}
+	sort.Strings(names)
+	sort.Strings(waiting)
+	switch {
+	case len(names) == 0:
+		if fn := t.TargetFunction(); fn != "" {
+			return falseCondition(v1beta1.ReasonFunctionNotFound, fmt.Sprintf(
+				"function %q does not exist in namespace %s: deploy it (kubeless function deploy %s -n %s) or fix spec.function-name",
+				fn, t.GetNamespace(), fn, t.GetNamespace()))
+		}
+		sel, _ := metav1.LabelSelectorAsSelector(t.Selector())
+		return falseCondition(v1beta1.ReasonNoFunctionSelected, fmt.Sprintf(
+			"no function of namespace %s has the labels %s: deploy one with --label, or fix spec.functionSelector", t.GetNamespace(), sel))
+	case failure != nil:
+		return falseCondition(v1beta1.ReasonBrokerUnreachable, failure.Error())
+	case len(waiting) > 0:
+		return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionUnknown, Reason: v1beta1.ReasonReconciling,
+			Message: fmt.Sprintf("connecting to %s for %s", source, strings.Join(waiting, ", "))}
+	}
+	return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady,
+		Message: fmt.Sprintf("delivers %s from %s to %s", t.Source(), source, strings.Join(names, ", "))}
+}
+
+// ensureEvents reconciles an event trigger: its consumers and its Ready
+// condition.
+func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTrigger) (metav1.Condition, error) {
+	var source string
+	switch t := t.(type) {
+	case *v1beta1.KafkaTrigger:
+		source = t.Spec.Brokers
+		if source == "" {
+			source = r.events.opts.KafkaBrokers
+		}
+		if source == "" {
+			r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
+			return falseCondition(v1beta1.ReasonInvalidTrigger, fmt.Sprintf(
+				"Kafka trigger %q names no brokers: set spec.brokers (host:port,...), or KAFKA_BROKERS in the controller's environment", t.Name)), nil
+		}
+	case *v1beta1.NATSTrigger:
+		source = t.Spec.URL
+		if source == "" {
+			source = r.events.opts.NATSURL
+		}
+		if source == "" {
+			r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
+			return falseCondition(v1beta1.ReasonInvalidTrigger, fmt.Sprintf(
+				"NATS trigger %q names no server: set spec.url (nats://host:port), or NATS_URL in the controller's environment", t.Name)), nil
+		}
+	}
+	st, err := r.config.load(ctx)
+	var cfg render.Config
+	if err == nil {
+		cfg = st.render
+	} else if _, ok := err.(*configError); !ok {
+		return metav1.Condition{}, err
+	} else {
+		cfg = r.config.defaults
+	}
+	var fns v1beta1.FunctionList
+	if err := r.Client.List(ctx, &fns, client.InNamespace(t.GetNamespace())); err != nil {
+		return metav1.Condition{}, err
+	}
+	var targets []target
+	for i := range fns.Items {
+		fn := &fns.Items[i]
+		if fn.DeletionTimestamp.IsZero() && v1beta1.Selects(t, fn) {
+			targets = append(targets, target{name: fn.Name, url: render.FunctionURL(fn, cfg)})
+		}
+	}
+	return r.events.sync(ctx, r.Kind, t, source, targets)
+}
+
+// eventTriggersOf maps a Function to the event triggers of kind in its
+// namespace (any may select it by its labels).
+func eventTriggersOf(mgr ctrl.Manager, kind *v1beta1.TriggerKind) func(context.Context, client.Object) []ctrl.Request {
+	return func(ctx context.Context, o client.Object) []ctrl.Request {
+		l := kind.NewList()
+		if err := mgr.GetClient().List(ctx, l, client.InNamespace(o.GetNamespace())); err != nil {
+			return nil
+		}
+		var reqs []ctrl.Request
+		for _, t := range l.Triggers() {
+			reqs = append(reqs, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(t)})
+		}
+		return reqs
+	}
+}
