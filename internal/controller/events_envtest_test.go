@@ -220,8 +220,9 @@ func eventMetric(t *testing.T, name, kind, ns, trigger, fn string) float64 {
 }
 
 // TestNATSTriggerWaitsForItsFunction: a NATSTrigger that names a function
-// that does not exist says so, and delivers once the function is created;
-// one whose selector selects nothing says that too.
+// that does not exist says so, delivers once the function is created, and
+// says so again once it is deleted; one whose selector selects nothing
+// says that too.
 func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 	c := startController(t)
 	ns := env.Namespace(t)
@@ -268,6 +269,12 @@ func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 		got.header.Get(events.HeaderEventTopic) != "greetings" {
 		t.Errorf("call %q with headers %v", got.body, got.header)
 	}
+
+	// The function deleted: its consumer stops, and the trigger says so.
+	if err := c.Delete(ctx, &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "later"}}); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonFunctionNotFound)
 }
 
 // TestKafkaTriggerBrokerDownThenUp: a KafkaTrigger whose broker does not
