@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/go-logr/logr"
@@ -25,6 +26,7 @@ import (
 
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/controller"
+	"github.com/kubeless/kubeless/internal/events"
 	"github.com/kubeless/kubeless/internal/kubescheme"
 	"github.com/kubeless/kubeless/internal/render"
 )
@@ -89,6 +91,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	kafkaSec := kafkaSecurity()
+	if _, err := kafkaSec.Opts(); err != nil {
+		return fmt.Errorf("Kafka settings of the environment (KAFKA_ENABLE_TLS, KAFKA_CACERTS, KAFKA_CERT, KAFKA_KEY, KAFKA_ENABLE_SASL, KAFKA_USERNAME, KAFKA_PASSWORD): %w", err)
+	}
 	var h slog.Handler = slog.NewTextHandler(os.Stderr, nil)
 	if *logJSON {
 		h = slog.NewJSONHandler(os.Stderr, nil)
@@ -135,7 +141,7 @@ func run(args []string) error {
 	opts := controller.Options{Config: cmKey, Render: render.Config{
 		ProvisionImage: *provision, ImagePullPolicy: pp, RuntimeImageOverride: overrides,
 	}, Zero: controller.ZeroOptions{IdleWindow: idle, ActivatorNamespace: *activatorNS},
-		Events: controller.EventOptions{KafkaBrokers: *kafkaBrokers, NATSURL: *natsURL}}
+		Events: controller.EventOptions{KafkaBrokers: *kafkaBrokers, NATSURL: *natsURL, Kafka: kafkaSec}}
 	if err := controller.Setup(ctx, mgr, opts); err != nil {
 		return err
 	}
@@ -168,4 +174,18 @@ func functionsNamespace(ctx context.Context, cfg *rest.Config, key types.Namespa
 		ctrl.Log.Info("enable-build-step is not supported: functions are built by init containers in their pods", "configmap", key.String())
 	}
 	return strings.TrimSpace(cm.Data[controller.KeyFunctionsNamespace]), nil
+}
+
+// kafkaSecurity reads the TLS and SASL of the Kafka brokers from the
+// environment, which a Secret can fill (envFrom or secretKeyRef):
+// KAFKA_ENABLE_TLS, KAFKA_CACERTS, KAFKA_CERT, KAFKA_KEY (PEM file paths,
+// for example of a mounted Secret), KAFKA_INSECURE, KAFKA_ENABLE_SASL,
+// KAFKA_USERNAME, KAFKA_PASSWORD.
+func kafkaSecurity() events.KafkaSecurity {
+	on := func(k string) bool { b, _ := strconv.ParseBool(os.Getenv(k)); return b }
+	return events.KafkaSecurity{
+		TLS: on("KAFKA_ENABLE_TLS"), CACertFile: os.Getenv("KAFKA_CACERTS"),
+		CertFile: os.Getenv("KAFKA_CERT"), KeyFile: os.Getenv("KAFKA_KEY"), Insecure: on("KAFKA_INSECURE"),
+		SASL: on("KAFKA_ENABLE_SASL"), User: os.Getenv("KAFKA_USERNAME"), Password: os.Getenv("KAFKA_PASSWORD"),
+	}
 }

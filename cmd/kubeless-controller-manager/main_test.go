@@ -38,6 +38,15 @@ func TestBadFlags(t *testing.T) {
 	}
 }
 
+func TestBadKafkaEnvironment(t *testing.T) {
+	t.Setenv("KAFKA_ENABLE_SASL", "true")
+	t.Setenv("KAFKA_USERNAME", "")
+	err := run(nil)
+	if err == nil || !strings.Contains(err.Error(), "KAFKA_ENABLE_SASL") || !strings.Contains(err.Error(), "the user is empty") {
+		t.Errorf("run with SASL and no user = %v, want an error naming the variables", err)
+	}
+}
+
 // TestRunReconcilesAndStops runs the controller as its binary does (flags,
 // kubeconfig, kubeless-config with functions-namespace), checks that it
 // reconciles the Functions of that namespace only, and that SIGTERM stops

@@ -132,7 +132,10 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		return err
 	}
 
-	ec := newEventConsumers(opts.Events, mgr.GetLogger().WithName("events"))
+	ec, err := newEventConsumers(opts.Events, mgr.GetLogger().WithName("events"))
+	if err != nil {
+		return err
+	}
 	if err := mgr.Add(ec); err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/go-logr/logr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,6 +46,8 @@ type EventOptions struct {
 	// NATSURL is the server of the NATS triggers that name none (the
 	// controller's NATS_URL, as the original's nats-trigger read it).
 	NATSURL string
+	// Kafka is the TLS and SASL of the Kafka brokers.
+	Kafka events.KafkaSecurity
 	// Transport carries the calls of the functions (nil: a copy of
 	// http.DefaultTransport). Tests give one whose dialer reaches local
 	// servers for the functions' Service addresses.
@@ -58,6 +61,7 @@ var eventMetrics = sync.OnceValue(func() *events.Metrics { return events.NewMetr
 // eventConsumers runs the consumers of the event triggers.
 type eventConsumers struct {
 	opts    EventOptions
+	kafka   []kgo.Opt // from opts.Kafka
 	client  *http.Client
 	metrics *events.Metrics
 	logger  *slog.Logger
@@ -93,13 +97,17 @@ type fnConsumer struct {
 	labels events.Labels
 }
 
-func newEventConsumers(opts EventOptions, logger logr.Logger) *eventConsumers {
+func newEventConsumers(opts EventOptions, logger logr.Logger) (*eventConsumers, error) {
+	kafka, err := opts.Kafka.Opts()
+	if err != nil {
+		return nil, err
+	}
 	rt := opts.Transport
 	if rt == nil {
 		rt = http.DefaultTransport.(*http.Transport).Clone()
 	}
 	c := &eventConsumers{
-		opts: opts, client: &http.Client{Transport: rt}, metrics: eventMetrics(),
+		opts: opts, kafka: kafka, client: &http.Client{Transport: rt}, metrics: eventMetrics(),
 		logger:  slog.New(logr.ToSlogHandler(logger)),
 		started: make(chan struct{}), runs: map[runKey]*eventRun{},
 		notify: map[string]chan event.GenericEvent{},
@@ -107,7 +115,7 @@ func newEventConsumers(opts EventOptions, logger logr.Logger) *eventConsumers {
 	for _, k := range []*v1beta1.TriggerKind{v1beta1.KafkaTriggerKind, v1beta1.NATSTriggerKind} {
 		c.notify[k.Kind] = make(chan event.GenericEvent, 64)
 	}
-	return c
+	return c, nil
 }
 
 // NeedLeaderElection makes the consumers run on the leader only.
@@ -244,7 +252,7 @@ func (c *eventConsumers) run(ctx context.Context, k runKey, r *eventRun, t v1bet
 	switch t := t.(type) {
 	case *v1beta1.KafkaTrigger:
 		runner = &events.KafkaConsumer{Brokers: events.SplitBrokers(source), Topic: t.Spec.Topic, Group: group,
-			Deliverer: d, State: state, Logger: log}
+			Deliverer: d, State: state, Logger: log, Opts: c.kafka}
 	case *v1beta1.NATSTrigger:
 		runner = &events.NATSConsumer{URL: source, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: log}
 	}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -385,4 +386,78 @@ func TestKafkaNoLossAcrossRestarts(t *testing.T) {
 		t.Errorf("%d restarts, want at least 3", restarts)
 	}
 	t.Logf("%d messages delivered, %d duplicate calls, %d restarts", n, dups, restarts)
+}
+
+// TestKafkaSASL: a consumer given the broker's SASL user delivers; one
+// with a wrong password reports it through State.
+func TestKafkaSASL(t *testing.T) {
+	if os.Getenv("KAFKA_BROKERS") != "" {
+		t.Skip("starts its own broker with SASL")
+	}
+	brokers := kafkaBrokers(t, kfake.EnableSASL(), kfake.Superuser("PLAIN", "kubeless", "s3cret"))
+	admin, err := KafkaSecurity{SASL: true, User: "kubeless", Password: "s3cret"}.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	wrong, err := KafkaSecurity{SASL: true, User: "kubeless", Password: "wrong"}.Opts()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	bad := kafkaConsumer(brokers, "secured", newFunction(), v1beta1.EventDelivery{}, nil)
+	bad.Opts = wrong
+	states := make(chan error, 100)
+	bad.State = func(err error) { states <- err }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- bad.Run(ctx) }()
+	select {
+	case err := <-states:
+		if err == nil || !strings.Contains(err.Error(), "no Kafka broker answers") {
+			t.Errorf("state with a wrong password: %v, want no Kafka broker answers", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("no state reported with a wrong password")
+	}
+	cancel()
+	<-done
+
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(brokers...), kgo.DefaultProduceTopic("secured")}, admin...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	if _, err := kadm.NewClient(cl).CreateTopic(context.Background(), 1, 1, nil, "secured"); err != nil {
+		t.Fatal(err)
+	}
+	f := newFunction()
+	c := kafkaConsumer(brokers, "secured", f, v1beta1.EventDelivery{}, nil)
+	c.Opts = admin
+	stop := runKafka(t, c)
+	defer stop()
+	if err := cl.ProduceSync(context.Background(), &kgo.Record{Value: []byte("private")}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.waitBodies(t, 1); got[0] != "private" {
+		t.Errorf("got %v", got)
+	}
+}
+
+func TestKafkaSecurityBadInput(t *testing.T) {
+	for _, tc := range []struct {
+		s    KafkaSecurity
+		want string
+	}{
+		{KafkaSecurity{SASL: true}, "the user is empty"},
+		{KafkaSecurity{CACertFile: "ca.pem"}, "TLS is off"},
+		{KafkaSecurity{TLS: true, CertFile: "c.pem"}, "both the certificate and the key"},
+		{KafkaSecurity{TLS: true, CACertFile: filepath.Join(t.TempDir(), "missing.pem")}, "Kafka CA certificates"},
+	} {
+		if _, err := tc.s.Opts(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: error %v, want %q", tc.s, err, tc.want)
+		}
+	}
+	if opts, err := (KafkaSecurity{TLS: true, Insecure: true}).Opts(); err != nil || len(opts) != 1 {
+		t.Errorf("TLS alone: %d options, %v", len(opts), err)
+	}
 }
