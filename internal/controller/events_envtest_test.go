@@ -105,6 +105,16 @@ func produce(t *testing.T, brokers []string, topic, value string) {
 	}
 }
 
+// createTrigger creates a trigger, and deletes it when the test ends
+// (before the brokers it reads stop), so that its consumers stop.
+func createTrigger(t *testing.T, c client.Client, tr client.Object) {
+	t.Helper()
+	if err := c.Create(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = c.Delete(context.Background(), tr) })
+}
+
 func kafkaTrigger(ns, name, topic, brokers string) *v1beta1.KafkaTrigger {
 	return &v1beta1.KafkaTrigger{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name},
@@ -126,9 +136,7 @@ func TestKafkaTriggerDeliversOnKubernetes(t *testing.T) {
 
 	tr := kafkaTrigger(ns, "orders", "orders", strings.Join(brokers, ","))
 	tr.Spec.FunctionSelector = metav1.LabelSelector{MatchLabels: map[string]string{"topic": "orders"}}
-	if err := c.Create(ctx, tr); err != nil {
-		t.Fatal(err)
-	}
+	createTrigger(t, c, tr)
 	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonReady)
 	if !strings.Contains(cond.Message, "consumer") {
 		t.Errorf("Ready message %q does not name the function", cond.Message)
@@ -236,9 +244,7 @@ func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 	none := &v1beta1.NATSTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "none"},
 		Spec: v1beta1.NATSTriggerSpec{Topic: "none", URL: srv.URL(),
 			FunctionSelector: metav1.LabelSelector{MatchLabels: map[string]string{"app": "nothing"}}}}
-	if err := c.Create(ctx, none); err != nil {
-		t.Fatal(err)
-	}
+	createTrigger(t, c, none)
 	cond := triggerReady(t, c, none, func() *v1beta1.TriggerStatus { return &none.Status }, v1beta1.ReasonNoFunctionSelected)
 	if !strings.Contains(cond.Message, "app=nothing") {
 		t.Errorf("NoFunctionSelected message %q does not give the selector", cond.Message)
@@ -246,9 +252,7 @@ func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 
 	tr := &v1beta1.NATSTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "greetings"},
 		Spec: v1beta1.NATSTriggerSpec{Topic: "greetings", URL: srv.URL(), FunctionName: "later"}}
-	if err := c.Create(ctx, tr); err != nil {
-		t.Fatal(err)
-	}
+	createTrigger(t, c, tr)
 	cond = triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonFunctionNotFound)
 	if cond.Status != metav1.ConditionFalse || !strings.Contains(cond.Message, `function "later" does not exist`) {
 		t.Errorf("condition %s: %s", cond.Status, cond.Message)
@@ -282,7 +286,6 @@ func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 func TestKafkaTriggerBrokerDownThenUp(t *testing.T) {
 	c := startController(t)
 	ns := env.Namespace(t)
-	ctx := context.Background()
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -294,9 +297,7 @@ func TestKafkaTriggerBrokerDownThenUp(t *testing.T) {
 
 	tr := kafkaTrigger(ns, "late", "late", addr)
 	tr.Spec.FunctionName = "late"
-	if err := c.Create(ctx, tr); err != nil {
-		t.Fatal(err)
-	}
+	createTrigger(t, c, tr)
 	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonBrokerUnreachable)
 	if !strings.Contains(cond.Message, "no Kafka broker answers at "+addr) {
 		t.Errorf("BrokerUnreachable message %q does not name the broker", cond.Message)
@@ -318,9 +319,7 @@ func TestKafkaTriggerWithoutBrokers(t *testing.T) {
 	ns := env.Namespace(t)
 	tr := kafkaTrigger(ns, "nobroker", "t", "")
 	tr.Spec.FunctionName = "f"
-	if err := c.Create(context.Background(), tr); err != nil {
-		t.Fatal(err)
-	}
+	createTrigger(t, c, tr)
 	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonInvalidTrigger)
 	if !strings.Contains(cond.Message, "set spec.brokers") {
 		t.Errorf("message %q does not say how to fix it", cond.Message)
