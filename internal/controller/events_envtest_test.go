@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	ctrlmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
@@ -228,8 +229,9 @@ func eventMetric(t *testing.T, name, kind, ns, trigger, fn string) float64 {
 }
 
 // TestNATSTriggerWaitsForItsFunction: a NATSTrigger that names a function
-// that does not exist says so, delivers once the function is created, and
-// says so again once it is deleted; one whose selector selects nothing
+// that does not exist says so, delivers once the function is created,
+// follows a change of its topic, and says so again once the function is
+// deleted; one whose selector selects nothing
 // says that too.
 func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 	c := startController(t)
@@ -272,6 +274,24 @@ func TestNATSTriggerWaitsForItsFunction(t *testing.T) {
 	if got.body != "hello" || got.header.Get(events.HeaderEventNamespace) != "natstriggers.kubeless.io" ||
 		got.header.Get(events.HeaderEventTopic) != "greetings" {
 		t.Errorf("call %q with headers %v", got.body, got.header)
+	}
+
+	// The topic changed: the consumer starts again on the new subject.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(tr), tr); err != nil {
+			return err
+		}
+		tr.Spec.Topic = "greetings.v2"
+		return c.Update(ctx, tr)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonReady)
+	if err := nc.Publish("greetings.v2", []byte("again")); err != nil {
+		t.Fatal(err)
+	}
+	if got := nextCall(t, calls); got.body != "again" || got.header.Get(events.HeaderEventTopic) != "greetings.v2" {
+		t.Errorf("after the topic's change: call %q with headers %v", got.body, got.header)
 	}
 
 	// The function deleted: its consumer stops, and the trigger says so.
