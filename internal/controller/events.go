@@ -226,6 +226,10 @@ func consumerConfig(t v1beta1.EventTrigger, source string, tg target) string {
 // run starts the consumer of trigger t (key k) for function tg, reading
 // source (the Kafka brokers or the NATS URL).
 func (c *eventConsumers) run(ctx context.Context, k runKey, r *eventRun, t v1beta1.EventTrigger, source string, tg target) *fnConsumer {
+	// The consumer keeps its own copy: the reconciler goes on writing
+	// into t (its status update decodes the API server's answer into it)
+	// while the consumer's goroutines read it.
+	t = t.DeepCopyObject().(v1beta1.EventTrigger)
 	ctx, cancel := context.WithCancel(ctx)
 	labels := events.Labels{Kind: k.kind, Namespace: t.GetNamespace(), Trigger: t.GetName(), Function: tg.name}
 	fc := &fnConsumer{config: consumerConfig(t, source, tg), cancel: cancel, labels: labels}
