@@ -15,7 +15,8 @@
 #                                Go module proxy (hack/build-k8s.sh, cached
 #                                outside the clone; about 15 min the first
 #                                time) and kubectl; gcc for the race
-#                                detector (go test -race needs cgo).
+#                                detector (go test -race needs cgo);
+#                                kinesalite from npm (hack/kinesalite.sh).
 #
 # Both sets install bubblewrap (bwrap), the local engine's sandbox.
 #
@@ -57,6 +58,9 @@ for cmd in "${cmds[@]}"; do
   command -v "$cmd" >/dev/null || { echo "install-deps: $cmd is still missing" >&2; exit 1; }
 done
 [[ $set_ == all ]] || exit 0
+
+# kinesalite, the Kinesis emulator of the Kinesis trigger's tests (npm).
+"$(dirname "${BASH_SOURCE[0]}")/kinesalite.sh" install
 
 # The envtest tests' API server and etcd, and kube-controller-manager for
 # its garbage collector (about 15 min the first time on this machine,

@@ -6,9 +6,9 @@
 // (docs/events.md).
 //
 // A Deliverer does the calls of one (trigger, function) pair; a consumer
-// (KafkaConsumer, NATSConsumer) reads a broker and hands the messages to
-// it, committing a Kafka offset only once the message was delivered or
-// dead-lettered. How a function is called is the engine's: an Invoker.
+// (KafkaConsumer, NATSConsumer, KinesisConsumer) reads a broker and hands
+// the messages to it, committing a Kafka offset or checkpointing a Kinesis
+// sequence number only once the message was delivered or dead-lettered. How a function is called is the engine's: an Invoker.
 package events
 
 import (
@@ -41,6 +41,9 @@ type Message struct {
 	Time time.Time
 	// Data is the payload.
 	Data []byte
+	// Key is the record's partition key (Kinesis), kept when the message
+	// is dead-lettered.
+	Key string
 }
 
 // Invoker calls function fn of the trigger's namespace once, with h and

@@ -278,3 +278,66 @@ func NeedTool(t testing.TB, tool string) string {
 	}
 	return p
 }
+
+// Kinesalite starts kinesalite (the Kinesis emulator, from npm, installed
+// the first time by hack/kinesalite.sh) on a free port of 127.0.0.1 for the
+// test and returns its URL. Without Node.js and npm the test skips locally
+// and fails under CI.
+func Kinesalite(t testing.TB) string {
+	t.Helper()
+	NeedTool(t, "node")
+	NeedTool(t, "npm")
+	root, err := repoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := filepath.Join(t.TempDir(), "kinesalite.addr")
+	cmd := exec.Command(filepath.Join(root, "hack", "kinesalite.sh"), "run", addr)
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start kinesalite: %v", err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	// The install takes seconds the first time; the deadline only bounds a
+	// failure.
+	deadline := time.After(5 * time.Minute)
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if b, err := os.ReadFile(addr); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		select {
+		case err := <-exited:
+			exited <- err
+			t.Fatalf("kinesalite exited before listening: %v\n%s", err, out.String())
+		case <-deadline:
+			t.Fatalf("kinesalite did not listen within 5 minutes:\n%s", out.String())
+		case <-tick.C:
+		}
+	}
+}
+
+// repoRoot is the folder of the module's go.mod, above the test's folder.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod above the test's folder")
+		}
+		dir = parent
+	}
+}

@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# kinesalite, the Kinesis emulator of the Kinesis trigger's tests (npm
+# package kinesalite), installed the first time into
+# ${XDG_CACHE_HOME:-~/.cache}/kubeless/kinesalite with the machine's npm.
+#
+#   hack/kinesalite.sh install      installs it (hack/install-deps.sh)
+#   hack/kinesalite.sh run ADDRFILE serves it, in memory, on a free port of
+#                                   127.0.0.1; once it listens it writes
+#                                   its URL (http://127.0.0.1:PORT) to
+#                                   ADDRFILE. Runs until killed.
+#
+# (kinesalite's own command falls back to its fixed port 4567 for --port 0,
+# hence this launcher.)
+set -euo pipefail
+version=3.3.3
+home=${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/kinesalite
+
+install() {
+  if [[ -f $home/node_modules/kinesalite/package.json ]] &&
+    grep -q "\"version\": \"$version\"" "$home/node_modules/kinesalite/package.json"; then
+    return
+  fi
+  command -v npm >/dev/null || { echo "kinesalite: npm is not installed: install Node.js with npm" >&2; exit 1; }
+  # Installed beside, then moved in place: parallel test runs may race.
+  local tmp
+  mkdir -p "$(dirname "$home")"
+  tmp=$(mktemp -d "$home.XXXXXX")
+  npm install --prefix "$tmp" --no-audit --no-fund --loglevel=error "kinesalite@$version" >&2
+  rm -rf "$home.old"
+  [[ ! -e $home ]] || mv "$home" "$home.old.$$"
+  mv "$tmp" "$home" 2>/dev/null || rm -rf "$tmp"
+  rm -rf "$home.old.$$"
+}
+
+case ${1:-} in
+install) install ;;
+run)
+  [[ -n ${2:-} ]] || { echo "usage: hack/kinesalite.sh run ADDRFILE" >&2; exit 2; }
+  install
+  # Streams are ACTIVE at once: the tests wait on events, not on time.
+  NODE_PATH=$home/node_modules exec node -e '
+const fs = require("fs");
+const server = require("kinesalite")({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0});
+server.listen(0, "127.0.0.1", () => {
+  const f = process.argv[1];
+  fs.writeFileSync(f + ".tmp", "http://127.0.0.1:" + server.address().port);
+  fs.renameSync(f + ".tmp", f);
+});
+for (const s of ["SIGTERM", "SIGINT"]) process.on(s, () => process.exit(0));
+' "$2"
+  ;;
+*)
+  echo "usage: hack/kinesalite.sh install | run ADDRFILE" >&2
+  exit 2
+  ;;
+esac
