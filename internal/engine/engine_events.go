@@ -3,12 +3,16 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -16,6 +20,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
+	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/events"
 )
 
@@ -23,13 +28,20 @@ import (
 // the Kafka triggers that name none.
 const EnvKafkaBrokers = "KUBELESS_KAFKA_BROKERS"
 
-// Event triggers (Kafka, NATS) on the local engine: an eventConsumer per
+// Event triggers (Kafka, NATS, Kinesis) on the local engine: an eventConsumer per
 // kind runs, for each trigger, one consumer per function it selects (the
 // original's one consumer group per trigger and function), delivering
 // through the gateway handler in process (internal/events). The functions
 // a trigger selects are looked at again whenever the functions change
 // (updateRoutesLocked calls syncEventsLocked). The trigger's Ready
 // condition says whether it consumes, and if not why.
+//
+// A Kinesis consumer's checkpoint (the sequence number of the last record
+// delivered) is kept in the engine's store, under
+// kinesis-checkpoints/<namespace>/<trigger>/<function>: the daemon's state
+// folder, written atomically and durably like the triggers themselves, so
+// that a daemon killed and started again resumes where it was; it is
+// deleted with its trigger.
 
 // eventConsumer runs the event triggers of one kind.
 type eventConsumer struct {
@@ -70,8 +82,70 @@ func (c *eventConsumer) check(t v1beta1.EventTrigger) error {
 		if t.Spec.URL == "" {
 			return backend.Errorf(backend.CodeInvalid, "NATS trigger %q names no server: give --url nats://host:port", t.Name)
 		}
+	case *v1beta1.KinesisTrigger:
+		if _, err := awsCredentials(t.Spec.Secret); err != nil {
+			return &backend.Error{Code: backend.CodeInvalid, Message: fmt.Sprintf("Kinesis trigger %q: %v", t.Name, err)}
+		}
 	}
 	return nil
+}
+
+// Names of the keys of a Kinesis trigger's secret, as in the original.
+const (
+	secretAccessKeyID     = "aws_access_key_id"
+	secretSecretAccessKey = "aws_secret_access_key"
+)
+
+// awsCredentials returns the credentials of a Kinesis trigger on the local
+// engine: its secret is the path of a folder holding the files
+// aws_access_key_id and aws_secret_access_key (the layout of a mounted
+// Kubernetes Secret); with none, the AWS SDK's default chain of the daemon
+// (AWS_ACCESS_KEY_ID..., ~/.aws).
+func awsCredentials(dir string) (aws.CredentialsProvider, error) {
+	if dir == "" {
+		return nil, nil
+	}
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("secret %q is not an absolute path: on the local engine give the folder that holds the files %s and %s", dir, secretAccessKeyID, secretSecretAccessKey)
+	}
+	var v [2]string
+	for i, k := range []string{secretAccessKeyID, secretSecretAccessKey} {
+		b, err := os.ReadFile(filepath.Join(dir, k))
+		if err != nil {
+			return nil, fmt.Errorf("secret: %v: give a folder that holds the files %s and %s", err, secretAccessKeyID, secretSecretAccessKey)
+		}
+		if v[i] = strings.TrimSpace(string(b)); v[i] == "" {
+			return nil, fmt.Errorf("secret: %s is empty", filepath.Join(dir, k))
+		}
+	}
+	return events.StaticCredentials(v[0], v[1]), nil
+}
+
+// storeCheckpoints keeps a Kinesis consumer's checkpoint in the engine's
+// store.
+type storeCheckpoints struct {
+	st  store.Store
+	key string
+}
+
+func (s storeCheckpoints) Load(context.Context) ([]byte, error) {
+	b, err := s.st.Get(s.key)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, nil
+	}
+	return b, err
+}
+
+func (s storeCheckpoints) Save(_ context.Context, b []byte) error { return s.st.Put(s.key, b) }
+
+// checkpointKey is the store key of the checkpoints of trigger t's
+// consumer for function fn ("" for every function of t).
+func checkpointKey(t v1beta1.Trigger, fn string) string {
+	k := "kinesis-checkpoints/" + t.GetNamespace() + "/" + t.GetName()
+	if fn != "" {
+		k += "/" + fn
+	}
+	return k
 }
 
 func (c *eventConsumer) put(key string, tr, _ v1beta1.Trigger, store func() error) error {
@@ -97,12 +171,24 @@ func (c *eventConsumer) load(key string, tr v1beta1.Trigger) error {
 }
 
 func (c *eventConsumer) remove(key string) {
-	if r, ok := c.runs[key]; ok {
+	r, ok := c.runs[key]
+	if ok {
 		for fn := range r.fns {
 			c.e.eventMetrics.Forget(events.Labels{Kind: c.kind.Kind, Namespace: r.t.GetNamespace(), Trigger: r.t.GetName(), Function: fn})
 		}
 	}
 	c.stop(key)
+	if ok && c.kind == v1beta1.KinesisTriggerKind && c.e.store != nil {
+		entries, err := c.e.store.List(checkpointKey(r.t, "") + "/")
+		if err != nil {
+			c.e.logger.Error("list the checkpoints of a deleted Kinesis trigger", "trigger", key, "err", err)
+		}
+		for _, ent := range entries {
+			if err := c.e.store.Delete(ent.Key); err != nil && !errors.Is(err, store.ErrNotFound) {
+				c.e.logger.Error("delete the checkpoint of a deleted Kinesis trigger", "key", ent.Key, "err", err)
+			}
+		}
+	}
 }
 
 func (c *eventConsumer) start(key string, t v1beta1.EventTrigger) {
@@ -176,6 +262,17 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 			Deliverer: d, State: state, Logger: e.logger}
 	case *v1beta1.NATSTrigger:
 		runner = &events.NATSConsumer{URL: t.Spec.URL, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: e.logger}
+	case *v1beta1.KinesisTrigger:
+		creds, err := awsCredentials(t.Spec.Secret)
+		if err != nil {
+			runner = failedRunner{fmt.Errorf("Kinesis trigger %q: %w", t.Name, err)}
+			break
+		}
+		runner = &events.KinesisConsumer{
+			Config: events.KinesisConfig{Region: t.Spec.Region, Endpoint: t.Spec.Endpoint, Credentials: creds},
+			Stream: t.Spec.Stream, Shard: t.Spec.ShardID, Checkpoints: storeCheckpoints{st: e.store, key: checkpointKey(t, fn)},
+			Deliverer: d, State: state, Logger: e.logger,
+		}
 	}
 	r.wg.Add(1)
 	go func() {
@@ -188,6 +285,11 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 	}()
 	return fc
 }
+
+// failedRunner is a consumer that cannot start: its Run returns err.
+type failedRunner struct{ err error }
+
+func (f failedRunner) Run(context.Context) error { return f.err }
 
 // setReadyLocked writes the trigger's Ready condition from its consumers'
 // states, when it changed.

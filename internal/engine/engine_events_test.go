@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -19,6 +21,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/events"
+	kltestutil "github.com/kubeless/kubeless/internal/testutil"
 )
 
 // waitTrigger waits until the trigger's Ready condition has reason.
@@ -215,3 +218,84 @@ func TestNATSTriggerOnTheLocalEngine(t *testing.T) {
 }
 
 func natsConnect(url string) (*nats.Conn, error) { return nats.Connect(url) }
+
+func TestKinesisTriggerOnTheLocalEngine(t *testing.T) {
+	endpoint := kltestutil.Kinesalite(t)
+	secret := t.TempDir()
+	kltestutil.WriteFiles(t, secret, map[string]string{"aws_access_key_id": "test\n", "aws_secret_access_key": "test\n"})
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
+		t.Fatal(err)
+	}
+	waitReason(t, e, "hello", reasonReady)
+	kt := backend.TriggersOf[v1beta1.KinesisTrigger](e)
+	spec := v1beta1.KinesisTriggerSpec{FunctionName: "hello", Region: "us-east-1", Stream: "orders", ShardID: "shardId-000000000000",
+		Endpoint: endpoint, Secret: t.TempDir()}
+	if _, err := kt.Create(ctx, &v1beta1.KinesisTrigger{ObjectMeta: metav1.ObjectMeta{Name: "k"}, Spec: spec}); err == nil ||
+		!strings.Contains(err.Error(), "give a folder that holds the files aws_access_key_id and aws_secret_access_key") {
+		t.Errorf("secret folder without the keys: %v", err)
+	}
+
+	// The stream does not exist yet: the condition says how to create it.
+	spec.Secret = secret
+	if _, err := kt.Create(ctx, &v1beta1.KinesisTrigger{ObjectMeta: metav1.ObjectMeta{Name: "k"}, Spec: spec}); err != nil {
+		t.Fatal(err)
+	}
+	c := waitTrigger(t, e, v1beta1.KinesisTriggerKind, "k", v1beta1.ReasonBrokerUnreachable)
+	if !strings.Contains(c.Message, "Kinesis stream orders has no shard shardId-000000000000") || !strings.Contains(c.Message, "create-stream --stream-name orders") {
+		t.Errorf("message %q", c.Message)
+	}
+
+	// Created, the trigger recovers and delivers; the checkpoint is kept
+	// in the engine's store.
+	cl, err := events.NewKinesisClient(ctx, events.KinesisConfig{Region: "us-east-1", Endpoint: endpoint, Credentials: events.StaticCredentials("test", "test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("orders"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	c = waitTrigger(t, e, v1beta1.KinesisTriggerKind, "k", v1beta1.ReasonReady)
+	if c.Message != "delivers orders to hello" {
+		t.Errorf("Ready message %q", c.Message)
+	}
+	out, err := cl.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("p"), Data: []byte(`{"n":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDelivered(t, e, "KinesisTrigger", "k", "hello", 1)
+	key := "kinesis-checkpoints/default/k/hello"
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := e.store.Get(key)
+		if strings.Contains(string(b), aws.ToString(out.SequenceNumber)) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("checkpoint %q, want the record's sequence number %s", b, aws.ToString(out.SequenceNumber))
+		}
+		time.Sleep(30 * time.Millisecond)
+	}
+
+	// Deleting the trigger stops its consumer and deletes its checkpoint.
+	e.mu.Lock()
+	var dones []chan struct{}
+	for _, fc := range e.triggers[v1beta1.KinesisTriggerKind].use.(*eventConsumer).runs["kinesistriggers/default/k"].fns {
+		dones = append(dones, fc.done)
+	}
+	e.mu.Unlock()
+	if err := kt.Delete(ctx, "default", "k"); err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range dones {
+		select {
+		case <-d:
+		case <-time.After(60 * time.Second):
+			t.Fatal("the consumer still runs after its trigger was deleted")
+		}
+	}
+	if _, err := e.store.Get(key); err == nil {
+		t.Errorf("the checkpoint %s is still there after its trigger was deleted", key)
+	}
+}

@@ -68,23 +68,9 @@ func (e *Engine) consumers() map[*v1beta1.TriggerKind]consumer {
 		v1beta1.CronJobTriggerKind: &cronConsumer{e: e},
 		v1beta1.KafkaTriggerKind:   newEventConsumer(e, v1beta1.KafkaTriggerKind),
 		v1beta1.NATSTriggerKind:    newEventConsumer(e, v1beta1.NATSTriggerKind),
-		v1beta1.KinesisTriggerKind: unsupportedConsumer{v1beta1.KinesisTriggerKind},
+		v1beta1.KinesisTriggerKind: newEventConsumer(e, v1beta1.KinesisTriggerKind),
 	}
 }
-
-// unsupportedConsumer refuses the triggers of a kind that the local engine
-// does not run yet.
-type unsupportedConsumer struct{ kind *v1beta1.TriggerKind }
-
-func (c unsupportedConsumer) put(string, v1beta1.Trigger, v1beta1.Trigger, func() error) error {
-	return backend.Errorf(backend.CodeInvalid, "the local engine does not run %ss yet (docs/events.md)", c.kind.What)
-}
-
-func (c unsupportedConsumer) load(string, v1beta1.Trigger) error {
-	return fmt.Errorf("the local engine does not run %ss yet", c.kind.What)
-}
-
-func (c unsupportedConsumer) remove(string) {}
 
 // newTriggerSets returns an empty set for each trigger kind.
 func (e *Engine) newTriggerSets() map[*v1beta1.TriggerKind]*triggerSet {
