@@ -47,6 +47,7 @@ import (
 // +kubebuilder:rbac:groups=kubeless.io,resources=kafkatriggers/status;natstriggers/status;kinesistriggers/status,verbs=get;patch
 // +kubebuilder:rbac:groups="",resources=configmaps;services,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get
 // +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch;create;patch
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;patch;delete
@@ -136,6 +137,7 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if err != nil {
 		return err
 	}
+	ec.kube, ec.reader = mgr.GetClient(), mgr.GetAPIReader()
 	if err := mgr.Add(ec); err != nil {
 		return err
 	}

@@ -464,16 +464,3 @@ func TestEveryTriggerKindHasARenderer(t *testing.T) {
 		t.Error("an unknown kind has a renderer")
 	}
 }
-
-func TestKinesisTriggersAreUnsupportedOnKubernetes(t *testing.T) {
-	kt := &v1beta1.KinesisTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "orders", Generation: 1},
-		Spec: v1beta1.KinesisTriggerSpec{Stream: "orders", FunctionName: "orders"}}
-	s := kubescheme.New()
-	c := fake.NewClientBuilder().WithScheme(s).WithStatusSubresource(&v1beta1.KinesisTrigger{}).WithObjects(kt).Build()
-	r := &TriggerReconciler{Client: c, Recorder: events.NewFakeRecorder(10), Kind: "KinesisTrigger", applier: &applier{client: c, scheme: s}}
-	reconcileOnce(t, r, "default", "orders")
-	cond := readyOf(t, c, kt, func() []metav1.Condition { return kt.Status.Conditions })
-	if cond.Status != metav1.ConditionFalse || cond.Reason != v1beta1.ReasonUnsupported || !strings.Contains(cond.Message, "use the local engine") {
-		t.Errorf("Ready = %s %s %q, want False %s naming the local engine", cond.Status, cond.Reason, cond.Message, v1beta1.ReasonUnsupported)
-	}
-}

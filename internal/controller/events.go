@@ -3,6 +3,7 @@ package controller
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -10,11 +11,16 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/go-logr/logr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/event"
@@ -25,7 +31,7 @@ import (
 	"github.com/kubeless/kubeless/internal/render"
 )
 
-// Event triggers (KafkaTrigger, NATSTrigger) on Kubernetes: the controller
+// Event triggers (KafkaTrigger, NATSTrigger, KinesisTrigger) on Kubernetes: the controller
 // manager runs their consumers itself, one per (trigger, function it
 // selects), as the original's kafka-trigger and nats-trigger controllers
 // did, delivering through internal/events, the same package as the local
@@ -36,6 +42,18 @@ import (
 // starts and stops consumers from the trigger and the Functions it
 // selects; a consumer's state change enqueues its trigger again, whose
 // Ready condition then says whether it consumes, and if not why.
+//
+// A Kinesis consumer's checkpoint (the sequence number of the last record
+// delivered) is kept in the ConfigMap <trigger>-kinesis-checkpoint of the
+// trigger's namespace, owned by the trigger (deleted with it), one key per
+// function: not in the trigger's status, which the reconciler rewrites
+// from what it observes and which a status update may lose to a conflict,
+// nor in the controller's memory, which a restart or a new leader loses.
+// Its credentials are read from the trigger's Secret (keys
+// aws_access_key_id and aws_secret_access_key) when the consumer signs its
+// calls, again every 5 minutes; with no secret, the controller's own
+// (the AWS SDK's default chain: its environment, its service account's
+// role).
 
 // EventOptions configure the consumers of event triggers.
 type EventOptions struct {
@@ -65,6 +83,10 @@ type eventConsumers struct {
 	client  *http.Client
 	metrics *events.Metrics
 	logger  *slog.Logger
+	// kube writes the Kinesis checkpoints; reader reads them and the
+	// triggers' Secrets from the API server (neither is cached).
+	kube   client.Client
+	reader client.Reader
 
 	mu      sync.Mutex
 	ctx     context.Context // the leader's; nil until Start
@@ -112,7 +134,7 @@ func newEventConsumers(opts EventOptions, logger logr.Logger) (*eventConsumers, 
 		started: make(chan struct{}), runs: map[runKey]*eventRun{},
 		notify: map[string]chan event.GenericEvent{},
 	}
-	for _, k := range []*v1beta1.TriggerKind{v1beta1.KafkaTriggerKind, v1beta1.NATSTriggerKind} {
+	for _, k := range []*v1beta1.TriggerKind{v1beta1.KafkaTriggerKind, v1beta1.NATSTriggerKind, v1beta1.KinesisTriggerKind} {
 		c.notify[k.Kind] = make(chan event.GenericEvent, 64)
 	}
 	return c, nil
@@ -259,6 +281,12 @@ func (c *eventConsumers) run(ctx context.Context, k runKey, r *eventRun, t v1bet
 			Deliverer: d, State: state, Logger: log, Opts: c.kafka}
 	case *v1beta1.NATSTrigger:
 		runner = &events.NATSConsumer{URL: source, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: log}
+	case *v1beta1.KinesisTrigger:
+		runner = &events.KinesisConsumer{
+			Config: events.KinesisConfig{Region: t.Spec.Region, Endpoint: t.Spec.Endpoint, Credentials: c.secretCredentials(t)},
+			Stream: t.Spec.Stream, Shard: t.Spec.ShardID, Checkpoints: &configMapCheckpoints{c: c, t: t, fn: tg.name},
+			Deliverer: d, State: state, Logger: log,
+		}
 	}
 	c.wg.Add(1)
 	go func() {
@@ -357,6 +385,11 @@ func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTri
 			return falseCondition(v1beta1.ReasonInvalidTrigger, fmt.Sprintf(
 				"Kafka trigger %q names no brokers: set spec.brokers (host:port,...), or KAFKA_BROKERS in the controller's environment", t.Name)), nil
 		}
+	case *v1beta1.KinesisTrigger:
+		source = t.Spec.Endpoint
+		if source == "" {
+			source = "Kinesis in " + t.Spec.Region
+		}
 	case *v1beta1.NATSTrigger:
 		source = t.Spec.URL
 		if source == "" {
@@ -405,4 +438,77 @@ func eventTriggersOf(mgr ctrl.Manager, kind *v1beta1.TriggerKind) func(context.C
 		}
 		return reqs
 	}
+}
+
+// Keys of a Kinesis trigger's Secret, as in the original.
+const (
+	secretAccessKeyID     = "aws_access_key_id"
+	secretSecretAccessKey = "aws_secret_access_key"
+)
+
+// secretCredentials returns the credentials of Kinesis trigger t: read
+// from its Secret each time they are needed (the SDK keeps them 5
+// minutes), nil (the controller's own) when it names none.
+func (c *eventConsumers) secretCredentials(t *v1beta1.KinesisTrigger) aws.CredentialsProvider {
+	if t.Spec.Secret == "" {
+		return nil
+	}
+	key := types.NamespacedName{Namespace: t.Namespace, Name: t.Spec.Secret}
+	return aws.CredentialsProviderFunc(func(ctx context.Context) (aws.Credentials, error) {
+		var s corev1.Secret
+		if err := c.reader.Get(ctx, key, &s); err != nil {
+			return aws.Credentials{}, fmt.Errorf("read the trigger's Secret %s: %w", key, err)
+		}
+		id, secret := strings.TrimSpace(string(s.Data[secretAccessKeyID])), strings.TrimSpace(string(s.Data[secretSecretAccessKey]))
+		if id == "" || secret == "" {
+			return aws.Credentials{}, fmt.Errorf("Secret %s needs the keys %s and %s", key, secretAccessKeyID, secretSecretAccessKey)
+		}
+		return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, Source: "Secret " + key.String(),
+			CanExpire: true, Expires: time.Now().Add(5 * time.Minute)}, nil
+	})
+}
+
+// configMapCheckpoints keep the checkpoint of the consumer of Kinesis
+// trigger t for function fn in the ConfigMap <trigger>-kinesis-checkpoint,
+// under the key fn.
+type configMapCheckpoints struct {
+	c  *eventConsumers
+	t  *v1beta1.KinesisTrigger
+	fn string
+}
+
+func (k *configMapCheckpoints) key() types.NamespacedName {
+	return types.NamespacedName{Namespace: k.t.Namespace, Name: k.t.Name + "-kinesis-checkpoint"}
+}
+
+func (k *configMapCheckpoints) Load(ctx context.Context) ([]byte, error) {
+	var cm corev1.ConfigMap
+	err := k.c.reader.Get(ctx, k.key(), &cm)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read ConfigMap %s: %w", k.key(), err)
+	}
+	if v, ok := cm.Data[k.fn]; ok {
+		return []byte(v), nil
+	}
+	return nil, nil
+}
+
+func (k *configMapCheckpoints) Save(ctx context.Context, b []byte) error {
+	patch, err := json.Marshal(map[string]any{"data": map[string]string{k.fn: string(b)}})
+	if err != nil {
+		return err
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: k.t.Namespace, Name: k.key().Name}}
+	err = k.c.kube.Patch(ctx, cm, client.RawPatch(types.MergePatchType, patch))
+	if !apierrors.IsNotFound(err) {
+		return err
+	}
+	cm.Labels = map[string]string{v1beta1.LabelCreatedBy: v1beta1.CreatedByKubeless}
+	cm.OwnerReferences = []metav1.OwnerReference{{APIVersion: v1beta1.GroupVersion.String(), Kind: v1beta1.KinesisTriggerKind.Kind,
+		Name: k.t.Name, UID: k.t.UID, Controller: ptr.To(true)}}
+	cm.Data = map[string]string{k.fn: string(b)}
+	return k.c.kube.Create(ctx, cm)
 }

@@ -10,6 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -23,6 +27,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/events"
 	"github.com/kubeless/kubeless/internal/kubetest"
+	kltestutil "github.com/kubeless/kubeless/internal/testutil"
 )
 
 // call is one request a fake function got.
@@ -344,4 +349,97 @@ func TestKafkaTriggerWithoutBrokers(t *testing.T) {
 	if !strings.Contains(cond.Message, "set spec.brokers") {
 		t.Errorf("message %q does not say how to fix it", cond.Message)
 	}
+}
+
+// TestKinesisTriggerOnKubernetes: a KinesisTrigger whose Secret or stream
+// is missing says so and recovers once they exist; it then calls its
+// function with the original's headers, keeps its checkpoint in a
+// ConfigMap it owns, and stops when deleted.
+func TestKinesisTriggerOnKubernetes(t *testing.T) {
+	c := startController(t)
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	endpoint := kltestutil.Kinesalite(t)
+	calls := fakeFunction(t, c, ns, "reader", nil)
+
+	tr := &v1beta1.KinesisTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "clicks"},
+		Spec: v1beta1.KinesisTriggerSpec{FunctionName: "reader", Region: "us-east-1", Stream: "clicks",
+			ShardID: "shardId-000000000000", Endpoint: endpoint, Secret: "aws"}}
+	createTrigger(t, c, tr)
+	status := func() *v1beta1.TriggerStatus { return &tr.Status }
+	readyWith(t, c, tr, status, v1beta1.ReasonBrokerUnreachable, "read the trigger's Secret "+ns+"/aws")
+
+	secret := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "aws"},
+		StringData: map[string]string{"aws_access_key_id": "test", "aws_secret_access_key": "test"}}
+	if err := c.Create(ctx, secret); err != nil {
+		t.Fatal(err)
+	}
+	readyWith(t, c, tr, status, v1beta1.ReasonBrokerUnreachable, "Kinesis stream clicks has no shard shardId-000000000000")
+
+	cl, err := events.NewKinesisClient(ctx, events.KinesisConfig{Region: "us-east-1", Endpoint: endpoint, Credentials: events.StaticCredentials("test", "test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("clicks"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, tr, status, v1beta1.ReasonReady)
+	out, err := cl.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("clicks"), PartitionKey: aws.String("p"), Data: []byte(`{"click":1}`)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := nextCall(t, calls)
+	if got.body != `{"click":1}` || got.header.Get(events.HeaderEventNamespace) != "kinesistriggers.kubeless.io" ||
+		got.header.Get(events.HeaderEventTopic) != "clicks" ||
+		got.header.Get(events.HeaderEventID) != "clicks/shardId-000000000000/"+aws.ToString(out.SequenceNumber) {
+		t.Errorf("call %q with headers %v", got.body, got.header)
+	}
+
+	// The checkpoint: in a ConfigMap owned by the trigger.
+	kubetest.Eventually(t, waitFor, func() error {
+		var cm corev1.ConfigMap
+		if err := c.Get(ctx, client.ObjectKey{Namespace: ns, Name: "clicks-kinesis-checkpoint"}, &cm); err != nil {
+			return err
+		}
+		if !strings.Contains(cm.Data["reader"], aws.ToString(out.SequenceNumber)) {
+			return fmt.Errorf("checkpoint %q, want the record's sequence number", cm.Data["reader"])
+		}
+		if len(cm.OwnerReferences) != 1 || cm.OwnerReferences[0].UID != tr.UID {
+			return fmt.Errorf("owners %v, want the trigger", cm.OwnerReferences)
+		}
+		return nil
+	})
+	kubetest.Eventually(t, waitFor, func() error {
+		if n := eventMetric(t, "kubeless_event_messages_delivered_total", "KinesisTrigger", ns, "clicks", "reader"); n != 1 {
+			return fmt.Errorf("delivered = %v, want 1", n)
+		}
+		return nil
+	})
+
+	// Deleted, the trigger's consumer stops (its series go with it).
+	if err := c.Delete(ctx, tr); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Eventually(t, waitFor, func() error {
+		if n := eventMetric(t, "kubeless_event_messages_received_total", "KinesisTrigger", ns, "clicks", "reader"); n != 0 {
+			return fmt.Errorf("received = %v after the trigger's deletion, want its series gone", n)
+		}
+		return nil
+	})
+}
+
+// readyWith waits until the trigger's Ready condition has reason and a
+// message that contains text.
+func readyWith(t *testing.T, c client.Client, obj client.Object, status func() *v1beta1.TriggerStatus, reason, text string) {
+	t.Helper()
+	kubetest.Eventually(t, waitFor, func() error {
+		if err := c.Get(context.Background(), client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		got := meta.FindStatusCondition(status().Conditions, v1beta1.ConditionReady)
+		if got == nil || got.Reason != reason || !strings.Contains(got.Message, text) {
+			return fmt.Errorf("%s: Ready condition %+v, want reason %s and a message with %q", obj.GetName(), got, reason, text)
+		}
+		return nil
+	})
 }

@@ -51,12 +51,6 @@ type renderer struct {
 // controller's consumers run (events.go).
 var eventRenderer = renderer{events: true, usesConfig: true}
 
-// eventUnsupported is the renderer of an event trigger kind, which the
-// Kubernetes engine does not run yet (docs/events.md).
-func eventUnsupported(what string) renderer {
-	return renderer{unsupported: "the Kubernetes engine does not deliver " + what + "s yet: use the local engine (kubeless local start), see docs/events.md"}
-}
-
 // renderers are the renderer of each trigger kind.
 var renderers = map[*v1beta1.TriggerKind]renderer{
 	v1beta1.HTTPTriggerKind: {
@@ -79,7 +73,7 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 	},
 	v1beta1.KafkaTriggerKind:   eventRenderer,
 	v1beta1.NATSTriggerKind:    eventRenderer,
-	v1beta1.KinesisTriggerKind: eventUnsupported("Kinesis trigger"),
+	v1beta1.KinesisTriggerKind: eventRenderer,
 }
 
 // triggerKind returns the trigger kind named kind and its renderer.
