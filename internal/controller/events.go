@@ -440,12 +440,6 @@ func eventTriggersOf(mgr ctrl.Manager, kind *v1beta1.TriggerKind) func(context.C
 	}
 }
 
-// Keys of a Kinesis trigger's Secret, as in the original.
-const (
-	secretAccessKeyID     = "aws_access_key_id"
-	secretSecretAccessKey = "aws_secret_access_key"
-)
-
 // secretCredentials returns the credentials of Kinesis trigger t: read
 // from its Secret each time they are needed (the SDK keeps them 5
 // minutes), nil (the controller's own) when it names none.
@@ -459,9 +453,9 @@ func (c *eventConsumers) secretCredentials(t *v1beta1.KinesisTrigger) aws.Creden
 		if err := c.reader.Get(ctx, key, &s); err != nil {
 			return aws.Credentials{}, fmt.Errorf("read the trigger's Secret %s: %w", key, err)
 		}
-		id, secret := strings.TrimSpace(string(s.Data[secretAccessKeyID])), strings.TrimSpace(string(s.Data[secretSecretAccessKey]))
+		id, secret := strings.TrimSpace(string(s.Data[events.SecretAccessKeyID])), strings.TrimSpace(string(s.Data[events.SecretSecretAccessKey]))
 		if id == "" || secret == "" {
-			return aws.Credentials{}, fmt.Errorf("Secret %s needs the keys %s and %s", key, secretAccessKeyID, secretSecretAccessKey)
+			return aws.Credentials{}, fmt.Errorf("Secret %s needs the keys %s and %s", key, events.SecretAccessKeyID, events.SecretSecretAccessKey)
 		}
 		return aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, Source: "Secret " + key.String(),
 			CanExpire: true, Expires: time.Now().Add(5 * time.Minute)}, nil

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
@@ -90,12 +89,6 @@ func (c *eventConsumer) check(t v1beta1.EventTrigger) error {
 	return nil
 }
 
-// Names of the keys of a Kinesis trigger's secret, as in the original.
-const (
-	secretAccessKeyID     = "aws_access_key_id"
-	secretSecretAccessKey = "aws_secret_access_key"
-)
-
 // awsCredentials returns the credentials of a Kinesis trigger on the local
 // engine: its secret is the path of a folder holding the files
 // aws_access_key_id and aws_secret_access_key (the layout of a mounted
@@ -105,20 +98,7 @@ func awsCredentials(dir string) (aws.CredentialsProvider, error) {
 	if dir == "" {
 		return nil, nil
 	}
-	if !filepath.IsAbs(dir) {
-		return nil, fmt.Errorf("secret %q is not an absolute path: on the local engine give the folder that holds the files %s and %s", dir, secretAccessKeyID, secretSecretAccessKey)
-	}
-	var v [2]string
-	for i, k := range []string{secretAccessKeyID, secretSecretAccessKey} {
-		b, err := os.ReadFile(filepath.Join(dir, k))
-		if err != nil {
-			return nil, fmt.Errorf("secret: %v: give a folder that holds the files %s and %s", err, secretAccessKeyID, secretSecretAccessKey)
-		}
-		if v[i] = strings.TrimSpace(string(b)); v[i] == "" {
-			return nil, fmt.Errorf("secret: %s is empty", filepath.Join(dir, k))
-		}
-	}
-	return events.StaticCredentials(v[0], v[1]), nil
+	return events.CredentialsFromFolder(dir)
 }
 
 // storeCheckpoints keeps a Kinesis consumer's checkpoint in the engine's

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -32,6 +35,33 @@ type KinesisConfig struct {
 // Secret (keys aws_access_key_id, aws_secret_access_key) holds them.
 func StaticCredentials(id, secret string) aws.CredentialsProvider {
 	return credentials.NewStaticCredentialsProvider(id, secret, "")
+}
+
+// Keys of a Kinesis trigger's Secret, as in the original.
+const (
+	SecretAccessKeyID     = "aws_access_key_id"
+	SecretSecretAccessKey = "aws_secret_access_key"
+)
+
+// CredentialsFromFolder reads an access key from the folder dir, which
+// holds the files aws_access_key_id and aws_secret_access_key: the layout
+// of a mounted Kubernetes Secret, what a Kinesis trigger's secret names
+// on the local engine.
+func CredentialsFromFolder(dir string) (aws.CredentialsProvider, error) {
+	if !filepath.IsAbs(dir) {
+		return nil, fmt.Errorf("secret %q is not an absolute path: give the folder that holds the files %s and %s", dir, SecretAccessKeyID, SecretSecretAccessKey)
+	}
+	var v [2]string
+	for i, k := range []string{SecretAccessKeyID, SecretSecretAccessKey} {
+		b, err := os.ReadFile(filepath.Join(dir, k))
+		if err != nil {
+			return nil, fmt.Errorf("secret: %v: give a folder that holds the files %s and %s", err, SecretAccessKeyID, SecretSecretAccessKey)
+		}
+		if v[i] = strings.TrimSpace(string(b)); v[i] == "" {
+			return nil, fmt.Errorf("secret: %s is empty", filepath.Join(dir, k))
+		}
+	}
+	return StaticCredentials(v[0], v[1]), nil
 }
 
 // NewKinesisClient returns a Kinesis client for cfg.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -38,7 +39,19 @@ func NewCmdNATS(f *cmdutil.Factory) *cobra.Command {
 	return cmd
 }
 
-// EventOptions are the flags of kafka|nats create and update.
+// NewCmdKinesis returns the `trigger kinesis` group.
+func NewCmdKinesis(f *cmdutil.Factory) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "kinesis <command>",
+		Short: "Call a function with the records of a shard of an AWS Kinesis stream",
+	}
+	cmd.AddCommand(NewCmdEventCreate(f, nil, v1beta1.KinesisTriggerKind), NewCmdEventUpdate(f, nil, v1beta1.KinesisTriggerKind),
+		newCmdDelete(f, nil, v1beta1.KinesisTriggerKind), newCmdList(f, nil, "Kinesis", eventListRun(v1beta1.KinesisTriggerKind)),
+		NewCmdKinesisPublish(f, nil), NewCmdKinesisCreateStream(f, nil))
+	return cmd
+}
+
+// EventOptions are the flags of kafka|nats|kinesis create and update.
 type EventOptions struct {
 	IO     *iostreams.IOStreams
 	Engine Engine
@@ -50,16 +63,19 @@ type EventOptions struct {
 	Topic            string
 	FunctionSelector string
 	FunctionName     string
-	// Broker is --brokers (Kafka) or --url (NATS).
-	Broker          string
-	DeadLetterTopic string
-	MaxRetries      int
-	RetryBackoff    string
-	AtMostOnce      bool
-	Parallelism     int32
-	MaxInFlight     int32
-	DryRun          bool
-	Output          string
+	// Broker is --brokers (Kafka), --url (NATS) or --endpoint (Kinesis).
+	Broker string
+	// Region, Shard and Secret are Kinesis's --aws-region, --shard-id and
+	// --secret; Topic is its --stream.
+	Region, Shard, Secret string
+	DeadLetterTopic       string
+	MaxRetries            int
+	RetryBackoff          string
+	AtMostOnce            bool
+	Parallelism           int32
+	MaxInFlight           int32
+	DryRun                bool
+	Output                string
 }
 
 // NewCmdEventCreate returns `trigger kafka|nats create`.
@@ -75,32 +91,64 @@ func NewCmdEventUpdate(f *cmdutil.Factory, runF func(*EventOptions) error, kind 
 func newCmdEventPut(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1beta1.TriggerKind, update bool) *cobra.Command {
 	opts := &EventOptions{IO: f.IOStreams, Engine: f.Engine, Kind: kind, Update: update, MaxRetries: -1}
 	noun := kind.Command
+	kinesis := kind == v1beta1.KinesisTriggerKind
 	brokerFlag, brokerHelp := "brokers", "Kafka brokers, host:port,... (default: the engine's, $KUBELESS_KAFKA_BROKERS on the local engine)"
-	if kind == v1beta1.NATSTriggerKind {
+	source, unit := "Topic (NATS: subject)", "partition"
+	switch kind {
+	case v1beta1.NATSTriggerKind:
 		brokerFlag, brokerHelp = "url", "NATS server URL, for example nats://127.0.0.1:4222"
+	case v1beta1.KinesisTriggerKind:
+		brokerFlag, brokerHelp = "endpoint", "Kinesis endpoint URL, instead of the region's (for example a kinesalite's, http://127.0.0.1:4567)"
+		source, unit = "Stream", "shard"
 	}
 	verb, short := "create", "Create a "+kind.What+": each message of the topic calls the functions it selects"
 	example := fmt.Sprintf(`  kubeless trigger %[1]s create orders --trigger-topic orders --function-selector topic=orders
   kubeless trigger %[1]s create audit --trigger-topic audit --function-name audit-log --dead-letter-topic audit-failed --max-retries 3`, noun)
+	nameExample := fmt.Sprintf("kubeless trigger %s %s orders --trigger-topic orders --function-selector topic=orders", noun, verb)
+	if kinesis {
+		short = "Create a Kinesis trigger: each record of the stream's shard calls the function"
+		example = `  kubeless trigger kinesis create clicks --function-name count --aws-region us-west-2 --stream clicks --shard-id shardId-000000000000 --secret ec2
+  kubeless trigger kinesis create clicks --function-name count --aws-region us-east-1 --stream clicks --shard-id shardId-000000000000 --endpoint http://127.0.0.1:4567 --dead-letter-topic clicks-failed`
+		nameExample = "kubeless trigger kinesis " + verb + " clicks --function-name count --aws-region us-west-2 --stream clicks --shard-id shardId-000000000000"
+	}
 	if update {
 		verb, short = "update", "Update a "+kind.What+": only the flags given change"
 		example = fmt.Sprintf("  kubeless trigger %s update orders --trigger-topic orders-v2", noun)
+		nameExample = strings.Replace(nameExample, " create ", " update ", 1)
+		if kinesis {
+			example = "  kubeless trigger kinesis update clicks --shard-id shardId-000000000001"
+		}
 	}
 	cmd := &cobra.Command{
 		Use:     verb + " <name> [flags]",
 		Short:   short,
 		Example: example,
-		Args:    cmdutil.ExactArgs(1, fmt.Sprintf("%s: the trigger name is required, for example: kubeless trigger %s %s orders --trigger-topic orders --function-selector topic=orders", verb, noun, verb)),
+		Args:    cmdutil.ExactArgs(1, fmt.Sprintf("%s: the trigger name is required, for example: %s", verb, nameExample)),
 		RunE: func(c *cobra.Command, args []string) error {
 			opts.Name = args[0]
-			if !update && opts.Topic == "" {
-				return cmdutil.FlagErrorf(c, "--trigger-topic is required: the topic whose messages call the functions, for example --trigger-topic orders")
-			}
-			if !update && opts.FunctionSelector == "" && opts.FunctionName == "" {
-				return cmdutil.FlagErrorf(c, "give --function-selector (for example --function-selector topic=orders) or --function-name")
-			}
-			if opts.FunctionSelector != "" && opts.FunctionName != "" {
-				return cmdutil.FlagErrorf(c, "give either --function-selector or --function-name, not both")
+			if kinesis {
+				if !update {
+					for _, r := range []struct{ v, flag, eg string }{
+						{opts.FunctionName, "--function-name", "the function to call, for example --function-name count"},
+						{opts.Region, "--aws-region", "the stream's AWS region, for example --aws-region us-west-2"},
+						{opts.Topic, "--stream", "the Kinesis stream, for example --stream clicks"},
+						{opts.Shard, "--shard-id", "the shard whose records call the function, for example --shard-id shardId-000000000000"},
+					} {
+						if r.v == "" {
+							return cmdutil.FlagErrorf(c, "%s is required: %s", r.flag, r.eg)
+						}
+					}
+				}
+			} else {
+				if !update && opts.Topic == "" {
+					return cmdutil.FlagErrorf(c, "--trigger-topic is required: the topic whose messages call the functions, for example --trigger-topic orders")
+				}
+				if !update && opts.FunctionSelector == "" && opts.FunctionName == "" {
+					return cmdutil.FlagErrorf(c, "give --function-selector (for example --function-selector topic=orders) or --function-name")
+				}
+				if opts.FunctionSelector != "" && opts.FunctionName != "" {
+					return cmdutil.FlagErrorf(c, "give either --function-selector or --function-name, not both")
+				}
 			}
 			if opts.DryRun && opts.Output != "json" && opts.Output != "yaml" {
 				return cmdutil.FlagErrorf(c, "Output format needs to be yaml or json")
@@ -113,16 +161,24 @@ func newCmdEventPut(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1
 	}
 	fl := cmd.Flags()
 	addNamespaceFlag(cmd, &opts.Namespace)
-	fl.StringVar(&opts.Topic, "trigger-topic", "", "Topic (NATS: subject) whose messages call the functions (required)")
-	fl.StringVar(&opts.FunctionSelector, "function-selector", "", "Label query of the functions to call, for example topic=orders or 'topic in (a,b)'")
-	fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the one function to call, instead of --function-selector")
+	if kinesis {
+		fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the function to call (required)")
+		fl.StringVar(&opts.Region, "aws-region", "", "AWS region of the stream, for example us-west-2 (required)")
+		fl.StringVar(&opts.Topic, "stream", "", "Kinesis stream whose records call the function (required)")
+		fl.StringVar(&opts.Shard, "shard-id", "", "Shard of the stream, for example shardId-000000000000 (required)")
+		fl.StringVar(&opts.Secret, "secret", "", "Credentials (keys aws_access_key_id, aws_secret_access_key): a Secret's name on Kubernetes, the path of a folder holding those files on the local engine (default: the engine's own AWS credentials)")
+	} else {
+		fl.StringVar(&opts.Topic, "trigger-topic", "", "Topic (NATS: subject) whose messages call the functions (required)")
+		fl.StringVar(&opts.FunctionSelector, "function-selector", "", "Label query of the functions to call, for example topic=orders or 'topic in (a,b)'")
+		fl.StringVar(&opts.FunctionName, "function-name", "", "Name of the one function to call, instead of --function-selector")
+	}
 	fl.StringVar(&opts.Broker, brokerFlag, "", brokerHelp)
-	fl.StringVar(&opts.DeadLetterTopic, "dead-letter-topic", "", "Topic (NATS: subject) that gets the messages whose calls still fail after the retries")
+	fl.StringVar(&opts.DeadLetterTopic, "dead-letter-topic", "", source+" that gets the messages whose calls still fail after the retries")
 	fl.IntVar(&opts.MaxRetries, "max-retries", -1, "Retries of a failed call before the message is dead-lettered (default 5)")
 	fl.StringVar(&opts.RetryBackoff, "retry-backoff", "", "Wait before the first retry, doubled for each next one (default 500ms)")
 	fl.BoolVar(&opts.AtMostOnce, "at-most-once", false, "Commit before calling and never retry, as the original Kubeless did")
-	fl.Int32Var(&opts.Parallelism, "parallelism", 0, "Messages of one partition in calls at once (default 1: in order)")
-	fl.Int32Var(&opts.MaxInFlight, "max-in-flight", 0, "Calls of the trigger at once, over all partitions and functions (default 64)")
+	fl.Int32Var(&opts.Parallelism, "parallelism", 0, "Messages of one "+unit+" in calls at once (default 1: in order)")
+	fl.Int32Var(&opts.MaxInFlight, "max-in-flight", 0, "Calls of the trigger at once, over all "+unit+"s and functions (default 64)")
 	fl.BoolVar(&opts.DryRun, "dryrun", false, "Print the trigger instead of creating it")
 	fl.StringVarP(&opts.Output, "output", "o", "yaml", "Output format of --dryrun: json or yaml")
 	return cmd
@@ -154,6 +210,9 @@ func (o *EventOptions) Trigger() (v1beta1.Trigger, error) {
 	case v1beta1.NATSTriggerKind:
 		t = &v1beta1.NATSTrigger{TypeMeta: tm, ObjectMeta: meta, Spec: v1beta1.NATSTriggerSpec{Topic: o.Topic,
 			FunctionSelector: sel, FunctionName: o.FunctionName, URL: o.Broker, EventDelivery: d}}
+	case v1beta1.KinesisTriggerKind:
+		t = &v1beta1.KinesisTrigger{TypeMeta: tm, ObjectMeta: meta, Spec: v1beta1.KinesisTriggerSpec{FunctionName: o.FunctionName,
+			Region: o.Region, Secret: o.Secret, Stream: o.Topic, ShardID: o.Shard, Endpoint: o.Broker, EventDelivery: d}}
 	default:
 		return nil, fmt.Errorf("no command for %s", o.Kind.Kind)
 	}
@@ -179,6 +238,9 @@ func eventPutRun(ctx context.Context, o *EventOptions) error {
 	case *v1beta1.NATSTrigger:
 		po.Kind = "NATS"
 		return putTrigger(ctx, po, t)
+	case *v1beta1.KinesisTrigger:
+		po.Kind = "Kinesis"
+		return putTrigger(ctx, po, t)
 	}
 	return nil
 }
@@ -197,6 +259,13 @@ func eventListRun(kind *v1beta1.TriggerKind) func(context.Context, *ListOptions)
 			return cmdutil.PrintOutput(o.IO.Out, o.Output, ts)
 		}
 		var rows [][]string
+		if kind == v1beta1.KinesisTriggerKind {
+			for _, tr := range ts {
+				t := tr.(*v1beta1.KinesisTrigger)
+				rows = append(rows, []string{t.Name, t.Namespace, t.Spec.Stream, t.Spec.ShardID, t.Spec.FunctionName, readyOf(t)})
+			}
+			return table(o.IO, []string{"NAME", "NAMESPACE", "STREAM", "SHARD", "FUNCTION", "READY"}, rows)
+		}
 		for _, tr := range ts {
 			t := tr.(v1beta1.EventTrigger)
 			target := t.TargetFunction()

@@ -30,9 +30,9 @@ type Engine = cmdutil.EngineFunc
 func NewCmdTrigger(f *cmdutil.Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "trigger <command>",
-		Short: "Call functions on HTTP routes (http), on a schedule (cronjob) or with broker messages (kafka, nats)",
+		Short: "Call functions on HTTP routes (http), on a schedule (cronjob) or with broker messages (kafka, nats, kinesis)",
 	}
-	cmd.AddCommand(NewCmdHTTP(f), NewCmdCronJob(f), NewCmdKafka(f), NewCmdNATS(f))
+	cmd.AddCommand(NewCmdHTTP(f), NewCmdCronJob(f), NewCmdKafka(f), NewCmdNATS(f), NewCmdKinesis(f))
 	return cmd
 }
 
