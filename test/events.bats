@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
-# End-to-end tests of the Kafka and NATS triggers on the local engine
-# (docs/events.md), against brokers the tests start: a Kafka-protocol broker
-# (hack/kfake, franz-go's fake Kafka: no Apache Kafka build can be fetched
-# here) and nats-server, both built from the Go modules of go.mod into this
-# file's temporary folder.
+# End-to-end tests of the Kafka, NATS and Kinesis triggers on the local
+# engine (docs/events.md), against brokers the tests start: a Kafka-protocol
+# broker (hack/kfake, franz-go's fake Kafka: no Apache Kafka build can be
+# fetched here) and nats-server, both built from the Go modules of go.mod
+# into this file's temporary folder, and kinesalite (npm, installed by
+# hack/kinesalite.sh the first time).
 #
 # Run: make build && KUBELESS=$PWD/bin/kubeless bats test/events.bats
 
@@ -12,7 +13,15 @@ bats_require_minimum_version 1.5.0
 load lib/libtest
 
 setup_file() {
-  need_tool go python3
+  need_tool go python3 node npm
+  "$REPO_ROOT/hack/kinesalite.sh" run "$BATS_FILE_TMPDIR/kinesis.addr" >"$BATS_FILE_TMPDIR/kinesalite.log" 2>&1 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/kinesalite.pid"
+  # The credentials of the Kinesis triggers: on the local engine, a folder
+  # with the keys of the original's Secret as files.
+  export AWS_SECRET_DIR=$BATS_FILE_TMPDIR/aws
+  mkdir -p "$AWS_SECRET_DIR"
+  echo test >"$AWS_SECRET_DIR/aws_access_key_id"
+  echo test >"$AWS_SECRET_DIR/aws_secret_access_key"
   local bin=$BATS_FILE_TMPDIR/bin
   mkdir -p "$bin"
   (cd "$REPO_ROOT" && go build -o "$bin/kfake" ./hack/kfake && go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2) >&2
@@ -27,6 +36,9 @@ setup_file() {
   KAFKA=$(cat "$BATS_FILE_TMPDIR/kafka.addr")
   export KAFKA
   wait_for 60 "nats-server to listen on $nats_port" bash -c "exec 9<>/dev/tcp/127.0.0.1/$nats_port"
+  wait_for 300 "kinesalite to write its address" test -s "$BATS_FILE_TMPDIR/kinesis.addr"
+  KINESIS=$(cat "$BATS_FILE_TMPDIR/kinesis.addr")
+  export KINESIS
   engine_setup
   # The receiver: appends each POST body as a line of received.log, written
   # before it answers, so the record survives a daemon killed with SIGKILL
@@ -72,7 +84,7 @@ PY
 teardown_file() {
   engine_teardown
   local f
-  for f in kfake nats receiver; do
+  for f in kfake nats kinesalite receiver; do
     if [[ -f $BATS_FILE_TMPDIR/$f.pid ]]; then
       kill "$(cat "$BATS_FILE_TMPDIR/$f.pid")" 2>/dev/null || true
     fi
@@ -158,6 +170,81 @@ trigger_ready() {
   wait_for 60 "sink-n to get the message" has_got sink-n 1
   run got_lines sink-n
   [[ $output =~ ^7\ .+\ natstriggers.kubeless.io\ application/json ]]
+}
+
+# kinesis <verb> [args]: kubeless trigger kinesis <verb> against the
+# kinesalite, with the region and credentials every verb takes.
+kinesis() {
+  local verb=$1
+  shift
+  "$KUBELESS" trigger kinesis "$verb" --aws-region us-east-1 --endpoint "$KINESIS" --secret "$AWS_SECRET_DIR" "$@"
+}
+
+@test "kinesis trigger: created with the CLI, it delivers what trigger kinesis publish puts, with the original's event headers" {
+  deploy_sink sink-s clicks
+  run --separate-stderr kinesis create-stream --stream-name clicks
+  [ "$status" -eq 0 ]
+  [ "$stderr" = "Kinesis stream clicks created with 1 shard(s)" ]
+  run --separate-stderr kinesis create clicks --function-name sink-s --stream clicks --shard-id shardId-000000000000
+  [ "$status" -eq 0 ]
+  [ "$stderr" = "Kinesis trigger clicks created in namespace default successfully!" ]
+  wait_for 60 "the Kinesis trigger clicks Ready" trigger_ready kinesis clicks
+  run --separate-stderr kinesis publish --stream clicks --partition-key k --records '{"n": 3}'
+  [ "$status" -eq 0 ]
+  wait_for 60 "sink-s to get the record" has_got sink-s 1
+  run got_lines sink-s
+  [[ $output =~ ^3\ clicks/shardId-000000000000/[0-9]+\ kinesistriggers.kubeless.io\ application/json\ .*UTC ]]
+  run --separate-stderr "$KUBELESS" trigger kinesis list
+  [ "$status" -eq 0 ]
+  [[ $output == *"clicks"*"clicks"*"shardId-000000000000"*"sink-s"*"True"* ]]
+}
+
+@test "kinesis trigger: bad input is refused with what to fix; a missing stream shows BrokerUnreachable" {
+  run --separate-stderr kinesis create bad --function-name nope --stream clicks --shard-id shardId-000000000000
+  [ "$status" -eq 1 ]
+  assert_error_line 'function "nope" not found in namespace "default"'
+  run --separate-stderr kinesis create bad --function-name sink-s --stream clicks
+  [ "$status" -eq 2 ]
+  [ "${stderr%%$'\n'*}" = "Error: --shard-id is required: the shard whose records call the function, for example --shard-id shardId-000000000000" ]
+  run --separate-stderr "$KUBELESS" trigger kinesis create bad --function-name sink-s --aws-region us-east-1 --stream clicks --shard-id shardId-000000000000 --secret "$BATS_FILE_TMPDIR"
+  [ "$status" -eq 1 ]
+  assert_error_line "give a folder that holds the files aws_access_key_id and aws_secret_access_key"
+  run --separate-stderr kinesis create nostream --function-name sink-s --stream nostream --shard-id shardId-000000000000
+  [ "$status" -eq 0 ]
+  wait_for 60 "the Kinesis trigger nostream to say BrokerUnreachable" trigger_ready kinesis nostream "BrokerUnreachable: Kinesis stream nostream has no shard shardId-000000000000"
+  run --separate-stderr kinesis create-stream --stream-name nostream
+  [ "$status" -eq 0 ]
+  wait_for 60 "the Kinesis trigger nostream Ready once its stream exists" trigger_ready kinesis nostream
+  run --separate-stderr "$KUBELESS" trigger kinesis delete nostream
+  [ "$status" -eq 0 ]
+}
+
+# Deleted, the trigger stops: a record put after it is not delivered. A
+# trigger created again afterwards starts at the stream's end: it delivers
+# the next record, and a consumer of the deleted trigger still running
+# would have delivered the record before it first (a shard is read in
+# order).
+@test "kinesis trigger: deleting it stops delivery" {
+  run --separate-stderr "$KUBELESS" trigger kinesis delete clicks
+  [ "$status" -eq 0 ]
+  run --separate-stderr "$KUBELESS" trigger kinesis list
+  [ "$status" -eq 0 ]
+  [[ $output != *"clicks "* ]]
+  run --separate-stderr kinesis publish --stream clicks --partition-key k --records '{"n": 4}'
+  [ "$status" -eq 0 ]
+  run --separate-stderr kinesis create clicks --function-name sink-s --stream clicks --shard-id shardId-000000000000
+  [ "$status" -eq 0 ]
+  wait_for 60 "the Kinesis trigger clicks Ready again" trigger_ready kinesis clicks
+  run --separate-stderr kinesis publish --stream clicks --partition-key k --records '{"n": 5}'
+  [ "$status" -eq 0 ]
+  wait_for 60 "sink-s to get the record put after the trigger was created again" has_got sink-s 2
+  run got_lines sink-s
+  [ "$(got_lines sink-s | awk '{ print $1 }' | tr '\n' ' ')" = "3 5 " ]
+  run --separate-stderr "$KUBELESS" trigger kinesis delete clicks
+  [ "$status" -eq 0 ]
+  run --separate-stderr "$KUBELESS" trigger kinesis delete clicks
+  [ "$status" -eq 1 ]
+  assert_error_line 'Kinesis trigger "clicks" not found in namespace "default"'
 }
 
 # The no-loss test: N messages published while the daemon is killed with
