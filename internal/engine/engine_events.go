@@ -102,10 +102,14 @@ func awsCredentials(dir string) (aws.CredentialsProvider, error) {
 }
 
 // storeCheckpoints keeps a Kinesis consumer's checkpoint in the engine's
-// store.
+// store, under key, while its trigger (the engine's trigger) exists: a
+// consumer that finishes a batch after its trigger was deleted must not
+// write the checkpoint back.
 type storeCheckpoints struct {
-	st  store.Store
-	key string
+	e       *Engine
+	st      store.Store
+	trigger string // the trigger's key
+	key     string
 }
 
 func (s storeCheckpoints) Load(context.Context) ([]byte, error) {
@@ -116,7 +120,14 @@ func (s storeCheckpoints) Load(context.Context) ([]byte, error) {
 	return b, err
 }
 
-func (s storeCheckpoints) Save(_ context.Context, b []byte) error { return s.st.Put(s.key, b) }
+func (s storeCheckpoints) Save(_ context.Context, b []byte) error {
+	s.e.mu.Lock()
+	defer s.e.mu.Unlock()
+	if _, ok := s.e.triggers[v1beta1.KinesisTriggerKind].items[s.trigger]; !ok {
+		return nil
+	}
+	return s.st.Put(s.key, b)
+}
 
 // checkpointKey is the store key of the checkpoints of trigger t's
 // consumer for function fn ("" for every function of t).
@@ -250,7 +261,7 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 		}
 		runner = &events.KinesisConsumer{
 			Config: events.KinesisConfig{Region: t.Spec.Region, Endpoint: t.Spec.Endpoint, Credentials: creds},
-			Stream: t.Spec.Stream, Shard: t.Spec.ShardID, Checkpoints: storeCheckpoints{st: e.store, key: checkpointKey(t, fn)},
+			Stream: t.Spec.Stream, Shard: t.Spec.ShardID, Checkpoints: storeCheckpoints{e: e, st: e.store, trigger: key, key: checkpointKey(t, fn)},
 			Deliverer: d, State: state, Logger: e.logger,
 		}
 	}

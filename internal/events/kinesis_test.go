@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -402,4 +403,50 @@ func TestKinesisAtMostOnce(t *testing.T) {
 	if n := f.calls[stream+"/"+testShard+"/"+seqs[0]]; n != 1 {
 		t.Errorf("the failing record was called %d times, want once (no retry)", n)
 	}
+}
+
+// TestKinesisEndpointDownThenUp: a consumer whose endpoint does not answer
+// says so through State, and delivers once it is up.
+func TestKinesisEndpointDownThenUp(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	endpoint := fmt.Sprintf("http://127.0.0.1:%d", port)
+	f := newFunction()
+	c := kinesisConsumer(endpoint, "late", f, v1beta1.EventDelivery{}, nil, nil)
+	states := make(chan error, 100)
+	c.State = func(err error) { states <- err }
+	reading := make(chan struct{}, 1)
+	c.Reading = func() { reading <- struct{}{} }
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	select {
+	case err := <-states:
+		if err == nil || !strings.Contains(err.Error(), "read shard "+testShard+" of Kinesis stream late at "+endpoint) {
+			t.Fatalf("state %v, want the endpoint that does not answer", err)
+		}
+	case <-time.After(deadline):
+		t.Fatal("no state reported")
+	}
+	if got := kltestutil.KinesaliteOn(t, port); got != endpoint {
+		t.Fatalf("kinesalite at %s, want %s", got, endpoint)
+	}
+	createStream(t, kinesisClient(t, endpoint), "late")
+	select {
+	case <-reading:
+	case <-time.After(deadline):
+		t.Fatal("the consumer never read the stream once the endpoint was up")
+	}
+	putRecords(t, kinesisClient(t, endpoint), "late", `{"n":1}`)
+	f.waitBodies(t, 1)
 }

@@ -285,6 +285,12 @@ func NeedTool(t testing.TB, tool string) string {
 // and fails under CI.
 func Kinesalite(t testing.TB) string {
 	t.Helper()
+	return KinesaliteOn(t, 0)
+}
+
+// KinesaliteOn is Kinesalite on port (0: a free one).
+func KinesaliteOn(t testing.TB, port int) string {
+	t.Helper()
 	NeedTool(t, "node")
 	NeedTool(t, "npm")
 	root, err := repoRoot()
@@ -292,7 +298,7 @@ func Kinesalite(t testing.TB) string {
 		t.Fatal(err)
 	}
 	addr := filepath.Join(t.TempDir(), "kinesalite.addr")
-	cmd := exec.Command(filepath.Join(root, "hack", "kinesalite.sh"), "run", addr)
+	cmd := exec.Command(filepath.Join(root, "hack", "kinesalite.sh"), "run", addr, fmt.Sprint(port))
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
