@@ -194,14 +194,7 @@ func (d *Deliverer) wait(ctx context.Context, t time.Duration) error {
 	if d.Wait != nil {
 		return d.Wait(ctx, t)
 	}
-	tm := time.NewTimer(t)
-	defer tm.Stop()
-	select {
-	case <-tm.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return sleep(ctx, t)
 }
 
 func (d *Deliverer) logger() *slog.Logger {

@@ -42,9 +42,9 @@ type KafkaConsumer struct {
 	// consumer partitions (tests wait for it).
 	Assigned func(partitions []int32)
 
-	lastState string
-	lagMu     sync.Mutex
-	lag       map[int32]int64
+	states stateReporter
+	lagMu  sync.Mutex
+	lag    map[int32]int64
 }
 
 // SplitBrokers splits a comma-separated broker list.
@@ -65,19 +65,7 @@ func (c *KafkaConsumer) logger() *slog.Logger {
 	return c.Logger.With("topic", c.Topic, "group", c.Group)
 }
 
-func (c *KafkaConsumer) state(err error) {
-	s := "ok"
-	if err != nil {
-		s = err.Error()
-	}
-	if s == c.lastState {
-		return
-	}
-	c.lastState = s
-	if c.State != nil {
-		c.State(err)
-	}
-}
+func (c *KafkaConsumer) state(err error) { c.states.report(c.State, err) }
 
 // Run consumes until ctx ends; it returns nil then. It keeps trying while
 // the brokers are unreachable, reporting it through State.
@@ -148,7 +136,7 @@ func (c *KafkaConsumer) Run(ctx context.Context) error {
 // nothing, commits the topic's end offsets so that the trigger delivers
 // what is published from now on.
 func (c *KafkaConsumer) start(ctx context.Context) error {
-	backoff := 200 * time.Millisecond
+	b := newBackoff()
 	for {
 		err := c.seed(ctx)
 		if err == nil {
@@ -160,14 +148,9 @@ func (c *KafkaConsumer) start(ctx context.Context) error {
 		}
 		c.state(err)
 		c.logger().Warn("Kafka not reachable yet", "err", err)
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return ctx.Err()
+		if err := b.wait(ctx); err != nil {
+			return err
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
 }
 

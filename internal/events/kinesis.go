@@ -9,7 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -135,8 +134,7 @@ type KinesisConsumer struct {
 	// in the shard and reads from it (tests wait for it).
 	Reading func()
 
-	mu        sync.Mutex
-	lastState string
+	states stateReporter
 }
 
 func (c *KinesisConsumer) logger() *slog.Logger {
@@ -146,21 +144,7 @@ func (c *KinesisConsumer) logger() *slog.Logger {
 	return c.Logger.With("stream", c.Stream, "shard", c.Shard)
 }
 
-func (c *KinesisConsumer) state(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := "ok"
-	if err != nil {
-		s = err.Error()
-	}
-	if s == c.lastState {
-		return
-	}
-	c.lastState = s
-	if c.State != nil {
-		c.State(err)
-	}
-}
+func (c *KinesisConsumer) state(err error) { c.states.report(c.State, err) }
 
 // position is where the consumer is in the shard: after seq, or (no record
 // done yet) at the shard's end, or, once it has read from there, at the
@@ -379,30 +363,4 @@ func putDeadLetter(ctx context.Context, cl *kinesis.Client, dl string, m Message
 		return fmt.Errorf("put the record into dead-letter stream %s: %w", dl, err)
 	}
 	return nil
-}
-
-// backoff is the wait between two tries of a consumer that cannot read:
-// 200ms, doubled each time, up to 10s.
-type backoff struct{ d time.Duration }
-
-func newBackoff() *backoff { return &backoff{d: 200 * time.Millisecond} }
-
-func (b *backoff) reset() { b.d = 200 * time.Millisecond }
-
-func (b *backoff) wait(ctx context.Context) error {
-	err := sleep(ctx, b.d)
-	b.d = min(2*b.d, 10*time.Second)
-	return err
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

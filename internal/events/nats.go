@@ -32,25 +32,10 @@ type NATSConsumer struct {
 	// on the server (tests wait for it).
 	Subscribed func()
 
-	mu        sync.Mutex
-	lastState string
+	states stateReporter
 }
 
-func (c *NATSConsumer) state(err error) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s := "ok"
-	if err != nil {
-		s = err.Error()
-	}
-	if s == c.lastState {
-		return
-	}
-	c.lastState = s
-	if c.State != nil {
-		c.State(err)
-	}
-}
+func (c *NATSConsumer) state(err error) { c.states.report(c.State, err) }
 
 func (c *NATSConsumer) logger() *slog.Logger {
 	if c.Logger == nil {
@@ -135,7 +120,7 @@ func (c *NATSConsumer) Run(ctx context.Context) error {
 // connect connects, retrying until the server answers or ctx ends, and
 // reports disconnections through State.
 func (c *NATSConsumer) connect(ctx context.Context) (*nats.Conn, error) {
-	backoff := 200 * time.Millisecond
+	b := newBackoff()
 	for {
 		nc, err := nats.Connect(c.URL,
 			nats.Name("kubeless "+c.Queue),
@@ -153,13 +138,8 @@ func (c *NATSConsumer) connect(ctx context.Context) (*nats.Conn, error) {
 			return nc, nil
 		}
 		c.state(fmt.Errorf("no NATS server answers at %s: %w", c.URL, err))
-		t := time.NewTimer(backoff)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, ctx.Err()
+		if err := b.wait(ctx); err != nil {
+			return nil, err
 		}
-		backoff = min(2*backoff, 10*time.Second)
 	}
 }
