@@ -223,7 +223,8 @@ func TestKinesisTriggerOnTheLocalEngine(t *testing.T) {
 	endpoint := kltestutil.Kinesalite(t)
 	secret := t.TempDir()
 	kltestutil.WriteFiles(t, secret, map[string]string{"aws_access_key_id": "test\n", "aws_secret_access_key": "test\n"})
-	e, _ := newTestEngine(t, t.TempDir())
+	home := t.TempDir()
+	e, stopEngine := newTestEngine(t, home)
 	ctx := context.Background()
 	if _, err := e.Deploy(ctx, testFunction("hello", "v1")); err != nil {
 		t.Fatal(err)
@@ -276,6 +277,20 @@ func TestKinesisTriggerOnTheLocalEngine(t *testing.T) {
 			t.Fatalf("checkpoint %q, want the record's sequence number %s", b, aws.ToString(out.SequenceNumber))
 		}
 		time.Sleep(30 * time.Millisecond)
+	}
+
+	// The daemon stops; a record put meanwhile is delivered by the next
+	// one, which resumes after the checkpoint (record 1 is not delivered
+	// again).
+	stopEngine()
+	if _, err := cl.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("orders"), PartitionKey: aws.String("p"), Data: []byte(`{"n":2}`)}); err != nil {
+		t.Fatal(err)
+	}
+	e, _ = newTestEngine(t, home)
+	kt = backend.TriggersOf[v1beta1.KinesisTrigger](e)
+	waitDelivered(t, e, "KinesisTrigger", "k", "hello", 1)
+	if n := testutil.ToFloat64(e.eventMetrics.Received.WithLabelValues("KinesisTrigger", "default", "k", "hello")); n != 1 {
+		t.Errorf("the restarted daemon received %v records, want only the one put while it was stopped", n)
 	}
 
 	// Deleting the trigger stops its consumer and deletes its checkpoint.
