@@ -17,21 +17,28 @@ set -euo pipefail
 version=3.3.3
 home=${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/kinesalite
 
+installed() {
+  [[ -f $home/node_modules/kinesalite/package.json ]] &&
+    grep -q "\"version\": \"$version\"" "$home/node_modules/kinesalite/package.json"
+}
+
 install() {
-  if [[ -f $home/node_modules/kinesalite/package.json ]] &&
-    grep -q "\"version\": \"$version\"" "$home/node_modules/kinesalite/package.json"; then
-    return
-  fi
+  installed && return
   command -v npm >/dev/null || { echo "kinesalite: npm is not installed: install Node.js with npm" >&2; exit 1; }
-  # Installed beside, then moved in place: parallel test runs may race.
+  # Installed beside, then moved in place: test runs in parallel may
+  # install at the same time; the first one in place stays.
   local tmp
   mkdir -p "$(dirname "$home")"
   tmp=$(mktemp -d "$home.XXXXXX")
   npm install --prefix "$tmp" --no-audit --no-fund --loglevel=error "kinesalite@$version" >&2
-  rm -rf "$home.old"
-  [[ ! -e $home ]] || mv "$home" "$home.old.$$"
-  mv "$tmp" "$home" 2>/dev/null || rm -rf "$tmp"
+  if installed; then
+    rm -rf "$tmp"
+    return
+  fi
+  [[ ! -e $home ]] || mv -T "$home" "$home.old.$$"
+  mv -T "$tmp" "$home" 2>/dev/null || rm -rf "$tmp"
   rm -rf "$home.old.$$"
+  installed || { echo "kinesalite: the install into $home failed" >&2; exit 1; }
 }
 
 case ${1:-} in

@@ -209,7 +209,18 @@ func (c *KinesisConsumer) Run(ctx context.Context) error {
 			}
 			if err != nil {
 				var expired *types.ExpiredIteratorException
-				if !errors.As(err, &expired) {
+				var throttled *types.ProvisionedThroughputExceededException
+				switch {
+				case errors.As(err, &expired):
+				case errors.As(err, &throttled):
+					// The shard's read limit, shared with its other
+					// readers: not the trigger's failure.
+					c.logger().Warn("Kinesis reads throttled", "err", err)
+					if b.wait(ctx) != nil {
+						return nil
+					}
+					continue
+				default:
 					c.state(fmt.Errorf("read shard %s of Kinesis stream %s: %w", c.Shard, c.Stream, err))
 					if b.wait(ctx) != nil {
 						return nil
