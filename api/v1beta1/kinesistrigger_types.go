@@ -43,7 +43,9 @@ type KinesisTriggerSpec struct {
 	Region string `json:"aws-region"`
 
 	// secret names the Secret (keys aws_access_key_id and
-	// aws_secret_access_key) with the credentials to read the stream.
+	// aws_secret_access_key) with the credentials to read the stream; on
+	// the local engine, the absolute path of a folder holding files of
+	// those names. Empty: the engine's own AWS credentials.
 	// +optional
 	Secret string `json:"secret"`
 
