@@ -443,3 +443,54 @@ func readyWith(t *testing.T, c client.Client, obj client.Object, status func() *
 		return nil
 	})
 }
+
+// TestKinesisTriggerResumesFromItsConfigMap: a checkpoint in the trigger's
+// ConfigMap (left by the controller that ran the consumer before, on
+// another replica or before a restart) is where a new consumer starts: it
+// delivers the record after it, put before the trigger existed, and not the
+// one before.
+func TestKinesisTriggerResumesFromItsConfigMap(t *testing.T) {
+	c := startController(t)
+	ns := env.Namespace(t)
+	ctx := context.Background()
+	endpoint := kltestutil.Kinesalite(t)
+	calls := fakeFunction(t, c, ns, "resumer", nil)
+	cl, err := events.NewKinesisClient(ctx, events.KinesisConfig{Region: "us-east-1", Endpoint: endpoint, Credentials: events.StaticCredentials("test", "test")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String("resume"), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	var seqs []string
+	for _, d := range []string{"done", "next"} {
+		out, err := cl.PutRecord(ctx, &kinesis.PutRecordInput{StreamName: aws.String("resume"), PartitionKey: aws.String("p"), Data: []byte(d)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, aws.ToString(out.SequenceNumber))
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "resume-kinesis-checkpoint"},
+		Data: map[string]string{"resumer": `{"stream":"resume","shard":"shardId-000000000000","sequenceNumber":"` + seqs[0] + `"}`}}
+	if err := c.Create(ctx, cm); err != nil {
+		t.Fatal(err)
+	}
+	tr := &v1beta1.KinesisTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "resume"},
+		Spec: v1beta1.KinesisTriggerSpec{FunctionName: "resumer", Region: "us-east-1", Stream: "resume",
+			ShardID: "shardId-000000000000", Endpoint: endpoint}}
+	t.Setenv("AWS_ACCESS_KEY_ID", "test") // no secret: the controller's own credentials
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	createTrigger(t, c, tr)
+	if got := nextCall(t, calls); got.body != "next" || got.header.Get(events.HeaderEventID) != "resume/shardId-000000000000/"+seqs[1] {
+		t.Errorf("first call %q (event-id %s), want the record after the checkpoint", got.body, got.header.Get(events.HeaderEventID))
+	}
+	kubetest.Eventually(t, waitFor, func() error {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(cm), cm); err != nil {
+			return err
+		}
+		if !strings.Contains(cm.Data["resumer"], seqs[1]) {
+			return fmt.Errorf("checkpoint %q, want the delivered record's %s", cm.Data["resumer"], seqs[1])
+		}
+		return nil
+	})
+}
