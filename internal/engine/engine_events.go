@@ -10,9 +10,10 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-
+	"github.com/twmb/franz-go/pkg/kgo"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -22,6 +23,14 @@ import (
 	"github.com/kubeless/kubeless/internal/engine/store"
 	"github.com/kubeless/kubeless/internal/events"
 )
+
+// kafkaGroupOpts are the local engine's consumer-group timings. A daemon
+// killed with SIGKILL does not leave its groups: the broker holds their
+// partitions for the dead member until its session times out, and the next
+// daemon's consumers wait that long before they deliver again. The Kafka
+// client's default session (45s) would stop delivery for 45s after each
+// crash; 10s, with a heartbeat each second, still bears a loaded machine.
+var kafkaGroupOpts = []kgo.Opt{kgo.SessionTimeout(10 * time.Second), kgo.HeartbeatInterval(time.Second)}
 
 // EnvKafkaBrokers is the daemon's variable that names the Kafka brokers of
 // the Kafka triggers that name none.
@@ -250,7 +259,7 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 	switch t := t.(type) {
 	case *v1beta1.KafkaTrigger:
 		runner = &events.KafkaConsumer{Brokers: events.SplitBrokers(e.kafkaBrokers(t)), Topic: t.Spec.Topic, Group: group,
-			Deliverer: d, State: state, Logger: e.logger}
+			Deliverer: d, State: state, Logger: e.logger, Opts: kafkaGroupOpts}
 	case *v1beta1.NATSTrigger:
 		runner = &events.NATSConsumer{URL: t.Spec.URL, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: e.logger}
 	case *v1beta1.KinesisTrigger:
