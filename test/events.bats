@@ -247,6 +247,25 @@ kinesis() {
   assert_error_line 'Kinesis trigger "clicks" not found in namespace "default"'
 }
 
+@test "local engine event bus: a NATS trigger with no --url delivers what topic publish sends with no broker, counted on /metrics" {
+  run --separate-stderr "$KUBELESS" local status
+  [ "$status" -eq 0 ]
+  [[ $output =~ event\ bus:[[:space:]]+nats://127\.0\.0\.1:[0-9]+ ]]
+  deploy_sink sink-b bus
+  run --separate-stderr "$KUBELESS" trigger nats create bus --trigger-topic bus --function-selector topic=bus
+  [ "$status" -eq 0 ]
+  wait_for 60 "the NATS trigger bus Ready" trigger_ready nats bus
+  run --separate-stderr env -u KUBELESS_KAFKA_BROKERS "$KUBELESS" topic publish --topic bus --data '{"n": 3}'
+  [ "$status" -eq 0 ]
+  wait_for 60 "sink-b to get the message" has_got sink-b 1
+  run got_lines sink-b
+  [[ $output =~ ^3\ .+\ natstriggers.kubeless.io\ application/json ]]
+  run curl -sS --unix-socket "$KUBELESS_HOME/engine.sock" http://kubeless/metrics
+  [ "$status" -eq 0 ]
+  [[ $output == *'kubeless_event_messages_delivered_total{function="sink-b",kind="NATSTrigger",namespace="default",trigger="bus"} 1'* ]]
+  [[ $output == *'kubeless_event_messages_dead_lettered_total{function="sink-b",kind="NATSTrigger",namespace="default",trigger="bus"} 0'* ]]
+}
+
 # The no-loss test: N messages published while the daemon is killed with
 # SIGKILL twice (each time the function's instances die with it and start
 # again); every message must reach the function at least once.

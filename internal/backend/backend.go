@@ -42,6 +42,9 @@ type Status struct {
 	// Sandbox says what confines the local engine's function instances
 	// on this machine.
 	Sandbox string `json:"sandbox,omitempty"`
+	// EventBus is the URL of the local engine's event bus (NATS): the
+	// server of the NATS triggers that name none.
+	EventBus string `json:"eventBus,omitempty"`
 }
 
 // Functions deploys, updates, removes, reads, calls and follows functions.

@@ -89,8 +89,18 @@ type Options struct {
 	// that name none; "" means $KUBELESS_KAFKA_BROKERS.
 	KafkaBrokers string
 	// Metrics, when set, registers the event triggers' metrics
-	// (internal/events).
+	// (internal/events); nil means a registry of the engine's own. The
+	// registry, when it is also a prometheus.Gatherer, is served at GET
+	// /metrics on the API socket and on MetricsAddr.
 	Metrics prometheus.Registerer
+	// MetricsAddr is a TCP address (host:port) that serves /metrics too;
+	// "" means $KUBELESS_METRICS_ADDR, and none when that is empty.
+	MetricsAddr string
+	// NATSURL is an outside NATS server used as the event bus (the server
+	// of the NATS triggers that name none, and of `kubeless topic publish`
+	// with no Kafka brokers); "" means $KUBELESS_NATS_URL, and if that is
+	// empty a NATS server embedded in the engine (engine_bus.go).
+	NATSURL string
 }
 
 // Engine is the local engine. Create it with New and start it with Run.
@@ -126,6 +136,9 @@ type Engine struct {
 
 	eventMetrics *events.Metrics
 	eventsWG     sync.WaitGroup // event consumers
+	busURL       string         // the event bus (startBus), set before Ready
+	gatherer     prometheus.Gatherer
+	metricsAddr  string // where serveMetricsTCP listens, set before Ready
 }
 
 // fnState is the engine's view of one function.
@@ -174,6 +187,11 @@ func New(opts Options) *Engine {
 	e := &Engine{opts: opts, logger: logger, ready: make(chan struct{}), fns: map[string]*fnState{},
 		builds: make(chan struct{}, max(2, runtime.NumCPU())),
 		starts: make(chan struct{}, max(4, 2*runtime.NumCPU()))}
+	if opts.Metrics == nil {
+		opts.Metrics = newRegistry()
+		e.opts.Metrics = opts.Metrics
+	}
+	e.gatherer, _ = opts.Metrics.(prometheus.Gatherer)
 	e.eventMetrics = events.NewMetrics(opts.Metrics)
 	e.triggers = e.newTriggerSets()
 	return e
@@ -221,6 +239,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("open engine state: %w", err)
 	}
+	stopBus, err := e.startBus(st)
+	if err != nil {
+		return err
+	}
+	defer stopBus() // after the event consumers stopped
 	e.builder = &build.Builder{
 		Catalog:  e.opts.Catalog,
 		CacheDir: filepath.Join(home, "cache"),
@@ -255,6 +278,12 @@ func (e *Engine) Run(ctx context.Context) error {
 		return fmt.Errorf("chmod %s: %w", sock, err)
 	}
 	defer os.Remove(sock)
+	ml, err := e.listenMetrics(e.opts.MetricsAddr)
+	if err != nil {
+		gwl.Close()
+		apil.Close()
+		return err
+	}
 	// Only an engine that holds the lock and serves both addresses sweeps
 	// what an earlier one left in its cgroups: one that fails to start
 	// must not touch running instances.
@@ -276,7 +305,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	go e.runCachePruner(pruneDone)
 
 	gwSrv := gateway.NewServer(e.gw, gateway.ServerOptions{Logger: e.logger})
-	apiSrv := &http.Server{Handler: api.NewHandler(e, e.logger), ReadHeaderTimeout: 30 * time.Second}
+	apiSrv := &http.Server{Handler: e.withMetrics(api.NewHandler(e, e.logger)), ReadHeaderTimeout: 30 * time.Second}
+	if ml != nil {
+		e.serveMetrics(runCtx, ml)
+	}
 	errc := make(chan error, 2)
 	go func() { errc <- gwSrv.Serve(gwl) }()
 	go func() { errc <- apiSrv.Serve(apil) }()
@@ -348,7 +380,7 @@ func (e *Engine) activeLocked() error {
 
 // Status implements api.Backend.
 func (e *Engine) Status(ctx context.Context) (*backend.Status, error) {
-	st := &backend.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid()}
+	st := &backend.Status{Version: e.opts.Version, Home: e.opts.Home, Gateway: e.gwAddr, PID: os.Getpid(), EventBus: e.busURL}
 	if e.sandbox != nil {
 		st.Sandbox = e.sandbox.Describe()
 	}

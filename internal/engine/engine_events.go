@@ -87,8 +87,8 @@ func (c *eventConsumer) check(t v1beta1.EventTrigger) error {
 			return backend.Errorf(backend.CodeInvalid, "Kafka trigger %q names no brokers: give --brokers host:port, or start the local engine with %s=host:port", t.Name, EnvKafkaBrokers)
 		}
 	case *v1beta1.NATSTrigger:
-		if t.Spec.URL == "" {
-			return backend.Errorf(backend.CodeInvalid, "NATS trigger %q names no server: give --url nats://host:port", t.Name)
+		if t.Spec.URL == "" && c.e.busURL == "" {
+			return backend.Errorf(backend.CodeInvalid, "NATS trigger %q names no server and the engine has no event bus: give --url nats://host:port", t.Name)
 		}
 	case *v1beta1.KinesisTrigger:
 		if _, err := awsCredentials(t.Spec.Secret); err != nil {
@@ -245,6 +245,7 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 		Metrics: e.eventMetrics, Labels: events.Labels{Kind: c.kind.Kind, Namespace: t.GetNamespace(), Trigger: t.GetName(), Function: fn},
 		Logger: e.logger,
 	}
+	e.eventMetrics.Init(d.Labels)
 	state := func(err error) {
 		e.mu.Lock()
 		defer e.mu.Unlock()
@@ -261,7 +262,11 @@ func (c *eventConsumer) run(key string, r *eventRun, fn string) *fnConsumer {
 		runner = &events.KafkaConsumer{Brokers: events.SplitBrokers(e.kafkaBrokers(t)), Topic: t.Spec.Topic, Group: group,
 			Deliverer: d, State: state, Logger: e.logger, Opts: kafkaGroupOpts}
 	case *v1beta1.NATSTrigger:
-		runner = &events.NATSConsumer{URL: t.Spec.URL, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: e.logger}
+		url := t.Spec.URL
+		if url == "" {
+			url = e.busURL // the engine's event bus
+		}
+		runner = &events.NATSConsumer{URL: url, Subject: t.Spec.Topic, Queue: group, Deliverer: d, State: state, Logger: e.logger}
 	case *v1beta1.KinesisTrigger:
 		creds, err := awsCredentials(t.Spec.Secret)
 		if err != nil {

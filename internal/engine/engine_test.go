@@ -119,6 +119,10 @@ func fakeRuntime() int {
 			// Answers once the test creates the file f[1].
 			waitFile(f[1])
 		}
+		if strings.TrimSpace(string(code)) == "answer500" {
+			http.Error(w, "fails on purpose", http.StatusInternalServerError)
+			return
+		}
 		b, _ := io.ReadAll(r.Body)
 		fmt.Println("called", r.Method)
 		fmt.Fprintf(w, "%s|%s|%s", strings.TrimSpace(string(code)), os.Getenv("GREETING"), b)

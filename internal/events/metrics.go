@@ -51,3 +51,13 @@ func (m *Metrics) Forget(l Labels) {
 	}
 	m.Lag.DeleteLabelValues(l.values()...)
 }
+
+// Init creates the series of l at zero, so that they are exported before
+// the first message (a series that appears only with its first increment
+// hides that increment from rate()).
+func (m *Metrics) Init(l Labels) {
+	for _, v := range []*prometheus.CounterVec{m.Received, m.Delivered, m.Failed, m.Retried, m.DeadLettered} {
+		v.WithLabelValues(l.values()...)
+	}
+	m.Lag.WithLabelValues(l.values()...)
+}

@@ -2,6 +2,7 @@ package events
 
 import (
 	"fmt"
+	"net"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
@@ -38,3 +39,6 @@ func (n *NATSServer) Shutdown() {
 	n.s.Shutdown()
 	n.s.WaitForShutdown()
 }
+
+// Port is the port the server listens on.
+func (n *NATSServer) Port() int { return n.s.Addr().(*net.TCPAddr).Port }

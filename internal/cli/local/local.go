@@ -181,6 +181,9 @@ func statusRun(ctx context.Context, opts *StatusOptions) error {
 	if st.Sandbox != "" {
 		fmt.Fprintf(opts.IO.Out, "sandbox:\t%s\n", st.Sandbox)
 	}
+	if st.EventBus != "" {
+		fmt.Fprintf(opts.IO.Out, "event bus:\t%s\n", st.EventBus)
+	}
 	return nil
 }
 

@@ -1,7 +1,8 @@
 // Package topic holds `kubeless topic create|delete|list|publish`: Kafka
 // topics, managed through the Kafka admin API of the brokers given by
 // --brokers (default $KUBELESS_KAFKA_BROKERS), where the original Kubeless
-// ran Kafka's scripts in a pod.
+// ran Kafka's scripts in a pod. With no broker, publish sends to the local
+// engine's event bus (its NATS server; the subject is the topic).
 package topic
 
 import (
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -30,6 +32,9 @@ const timeout = 30 * time.Second
 type Options struct {
 	IO      *iostreams.IOStreams
 	Brokers string
+	// EventBus returns the local engine's event bus (NATS), where publish
+	// sends when no Kafka broker is given.
+	EventBus func(ctx context.Context) (string, error)
 
 	Topic             string
 	Partitions        int32
@@ -39,7 +44,7 @@ type Options struct {
 
 // NewCmdTopic returns the `topic` group.
 func NewCmdTopic(f *cmdutil.Factory) *cobra.Command {
-	opts := &Options{IO: f.IOStreams}
+	opts := &Options{IO: f.IOStreams, EventBus: f.EventBus}
 	cmd := &cobra.Command{
 		Use:   "topic <command>",
 		Short: "Manage Kafka topics: create, delete, list, publish",
@@ -91,11 +96,15 @@ func NewCmdTopic(f *cmdutil.Factory) *cobra.Command {
 		},
 	}
 	publish := &cobra.Command{
-		Use:     "publish",
-		Short:   "Publish a message to a Kafka topic",
-		Example: `  kubeless topic publish --topic orders --data '{"id": 1}'`,
-		Args:    cobra.NoArgs,
+		Use:   "publish",
+		Short: "Publish a message to a Kafka topic, or with no Kafka broker to the local engine's event bus (NATS)",
+		Example: `  kubeless topic publish --topic orders --data '{"id": 1}' --brokers 127.0.0.1:9092
+  kubeless topic publish --topic orders --data '{"id": 1}'   # no broker: the local engine's NATS bus`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
+			if strings.TrimSpace(opts.Brokers) == "" && f.Engine != nil && !f.UsesKubernetes() {
+				return busPublishRun(c.Context(), opts)
+			}
 			if err := check(c); err != nil {
 				return err
 			}
@@ -168,6 +177,30 @@ func listRun(ctx context.Context, o *Options, cl *kgo.Client) error {
 	sort.Strings(names)
 	for _, n := range names {
 		fmt.Fprintln(o.IO.Out, n)
+	}
+	return nil
+}
+
+// busPublishRun publishes to the subject named like the topic on the local
+// engine's event bus.
+func busPublishRun(ctx context.Context, o *Options) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	url, err := o.EventBus(ctx)
+	if err != nil {
+		return fmt.Errorf("no Kafka broker and no event bus: give --brokers host:port or set %s: %w", EnvBrokers, err)
+	}
+	nc, err := nats.Connect(url, nats.Timeout(timeout))
+	if err != nil {
+		return fmt.Errorf("connect to the local engine's event bus at %s: %w", url, err)
+	}
+	defer nc.Close()
+	if err := nc.Publish(o.Topic, []byte(o.Data)); err != nil {
+		return fmt.Errorf("publish to %s: %w", o.Topic, err)
+	}
+	if err := nc.FlushTimeout(timeout); err != nil {
+		return fmt.Errorf("publish to %s: %w", o.Topic, err)
 	}
 	return nil
 }

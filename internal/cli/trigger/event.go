@@ -96,7 +96,7 @@ func newCmdEventPut(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1
 	source, unit := "Topic (NATS: subject)", "partition"
 	switch kind {
 	case v1beta1.NATSTriggerKind:
-		brokerFlag, brokerHelp = "url", "NATS server URL, for example nats://127.0.0.1:4222"
+		brokerFlag, brokerHelp = "url", "NATS server URL, for example nats://127.0.0.1:4222 (default on the local engine: its event bus)"
 	case v1beta1.KinesisTriggerKind:
 		brokerFlag, brokerHelp = "endpoint", "Kinesis endpoint URL, instead of the region's (for example a kinesalite's, http://127.0.0.1:4567)"
 		source, unit = "Stream", "shard"
@@ -294,47 +294,67 @@ func readyOf(t v1beta1.Trigger) string {
 
 // NATSPublishOptions are the flags of `trigger nats publish`.
 type NATSPublishOptions struct {
-	IO      *iostreams.IOStreams
-	URL     string
-	Topic   string
-	Message string
+	IO *iostreams.IOStreams
+	// EventBus returns the local engine's event bus, the server when URL
+	// is "".
+	EventBus func(ctx context.Context) (string, error)
+	URL      string
+	Topic    string
+	Message  string
 }
 
 // NewCmdNATSPublish returns `trigger nats publish`.
 func NewCmdNATSPublish(f *cmdutil.Factory, runF func(*NATSPublishOptions) error) *cobra.Command {
-	opts := &NATSPublishOptions{IO: f.IOStreams}
+	opts := &NATSPublishOptions{IO: f.IOStreams, EventBus: f.EventBus}
 	cmd := &cobra.Command{
-		Use:     "publish",
-		Short:   "Publish a message to a NATS subject",
-		Example: `  kubeless trigger nats publish --url nats://127.0.0.1:4222 --topic orders --message '{"id": 1}'`,
-		Args:    cobra.NoArgs,
+		Use:   "publish",
+		Short: "Publish a message to a NATS subject",
+		Example: `  kubeless trigger nats publish --topic orders --message '{"id": 1}'   # to the local engine's event bus
+  kubeless trigger nats publish --url nats://127.0.0.1:4222 --topic orders --message '{"id": 1}'`,
+		Args: cobra.NoArgs,
 		RunE: func(c *cobra.Command, _ []string) error {
-			if opts.URL == "" {
+			if opts.URL == "" && (f.Engine == nil || f.UsesKubernetes()) {
 				return cmdutil.FlagErrorf(c, "--url is required: the NATS server, for example --url nats://127.0.0.1:4222")
 			}
 			if runF != nil {
 				return runF(opts)
 			}
-			return natsPublishRun(opts)
+			return natsPublishRun(c.Context(), opts)
 		},
 	}
-	cmd.Flags().StringVar(&opts.URL, "url", os.Getenv("KUBELESS_NATS_URL"), "NATS server URL (default $KUBELESS_NATS_URL)")
+	cmd.Flags().StringVar(&opts.URL, "url", os.Getenv("KUBELESS_NATS_URL"), "NATS server URL (default $KUBELESS_NATS_URL, else the local engine's event bus)")
 	cmd.Flags().StringVar(&opts.Topic, "topic", "kubeless", "Subject to publish to")
 	cmd.Flags().StringVar(&opts.Message, "message", "", "The message's payload")
 	return cmd
 }
 
-func natsPublishRun(o *NATSPublishOptions) error {
-	nc, err := nats.Connect(o.URL, nats.Timeout(10*time.Second))
+func natsPublishRun(ctx context.Context, o *NATSPublishOptions) error {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	url := o.URL
+	if url == "" {
+		var err error
+		if url, err = o.EventBus(ctx); err != nil {
+			return fmt.Errorf("no NATS server: give --url nats://host:port: %w", err)
+		}
+	}
+	return natsPublish(url, o.Topic, []byte(o.Message))
+}
+
+// natsPublish publishes data to subject on the NATS server at url and
+// returns once the server has it.
+func natsPublish(url, subject string, data []byte) error {
+	nc, err := nats.Connect(url, nats.Timeout(10*time.Second))
 	if err != nil {
-		return fmt.Errorf("connect to the NATS server at %s: %w", o.URL, err)
+		return fmt.Errorf("connect to the NATS server at %s: %w", url, err)
 	}
 	defer nc.Close()
-	if err := nc.Publish(o.Topic, []byte(o.Message)); err != nil {
-		return fmt.Errorf("publish to %s: %w", o.Topic, err)
+	if err := nc.Publish(subject, data); err != nil {
+		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	if err := nc.FlushTimeout(10 * time.Second); err != nil {
-		return fmt.Errorf("publish to %s: %w", o.Topic, err)
+		return fmt.Errorf("publish to %s: %w", subject, err)
 	}
 	return nil
 }
