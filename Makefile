@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-scale-zero demo deps clean test-all
+.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-scale-zero bench-events demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -53,6 +53,9 @@ bench: build ## benchmarks (see bench/README.md)
 
 bench-scale-zero: build ## 1,000 functions of the five languages idle at zero on one local daemon (N=… for fewer; see bench/README.md)
 	$(GO) run ./bench/scalezero -kubeless $(BIN)/kubeless -n $(or $(N),1000)
+
+bench-events: build ## Kafka trigger delivery to a Go and a Python function: messages/s and publish-to-start latency against direct gateway calls (N=… messages, default 5000; see bench/README.md)
+	$(GO) run ./bench/events -kubeless $(BIN)/kubeless -n $(or $(N),5000)
 
 demo: ## install what the local engine needs, build, run the example functions of every language and call them (steps n/5)
 	hack/demo.sh
