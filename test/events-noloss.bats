@@ -9,9 +9,11 @@
 # (hack/eventload receive) that appends it to a file before it answers: the
 # record lives outside the daemon, so a kill does not lose it (the
 # function's printed lines pass through the daemon and may be lost with
-# it). The kills happen at moments chosen by what was delivered, each one
-# right after a new batch is published, so that it lands while messages
-# are being delivered.
+# it). Each kill lands while calls are in flight: the receiver holds the
+# calls, a new batch is published, the kill comes once a call is held,
+# then the receiver lets the calls go on (those whose caller died are not
+# recorded: their messages must come again). Before the next round the
+# test waits for a delivery by the new instance.
 #
 # KUBELESS_NOLOSS_MESSAGES sets the number of messages (default 10000).
 #
@@ -100,11 +102,16 @@ got_from_other_instance() {
   awk -v t="$1" '$2 == t { seen = 1 } seen && $2 != t { f = 1 } END { exit !f }' "$RECEIVED"
 }
 
-# instance_pids: the function instances of the daemon (its `kubeless
-# runtime run` processes; each is its sandbox's first process, the
-# runtime's server its child).
+# instance_pids <daemon pid>: the function instances of the daemon (its
+# `kubeless runtime run` processes; in the sandbox each is the first
+# process of its namespaces, the runtime's server its child).
 instance_pids() {
-  ps -o pid=,args= -s "$1" | awk -v k="$KUBELESS" '$2 == k && $3 == "runtime" && $4 == "run" { print $1 }'
+  ps -o pid=,args= -s "$1" | awk '$2 !~ /bwrap$/ && $3 == "runtime" && $4 == "run" { print $1 }'
+}
+
+# has_instance: the daemon has an instance.
+has_instance() {
+  [ -n "$(instance_pids "$(engine_pid)")" ]
 }
 
 # trigger_ready <name>: `kubeless trigger kafka list` shows it Ready.
@@ -117,18 +124,30 @@ publish() {
   "$EVENTLOAD" publish -brokers "$KAFKA" -topic noloss -from "$1" -to "$2"
 }
 
-# kill_instance: SIGKILLs the function's instance; returns once another
-# instance delivers.
+# receiver <verb> <path>: a request to the receiver.
+receiver() {
+  curl -sS --fail -X "$1" "http://$RECEIVER$2"
+}
+
+# has_held: the receiver holds at least one call.
+has_held() {
+  local n
+  n=$(receiver GET /held)
+  echo "$n calls held"
+  ((n >= 1))
+}
+
+# kill_instance: SIGKILLs the function's instance.
 kill_instance() {
-  local daemon pids token
-  daemon=$(engine_pid)
-  pids=$(instance_pids "$daemon")
-  [ -n "$pids" ]
-  token=$(last_instance)
-  echo "$(date -u +%T) SIGKILL instance(s) $pids (token $token)" >&2
+  local pids pid
+  wait_for 120 "an instance of the function" has_instance
+  pids=$(instance_pids "$(engine_pid)")
+  echo "$(date -u +%T) SIGKILL instance(s) $pids" >&2
   # shellcheck disable=SC2086
   kill -9 $pids
-  wait_for 120 "an instance other than $token to deliver" got_from_other_instance "$token"
+  for pid in $pids; do
+    wait_for 30 "the killed instance (pid $pid) to be gone" process_gone "$pid"
+  done
 }
 
 # kill_daemon: SIGKILLs the daemon, then starts it again with a command.
@@ -142,6 +161,21 @@ kill_daemon() {
   wait_for 10 "the killed daemon (pid $old) to be gone" process_gone "$old"
   with_std_fds_only "$KUBELESS" function ls >/dev/null
   [ "$(engine_pid)" != "$old" ]
+}
+
+# kill_round <what> <from> <to>: publishes messages from..to while the
+# receiver holds the calls, kills <what> (instance or daemon) once a call
+# is held, lets the calls go on, and waits for a delivery by an instance
+# other than the one before.
+kill_round() {
+  local token
+  token=$(last_instance)
+  receiver POST /hold
+  publish "$2" "$3"
+  wait_for 120 "a call of message $2..$3 held by the receiver" has_held
+  "kill_$1"
+  receiver POST /release
+  wait_for 300 "a delivery by an instance other than $token (after the $1 was killed)" got_from_other_instance "$token"
 }
 
 @test "kafka trigger: 10,000 messages, daemon killed with SIGKILL twice and the instance twice: none lost" {
@@ -164,17 +198,10 @@ kill_daemon() {
 
   publish 1 "$q"
   wait_for 300 "$((q / 2)) messages delivered" has_got $((q / 2))
-  publish $((q + 1)) $((2 * q))
-  kill_instance
-  wait_for 300 "$((3 * q / 2)) messages delivered" has_got $((3 * q / 2))
-  publish $((2 * q + 1)) $((3 * q))
-  kill_daemon
-  wait_for 300 "$((5 * q / 2)) messages delivered" has_got $((5 * q / 2))
-  publish $((3 * q + 1)) $((4 * q))
-  kill_instance
-  wait_for 300 "$((7 * q / 2)) messages delivered" has_got $((7 * q / 2))
-  publish $((4 * q + 1)) "$n"
-  kill_daemon
+  kill_round instance $((q + 1)) $((2 * q))
+  kill_round daemon $((2 * q + 1)) $((3 * q))
+  kill_round instance $((3 * q + 1)) $((4 * q))
+  kill_round daemon $((4 * q + 1)) "$n"
   wait_for 300 "all $n messages delivered" has_got "$n" || true
 
   lost=$(awk -v n="$n" '$1 >= 1 && $1 <= n { got[$1] = 1 } END { for (i = 1; i <= n; i++) if (!(i in got)) { print i; c++ } exit c > 0 }' "$RECEIVED") || true

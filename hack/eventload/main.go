@@ -8,9 +8,16 @@
 // publish sends the messages {"n": i} for i from -from to -to and returns
 // once the broker acknowledged every one (exit 1 otherwise). receive
 // serves HTTP on a free port of 127.0.0.1, writes host:port to -addr-file
-// once it listens, and appends each POST body, as one line, to -out before
-// it answers 200: the record lives outside the local engine's daemon, so
-// it survives the daemon killed with SIGKILL. It runs until SIGTERM.
+// once it listens, and appends each POST / body, as one line, to -out
+// before it answers 200: the record lives outside the local engine's
+// daemon, so it survives the daemon killed with SIGKILL. It runs until
+// SIGTERM.
+//
+// A test holds the calls to make sure a kill lands while calls are in
+// flight: after POST /hold the receiver keeps each POST / waiting, GET
+// /held answers how many wait, and POST /release lets them go on; a held
+// call whose caller went away meanwhile is not recorded (the function did
+// not finish, its message must come again).
 package main
 
 import (
@@ -109,12 +116,55 @@ func receive(args []string) error {
 		return err
 	}
 	defer f.Close()
-	var mu sync.Mutex
-	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	var (
+		mu   sync.Mutex
+		gate chan struct{} // not nil while holding; closed on release
+		held int
+	)
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /hold", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if gate == nil {
+			gate = make(chan struct{})
+		}
+	})
+	mux.HandleFunc("POST /release", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		if gate != nil {
+			close(gate)
+			gate = nil
+		}
+	})
+	mux.HandleFunc("GET /held", func(w http.ResponseWriter, _ *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(w, held)
+	})
+	mux.HandleFunc("POST /", func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
+		}
+		mu.Lock()
+		g := gate
+		if g != nil {
+			held++
+		}
+		mu.Unlock()
+		if g != nil {
+			select {
+			case <-g:
+			case <-r.Context().Done():
+			}
+			mu.Lock()
+			held--
+			mu.Unlock()
+			if r.Context().Err() != nil {
+				return // the caller is gone: not delivered
+			}
 		}
 		line := append(bytes.TrimRight(body, "\n"), '\n')
 		mu.Lock()
@@ -136,7 +186,7 @@ func receive(args []string) error {
 	if err := os.Rename(tmp, *addrFile); err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 30 * time.Second}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 30 * time.Second}
 	go func() {
 		sig := make(chan os.Signal, 1)
 		signal.Notify(sig, syscall.SIGTERM, syscall.SIGINT)
