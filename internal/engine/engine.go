@@ -138,7 +138,7 @@ type Engine struct {
 	eventsWG     sync.WaitGroup // event consumers
 	busURL       string         // the event bus (startBus), set before Ready
 	gatherer     prometheus.Gatherer
-	metricsAddr  string // where serveMetricsTCP listens, set before Ready
+	metricsAddr  string // where listenMetrics listens, set before Ready
 }
 
 // fnState is the engine's view of one function.
