@@ -24,7 +24,7 @@ bats_require_minimum_version 1.5.0
 load lib/libtest
 
 setup_file() {
-  need_tool go python3
+  need_tool go python3 curl
   local bin=$BATS_FILE_TMPDIR/bin
   mkdir -p "$bin"
   (cd "$REPO_ROOT" && go build -o "$bin/kfake" ./hack/kfake && go build -o "$bin/eventload" ./hack/eventload) >&2
