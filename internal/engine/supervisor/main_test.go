@@ -3,6 +3,7 @@
 package supervisor
 
 import (
+	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
@@ -53,7 +54,8 @@ func TestMain(m *testing.M) {
 //	wait-file PATH        wait until PATH exists
 //	spawn-grandchild MODE start this binary in the same process group, ignoring SIGTERM
 //	                      (MODE ignore-term) or not (MODE plain); print "grandchild <pid>",
-//	                      and the grandchild prints "grandchild-ready" once set up
+//	                      and the grandchild prints "grandchild-ready" once set up; the
+//	                      script goes on once it did
 //	supervise             run a Supervisor with a child "pid sleep 1h", print "child <pid>"
 //
 // It sleeps forever at the end of the script; tests end it.
@@ -132,17 +134,31 @@ func runTask(args []string) int {
 				time.Sleep(10 * time.Millisecond)
 			}
 		case "spawn-grandchild":
-			gargs := []string{"echo", "grandchild-ready", "sleep", "1h"}
+			// The grandchild says on a pipe (its fd 3) that it is set up
+			// and has printed its line; only then does the script go on,
+			// so a script that exits next cannot end the group before.
+			gargs := []string{"echo", "grandchild-ready", "write-fd3", "ready", "sleep", "1h"}
 			if next() == "ignore-term" {
 				gargs = append([]string{"ignore-term"}, gargs...)
 			}
+			r, w, err := os.Pipe()
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "testtask:", err)
+				return 100
+			}
 			c := exec.Command(os.Args[0], gargs...)
-			c.Stdout, c.Stderr = os.Stdout, os.Stderr
+			c.Stdout, c.Stderr, c.ExtraFiles = os.Stdout, os.Stderr, []*os.File{w}
 			if err := c.Start(); err != nil {
 				fmt.Fprintln(os.Stderr, "testtask:", err)
 				return 100
 			}
+			w.Close()
 			fmt.Printf("grandchild %d\n", c.Process.Pid)
+			if _, err := bufio.NewReader(r).ReadString('\n'); err != nil {
+				fmt.Fprintln(os.Stderr, "testtask: the grandchild did not get ready:", err)
+				return 100
+			}
+			r.Close()
 		case "supervise":
 			s := New(nil)
 			spec := Spec{Name: "child", Args: []string{os.Args[0], "sleep", "1h"}}
