@@ -10,6 +10,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -18,6 +19,7 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
+	"sigs.k8s.io/controller-runtime/pkg/client/interceptor"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/kubescheme"
@@ -36,10 +38,21 @@ type fakeEnv struct {
 
 func newFakeEnv(t *testing.T, objs ...client.Object) *fakeEnv {
 	t.Helper()
+	return newFakeEnvWith(t, nil, objs...)
+}
+
+// newFakeEnvWith is newFakeEnv with the client's calls going through
+// funcs (when not nil).
+func newFakeEnvWith(t *testing.T, funcs *interceptor.Funcs, objs ...client.Object) *fakeEnv {
+	t.Helper()
 	s := kubescheme.New()
-	c := fake.NewClientBuilder().WithScheme(s).
+	b := fake.NewClientBuilder().WithScheme(s).
 		WithStatusSubresource(&v1beta1.Function{}, &v1beta1.HTTPTrigger{}, &v1beta1.CronJobTrigger{}).
-		WithObjects(objs...).Build()
+		WithObjects(objs...)
+	if funcs != nil {
+		b = b.WithInterceptorFuncs(*funcs)
+	}
+	c := b.Build()
 	rec := events.NewFakeRecorder(100)
 	src := &configSource{reader: c, key: DefaultConfig, defaults: render.Config{ProvisionImage: "localhost/busybox:local"}}
 	ap := &applier{client: c, scheme: s}
@@ -462,5 +475,40 @@ func TestEveryTriggerKindHasARenderer(t *testing.T) {
 	}
 	if _, _, err := triggerKind("NoSuchTrigger"); err == nil {
 		t.Error("an unknown kind has a renderer")
+	}
+}
+
+// TestTraefikTriggerWithoutTraefikCRDs: a traefik trigger on a cluster
+// without Traefik's Middleware CRD says so in its condition and gets no
+// Ingress (one without its basic auth would serve anyone).
+func TestTraefikTriggerWithoutTraefikCRDs(t *testing.T) {
+	fn := function("hello")
+	ht := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: "web", UID: "web-uid"},
+		Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello", HostName: "h.example.com", Gateway: "traefik", BasicAuthSecret: "users"}}
+	// the fake client takes any kind: its reads answer as a cluster without
+	// Traefik's CRDs (the applier reads each object before applying it)
+	noTraefik := func(obj runtime.Object) error {
+		if gvk := obj.GetObjectKind().GroupVersionKind(); gvk.Group == render.TraefikMiddlewareGVK.Group {
+			return &meta.NoKindMatchError{GroupKind: gvk.GroupKind(), SearchedVersions: []string{gvk.Version}}
+		}
+		return nil
+	}
+	e := newFakeEnvWith(t, &interceptor.Funcs{
+		Get: func(ctx context.Context, c client.WithWatch, key client.ObjectKey, obj client.Object, opts ...client.GetOption) error {
+			if err := noTraefik(obj); err != nil {
+				return err
+			}
+			return c.Get(ctx, key, obj, opts...)
+		},
+	}, fn, ht)
+	reconcileOnce(t, e.http, "default", "web")
+	c := readyOf(t, e.c, ht, func() []metav1.Condition { return ht.Status.Conditions })
+	if c.Status != metav1.ConditionFalse || c.Reason != v1beta1.ReasonUnsupported ||
+		!strings.Contains(c.Message, "gateway traefik needs Traefik's Middleware CRD (traefik.io/v1alpha1), which this cluster does not have") {
+		t.Errorf("condition %+v", c)
+	}
+	var ing networkingv1.Ingress
+	if err := e.c.Get(context.Background(), client.ObjectKeyFromObject(ht), &ing); !apierrors.IsNotFound(err) {
+		t.Errorf("Ingress %v: %v, want none", ing.Annotations, err)
 	}
 }

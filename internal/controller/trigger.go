@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	batchv1 "k8s.io/api/batch/v1"
 	networkingv1 "k8s.io/api/networking/v1"
@@ -11,6 +12,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -45,6 +47,14 @@ type renderer struct {
 	// events: the kind's triggers are run by the controller's consumers
 	// (ensureEvents), which make no object.
 	events bool
+	// companions, when set, returns the objects that the trigger's object
+	// needs beside it (an HTTPTrigger's Traefik Middlewares), applied
+	// before it and owned by the trigger (none when fn is nil), and those
+	// it may have made before and no longer wants (named, without
+	// content), to delete, judging by existing, its object as it is (nil
+	// when there is none). Their kinds may be absent from the cluster (a
+	// CRD of the gateway's).
+	companions func(t v1beta1.Trigger, fn *v1beta1.Function, existing client.Object) (want, stale []client.Object)
 }
 
 // eventRenderer is the renderer of an event trigger kind that the
@@ -59,6 +69,7 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 		render: func(t v1beta1.Trigger, fn *v1beta1.Function, _ render.Config) (client.Object, error) {
 			return render.Ingress(t.(*v1beta1.HTTPTrigger), fn)
 		},
+		companions: httpTriggerCompanions,
 	},
 	v1beta1.CronJobTriggerKind: {
 		owned:      func() client.Object { return &batchv1.CronJob{} },
@@ -147,10 +158,16 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd re
 	if apierrors.IsNotFound(err) {
 		// Its object would fail (a CronJob on every schedule, an Ingress
 		// with 503): remove it until the function exists (again).
-		owned := rd.owned()
-		owned.SetNamespace(ns)
-		owned.SetName(t.GetName())
-		if err := r.applier.deleteIfOwned(ctx, owned, t); err != nil {
+		existing, err := r.existing(ctx, rd, t)
+		if err != nil {
+			return metav1.Condition{}, err
+		}
+		if existing != nil {
+			if err := r.applier.deleteIfOwned(ctx, existing.DeepCopyObject().(client.Object), t); err != nil {
+				return metav1.Condition{}, err
+			}
+		}
+		if err := r.deleteCompanions(ctx, t, rd, nil, existing); err != nil {
 			return metav1.Condition{}, err
 		}
 		return falseCondition(v1beta1.ReasonFunctionNotFound, fmt.Sprintf(
@@ -184,6 +201,28 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd re
 			return metav1.Condition{}, err
 		}
 	}
+	var want []client.Object
+	var existing client.Object
+	if rd.companions != nil {
+		if existing, err = r.existing(ctx, rd, t); err != nil {
+			return metav1.Condition{}, err
+		}
+		want, _ = rd.companions(t, &fn, existing)
+	}
+	for _, c := range want {
+		if _, err := r.applier.apply(ctx, c, t); err != nil {
+			if cond, ok := missingKind(c, err); ok {
+				return cond, nil
+			}
+			if cond, ok := refused(c, err); ok {
+				return cond, nil
+			}
+			return metav1.Condition{}, err
+		}
+	}
+	if err := r.deleteCompanions(ctx, t, rd, &fn, existing); err != nil {
+		return metav1.Condition{}, err
+	}
 	if _, err := r.applier.apply(ctx, obj, t); err != nil {
 		if cond, ok := refused(obj, err); ok {
 			return cond, nil
@@ -192,6 +231,78 @@ func (r *TriggerReconciler) ensure(ctx context.Context, t v1beta1.Trigger, rd re
 	}
 	return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady,
 		Message: fmt.Sprintf("%s %s calls function %s", rd.object, obj.GetName(), fn.Name)}, nil
+}
+
+// existing returns t's object as the client has it, nil when there is none.
+func (r *TriggerReconciler) existing(ctx context.Context, rd renderer, t v1beta1.Trigger) (client.Object, error) {
+	obj := rd.owned()
+	err := r.Client.Get(ctx, types.NamespacedName{Namespace: t.GetNamespace(), Name: t.GetName()}, obj)
+	if apierrors.IsNotFound(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return obj, nil
+}
+
+// deleteCompanions deletes the stale companions of t (for fn, nil when the
+// function is gone) that t controls; a kind that the cluster does not have
+// has none.
+func (r *TriggerReconciler) deleteCompanions(ctx context.Context, t v1beta1.Trigger, rd renderer, fn *v1beta1.Function, existing client.Object) error {
+	if rd.companions == nil {
+		return nil
+	}
+	_, stale := rd.companions(t, fn, existing)
+	for _, c := range stale {
+		if err := r.applier.deleteIfOwned(ctx, c, t); err != nil && !meta.IsNoMatchError(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// httpTriggerCompanions are the Traefik Middlewares of an HTTPTrigger with
+// gateway traefik (render.TraefikMiddlewares). Those not wanted are stale
+// when some are wanted or when the Ingress chains Middlewares (the trigger
+// was a traefik one): so the triggers of other gateways cost no lookup of
+// a kind that the cluster may not have.
+func httpTriggerCompanions(t v1beta1.Trigger, fn *v1beta1.Function, existing client.Object) (want, stale []client.Object) {
+	tr := t.(*v1beta1.HTTPTrigger)
+	if fn != nil {
+		for _, m := range render.TraefikMiddlewares(tr, fn) {
+			want = append(want, m)
+		}
+	}
+	if len(want) == 0 && (existing == nil || existing.GetAnnotations()[render.AnnotationTraefikMiddlewares] == "") {
+		return want, nil
+	}
+	for _, name := range render.TraefikMiddlewareNames(tr) {
+		if slices.ContainsFunc(want, func(w client.Object) bool { return w.GetName() == name }) {
+			continue
+		}
+		u := &unstructured.Unstructured{}
+		u.SetGroupVersionKind(render.TraefikMiddlewareGVK)
+		u.SetNamespace(tr.Namespace)
+		u.SetName(name)
+		stale = append(stale, u)
+	}
+	return want, stale
+}
+
+// missingKind is the Ready condition of a trigger whose companion's kind
+// the cluster does not have (its CRD is not installed).
+func missingKind(obj client.Object, err error) (metav1.Condition, bool) {
+	if !meta.IsNoMatchError(err) {
+		return metav1.Condition{}, false
+	}
+	gvk := obj.GetObjectKind().GroupVersionKind()
+	if gvk == render.TraefikMiddlewareGVK {
+		return falseCondition(v1beta1.ReasonUnsupported, fmt.Sprintf(
+			"gateway traefik needs Traefik's Middleware CRD (%s), which this cluster does not have: install Traefik (v2.10 or later) with its CRDs, or choose another gateway",
+			gvk.GroupVersion())), true
+	}
+	return falseCondition(v1beta1.ReasonUnsupported, fmt.Sprintf("this cluster has no %s (%s): install its CRD", gvk.Kind, gvk.GroupVersion())), true
 }
 
 func (r *TriggerReconciler) setStatus(ctx context.Context, t v1beta1.Trigger, cond metav1.Condition) error {

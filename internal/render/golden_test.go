@@ -110,6 +110,9 @@ func renderAll(t *testing.T, in testInput, cfg Config) []any {
 			t.Fatalf("Ingress: %v", err)
 		}
 		objs = append(objs, ing)
+		for _, m := range TraefikMiddlewares(tr, in.fn) {
+			objs = append(objs, m.Object)
+		}
 	}
 	for _, tr := range in.cron {
 		cj, err := CronJob(tr, in.fn, cfg)

@@ -3,6 +3,7 @@ package render
 import (
 	"encoding/json"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
@@ -492,8 +493,14 @@ func TestIngressAnnotations(t *testing.T) {
 	}{
 		{"no gateway: the cluster's default class", v1beta1.HTTPTriggerSpec{}, nil,
 			map[string]string{"nginx.ingress.kubernetes.io/rewrite-target": "/"}, []string{AnnotationIngressClass}},
-		{"traefik", v1beta1.HTTPTriggerSpec{Gateway: "traefik"}, nil,
-			map[string]string{AnnotationIngressClass: "traefik"}, nil},
+		{"traefik: its Middlewares, no nginx annotations", v1beta1.HTTPTriggerSpec{Gateway: "traefik", BasicAuthSecret: "a", CorsEnable: true},
+			nil, map[string]string{AnnotationIngressClass: "traefik",
+				AnnotationTraefikMiddlewares: "default-t-cors@kubernetescrd,default-t-auth@kubernetescrd,default-t-path@kubernetescrd"},
+			[]string{"nginx.ingress.kubernetes.io/rewrite-target", "nginx.ingress.kubernetes.io/auth-secret",
+				"nginx.ingress.kubernetes.io/enable-cors", "ingress.kubernetes.io/auth-type", "traefik.ingress.kubernetes.io/router.tls"}},
+		{"traefik: the spec's middlewares win over a trigger annotation", v1beta1.HTTPTriggerSpec{Gateway: "traefik"},
+			map[string]string{AnnotationTraefikMiddlewares: "default-other@kubernetescrd"},
+			map[string]string{AnnotationTraefikMiddlewares: "default-t-path@kubernetescrd"}, nil},
 		{"kong", v1beta1.HTTPTriggerSpec{Gateway: "kong"}, nil, map[string]string{AnnotationIngressClass: "kong"}, nil},
 		{"basic auth without gateway", v1beta1.HTTPTriggerSpec{BasicAuthSecret: "a"}, nil,
 			map[string]string{AnnotationIngressClass: "nginx", "nginx.ingress.kubernetes.io/auth-secret": "a"}, nil},
@@ -522,6 +529,61 @@ func TestIngressAnnotations(t *testing.T) {
 			for _, k := range tt.missing {
 				if v, ok := ing.Annotations[k]; ok {
 					t.Errorf("annotation %s = %q, want none", k, v)
+				}
+			}
+		})
+	}
+}
+
+// TestTraefikMiddlewares: the Middlewares follow the spec (CORS and basic
+// auth only when asked for, the path always), only for the traefik
+// gateway; CORS allows any origin without cors-domain.
+func TestTraefikMiddlewares(t *testing.T) {
+	fn := newFunction(nil)
+	tests := []struct {
+		name string
+		spec v1beta1.HTTPTriggerSpec
+		want []string // name: spec as JSON
+	}{
+		{"nginx: none", v1beta1.HTTPTriggerSpec{BasicAuthSecret: "a", CorsEnable: true}, nil},
+		{"kong: none", v1beta1.HTTPTriggerSpec{Gateway: "kong", CorsEnable: true}, nil},
+		{"traefik: the path only", v1beta1.HTTPTriggerSpec{Gateway: "traefik"},
+			[]string{`t-path: {"replacePath":{"path":"/"}}`}},
+		{"traefik: CORS from any origin, then auth", v1beta1.HTTPTriggerSpec{Gateway: "traefik", CorsEnable: true, BasicAuthSecret: "users"},
+			[]string{`t-cors: {"headers":{"accessControlAllowCredentials":true,"accessControlAllowHeaders":["DNT","Keep-Alive","User-Agent","X-Requested-With","If-Modified-Since","Cache-Control","Content-Type","Range","Authorization"],"accessControlAllowMethods":["GET","PUT","POST","DELETE","PATCH","OPTIONS"],"accessControlAllowOriginList":["*"],"accessControlMaxAge":1728000}}`,
+				`t-auth: {"basicAuth":{"secret":"users"}}`,
+				`t-path: {"replacePath":{"path":"/"}}`}},
+		{"traefik: blank origins are dropped", v1beta1.HTTPTriggerSpec{Gateway: "traefik", CorsEnable: true, CorsDomain: " https://a.example , ,"},
+			[]string{`t-cors: {"headers":{"accessControlAllowCredentials":true,"accessControlAllowHeaders":["DNT","Keep-Alive","User-Agent","X-Requested-With","If-Modified-Since","Cache-Control","Content-Type","Range","Authorization"],"accessControlAllowMethods":["GET","PUT","POST","DELETE","PATCH","OPTIONS"],"accessControlAllowOriginList":["https://a.example"],"accessControlMaxAge":1728000}}`,
+				`t-path: {"replacePath":{"path":"/"}}`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tr := &v1beta1.HTTPTrigger{ObjectMeta: metav1.ObjectMeta{Name: "t", Namespace: "default", UID: "u1"}, Spec: tt.spec}
+			tr.Spec.FunctionName = "hello"
+			var got []string
+			for _, m := range TraefikMiddlewares(tr, fn) {
+				if m.GroupVersionKind() != TraefikMiddlewareGVK || m.GetNamespace() != "default" {
+					t.Errorf("%s: kind %v in %q", m.GetName(), m.GroupVersionKind(), m.GetNamespace())
+				}
+				if ref := metav1.GetControllerOf(m); ref == nil || ref.UID != "u1" || ref.Kind != "HTTPTrigger" {
+					t.Errorf("%s: controller %+v, want the trigger", m.GetName(), ref)
+				}
+				if m.GetLabels()[v1beta1.LabelFunction] != "hello" {
+					t.Errorf("%s: labels %v", m.GetName(), m.GetLabels())
+				}
+				b, err := json.Marshal(m.Object["spec"])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got = append(got, m.GetName()+": "+string(b))
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("(-want +got):\n%s", diff)
+			}
+			for _, m := range TraefikMiddlewares(tr, fn) {
+				if !slices.Contains(TraefikMiddlewareNames(tr), m.GetName()) {
+					t.Errorf("TraefikMiddlewareNames %v lacks %s", TraefikMiddlewareNames(tr), m.GetName())
 				}
 			}
 		})

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 )
@@ -134,30 +136,33 @@ const AnnotationIngressClass = "kubernetes.io/ingress.class"
 
 // Ingress returns the networking.k8s.io/v1 Ingress, named like the trigger,
 // that routes http://<host-name>/<path> to fn's Service
-// (docs/compatibility.md §1.3): annotation
-// nginx.ingress.kubernetes.io/rewrite-target "/" always;
-// kubernetes.io/ingress.class set to the gateway whenever the trigger names
-// one (nginx with basic auth and no gateway); the trigger's own annotations
-// copied over those, as the original did; basic auth through the nginx or
-// traefik annotations; TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret
-// <trigger>-tls) with tls; CORS through nginx's enable-cors and
-// cors-allow-origin. The backend is the Service's port (the original wrongly
-// used its target port).
+// (docs/compatibility.md §1.3). kubernetes.io/ingress.class is set to the
+// gateway whenever the trigger names one (nginx with basic auth and no
+// gateway); the trigger's own annotations are copied over those, as the
+// original did; then what the spec asks for, per gateway:
+//
+//   - nginx (and no gateway), for ingress-nginx, the original's annotations:
+//     rewrite-target "/", basic auth (auth-type, auth-secret), CORS
+//     (enable-cors, cors-allow-origin), ssl-redirect with ACME;
+//   - traefik, for Traefik v2 and v3 (the original's Traefik 1.x annotations
+//     only worked with Ingress APIs that Kubernetes removed):
+//     traefik.ingress.kubernetes.io/router.middlewares lists the Middlewares
+//     of TraefikMiddlewares (CORS, basic auth, path "/"), and
+//     router.tls "true" with TLS;
+//   - kong: as nginx but no basic auth (the original's annotations).
+//
+// TLS from tls-secret, or from ACME (kubernetes.io/tls-acme, Secret
+// <trigger>-tls) with tls. The backend is the Service's port (the original
+// wrongly used its target port).
 func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingress, error) {
 	s := tr.Spec
-	if s.FunctionName != fn.Name {
-		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q is for function %q, not %q", tr.Name, s.FunctionName, fn.Name)
+	if err := checkHTTPTrigger(tr, fn); err != nil {
+		return nil, err
 	}
-	if s.TLSAcme && s.TLSSecret != "" {
-		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: tls (ACME) and tls-secret exclude each other: give one of them", tr.Name)
-	}
-	if (s.TLSAcme || s.TLSSecret != "") && s.HostName == "" {
-		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: TLS needs host-name", tr.Name)
-	}
-	ann := map[string]string{"nginx.ingress.kubernetes.io/rewrite-target": "/"}
-	gateway := s.Gateway
-	if gateway == "" {
-		gateway = "nginx"
+	gateway := gatewayOf(tr)
+	ann := map[string]string{}
+	if gateway != GatewayTraefik {
+		ann["nginx.ingress.kubernetes.io/rewrite-target"] = "/"
 	}
 	// The ingress class of a named gateway, then the trigger's own
 	// annotations over it (as the original: the serverless framework's
@@ -171,24 +176,30 @@ func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingre
 			ann[k] = v
 		}
 	}
-	if s.BasicAuthSecret != "" {
-		switch gateway {
-		case "nginx":
+	tlsOn := s.TLSSecret != "" || s.TLSAcme
+	if gateway != GatewayTraefik {
+		// nginx, and kong as the original (refused above with basic auth)
+		if s.BasicAuthSecret != "" {
 			ann["nginx.ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
 			ann["nginx.ingress.kubernetes.io/auth-type"] = "basic"
-		case "traefik":
-			ann["ingress.kubernetes.io/auth-secret"] = s.BasicAuthSecret
-			ann["ingress.kubernetes.io/auth-type"] = "basic"
-		default:
-			return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: basic-auth-secret works with the nginx and traefik gateways, not %q", tr.Name, gateway)
 		}
-	} else if gateway != "nginx" && gateway != "traefik" && gateway != "kong" {
-		return nil, errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: unknown gateway %q (known: nginx, traefik, kong)", tr.Name, gateway)
-	}
-	if s.CorsEnable {
-		ann["nginx.ingress.kubernetes.io/enable-cors"] = "true"
-		if s.CorsDomain != "" {
-			ann["nginx.ingress.kubernetes.io/cors-allow-origin"] = s.CorsDomain
+		if s.CorsEnable {
+			ann["nginx.ingress.kubernetes.io/enable-cors"] = "true"
+			if s.CorsDomain != "" {
+				ann["nginx.ingress.kubernetes.io/cors-allow-origin"] = s.CorsDomain
+			}
+		}
+		if s.TLSAcme {
+			ann["nginx.ingress.kubernetes.io/ssl-redirect"] = "true"
+		}
+	} else {
+		var refs []string
+		for _, m := range TraefikMiddlewares(tr, fn) {
+			refs = append(refs, tr.Namespace+"-"+m.GetName()+"@kubernetescrd")
+		}
+		ann[AnnotationTraefikMiddlewares] = strings.Join(refs, ",")
+		if tlsOn {
+			ann["traefik.ingress.kubernetes.io/router.tls"] = "true"
 		}
 	}
 	var tls []networkingv1.IngressTLS
@@ -197,7 +208,6 @@ func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingre
 		tls = []networkingv1.IngressTLS{{Hosts: []string{s.HostName}, SecretName: s.TLSSecret}}
 	case s.TLSAcme:
 		ann["kubernetes.io/tls-acme"] = "true"
-		ann["nginx.ingress.kubernetes.io/ssl-redirect"] = "true"
 		tls = []networkingv1.IngressTLS{{Hosts: []string{s.HostName}, SecretName: tr.Name + "-tls"}}
 	}
 	port, _ := servicePort(fn)
@@ -224,6 +234,136 @@ func Ingress(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) (*networkingv1.Ingre
 			}},
 		},
 	}, nil
+}
+
+// The gateways of an HTTPTrigger (spec.gateway; none means nginx).
+const (
+	GatewayNginx   = "nginx"
+	GatewayTraefik = "traefik"
+	GatewayKong    = "kong"
+)
+
+// AnnotationTraefikMiddlewares is the Ingress annotation with which Traefik
+// chains Middlewares (<namespace>-<name>@kubernetescrd, comma-separated) in
+// front of the Ingress's routers.
+const AnnotationTraefikMiddlewares = "traefik.ingress.kubernetes.io/router.middlewares"
+
+// TraefikMiddlewareGVK is the kind of Traefik's Middlewares (the CRD
+// middlewares.traefik.io of Traefik v2.10 and later, v3).
+var TraefikMiddlewareGVK = schema.GroupVersionKind{Group: "traefik.io", Version: "v1alpha1", Kind: "Middleware"}
+
+// The suffixes of the names of a trigger's Traefik Middlewares
+// (<trigger>-<suffix>), in the order they run.
+const (
+	MiddlewareCORS = "cors"
+	MiddlewareAuth = "auth"
+	MiddlewarePath = "path"
+)
+
+// TraefikMiddlewareNames are the names of every Middleware that
+// TraefikMiddlewares may make for tr, wanted or not (so that those no
+// longer wanted can be deleted).
+func TraefikMiddlewareNames(tr *v1beta1.HTTPTrigger) []string {
+	return []string{tr.Name + "-" + MiddlewareCORS, tr.Name + "-" + MiddlewareAuth, tr.Name + "-" + MiddlewarePath}
+}
+
+// corsAllowHeaders and corsAllowMethods are ingress-nginx's defaults for
+// enable-cors, so that a trigger answers preflights alike behind both
+// gateways.
+var (
+	corsAllowMethods = []any{"GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"}
+	corsAllowHeaders = []any{"DNT", "Keep-Alive", "User-Agent", "X-Requested-With", "If-Modified-Since",
+		"Cache-Control", "Content-Type", "Range", "Authorization"}
+)
+
+// corsMaxAge is ingress-nginx's default Access-Control-Max-Age (20 days).
+const corsMaxAge = 1728000
+
+// TraefikMiddlewares returns the traefik.io/v1alpha1 Middlewares that the
+// Ingress of tr chains when its gateway is traefik (none for another
+// gateway), each named <trigger>-<suffix>, labelled and owned like the
+// Ingress, in the order they run:
+//
+//   - <trigger>-cors with cors-enable: a headers Middleware that answers
+//     preflights itself (before basic auth, as preflights carry no
+//     credentials) with ingress-nginx's default methods, headers, max age and
+//     credentials, and cors-domain's origins (comma-separated) or "*";
+//   - <trigger>-auth with basic-auth-secret: basicAuth with that Secret (one
+//     key holding htpasswd lines, as kubectl create secret generic
+//     --from-file=auth makes for ingress-nginx; or a kubernetes.io/basic-auth Secret);
+//   - <trigger>-path always: replacePath "/", what nginx's rewrite-target
+//     "/" does (the runtimes serve the function at "/").
+func TraefikMiddlewares(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) []*unstructured.Unstructured {
+	if gatewayOf(tr) != GatewayTraefik {
+		return nil
+	}
+	s := tr.Spec
+	var out []*unstructured.Unstructured
+	add := func(suffix string, spec map[string]any) {
+		meta := triggerMeta(tr, fn.Name, ownerRef(httpTriggerGVK, tr))
+		u := &unstructured.Unstructured{Object: map[string]any{"spec": spec}}
+		u.SetGroupVersionKind(TraefikMiddlewareGVK)
+		u.SetName(tr.Name + "-" + suffix)
+		u.SetNamespace(meta.Namespace)
+		u.SetLabels(meta.Labels)
+		u.SetOwnerReferences(meta.OwnerReferences)
+		out = append(out, u)
+	}
+	if s.CorsEnable {
+		origins := []any{}
+		for _, o := range strings.Split(s.CorsDomain, ",") {
+			if o = strings.TrimSpace(o); o != "" {
+				origins = append(origins, o)
+			}
+		}
+		if len(origins) == 0 {
+			origins = []any{"*"}
+		}
+		add(MiddlewareCORS, map[string]any{"headers": map[string]any{
+			"accessControlAllowMethods":     corsAllowMethods,
+			"accessControlAllowHeaders":     corsAllowHeaders,
+			"accessControlAllowOriginList":  origins,
+			"accessControlAllowCredentials": true,
+			"accessControlMaxAge":           int64(corsMaxAge),
+		}})
+	}
+	if s.BasicAuthSecret != "" {
+		add(MiddlewareAuth, map[string]any{"basicAuth": map[string]any{"secret": s.BasicAuthSecret}})
+	}
+	add(MiddlewarePath, map[string]any{"replacePath": map[string]any{"path": "/"}})
+	return out
+}
+
+// gatewayOf is tr's gateway, nginx when it names none.
+func gatewayOf(tr *v1beta1.HTTPTrigger) string {
+	if tr.Spec.Gateway == "" {
+		return GatewayNginx
+	}
+	return tr.Spec.Gateway
+}
+
+// checkHTTPTrigger refuses what no gateway can make of tr.
+func checkHTTPTrigger(tr *v1beta1.HTTPTrigger, fn *v1beta1.Function) error {
+	s := tr.Spec
+	if s.FunctionName != fn.Name {
+		return errorf(v1beta1.ReasonInvalidTrigger, "trigger %q is for function %q, not %q", tr.Name, s.FunctionName, fn.Name)
+	}
+	if s.TLSAcme && s.TLSSecret != "" {
+		return errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: tls (ACME) and tls-secret exclude each other: give one of them", tr.Name)
+	}
+	if (s.TLSAcme || s.TLSSecret != "") && s.HostName == "" {
+		return errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: TLS needs host-name", tr.Name)
+	}
+	switch g := gatewayOf(tr); g {
+	case GatewayNginx, GatewayTraefik:
+	case GatewayKong:
+		if s.BasicAuthSecret != "" {
+			return errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: basic-auth-secret works with the nginx and traefik gateways, not %q", tr.Name, g)
+		}
+	default:
+		return errorf(v1beta1.ReasonInvalidTrigger, "trigger %q: unknown gateway %q (known: nginx, traefik, kong)", tr.Name, g)
+	}
+	return nil
 }
 
 // FunctionURL is the URL of fn's Service inside the cluster:
