@@ -80,6 +80,8 @@ kubectl=$(command -v kubectl || true)
 export KUBECONFIG=${KUBECONFIG:-$state/admin.kubeconfig}
 nodeip=$("$kubectl" get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
 [ -n "$nodeip" ] || die "the node has no InternalIP"
+# (a Traefik of an earlier run holds them: it is updated in place)
+"$kubectl" get deployment traefik -n traefik >/dev/null 2>&1 ||
 for port in "$http_port" "$https_port" "$ping_port"; do
   if ss -Hltn "sport = :$port" | grep -q .; then
     die "port $port is in use: set INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT or INGRESS_PING_PORT to free ports"
