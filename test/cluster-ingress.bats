@@ -6,7 +6,7 @@
 # (--gateway traefik, --hostname, --path, --basic-auth-secret, --tls-secret,
 # --cors-enable) in front of a Python function on a pod; curl on the node
 # calls Traefik on the node's address with --resolve for the host name and
-# --cacert for the test's own CA (openssl): the right host and path reach
+# --cacert for the test's own CA (openssl), and a pod calls it too: the right host and path reach
 # the function, a wrong host or path does not, basic auth from an htpasswd
 # Secret (as the original's docs made it), a CORS preflight, and the
 # trigger's deletion removes its route.
@@ -167,6 +167,23 @@ URL() { echo "https://$HOST:$INGRESS_HTTPS_PORT/$1"; }
     --resolve "$HOST:$INGRESS_HTTPS_PORT:$INGRESS_NODE_IP" -H "Origin: $ORIGIN" "$(URL greet)"
   [ "$status" -eq 0 ]
   grep -i '^access-control-allow-origin: ' <<<"$output"
+}
+
+@test "from a pod: the host name (a hostAlias of the node's address) and path reach the function through Traefik; no credentials get 401" {
+  wait_for 60 "Traefik's route to hello" answers 200 "$(URL greet)" -u alice:wonderland
+  kubectl delete pod ingress-client -n "$NS" --ignore-not-found --wait=true >/dev/null
+  # busybox wget: basic auth from the URL, no certificate check
+  kubectl run ingress-client -n "$NS" --image=localhost/busybox:local --image-pull-policy=Never --restart=Never \
+    --overrides="{\"apiVersion\": \"v1\", \"spec\": {\"hostAliases\": [{\"ip\": \"$INGRESS_NODE_IP\", \"hostnames\": [\"$HOST\"]}]}}" \
+    --command -- sh -c "wget -q -O - --no-check-certificate https://alice:wonderland@$HOST:$INGRESS_HTTPS_PORT/greet; echo; wget -q -O - --no-check-certificate https://$HOST:$INGRESS_HTTPS_PORT/greet 2>&1; echo rc=\$?"
+  wait_for 120 "pod ingress-client to finish" \
+    bash -c "[ \"\$(kubectl get pod ingress-client -n $NS -o jsonpath='{.status.phase}')\" = Succeeded ]"
+  run --separate-stderr kubectl logs ingress-client -n "$NS"
+  echo "$output"
+  [ "$status" -eq 0 ]
+  [ "${lines[0]}" = "hello world" ]
+  [[ ${lines[1]} == *"401 Unauthorized"* ]]
+  [ "${lines[2]}" = rc=1 ]
 }
 
 @test "kubeless trigger http delete: the garbage collector removes the Ingress and the Middlewares, and the route goes" {
