@@ -18,6 +18,7 @@ import (
 	"github.com/kubeless/kubeless/internal/kubetest"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/testutil"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // env is the API server of the Kubernetes engine's tests (kube_test.go).
@@ -90,18 +91,29 @@ func TestGoFunctionBuildsAndRuns(t *testing.T) {
 		t.Errorf("second build: cached=%v, steps %v; want a cache hit that runs no step", again.Cached, steps)
 	}
 
+	// The server serves on a socket the test has bound and hands over
+	// (KUBELESS_LISTEN_FD): a port chosen, released and then bound by the
+	// server could be taken in between by a test running in parallel.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	sock, err := ln.(*net.TCPListener).File()
+	ln.Close() // sock is a copy of the socket, still bound and listening
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(server)
 	cmd.Env = append(os.Environ(), "MOD_NAME=hellowithdeps", "FUNC_HANDLER=Hello", "FUNC_PORT="+port,
-		"KUBELESS_INSTALL_VOLUME="+res.Dir, "KUBELESS_LISTEN_ADDRESS=127.0.0.1")
+		"KUBELESS_INSTALL_VOLUME="+res.Dir, "KUBELESS_LISTEN_ADDRESS=127.0.0.1",
+		contract.EnvListenFD+"=3")
+	cmd.ExtraFiles = []*os.File{sock} // descriptor 3 in the server
 	stderr := newWatchedBuffer()
 	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	sock.Close() // the server has its own copy
+	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
