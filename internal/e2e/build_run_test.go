@@ -47,6 +47,7 @@ import (
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/source"
 	"github.com/kubeless/kubeless/internal/testutil"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // asCLI makes the test binary run as the kubeless command.
@@ -492,10 +493,25 @@ func buildTwice(t *testing.T, ctx context.Context, b *build.Builder, fn build.Fu
 
 // startRuntime starts `kubeless runtime run rt` on the built folder, in its
 // own process group, waits for /healthz and returns the function's URL. The
-// process group is ended when the test ends.
+// process group is ended when the test ends. The runtime serves on a socket
+// the test has bound and hands over (KUBELESS_LISTEN_FD, as the local engine
+// does): a port chosen, released and bound later by the runtime could be
+// taken in between by another test running in parallel.
 func startRuntime(t *testing.T, ctx context.Context, rt string, res *build.Result) string {
 	t.Helper()
-	port := freePort(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+	sock, err := ln.(*net.TCPListener).File()
+	ln.Close() // sock is a copy of the socket, still bound and listening
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The test's copy closes once the runtime has its own: a runtime that
+	// exits then leaves nothing that accepts connections on the port.
+	defer sock.Close()
 	logPath := filepath.Join(t.TempDir(), "runtime.log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -509,6 +525,7 @@ func startRuntime(t *testing.T, ctx context.Context, rt string, res *build.Resul
 		"FUNC_HANDLER="+res.Handler.Function,
 		"FUNC_PORT="+port,
 		"KUBELESS_LISTEN_ADDRESS=127.0.0.1",
+		contract.EnvListenFD+"=3",
 		"KUBELESS_INSTALL_VOLUME="+res.Dir,
 		// The built folder is shared by every build of the same input.
 		"PYTHONDONTWRITEBYTECODE=1",
@@ -517,6 +534,7 @@ func startRuntime(t *testing.T, ctx context.Context, rt string, res *build.Resul
 		cmd.Env = append(cmd.Env, e.String())
 	}
 	cmd.Stdout, cmd.Stderr = logFile, logFile
+	cmd.ExtraFiles = []*os.File{sock} // descriptor 3 in the runtime
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -585,16 +603,6 @@ func call(t *testing.T, url string) string {
 		t.Fatalf("call: %s: %s", resp.Status, body)
 	}
 	return string(body)
-}
-
-func freePort(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
 }
 
 // assertCacheEmpty fails when the build cache holds anything but lock
