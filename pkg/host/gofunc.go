@@ -17,8 +17,9 @@ import (
 	"github.com/kubeless/kubeless/pkg/functions"
 )
 
-// StuckGrace is how long a Go function may keep running after its context
-// was cancelled at the time limit before the instance restarts itself.
+// StuckGrace is how long, by default, a Go function may keep running after
+// its context was cancelled at the time limit before the instance restarts
+// itself (WithStuckGrace changes it).
 const StuckGrace = time.Second
 
 // GoInvoker runs a Go function in the host's own process: no extra hop.
@@ -28,11 +29,31 @@ type GoInvoker struct {
 	logger  *slog.Logger
 	once    sync.Once
 	restart chan struct{}
+	// graceEnd returns a channel that fires when the grace of one
+	// cancelled call is over.
+	graceEnd func() <-chan time.Time
+}
+
+// GoOption changes a GoInvoker's defaults.
+type GoOption func(*GoInvoker)
+
+// WithStuckGrace sets how long a function may keep running after its
+// context was cancelled before the instance restarts itself (default
+// StuckGrace).
+func WithStuckGrace(d time.Duration) GoOption {
+	return WithStuckGraceEnd(func() <-chan time.Time { return time.After(d) })
+}
+
+// WithStuckGraceEnd ends the grace of a cancelled call when the channel that
+// end returns (called once per cancelled call) fires, instead of after a
+// duration: a test ends it on an event.
+func WithStuckGraceEnd(end func() <-chan time.Time) GoOption {
+	return func(g *GoInvoker) { g.graceEnd = end }
 }
 
 // NewGoInvoker returns an invoker for fn, with the context of cfg.
-func NewGoInvoker(cfg Config, fn functions.Handler, logger *slog.Logger) *GoInvoker {
-	return &GoInvoker{
+func NewGoInvoker(cfg Config, fn functions.Handler, logger *slog.Logger, opts ...GoOption) *GoInvoker {
+	g := &GoInvoker{
 		fn: fn,
 		fctx: functions.Context{
 			FunctionName: cfg.Handler,
@@ -43,6 +64,11 @@ func NewGoInvoker(cfg Config, fn functions.Handler, logger *slog.Logger) *GoInvo
 		logger:  logger,
 		restart: make(chan struct{}),
 	}
+	WithStuckGrace(StuckGrace)(g)
+	for _, o := range opts {
+		o(g)
+	}
+	return g
 }
 
 // Start has nothing to load: the function is compiled in.
@@ -55,7 +81,7 @@ func (g *GoInvoker) DefaultConcurrency() int { return 1000 }
 func (g *GoInvoker) Close(context.Context) error { return nil }
 
 // RestartRequested is closed when a timed-out function did not return
-// within StuckGrace after its context was cancelled.
+// within its grace (StuckGrace by default) after its context was cancelled.
 func (g *GoInvoker) RestartRequested() <-chan struct{} { return g.restart }
 
 type goResult struct {
@@ -112,12 +138,12 @@ func (g *GoInvoker) Invoke(ctx context.Context, call *Call) error {
 	}
 }
 
-// watchStuck gives a cancelled function StuckGrace to return; if it does
+// watchStuck gives a cancelled function its grace to return; if it does
 // not, the instance restarts itself once every other invocation is answered.
 func (g *GoInvoker) watchStuck(done <-chan goResult) {
 	select {
 	case <-done:
-	case <-time.After(StuckGrace):
+	case <-g.graceEnd():
 		g.logger.Warn("function did not return after its time limit; restarting the instance once other invocations finish",
 			"function", g.fctx.FunctionName)
 		g.once.Do(func() { close(g.restart) })

@@ -417,20 +417,27 @@ func TestRunRestartsAfterStuckFunction(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.Close()
-	// Timeout 2 s: the restart is requested at 3 s (timeout + StuckGrace),
-	// before the deadline (4 s) of the call that starts at 2 s.
+	// The stuck call's grace ends when the test says so: once the other
+	// call runs, so the restart has to wait for it.
 	cfg := testConfig("FUNC_TIMEOUT=2")
 	cfg.ListenFD = fd
 	var inv *GoInvoker
+	otherRuns := make(chan struct{})
+	graceWaits := make(chan struct{}, 1)
+	graceEnd := make(chan time.Time)
 	fn := func(e functions.Event, c functions.Context) (string, error) {
 		if e.Extensions.Request.URL.Path == "/stuck" {
 			select {} // ignores its context
 		}
+		close(otherRuns)
 		// Still running when the restart is requested.
 		<-inv.RestartRequested()
 		return "other finished", nil
 	}
-	inv = NewGoInvoker(cfg, fn, discard)
+	inv = NewGoInvoker(cfg, fn, discard, WithStuckGraceEnd(func() <-chan time.Time {
+		graceWaits <- struct{}{}
+		return graceEnd
+	}))
 	addrCh := make(chan net.Addr, 1)
 	execed := make(chan *os.File, 1)
 	done := make(chan error, 1)
@@ -445,9 +452,19 @@ func TestRunRestartsAfterStuckFunction(t *testing.T) {
 	if st, _, _ := get(t, base+"/stuck"); st != 408 {
 		t.Errorf("stuck call: %d, want 408", st)
 	}
-	// Starts after the stuck call timed out and runs until the restart is
-	// requested: the restart waits for it.
-	if r := <-goFetch(base + "/other"); r.err != nil || r.body != "other finished" {
+	<-graceWaits // the stuck call's grace has begun
+	// Runs until the restart is requested: the restart waits for it. The
+	// test ends the grace as soon as it runs, so its time limit (2 s) is
+	// only a failure bound.
+	other := goFetch(base + "/other")
+	<-otherRuns
+	select {
+	case <-execed:
+		t.Fatal("the instance restarted before the stuck call's grace ended")
+	default:
+	}
+	close(graceEnd)
+	if r := <-other; r.err != nil || r.body != "other finished" {
 		t.Errorf("the call running beside the stuck one got %q %v", r.body, r.err)
 	}
 	select {
