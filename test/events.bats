@@ -27,10 +27,15 @@ setup_file() {
   (cd "$REPO_ROOT" && go build -o "$bin/kfake" ./hack/kfake && go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2) >&2
   "$bin/kfake" -addr-file "$BATS_FILE_TMPDIR/kafka.addr" >"$BATS_FILE_TMPDIR/kfake.log" 2>&1 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/kfake.pid"
-  local nats_port
-  nats_port=$(free_port)
-  "$bin/nats-server" -a 127.0.0.1 -p "$nats_port" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
+  # nats-server binds a port the kernel chooses (-p -1) and writes it to a
+  # ports file (nats-server_<pid>.ports: {"nats": ["nats://127.0.0.1:<port>"], ...}).
+  local nats_port nats_ports=$BATS_FILE_TMPDIR/nats-ports
+  mkdir -p "$nats_ports"
+  "$bin/nats-server" -a 127.0.0.1 -p -1 --ports_file_dir "$nats_ports" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/nats.pid"
+  wait_for 60 "nats-server to write its ports file" test -s "$nats_ports/nats-server_$(cat "$BATS_FILE_TMPDIR/nats.pid").ports"
+  nats_port=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["nats"][0].rsplit(":", 1)[1])' \
+    "$nats_ports/nats-server_$(cat "$BATS_FILE_TMPDIR/nats.pid").ports")
   export NATS_URL=nats://127.0.0.1:$nats_port
   wait_for 60 "kfake to write its address" test -s "$BATS_FILE_TMPDIR/kafka.addr"
   KAFKA=$(cat "$BATS_FILE_TMPDIR/kafka.addr")
@@ -60,13 +65,18 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-http.server.ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+# Port 0: the kernel chooses; the port is written (whole, by a rename) once
+# the server listens.
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(server.server_address[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+server.serve_forever()
 PY
-  RECEIVER_PORT=$(free_port)
-  export RECEIVER_PORT
-  python3 "$BATS_FILE_TMPDIR/receiver.py" "$RECEIVER_PORT" "$BATS_FILE_TMPDIR/received.log" 3>&- &
+  python3 "$BATS_FILE_TMPDIR/receiver.py" "$BATS_FILE_TMPDIR/receiver.port" "$BATS_FILE_TMPDIR/received.log" 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/receiver.pid"
-  wait_for 60 "the receiver to listen on $RECEIVER_PORT" bash -c "exec 9<>/dev/tcp/127.0.0.1/$RECEIVER_PORT"
+  RECEIVER_PORT=$(port_from_file 60 "$BATS_FILE_TMPDIR/receiver.port" "the receiver")
+  export RECEIVER_PORT
   # The sink: posts one line per event it gets to the receiver, and answers
   # 2xx only once the receiver has it.
   mkdir -p "$BATS_FILE_TMPDIR/sink"
@@ -84,7 +94,7 @@ PY
 teardown_file() {
   engine_teardown
   local f
-  for f in kfake nats kinesalite receiver; do
+  for f in kfake nats kinesalite receiver refusing; do
     if [[ -f $BATS_FILE_TMPDIR/$f.pid ]]; then
       kill "$(cat "$BATS_FILE_TMPDIR/$f.pid")" 2>/dev/null || true
     fi
@@ -151,13 +161,16 @@ trigger_ready() {
   run --separate-stderr "$KUBELESS" trigger kafka create bad --trigger-topic t --function-selector 'topic in (a' --brokers "$KAFKA"
   [ "$status" -eq 1 ]
   assert_error_line 'invalid --function-selector "topic in (a"'
+  # A port nothing answers on: held bound, not listening, for the test.
   local port
-  port=$(free_port)
+  refusing_port "$BATS_TEST_TMPDIR/down.port" >"$BATS_FILE_TMPDIR/refusing.pid"
+  port=$(port_from_file 10 "$BATS_TEST_TMPDIR/down.port" "the port holder")
   run --separate-stderr "$KUBELESS" trigger kafka create down --trigger-topic orders --function-selector topic=orders --brokers "127.0.0.1:$port"
   [ "$status" -eq 0 ]
   wait_for 60 "the Kafka trigger down to say BrokerUnreachable" trigger_ready kafka down "BrokerUnreachable: no Kafka broker answers at 127.0.0.1:$port"
   run --separate-stderr "$KUBELESS" trigger kafka delete down
   [ "$status" -eq 0 ]
+  kill "$(cat "$BATS_FILE_TMPDIR/refusing.pid")"
 }
 
 @test "nats trigger: created with the CLI, it delivers what trigger nats publish sends" {

@@ -382,12 +382,14 @@ answers() {
 
 @test "bad input: a gateway port already taken stops the engine's start with one clear line" {
   # Its own home, so that this error stays out of the main engine's log.
-  local port
-  port=$(free_port)
-  python3 -c 'import socket, sys, time
-s = socket.socket(); s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(); time.sleep(60)' "$port" &
+  # The holder binds a port the kernel chooses and writes it once it listens.
+  local port portfile=$BATS_TEST_TMPDIR/holder.port
+  python3 -c 'import os, socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
+open(sys.argv[1] + ".tmp", "w").write(str(s.getsockname()[1])); os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+time.sleep(60)' "$portfile" 3>&- &
   local holder=$!
-  wait_for 10 "a listener on 127.0.0.1:$port" bash -c "exec 3<>/dev/tcp/127.0.0.1/$port"
+  port=$(port_from_file 10 "$portfile" "the port holder")
   KUBELESS_HOME=$BATS_TEST_TMPDIR/home KUBELESS_GATEWAY=127.0.0.1:$port \
     run --separate-stderr "$KUBELESS" local start
   kill "$holder"

@@ -5,9 +5,14 @@
 # output. A block that cannot run here says why on the line before its
 # fence: <!-- readme-test: skip: <why> -->.
 #
-# The blocks get a private KUBELESS_HOME, and a free gateway port
-# (KUBELESS_GATEWAY) and runtime port (FUNC_PORT): the README's examples
-# read both, so a local engine already on 8080 (make demo) is left alone.
+# The blocks get a private KUBELESS_HOME, a local engine already started with
+# its gateway on a port the kernel chose (KUBELESS_GATEWAY), and a block that
+# reads FUNC_PORT gets a socket bound on a port the kernel chose, handed to
+# the runtime it starts (with_listener: FUNC_PORT and KUBELESS_LISTEN_FD=3):
+# the README's examples read both variables, so a local engine already on
+# 8080 (make demo) is left alone, and no port is chosen, released, and then
+# bound by the example, which a test running in parallel could take in
+# between.
 #
 # Run: make build && KUBELESS=$PWD/bin/kubeless bats test/readme.bats
 
@@ -20,10 +25,12 @@ BLOCKS="python3 $REPO_ROOT/test/lib/readme_blocks.py $REPO_ROOT/README.md"
 setup_file() {
   export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
   export KUBELESS_HOME=$BATS_FILE_TMPDIR/home
-  KUBELESS_GATEWAY=127.0.0.1:$(free_port)
-  FUNC_PORT=$(free_port)
-  export KUBELESS_GATEWAY FUNC_PORT
   export KUBELESS_ENGINE=local
+  if [[ ! -x $KUBELESS ]]; then
+    echo "no kubeless binary at $KUBELESS: run make build, or set KUBELESS" >&2
+    return 1
+  fi
+  start_engine_any_port
 }
 
 teardown_file() {
@@ -59,8 +66,13 @@ teardown_file() {
     [[ $what == run ]] || continue
     out=$BATS_TEST_TMPDIR/block-$i.out
     echo "# README block $i ($heading)" >&3
-    # The harness's only addition: background jobs of a block end with it.
-    if ! (cd "$REPO_ROOT" && with_std_fds_only timeout 900 bash -euo pipefail -c \
+    # The harness's additions: background jobs of a block end with it, and
+    # a block that reads FUNC_PORT gets a listening socket for its runtime.
+    local listener=()
+    if $BLOCKS block "$i" | grep -q FUNC_PORT; then
+      listener=(python3 -c "$WITH_LISTENER_PY")
+    fi
+    if ! (cd "$REPO_ROOT" && with_std_fds_only "${listener[@]}" timeout 900 bash -euo pipefail -c \
       "trap 'kill \$(jobs -p) 2>/dev/null || true' EXIT
 $($BLOCKS block "$i")") >"$out" 2>&1; then
       echo "README block $i under '$heading' failed; its output:" >&2

@@ -14,9 +14,52 @@ EXAMPLES_DIR=$REPO_ROOT/examples
 # Every wait loop gives up after this many seconds (the original: 300).
 TEST_MAX_WAIT_SEC=${TEST_MAX_WAIT_SEC:-300}
 
-# A TCP port that nothing listens on now, on 127.0.0.1.
-free_port() {
-  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+# No helper here chooses a free port and releases it for a later process to
+# bind: another test running in parallel could take it in between. A process
+# binds port 0 itself and says which port it got (the engine's gateway, a
+# server writing a port file), or is handed a socket bound once
+# (with_listener).
+
+# with_listener <command...>: runs the command with a TCP socket bound to a
+# port of 127.0.0.1 the kernel chose, listening, as descriptor 3, with
+# FUNC_PORT set to that port and KUBELESS_LISTEN_FD=3: a runtime the command
+# starts serves on that socket (the runtime contract's hand-over, as the
+# local engine does it). To run a shell function, or with only the standard
+# descriptors, exec python3 -c "$WITH_LISTENER_PY" <command...> yourself.
+WITH_LISTENER_PY='import os, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+s.listen(128)
+if s.fileno() != 3:
+    os.dup2(s.fileno(), 3)
+os.set_inheritable(3, True)
+os.environ["FUNC_PORT"] = str(s.getsockname()[1])
+os.environ["KUBELESS_LISTEN_FD"] = "3"
+os.execvp(sys.argv[1], sys.argv[1:])'
+with_listener() {
+  python3 -c "$WITH_LISTENER_PY" "$@"
+}
+
+# refusing_port <file>: starts, in the background, a process that holds a TCP
+# port of 127.0.0.1 bound but not listening (connections to it are refused
+# and no other process can bind it) and writes the port to <file>; prints
+# the process's pid. Kill it when done.
+refusing_port() {
+  python3 -c 'import os, signal, socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", 0))
+with open(sys.argv[1] + ".tmp", "w") as f:
+    f.write(str(s.getsockname()[1]))
+os.rename(sys.argv[1] + ".tmp", sys.argv[1])
+signal.pause()' "$1" </dev/null >/dev/null 2>&1 3>&- &
+  echo $!
+}
+
+# port_from_file <seconds> <file> <what>: waits until <file> (written whole by
+# a process that bound port 0) exists and prints the port it holds.
+port_from_file() {
+  wait_for "$1" "$3 to write its port to $2" test -s "$2" || return 1
+  cat "$2"
 }
 
 # setup_file body: the CLI from $KUBELESS (default bin/kubeless, built by
@@ -28,13 +71,24 @@ engine_setup() {
     return 1
   fi
   export KUBELESS_HOME=$BATS_FILE_TMPDIR/home
-  KUBELESS_GATEWAY=127.0.0.1:$(free_port)
-  export KUBELESS_GATEWAY
   export KUBELESS_ENGINE=local
   # The examples' local dependency sources (python wheel, gem index,
   # composer home).
   make -sC "$EXAMPLES_DIR" deps-src >/dev/null
-  with_std_fds_only "$KUBELESS" local start >&2
+  start_engine_any_port
+}
+
+# start_engine_any_port: starts the local engine with its gateway on a port of
+# 127.0.0.1 the kernel chooses, then exports KUBELESS_GATEWAY as the address
+# the engine reports, for the tests and for an engine started again later.
+start_engine_any_port() {
+  KUBELESS_GATEWAY=127.0.0.1:0 with_std_fds_only "$KUBELESS" local start >&2 || return 1
+  KUBELESS_GATEWAY=$("$KUBELESS" local status | awk -F'\t' '$1 == "gateway:" { print $2 }')
+  if [[ $KUBELESS_GATEWAY != 127.0.0.1:* || $KUBELESS_GATEWAY == *:0 ]]; then
+    echo "kubeless local status did not report the gateway's address (got '$KUBELESS_GATEWAY')" >&2
+    return 1
+  fi
+  export KUBELESS_GATEWAY
 }
 
 # with_std_fds_only <command...>: runs the command with every file
