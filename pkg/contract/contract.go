@@ -74,6 +74,16 @@ const (
 	// EnvMaxWorkers is the most worker processes the host grows to when
 	// every worker is busy.
 	EnvMaxWorkers = "KUBELESS_MAX_WORKERS"
+	// EnvWorkerStallAfter is how many seconds a worker running calls may
+	// show no progress before new calls avoid it (default 0.05).
+	EnvWorkerStallAfter = "KUBELESS_WORKER_STALL_AFTER"
+	// EnvWorkerGrowWait is how many seconds a call that finds only stalled
+	// workers waits for a new one before a stalled one serves it (default
+	// 0.25).
+	EnvWorkerGrowWait = "KUBELESS_WORKER_GROW_WAIT"
+	// EnvWorkerIdleAfter is how many seconds a worker beyond
+	// KUBELESS_WORKERS may stay idle before it stops (default 10).
+	EnvWorkerIdleAfter = "KUBELESS_WORKER_IDLE_AFTER"
 	// EnvWorkerConcurrency is how many calls one worker gets at once.
 	EnvWorkerConcurrency = "KUBELESS_WORKER_CONCURRENCY"
 	// EnvWorkerMode is the worker transport: frames or http.

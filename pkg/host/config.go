@@ -60,10 +60,15 @@ type Config struct {
 	// without a call.
 	MaxWorkers int
 	// StallAfter is how long a worker running calls may show no progress
-	// before new calls avoid it (default 50 ms).
+	// before new calls avoid it (KUBELESS_WORKER_STALL_AFTER, default
+	// 50 ms).
 	StallAfter time.Duration
+	// GrowWait is how long a call that finds only stalled workers waits for
+	// a new worker before a stalled one serves it (KUBELESS_WORKER_GROW_WAIT,
+	// default 250 ms).
+	GrowWait time.Duration
 	// IdleAfter is how long a worker beyond Workers may stay idle before it
-	// stops (default 10 s).
+	// stops (KUBELESS_WORKER_IDLE_AFTER, default 10 s).
 	IdleAfter time.Duration
 	// WorkerConcurrency is how many invocations one worker gets at once
 	// (KUBELESS_WORKER_CONCURRENCY, default 1).
@@ -157,8 +162,15 @@ func FromEnv(env []string) (Config, error) {
 	if c.MaxConns, err = count(m, contract.EnvMaxConnections, 1024, 1); err != nil {
 		return c, err
 	}
-	c.StallAfter = 50 * time.Millisecond
-	c.IdleAfter = 10 * time.Second
+	if c.StallAfter, err = seconds(m, contract.EnvWorkerStallAfter, 0.05); err != nil {
+		return c, err
+	}
+	if c.GrowWait, err = seconds(m, contract.EnvWorkerGrowWait, 0.25); err != nil {
+		return c, err
+	}
+	if c.IdleAfter, err = seconds(m, contract.EnvWorkerIdleAfter, 10); err != nil {
+		return c, err
+	}
 	if c.WorkerConcurrency, err = count(m, contract.EnvWorkerConcurrency, 1, 1); err != nil {
 		return c, err
 	}

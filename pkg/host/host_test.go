@@ -45,6 +45,16 @@ func TestFromEnv(t *testing.T) {
 		{name: "decimal timeout", env: baseEnv("FUNC_TIMEOUT=0.5", "FUNC_PORT=9000"), check: func(c Config) string {
 			return cmp.Diff([]any{500 * time.Millisecond, ":9000"}, []any{c.Timeout, c.Addr})
 		}},
+		{name: "worker pool timing defaults", env: baseEnv(), check: func(c Config) string {
+			return cmp.Diff([]time.Duration{50 * time.Millisecond, 250 * time.Millisecond, 10 * time.Second},
+				[]time.Duration{c.StallAfter, c.GrowWait, c.IdleAfter})
+		}},
+		{name: "worker pool timing", env: baseEnv("KUBELESS_WORKER_STALL_AFTER=0.2", "KUBELESS_WORKER_GROW_WAIT=1", "KUBELESS_WORKER_IDLE_AFTER=60"), check: func(c Config) string {
+			return cmp.Diff([]time.Duration{200 * time.Millisecond, time.Second, time.Minute},
+				[]time.Duration{c.StallAfter, c.GrowWait, c.IdleAfter})
+		}},
+		{name: "bad stall threshold", env: baseEnv("KUBELESS_WORKER_STALL_AFTER=50ms"), wantErr: `KUBELESS_WORKER_STALL_AFTER="50ms" is not a number of seconds: use for example 180 or 0.5`},
+		{name: "bad grow wait", env: baseEnv("KUBELESS_WORKER_GROW_WAIT=-1"), wantErr: `KUBELESS_WORKER_GROW_WAIT="-1" is not a number of seconds`},
 		{name: "json log", env: baseEnv("FUNC_LOG_FORMAT=json"), check: func(c Config) string {
 			return cmp.Diff(true, c.LogJSON)
 		}},

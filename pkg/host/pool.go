@@ -46,6 +46,12 @@ type Pool struct {
 	starting int
 
 	onPick atomic.Pointer[func()] // test hook: a worker was chosen for a call
+	// now is the clock of the stall and idle rules (time.Now; a test sets
+	// another before Start, and moves it on events).
+	now func() time.Time
+	// growTimer, when set, replaces time.After for the wait of GrowWait
+	// (test hook: the test ends the wait on an event).
+	growTimer atomic.Pointer[func(time.Duration) <-chan time.Time]
 }
 
 // NewPool returns a pool for cfg. Workers inherit env (plus their own
@@ -60,7 +66,7 @@ func NewPool(cfg Config, env []string, stdout, stderr io.Writer, logger *slog.Lo
 	})
 	return &Pool{
 		cfg: cfg, env: env, stdout: stdout, stderr: stderr, logger: logger,
-		all: map[*worker]bool{}, changed: make(chan struct{}),
+		all: map[*worker]bool{}, changed: make(chan struct{}), now: time.Now,
 	}, nil
 }
 
@@ -186,8 +192,8 @@ func (p *Pool) replace() {
 // progress (a frame, an answer) for StallAfter may be stuck in a CPU-bound
 // call, and a call sent to it would wait behind that one. When only
 // stalled or full workers are left the pool grows, up to MaxWorkers, and
-// the call waits for the new worker; a stalled worker serves it only when
-// the pool cannot grow.
+// the call waits for the new worker, for GrowWait at most; a stalled worker
+// serves it when that wait is over or when the pool cannot grow.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	var waitUntil <-chan time.Time // bounds the wait for a new worker
 	for {
@@ -196,7 +202,7 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			p.mu.Unlock()
 			return nil, errors.New("worker pool is shut down")
 		}
-		now := time.Now().UnixNano()
+		now := p.now().UnixNano()
 		free, stalled := p.candidatesLocked(now)
 		best := free
 		if best == nil {
@@ -217,7 +223,11 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 				// slow (threads sharing a lock), so it serves the call.
 				best = stalled
 			case stalled != nil && waitUntil == nil:
-				waitUntil = time.After(growWait)
+				if after := p.growTimer.Load(); after != nil {
+					waitUntil = (*after)(p.cfg.GrowWait)
+				} else {
+					waitUntil = time.After(p.cfg.GrowWait)
+				}
 			}
 		}
 		if best != nil {
@@ -244,10 +254,6 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 		}
 	}
 }
-
-// growWait is how long a call waits for a new worker before a stalled one
-// serves it.
-const growWait = 250 * time.Millisecond
 
 // closedTime is a channel that is always ready.
 var closedTime = func() <-chan time.Time {
@@ -311,7 +317,7 @@ func (p *Pool) watch() {
 			p.mu.Unlock()
 			return
 		}
-		now := time.Now()
+		now := p.now()
 		free, stalled := p.candidatesLocked(now.UnixNano())
 		if free == nil && stalled != nil && p.starting == 0 && p.canGrowLocked() {
 			p.growLocked()

@@ -55,6 +55,12 @@ func testWorker(mode string) {
 	if mode == "die" {
 		os.Exit(3)
 	}
+	if mode == "first-only" && os.Getenv("KUBELESS_WORKER_ID") != "1" {
+		// Every worker but the first never loads: it stays starting until
+		// the host closes its pipe.
+		io.Copy(io.Discard, in)
+		os.Exit(0)
+	}
 	send(frameReady, 0, nil)
 	cancelled := make(chan struct{})
 	var cancelOnce sync.Once
@@ -129,6 +135,13 @@ func testWorker(mode string) {
 
 func newPoolServer(t *testing.T, mode string, extra ...string) (*Pool, *httptest.Server) {
 	t.Helper()
+	return newPoolServerWith(t, mode, nil, extra...)
+}
+
+// newPoolServerWith is newPoolServer with setup applied to the pool before
+// it starts.
+func newPoolServerWith(t *testing.T, mode string, setup func(*Pool), extra ...string) (*Pool, *httptest.Server) {
+	t.Helper()
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +151,9 @@ func newPoolServer(t *testing.T, mode string, extra ...string) (*Pool, *httptest
 	pool, err := NewPool(cfg, env, io.Discard, os.Stderr, slog.New(slog.NewTextHandler(os.Stderr, nil)))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(pool)
 	}
 	if err := pool.Start(context.Background()); err != nil {
 		t.Fatalf("start: %v", err)
@@ -300,6 +316,107 @@ func TestPoolStalledWorkerGetsNoNewCalls(t *testing.T) {
 	case r := <-busy:
 		t.Fatalf("the stalled call answered: %+v", r)
 	default:
+	}
+	pool.Close(context.Background())
+	<-busy
+}
+
+// fakeClock is a pool's clock that moves only when the test moves it.
+type fakeClock struct{ ns atomic.Int64 }
+
+func newFakeClock() *fakeClock {
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano())
+	return c
+}
+
+func (c *fakeClock) Now() time.Time      { return time.Unix(0, c.ns.Load()) }
+func (c *fakeClock) Add(d time.Duration) { c.ns.Add(int64(d)) }
+func (c *fakeClock) setOn(p *Pool)       { p.now = c.Now }
+
+func workerCount(p *Pool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.workers)
+}
+
+// busyCall starts a call and returns once the pool has chosen its worker.
+func busyCall(t *testing.T, p *Pool, url string) <-chan result {
+	t.Helper()
+	picked := make(chan struct{}, 1)
+	hook := func() { picked <- struct{}{} }
+	p.onPick.Store(&hook)
+	ch := goFetch(url)
+	<-picked
+	p.onPick.Store(nil)
+	return ch
+}
+
+// A worker running a call is stalled once it has shown no progress for
+// more than KUBELESS_WORKER_STALL_AFTER by the pool's clock, which the test
+// moves: up to the threshold, calls beside the busy one still go to its
+// worker and the pool does not grow; past it, the next call goes to a new
+// worker. The threshold is 2 s here, not the default 50 ms.
+func TestPoolStallAfterFollowsItsClock(t *testing.T) {
+	clock := newFakeClock()
+	pool, ts := newPoolServerWith(t, "ok", clock.setOn, "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=2",
+		"KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=30", "KUBELESS_WORKER_STALL_AFTER=2")
+	// A call waits for the new worker however long it takes to start.
+	never := func(time.Duration) <-chan time.Time { return make(chan time.Time) }
+	pool.growTimer.Store(&never)
+	_, pid1, _ := get(t, ts.URL+"/pid")
+	busy := busyCall(t, pool, ts.URL+"/after-cancel") // never answers by itself
+	for i := 0; i < 3; i++ {
+		// Each answer is progress of the worker: the clock moves 2 s (not
+		// past the threshold) since the last one.
+		clock.Add(2 * time.Second)
+		if st, pid, _ := get(t, ts.URL+"/pid"); st != 200 || pid != pid1 {
+			t.Errorf("call %d, 2 s after the worker's last progress: %d from pid %s, want the busy worker %s", i, st, pid, pid1)
+		}
+	}
+	if n := workerCount(pool); n != 1 {
+		t.Errorf("the pool has %d workers while none is stalled, want 1", n)
+	}
+	clock.Add(2*time.Second + 1)
+	if st, pid, _ := get(t, ts.URL+"/pid"); st != 200 || pid == pid1 {
+		t.Errorf("call past the threshold: %d from pid %s, want a new worker (the stalled one is %s)", st, pid, pid1)
+	}
+	pool.Close(context.Background())
+	<-busy
+}
+
+// When only a stalled worker is left and the new worker does not come, a
+// call waits KUBELESS_WORKER_GROW_WAIT for it, then the stalled worker
+// serves it. The test ends the wait itself, once the call waits.
+func TestPoolStalledWorkerServesAfterGrowWait(t *testing.T) {
+	clock := newFakeClock()
+	pool, ts := newPoolServerWith(t, "first-only", clock.setOn, "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=2",
+		"KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=30", "KUBELESS_WORKER_GROW_WAIT=0.5")
+	waits := make(chan time.Duration, 1)
+	waitOver := make(chan time.Time)
+	after := func(d time.Duration) <-chan time.Time {
+		waits <- d
+		return waitOver
+	}
+	pool.growTimer.Store(&after)
+	_, pid1, _ := get(t, ts.URL+"/pid")
+	busy := busyCall(t, pool, ts.URL+"/after-cancel") // never answers by itself
+	clock.Add(time.Hour)                              // the busy worker is stalled
+	call := goFetch(ts.URL + "/pid")
+	if d := <-waits; d != 500*time.Millisecond {
+		t.Errorf("the call waits %v for a new worker, want KUBELESS_WORKER_GROW_WAIT's 500ms", d)
+	}
+	select {
+	case r := <-call:
+		t.Fatalf("the call was answered while it waited for a new worker: %+v", r)
+	default:
+	}
+	close(waitOver)
+	if r := <-call; r.err != nil || r.status != 200 || r.body != pid1 {
+		t.Errorf("after the wait: %+v, want 200 from the stalled worker %s", r, pid1)
+	}
+	if n := workerCount(pool); n != 1 {
+		t.Errorf("the pool has %d ready workers, want 1 (the second never loads)", n)
 	}
 	pool.Close(context.Background())
 	<-busy

@@ -80,7 +80,7 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 	w := &worker{
 		pool: p, id: id, toW: toW, fromW: fromR,
 		ready: make(chan error, 1), dead: make(chan struct{}), exited: make(chan struct{}),
-		calls: map[uint32]*pending{}, idleSince: time.Now(),
+		calls: map[uint32]*pending{}, idleSince: p.now(),
 	}
 	env := append(append([]string(nil), p.env...),
 		contract.EnvWorkerID+"="+strconv.Itoa(id),
@@ -158,7 +158,7 @@ func (w *worker) readLoop() {
 	gotReady := false
 	for {
 		f, err := readFrame(r)
-		w.progress.Store(time.Now().UnixNano())
+		w.progress.Store(w.pool.now().UnixNano())
 		if err != nil {
 			if !gotReady {
 				<-w.exited
@@ -284,9 +284,9 @@ func (w *worker) release(id uint32) {
 		close(pd.done)
 	}
 	w.inflight--
-	w.progress.Store(time.Now().UnixNano())
+	w.progress.Store(w.pool.now().UnixNano())
 	if w.inflight == 0 {
-		w.idleSince = time.Now()
+		w.idleSince = w.pool.now()
 	}
 	killNow := w.retired && w.inflight == 0
 	w.mu.Unlock()
