@@ -225,8 +225,6 @@ debian_args() {
 	case $name:$version in
 	python:3.11 | python-init:3.11 | nodejs:18 | nodejs-init:18 | ruby:3.1 | ruby-init:3.1 | php:8.2) ;;
 	php-init:8.2 | go:1.26 | go-init:1.26 | controller-manager:dev) ;;
-	# go 1.25 is left out: its compilation image does not build, since the
-	# host library's github.com/prometheus/client_golang (v1.25.0) needs go 1.26
 	*) return 1 ;;
 	esac
 	$dry || debian_base

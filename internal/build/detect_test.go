@@ -84,7 +84,6 @@ func TestDetect(t *testing.T) {
 		"php8.3": {Runtime: "php8.3", Command: "php", Path: "/usr/bin/php", Version: "8.2.36", Installer: "composer",
 			Problem: "php is version 8.2.36, not 8.3"},
 		"go1.26": {Runtime: "go1.26", Command: "go", Path: "/usr/local/go/bin/go", Version: "1.26.8", Match: true},
-		"go1.25": {Runtime: "go1.25", Command: "go", Path: "/usr/local/go/bin/go", Version: "1.26.8", Problem: "go is version 1.26.8, not 1.25"},
 		"java11": {Runtime: "java11", Problem: `no local detection for "java" runtimes`},
 	}
 	for name, w := range want {

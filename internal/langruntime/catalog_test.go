@@ -18,7 +18,7 @@ var defaultNames = []string{
 	"nodejs18", "nodejs20", "nodejs22",
 	"ruby3.0", "ruby3.1", "ruby3.2", "ruby3.3",
 	"php8.1", "php8.2", "php8.3",
-	"go1.25", "go1.26",
+	"go1.26",
 }
 
 func TestDefault(t *testing.T) {
@@ -141,7 +141,7 @@ func TestRuntimeEnv(t *testing.T) {
 		{"nodejs22", []EnvVar{{"KUBELESS_INSTALL_VOLUME", "/kubeless"}, {"NODE_PATH", "/kubeless/node_modules"}}},
 		{"ruby3.3", []EnvVar{{"KUBELESS_INSTALL_VOLUME", "/kubeless"}, {"GEM_HOME", "/kubeless/ruby/3.3.0"}}},
 		{"php8.3", []EnvVar{{"KUBELESS_INSTALL_VOLUME", "/kubeless"}}},
-		{"go1.25", []EnvVar{{"KUBELESS_INSTALL_VOLUME", "/kubeless"}}},
+		{"go1.26", []EnvVar{{"KUBELESS_INSTALL_VOLUME", "/kubeless"}}},
 	}
 	for _, tt := range tests {
 		e, err := c.Lookup(tt.runtime)

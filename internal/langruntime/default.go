@@ -16,7 +16,7 @@ func DefaultJSON() []byte {
 }
 
 // Default returns the built-in catalog: python3.9-3.13, nodejs18/20/22,
-// ruby3.0-3.3, php8.1-8.3 and go1.25/1.26, with the images of
+// ruby3.0-3.3, php8.1-8.3 and go1.26, with the images of
 // docker/runtime/<lang>/Dockerfile.<version>[.init]. Each call returns a new
 // value that the caller may modify.
 func Default() *Catalog {

@@ -8,7 +8,7 @@ import (
 
 // originalNames are the runtime strings of the original Kubeless catalogs
 // (the last shipped one and the earlier built-in one) in the languages this
-// project serves. A Function that names one of them runs on the nearest
+// project serves, and the ones this project's catalog dropped. A Function that names one of them runs on the nearest
 // version of its language in the catalog, unless the catalog's
 // OldNames is OldNamesRefuse.
 var originalNames = map[string]bool{
@@ -17,6 +17,10 @@ var originalNames = map[string]bool{
 	"ruby2.3": true, "ruby2.4": true, "ruby2.5": true, "ruby2.6": true,
 	"php7.2": true, "php7.3": true, "php7.4": true,
 	"go1.10": true, "go1.11": true, "go1.12": true, "go1.13": true, "go1.14": true,
+	// And the names this project's own catalog had and dropped: go1.25,
+	// whose compilation image cannot build a function server (the host
+	// library's module needs Go 1.26).
+	"go1.25": true,
 }
 
 // IsOriginalName reports whether rt is a runtime string of the original

@@ -17,8 +17,10 @@ func TestLookupOldNames(t *testing.T) {
 		{"nodejs14", "nodejs18", "nodejs14 runs on nodejs18"},
 		{"ruby2.6", "ruby3.0", "ruby2.6 runs on ruby3.0"},
 		{"php7.4", "php8.1", "php7.4 runs on php8.1"},
-		{"go1.10", "go1.25", "go1.10 runs on go1.25"},
-		{"go1.14", "go1.25", "go1.14 runs on go1.25"},
+		{"go1.10", "go1.26", "go1.10 runs on go1.26"},
+		{"go1.14", "go1.26", "go1.14 runs on go1.26"},
+		// Dropped from this project's catalog: its image cannot build.
+		{"go1.25", "go1.26", "go1.25 runs on go1.26"},
 		// A current name is found by itself.
 		{"python3.11", "python3.11", ""},
 	}
