@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-scale-zero bench-events demo deps clean test-all
+.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-starvation bench-scale-zero bench-events demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -50,6 +50,9 @@ verify: build ## kubeless runtime verify for every runtime this machine has
 
 bench: build ## benchmarks (see bench/README.md)
 	bench/run.sh
+
+bench-starvation: ## per runtime: a plain call beside a spinning one, 8 parallel 1 s calls, against baselines of the same run (see bench/README.md)
+	$(GO) run ./bench/starvation
 
 bench-scale-zero: build ## 1,000 functions of the five languages idle at zero on one local daemon (N=… for fewer; see bench/README.md)
 	$(GO) run ./bench/scalezero -kubeless $(BIN)/kubeless -n $(or $(N),1000)
