@@ -25,6 +25,7 @@
 bats_require_minimum_version 1.5.0
 
 load lib/libtest
+load lib/cluster
 
 FUNCTIONS=(get-nodejs post-nodejs timeout-nodejs get-python post-python get-python-deps timeout-python
   get-ruby post-ruby timeout-ruby get-php post-php timeout-php get-go post-go timeout-go
@@ -67,7 +68,8 @@ setup_file() {
 # download cache of a module cache, which has the layout of the GOPROXY
 # protocol, with the examples' modules. And Verdaccio, the npm registry that
 # users run (installed from npm into ~/.cache/kubeless/verdaccio the first
-# time), proxying npm's registry for the pods. Sets DEPS_URL, NPM_URL and the
+# time), proxying npm's registry for the pods, which the catalog's Node.js
+# installation images name in NPM_REGISTRY. Sets DEPS_URL, NPM_URL and the
 # env of each tool.
 start_deps_server() {
   local dir=$BATS_FILE_TMPDIR/deps gw port
@@ -136,7 +138,12 @@ EOF
   echo $! >"$BATS_FILE_TMPDIR/verdaccio.pid"
   export NPM_URL=http://$1:$port/
   wait_for 60 "Verdaccio on $NPM_URL" curl -sf "${NPM_URL}-/ping"
-  export NODEJS_CLUSTER_ENV="--env NPM_REGISTRY=$NPM_URL"
+  # The registry comes from the catalog, for every Node.js function of the
+  # cluster (docs/kubernetes.md), not from each function's env; teardown_file
+  # puts the catalog back.
+  catalog_save "$BATS_FILE_TMPDIR/catalog.json"
+  catalog_phase_env "$BATS_FILE_TMPDIR/catalog.json" "$BATS_FILE_TMPDIR/catalog-npm.json" nodejs installation NPM_REGISTRY "$NPM_URL"
+  catalog_put "$BATS_FILE_TMPDIR/catalog-npm.json"
 }
 
 teardown_file() {
@@ -159,22 +166,9 @@ teardown_file() {
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
   done
   kubectl label namespace default pod-security.kubernetes.io/enforce- pod-security.kubernetes.io/enforce-version- >/dev/null 2>&1 || true
-}
-
-# pod_field <function> <jsonpath>: the field of the function's newest pod
-# that is not being deleted.
-pod_field() {
-  local pod
-  pod=$(kubectl get pods -l "function=$1" --sort-by=.metadata.creationTimestamp \
-    -o jsonpath='{range .items[*]}{.metadata.name} {.metadata.deletionTimestamp}{"\n"}{end}' |
-    awk 'NF == 1 { p = $1 } END { print p }')
-  [[ -n $pod ]] || { echo "no pod of function $1" >&2; return 1; }
-  kubectl get pod "$pod" -o jsonpath="$2"
-}
-
-# no_object <kind> <name>: kubectl finds no such object.
-no_object() {
-  ! kubectl get "$1" "$2" >/dev/null 2>&1
+  if [[ -s $BATS_FILE_TMPDIR/catalog.json ]]; then
+    catalog_put "$BATS_FILE_TMPDIR/catalog.json" || true
+  fi
 }
 
 # deploy_timed <target> [VAR=value...]: a fresh deploy with the examples'
@@ -625,15 +619,17 @@ EOF
     "you forgot to add a custom repository to find it"
 }
 
-@test "nodejs18 deps without the internet: get-nodejs-deps installs lodash through Verdaccio on the node (NPM_REGISTRY); a missing package fails with npm's 404" {
-  deploy_all get-nodejs-deps NODEJS_RUNTIME=nodejs18 NODEJS_DEPS_ENV="$NODEJS_CLUSTER_ENV"
+@test "nodejs18 deps without the internet: get-nodejs-deps installs lodash through Verdaccio on the node (the catalog's NPM_REGISTRY); a missing package fails with npm's 404" {
+  deploy_all get-nodejs-deps NODEJS_RUNTIME=nodejs18
   verify_function get-nodejs-deps
   [ "$(pod_field get-nodejs-deps '{.spec.initContainers[1].image}')" = kubeless/nodejs-init:18 ]
+  # The registry reached the install init container from kubeless-config's
+  # catalog (the deploy gave the function no env).
+  [ "$(pod_field get-nodejs-deps '{.spec.initContainers[1].env[?(@.name=="NPM_REGISTRY")].value}')" = "$NPM_URL" ]
   mkdir -p "$BATS_TEST_TMPDIR/fn"
   echo '{"dependencies": {"kubeless-no-such-package": "1.0.0"}}' >"$BATS_TEST_TMPDIR/fn/package.json"
-  # shellcheck disable=SC2086
   bad_dependency bad-nodejs-deps nodejs18 helloget.foo "$EXAMPLES_DIR/nodejs/helloget.js" "$BATS_TEST_TMPDIR/fn/package.json" \
-    "npm ERR! 404" $NODEJS_CLUSTER_ENV
+    "npm ERR! 404"
 }
 
 @test "test_kubeless_function_update get-python: the Deployment rolls to a new pod with the new code" {
