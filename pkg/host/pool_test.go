@@ -428,10 +428,9 @@ func TestPoolStalledWorkerServesAfterGrowWait(t *testing.T) {
 // single-call workers allow and a smaller pool never does.
 func TestPoolGrowsAndShrinks(t *testing.T) {
 	t.Setenv("KUBELESS_TEST_MEET_DIR", t.TempDir())
-	pool, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=4", "KUBELESS_WORKER_CONCURRENCY=1")
-	pool.mu.Lock()
-	pool.cfg.IdleAfter = 200 * time.Millisecond
-	pool.mu.Unlock()
+	clock := newFakeClock()
+	pool, ts := newPoolServerWith(t, "ok", clock.setOn, "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=4",
+		"KUBELESS_WORKER_CONCURRENCY=1", "KUBELESS_WORKER_IDLE_AFTER=30")
 	var chans []<-chan result
 	for i := 0; i < 4; i++ {
 		chans = append(chans, goFetch(ts.URL+"/meet/4"))
@@ -445,6 +444,12 @@ func TestPoolGrowsAndShrinks(t *testing.T) {
 			t.Errorf("call: %q %v, want the four calls to run at once", r.body, r.err)
 		}
 	}
+	// Idle, but not for KUBELESS_WORKER_IDLE_AFTER by the pool's clock: the
+	// extra workers stay.
+	if n := workerCount(pool); n != 4 {
+		t.Errorf("the pool has %d workers before they were idle for 30 s, want 4", n)
+	}
+	clock.Add(30*time.Second + 1)
 	waitWorkers(t, pool, 1)
 	if got := promtestutil.ToFloat64(pool.Collector()); got != 1 {
 		t.Errorf("kubeless_host_workers = %v after the pool shrank to 1", got)
