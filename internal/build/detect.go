@@ -3,7 +3,9 @@ package build
 import (
 	"context"
 	"fmt"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -45,14 +47,21 @@ type localLanguage struct {
 	args      []string
 	parts     int // version parts that must match
 	installer string
+	// self are the arguments that make the interpreter print the path of
+	// its own executable (none for a compiler).
+	self []string
 }
 
 var localLanguages = []localLanguage{
 	// The catalog runs "python3.X -m pip", so only that command will do.
-	{prefix: "python", commands: func(v string) []string { return []string{"python" + v} }, args: []string{"--version"}, parts: 2},
-	{prefix: "nodejs", commands: func(string) []string { return []string{"node", "nodejs"} }, args: []string{"--version"}, parts: 1, installer: "npm"},
-	{prefix: "ruby", commands: func(v string) []string { return []string{"ruby" + v, "ruby"} }, args: []string{"--version"}, parts: 2, installer: "bundle"},
-	{prefix: "php", commands: func(v string) []string { return []string{"php" + v, "php"} }, args: []string{"-r", "echo PHP_VERSION;"}, parts: 2, installer: "composer"},
+	{prefix: "python", commands: func(v string) []string { return []string{"python" + v} }, args: []string{"--version"}, parts: 2,
+		self: []string{"-c", "import sys; print(sys.executable)"}},
+	{prefix: "nodejs", commands: func(string) []string { return []string{"node", "nodejs"} }, args: []string{"--version"}, parts: 1, installer: "npm",
+		self: []string{"-p", "process.execPath"}},
+	{prefix: "ruby", commands: func(v string) []string { return []string{"ruby" + v, "ruby"} }, args: []string{"--version"}, parts: 2, installer: "bundle",
+		self: []string{"-e", "puts RbConfig.ruby"}},
+	{prefix: "php", commands: func(v string) []string { return []string{"php" + v, "php"} }, args: []string{"-r", "echo PHP_VERSION;"}, parts: 2, installer: "composer",
+		self: []string{"-r", "echo PHP_BINARY;"}},
 	{prefix: "go", commands: func(string) []string { return []string{"go"} }, args: []string{"version"}, parts: 2},
 }
 
@@ -210,4 +219,33 @@ func (d Detector) DetectOne(ctx context.Context, e langruntime.Entry) Local {
 	rt := *e.Runtime
 	rt.Versions = []langruntime.Version{v}
 	return d.Detect(ctx, &langruntime.Catalog{Runtimes: []langruntime.Runtime{rt}})[0]
+}
+
+// Executable returns the interpreter that l found as the executable that
+// runs in the end: a version manager's shim (pyenv, rbenv, asdf) is a
+// script that chooses and execs the real interpreter each time it runs,
+// which costs more than the interpreter's own start (about 100 ms for a
+// pyenv shim); the interpreter itself says where it is. It returns l.Path
+// when the interpreter does not say, or names no executable file.
+func (d Detector) Executable(ctx context.Context, runtimeID string, l Local) string {
+	lang, ok := findLanguage(runtimeID)
+	if !ok || len(lang.self) == 0 || l.Path == "" || !l.OK() {
+		return l.Path
+	}
+	output := d.Output
+	if output == nil {
+		output = runOutput
+	}
+	out, err := output(ctx, l.Path, lang.self...)
+	if err != nil {
+		return l.Path
+	}
+	p := firstLine(out)
+	if !filepath.IsAbs(p) {
+		return l.Path
+	}
+	if st, err := os.Stat(p); err != nil || !st.Mode().IsRegular() || st.Mode().Perm()&0o111 == 0 {
+		return l.Path
+	}
+	return p
 }

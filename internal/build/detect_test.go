@@ -3,7 +3,9 @@ package build
 import (
 	"context"
 	"errors"
+	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -141,4 +143,100 @@ func goMajorMinor() string {
 	v := strings.TrimPrefix(runtime.Version(), "go")
 	parts := strings.SplitN(v, ".", 3)
 	return parts[0] + "." + parts[1]
+}
+
+func TestExecutableResolvesShims(t *testing.T) {
+	dir := t.TempDir()
+	real := filepath.Join(dir, "python3.11")
+	if err := os.WriteFile(real, []byte("#!/bin/sh\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	notExec := filepath.Join(dir, "data")
+	if err := os.WriteFile(notExec, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	found := Local{Runtime: "python3.11", Command: "python3.11", Path: "/shims/python3.11", Version: "3.11.7", Match: true}
+	for _, tc := range []struct {
+		name, runtime, out string
+		err                error
+		want               string
+	}{
+		{name: "shim resolved", runtime: "python", out: real + "\n", want: real},
+		{name: "relative path", runtime: "python", out: "python3.11\n", want: found.Path},
+		{name: "empty answer", runtime: "python", out: "\n", want: found.Path},
+		{name: "interpreter fails", runtime: "python", out: "boom", err: errors.New("exit status 1"), want: found.Path},
+		{name: "no such file", runtime: "python", out: filepath.Join(dir, "missing"), want: found.Path},
+		{name: "not executable", runtime: "python", out: notExec, want: found.Path},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var ran []string
+			d := Detector{Output: func(ctx context.Context, path string, args ...string) ([]byte, error) {
+				ran = append(ran, path+" "+strings.Join(args, " "))
+				return []byte(tc.out), tc.err
+			}}
+			if got := d.Executable(context.Background(), tc.runtime, found); got != tc.want {
+				t.Errorf("Executable = %q, want %q", got, tc.want)
+			}
+			if want := []string{"/shims/python3.11 -c import sys; print(sys.executable)"}; !cmp.Equal(ran, want) {
+				t.Errorf("ran %q, want %q", ran, want)
+			}
+		})
+	}
+	t.Run("each interpreter is asked", func(t *testing.T) {
+		for rt, args := range map[string]string{"nodejs": "-p process.execPath", "ruby": "-e puts RbConfig.ruby", "php": "-r echo PHP_BINARY;"} {
+			var ran string
+			d := Detector{Output: func(ctx context.Context, path string, a ...string) ([]byte, error) {
+				ran = strings.Join(a, " ")
+				return []byte(real), nil
+			}}
+			if got := d.Executable(context.Background(), rt, found); got != real || ran != args {
+				t.Errorf("%s: Executable = %q after %q, want %q after %q", rt, got, ran, real, args)
+			}
+		}
+	})
+	t.Run("nothing to resolve", func(t *testing.T) {
+		d := Detector{Output: func(ctx context.Context, path string, args ...string) ([]byte, error) {
+			t.Fatalf("unexpected run of %s %q", path, args)
+			return nil, nil
+		}}
+		goLocal := Local{Runtime: "go1.26", Command: "go", Path: "/usr/local/go/bin/go", Version: "1.26.8", Match: true}
+		if got := d.Executable(context.Background(), "go", goLocal); got != goLocal.Path {
+			t.Errorf("Go: Executable = %q, want %q", got, goLocal.Path)
+		}
+		missing := Local{Runtime: "python3.11", Command: "python3.11", Problem: "python3.11 not found on PATH"}
+		if got := d.Executable(context.Background(), "python", missing); got != "" {
+			t.Errorf("missing interpreter: Executable = %q, want empty", got)
+		}
+	})
+}
+
+func TestExecutableOfThisMachinesInterpreters(t *testing.T) {
+	// The real interpreters answer with an absolute path of an
+	// executable: the arguments are right for each language.
+	for _, rt := range []string{"python3.11", "nodejs20", "ruby3.1", "php8.2"} {
+		e, err := langruntime.Default().Lookup(rt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		l := Detector{}.DetectOne(context.Background(), e)
+		if !l.OK() {
+			if os.Getenv("CI") != "" {
+				t.Fatalf("%s: %s", rt, l.Problem)
+			}
+			t.Skipf("%s: %s", rt, l.Problem)
+		}
+		var asked bool
+		d := Detector{Output: func(ctx context.Context, path string, args ...string) ([]byte, error) {
+			asked = true
+			return runOutput(ctx, path, args...)
+		}}
+		got := d.Executable(context.Background(), e.Runtime.ID, l)
+		if !asked || !filepath.IsAbs(got) {
+			t.Fatalf("%s: Executable = %q (asked %v)", rt, got, asked)
+		}
+		out, err := exec.Command(got, "--version").CombinedOutput()
+		if err != nil || !versionMatches(versionRe.FindString(string(out)), l.Version, 2) {
+			t.Errorf("%s: %s --version: %v %q, want version %s", rt, got, err, out, l.Version)
+		}
+	}
 }

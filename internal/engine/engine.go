@@ -130,6 +130,8 @@ type Engine struct {
 	builds chan struct{}
 	// starts bounds the starts from zero that run at once.
 	starts chan struct{}
+	// interps are the interpreters instances start their workers with.
+	interps interpreters
 
 	// scaleHook, when set (tests), is called after each scale event.
 	scaleHook func(k string, ev v1beta1.ScaleEvent)

@@ -21,6 +21,7 @@ import (
 	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/localrt"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
@@ -230,6 +231,8 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		return
 	}
 	log.Info("built", "dir", res.Dir, "cached", res.Cached)
+	// Found once per runtime by the daemon, not by each instance start.
+	interp := e.interps.get(ctx, res.Entry)
 	defer e.cacheUse.use(res.Key, res.Dir)() // not pruned while it runs
 
 	e.setPending(ctx, k, gen, reasonStarting, "starting instances", n)
@@ -272,6 +275,9 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			"PYTHONDONTWRITEBYTECODE=1",
 			contract.EnvCORS+"=off",
 		)
+		if interp != "" {
+			env = append(env, localrt.EnvInterpreter+"="+interp)
+		}
 		// The generation in the name: a rolling update runs two at once.
 		name := fmt.Sprintf("%s/%d.%d", k, gen, i)
 		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", runtime}, res.Dir, fn)

@@ -18,6 +18,12 @@ import (
 	"github.com/kubeless/kubeless/pkg/contract"
 )
 
+// EnvInterpreter is the interpreter `kubeless runtime run` starts the
+// workers with, when its caller (the local engine) already found it: an
+// absolute path. Without it, runtime run looks for the interpreter on
+// PATH and runs it once to check its version.
+const EnvInterpreter = "KUBELESS_INTERPRETER"
+
 // Spec says how a language's runtime starts locally.
 type Spec struct {
 	// Lang is the language's folder under runtimes/ and in the conformance

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -170,11 +171,16 @@ func runRun(ctx context.Context, opts *RunOptions) error {
 		}
 		return spawn.Exec(res.Binary, []string{res.Binary}, env)
 	}
-	local := build.Detector{}.DetectOne(ctx, entry)
-	if !local.OK() {
-		return fmt.Errorf("runtime %s cannot run on this machine: %s", rt, local.Problem)
+	interp := getenv(localrt.EnvInterpreter)
+	if interp == "" {
+		local := build.Detector{}.DetectOne(ctx, entry)
+		if !local.OK() {
+			return fmt.Errorf("runtime %s cannot run on this machine: %s", rt, local.Problem)
+		}
+		interp = local.Path
+	} else if !filepath.IsAbs(interp) {
+		return fmt.Errorf("%s=%q is not an absolute path: set it to the interpreter's path, for example %s=/usr/bin/python3.11, or unset it to find the interpreter on PATH", localrt.EnvInterpreter, interp, localrt.EnvInterpreter)
 	}
-	interp := local.Path
 	worker, err := localrt.WorkerPath(cache, spec.Lang, spec.Worker)
 	if err != nil {
 		return err

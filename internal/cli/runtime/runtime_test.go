@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +11,8 @@ import (
 	"github.com/kubeless/kubeless/internal/cli/cmdutil"
 	"github.com/kubeless/kubeless/internal/cli/iostreams"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/localrt"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // execute runs cmd on argv and reports its error; a *cmdutil.FlagError is
@@ -108,5 +112,44 @@ func TestRunRunUnknownRuntime(t *testing.T) {
 	}
 	if out.Len()+errOut.Len() != 0 {
 		t.Errorf("output %q %q, want none", out, errOut)
+	}
+}
+
+func TestRunRunRelativeInterpreter(t *testing.T) {
+	ios, _, _, _ := iostreams.Test()
+	err := runRun(t.Context(), &RunOptions{IO: ios, Runtime: "python3.11", Env: []string{localrt.EnvInterpreter + "=python3.11"}})
+	if err == nil || !strings.Contains(err.Error(), `KUBELESS_INTERPRETER="python3.11" is not an absolute path`) {
+		t.Errorf("err = %v, want the one line that says KUBELESS_INTERPRETER must be absolute", err)
+	}
+}
+
+func TestRunRunStartsTheGivenInterpreter(t *testing.T) {
+	// The interpreter of KUBELESS_INTERPRETER starts the worker, with no
+	// search on PATH: a fake one that records its arguments and fails.
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "ran")
+	interp := filepath.Join(dir, "fake-python")
+	script := "#!/bin/sh\necho \"$@\" >" + marker + "\necho 'fake interpreter: no function here' >&2\nexit 1\n"
+	if err := os.WriteFile(interp, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ios, _, _, _ := iostreams.Test()
+	err := runRun(t.Context(), &RunOptions{IO: ios, Runtime: "python3.11", Env: []string{
+		"PATH=" + dir, // no python3.11 to find
+		localrt.EnvInterpreter + "=" + interp,
+		"KUBELESS_CACHE=" + filepath.Join(dir, "cache"),
+		contract.EnvInstallVolume + "=" + dir,
+		contract.EnvModName + "=hello", contract.EnvFuncHandler + "=foo",
+		contract.EnvListenAddress + "=127.0.0.1", contract.EnvFuncPort + "=0",
+	}})
+	if err == nil {
+		t.Fatal("runRun succeeded with an interpreter that fails")
+	}
+	b, rerr := os.ReadFile(marker)
+	if rerr != nil {
+		t.Fatalf("the given interpreter did not run (runRun: %v): %v", err, rerr)
+	}
+	if !strings.Contains(string(b), filepath.Join("python", "kubeless.py")) {
+		t.Errorf("the interpreter ran with %q, want the Python worker", b)
 	}
 }
