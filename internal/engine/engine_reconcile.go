@@ -20,6 +20,7 @@ import (
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/engine/gateway"
 	"github.com/kubeless/kubeless/internal/engine/supervisor"
+	"github.com/kubeless/kubeless/internal/gobuild"
 	"github.com/kubeless/kubeless/internal/langruntime"
 	"github.com/kubeless/kubeless/internal/localrt"
 
@@ -233,6 +234,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	log.Info("built", "dir", res.Dir, "cached", res.Cached)
 	// Found once per runtime by the daemon, not by each instance start.
 	interp := e.interps.get(ctx, res.Entry)
+	cmd := instanceExec(e.opts.SelfExe, runtime, res)
 	defer e.cacheUse.use(res.Key, res.Dir)() // not pruned while it runs
 
 	e.setPending(ctx, k, gen, reasonStarting, "starting instances", n)
@@ -280,7 +282,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		}
 		// The generation in the name: a rolling update runs two at once.
 		name := fmt.Sprintf("%s/%d.%d", k, gen, i)
-		args, err := e.instanceCommand(name, []string{e.opts.SelfExe, "runtime", "run", runtime}, res.Dir, fn)
+		args, err := e.instanceCommand(name, cmd, res.Dir, fn)
 		if err != nil {
 			lf.Close()
 			return fmt.Errorf("instance %d: %w", i, err)
@@ -465,6 +467,19 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 			}
 		}
 	}
+}
+
+// instanceExec is the command of an instance of the build res of runtime
+// rt: `self runtime run rt`, but a Go function's server that the build
+// compiled starts as it is (runtime run would only check it and exec it,
+// after the start of this whole binary).
+func instanceExec(self, rt string, res *build.Result) []string {
+	if res.Entry.Runtime != nil && res.Entry.Runtime.ID == "go" {
+		if bin, ok := gobuild.Prebuilt(res.Dir); ok {
+			return []string{bin}
+		}
+	}
+	return []string{self, "runtime", "run", rt}
 }
 
 // startProblems lists, one a line, the instances that could not start and
