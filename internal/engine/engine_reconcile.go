@@ -508,6 +508,12 @@ func (in instance) backend() gateway.Backend {
 // refuses requests without it), never with the answer: an answer without
 // the proof comes from another process that took the port.
 func healthy(ctx context.Context, hc *http.Client, in instance) bool {
+	return checkHealth(ctx, hc, in, false)
+}
+
+// checkHealth is healthy; with waitLoad, a loading instance answers once
+// the function is loaded (or hc's timeout passes) rather than at once.
+func checkHealth(ctx context.Context, hc *http.Client, in instance, waitLoad bool) bool {
 	if in.token == "" {
 		return false
 	}
@@ -521,6 +527,9 @@ func healthy(ctx context.Context, hc *http.Client, in instance) bool {
 	}
 	req.Header.Set(contract.HeaderInstanceToken, in.token)
 	req.Header.Set(contract.HeaderInstanceNonce, nonce)
+	if waitLoad {
+		req.Header.Set(contract.HeaderInstanceWaitReady, "1")
+	}
 	resp, err := hc.Do(req)
 	if err != nil {
 		return false

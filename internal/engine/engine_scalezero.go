@@ -159,8 +159,10 @@ func (e *Engine) waitForCall(ctx context.Context, k string) bool {
 
 // wakeClient asks a starting instance for /healthz. The engine bound the
 // instance's socket before starting it, so a request waits in the socket's
-// backlog until the instance serves: the answer comes as soon as it is
-// ready, with no polling interval added to a cold start.
+// backlog until the instance serves, and the instance answers it once the
+// function is loaded (contract.HeaderInstanceWaitReady): the answer comes
+// as soon as it is ready, with no polling interval added to a cold start.
+// Past the timeout (a load slower than that) the engine asks again.
 var wakeClient = &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{Proxy: nil, DisableKeepAlives: true}}
 
 // wakePoll is the pause between two failed health checks of a starting
@@ -172,7 +174,7 @@ var wakePoll = 5 * time.Millisecond
 func (e *Engine) waitStarted(ctx context.Context, in instance) error {
 	deadline := time.Now().Add(e.opts.StartTimeout)
 	for {
-		if healthy(ctx, wakeClient, in) {
+		if checkHealth(ctx, wakeClient, in, true) {
 			return nil
 		}
 		if ctx.Err() != nil {

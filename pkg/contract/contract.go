@@ -132,6 +132,11 @@ const (
 	// InstanceProof(token, nonce). It proves to the engine that the answer
 	// comes from the instance it started, without revealing the token.
 	HeaderInstanceProof = "X-Kubeless-Instance-Proof"
+	// HeaderInstanceWaitReady on a /healthz request of the engine makes a
+	// loading instance answer once the function is loaded (or the request
+	// ends) instead of 503 at once: the engine learns that an instance is
+	// ready the moment it is, with one request and no polling.
+	HeaderInstanceWaitReady = "X-Kubeless-Instance-Wait-Ready"
 )
 
 // InstanceProof returns the hex HMAC-SHA256 of nonce keyed with token.

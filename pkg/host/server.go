@@ -50,6 +50,7 @@ type Server struct {
 	inflight activeCalls
 
 	onQueued   atomic.Pointer[func()]    // test hook: a call entered the queue
+	onWaitLoad atomic.Pointer[func()]    // test hook: a /healthz waits for the load
 	onBodyRead atomic.Pointer[func(int)] // test hook: n bytes of a body arrived
 }
 
@@ -141,6 +142,17 @@ func (s *Server) serveHealthz(w http.ResponseWriter, r *http.Request) {
 		// The engine's challenge: the proof shows that the token's owner
 		// answers, without sending the token back.
 		w.Header().Set(contract.HeaderInstanceProof, contract.InstanceProof(s.cfg.InstanceToken, nonce))
+	}
+	if s.cfg.InstanceToken != "" && r.Header.Get(contract.HeaderInstanceWaitReady) != "" && !s.ready.Load() {
+		// The engine (it holds the token) waits for the load: answer when
+		// it is done, or when the engine gives up.
+		if hook := s.onWaitLoad.Load(); hook != nil {
+			(*hook)()
+		}
+		select {
+		case <-s.readyCh:
+		case <-r.Context().Done():
+		}
 	}
 	switch {
 	case s.draining.Load():

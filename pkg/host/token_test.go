@@ -2,9 +2,14 @@ package host
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
@@ -115,5 +120,57 @@ func TestNoInstanceTokenNothingChanges(t *testing.T) {
 	}
 	if st, body, _ := get(t, ts.URL+"/", contract.HeaderInstanceToken, "anything"); st != 200 || body != "fn" || seen != "anything" {
 		t.Errorf("with a stray token header: %d %q, function saw %q", st, body, seen)
+	}
+}
+
+// TestHealthzWaitsForTheLoad: the engine's /healthz with
+// HeaderInstanceWaitReady answers once the function is loaded, with the
+// proof; without the token configured (Kubernetes) the header changes
+// nothing: a loading instance answers 503 at once.
+func TestHealthzWaitsForTheLoad(t *testing.T) {
+	const token = "tok-123"
+	s := NewServer(testConfig(contract.EnvInstanceToken+"="+token), &fakeInvoker{fn: func(context.Context, *Call) error { return nil }},
+		prometheus.NewRegistry(), io.Discard, discard)
+	ts := httptest.NewServer(s)
+	defer ts.Close()
+	waiting := make(chan struct{}, 1)
+	hook := func() { waiting <- struct{}{} }
+	s.onWaitLoad.Store(&hook)
+	type answer struct {
+		status int
+		hdr    http.Header
+	}
+	done := make(chan answer, 1)
+	go func() {
+		st, _, hdr, err := fetch(ts.URL+"/healthz", contract.HeaderInstanceToken, token, contract.HeaderInstanceNonce, "n-1",
+			contract.HeaderInstanceWaitReady, "1")
+		if err != nil {
+			t.Error(err)
+		}
+		done <- answer{st, hdr}
+	}()
+	<-waiting
+	select {
+	case a := <-done:
+		t.Fatalf("answered %d before the function was loaded", a.status)
+	default:
+	}
+	s.SetReady()
+	a := <-done
+	if a.status != 200 || a.hdr.Get(contract.HeaderInstanceProof) != contract.InstanceProof(token, "n-1") {
+		t.Errorf("after the load: %d, proof %q; want 200 with the proof", a.status, a.hdr.Get(contract.HeaderInstanceProof))
+	}
+
+	plain := NewServer(testConfig(), &fakeInvoker{fn: func(context.Context, *Call) error { return nil }}, prometheus.NewRegistry(), io.Discard, discard)
+	plain.onWaitLoad.Store(&hook)
+	pts := httptest.NewServer(plain)
+	defer pts.Close()
+	if st, _, _ := get(t, pts.URL+"/healthz", contract.HeaderInstanceWaitReady, "1"); st != 503 {
+		t.Errorf("without a token, loading: %d, want 503 at once", st)
+	}
+	select {
+	case <-waiting:
+		t.Error("a /healthz without the instance token waited for the load")
+	default:
 	}
 }
