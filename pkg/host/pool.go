@@ -88,7 +88,12 @@ func (p *Pool) Collector() prometheus.Collector {
 // largest.
 func (p *Pool) DefaultConcurrency() int { return p.cfg.MaxWorkers * p.cfg.WorkerConcurrency }
 
-// Start starts the workers and waits until each has loaded the function.
+// Start starts the first worker and waits until it has loaded the
+// function; the other KUBELESS_WORKERS-1 start in the background, so that
+// an instance answers after one worker's start (its first call of a start
+// from zero waits for no more), and calls that find the first worker busy
+// wait for the next one that is ready. A function that does not load fails
+// in the first worker, whose error Start returns.
 func (p *Pool) Start(ctx context.Context) error {
 	if p.cfg.WorkerMode == ModeHTTP {
 		dir, err := os.MkdirTemp("", "kubeless-workers-")
@@ -97,29 +102,14 @@ func (p *Pool) Start(ctx context.Context) error {
 		}
 		p.sockDir = dir
 	}
-	type res struct {
-		w   *worker
-		err error
-	}
-	ch := make(chan res, p.cfg.Workers)
-	for i := 0; i < p.cfg.Workers; i++ {
-		go func() {
-			w, err := p.startWorker(ctx)
-			ch <- res{w, err}
-		}()
-	}
-	var first error
-	for i := 0; i < p.cfg.Workers; i++ {
-		r := <-ch
-		if r.err != nil && first == nil {
-			first = r.err
-		}
-	}
-	if first != nil {
-		return first
+	if _, err := p.startWorker(ctx); err != nil {
+		return err
 	}
 	p.mu.Lock()
 	p.started = true
+	for i := 1; i < p.cfg.Workers && !p.closed; i++ {
+		p.growLocked()
+	}
 	p.mu.Unlock()
 	go p.watch()
 	return nil

@@ -61,6 +61,16 @@ func testWorker(mode string) {
 		io.Copy(io.Discard, in)
 		os.Exit(0)
 	}
+	if mode == "gate" {
+		// The first worker loads at once; the others once the test opens
+		// the FIFO KUBELESS_TEST_GATE_DIR/open for writing.
+		dir := os.Getenv("KUBELESS_TEST_GATE_DIR")
+		if f, err := os.OpenFile(dir+"/first", os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600); err == nil {
+			f.Close()
+		} else if g, err := os.Open(dir + "/open"); err == nil {
+			g.Close()
+		}
+	}
 	send(frameReady, 0, nil)
 	cancelled := make(chan struct{})
 	var cancelOnce sync.Once
