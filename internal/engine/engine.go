@@ -57,6 +57,12 @@ type Options struct {
 	// SelfExe is the kubeless binary that instances run as
 	// `SelfExe runtime run <runtime>`; "" means os.Executable().
 	SelfExe string
+	// HostExe is the kubeless-host binary (the function host alone, a
+	// fraction of kubeless's size and start time) that instances of
+	// interpreted languages run when the engine found their interpreter;
+	// "" means kubeless-host beside SelfExe if it is there, else they run
+	// `SelfExe runtime run <runtime>`.
+	HostExe string
 	// Logger receives the engine's log; nil discards it.
 	Logger *slog.Logger
 	// GatewayAddr is the gateway's listen address; "" means
@@ -166,6 +172,12 @@ func New(opts Options) *Engine {
 	}
 	if opts.SelfExe == "" {
 		opts.SelfExe, _ = os.Executable()
+	}
+	if opts.HostExe == "" && opts.SelfExe != "" {
+		h := filepath.Join(filepath.Dir(opts.SelfExe), "kubeless-host")
+		if st, err := os.Stat(h); err == nil && st.Mode().IsRegular() && st.Mode().Perm()&0o111 != 0 {
+			opts.HostExe = h
+		}
 	}
 	if opts.GatewayAddr == "" {
 		opts.GatewayAddr = api.DefaultGatewayAddr()

@@ -2,10 +2,16 @@ package engine
 
 import (
 	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/kubeless/kubeless/internal/build"
 	"github.com/kubeless/kubeless/internal/langruntime"
+	"github.com/kubeless/kubeless/internal/localrt"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // interpreters remembers, per runtime version, the interpreter that the
@@ -57,4 +63,45 @@ func detectInterpreter(ctx context.Context, e langruntime.Entry) string {
 		return ""
 	}
 	return d.Executable(ctx, e.Runtime.ID, l)
+}
+
+// hostCommand makes *cmd the function host alone (Options.HostExe) for an
+// interpreted runtime whose interpreter the engine found, rather than
+// `kubeless runtime run`, which would set the same environment after the
+// start of the whole kubeless binary. It returns the environment the host
+// needs (defaults: the function's own variables win, as with runtime run)
+// and the folder of the runtimes' workers, which the sandbox must show.
+func (e *Engine) hostCommand(interp string, res *build.Result, cmd *[]string, log *slog.Logger) (env, expose []string) {
+	if interp == "" || e.opts.HostExe == "" || res.Entry.Runtime == nil {
+		return nil, nil
+	}
+	spec, ok := localrt.Specs[res.Entry.Runtime.ID]
+	if !ok || spec.Worker == "" {
+		return nil, nil
+	}
+	worker, err := localrt.WorkerPath(localrt.CacheDir(os.Getenv), spec.Lang, spec.Worker)
+	if err != nil {
+		log.Warn("instances start through kubeless runtime run", "err", err)
+		return nil, nil
+	}
+	*cmd = []string{e.opts.HostExe}
+	env = append([]string{contract.EnvFuncProcess + "=" + localrt.ShellQuote(interp) + " " + localrt.ShellQuote(worker)}, spec.Env...)
+	// runtimes-<hash>/<lang>/<file>: the whole set, as runtime run has it.
+	return env, []string{filepath.Dir(filepath.Dir(worker))}
+}
+
+// setDefaults appends each of defs whose name env does not set.
+func setDefaults(env, defs []string) []string {
+	set := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		set[k] = true
+	}
+	for _, kv := range defs {
+		if k, _, _ := strings.Cut(kv, "="); !set[k] {
+			env = append(env, kv)
+			set[k] = true
+		}
+	}
+	return env
 }

@@ -235,6 +235,7 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 	// Found once per runtime by the daemon, not by each instance start.
 	interp := e.interps.get(ctx, res.Entry)
 	cmd := instanceExec(e.opts.SelfExe, runtime, res)
+	hostEnv, expose := e.hostCommand(interp, res, &cmd, log)
 	defer e.cacheUse.use(res.Key, res.Dir)() // not pruned while it runs
 
 	e.setPending(ctx, k, gen, reasonStarting, "starting instances", n)
@@ -280,9 +281,10 @@ func (e *Engine) run(ctx context.Context, k string, fn *v1beta1.Function) {
 		if interp != "" {
 			env = append(env, localrt.EnvInterpreter+"="+interp)
 		}
+		env = setDefaults(env, hostEnv)
 		// The generation in the name: a rolling update runs two at once.
 		name := fmt.Sprintf("%s/%d.%d", k, gen, i)
-		args, err := e.instanceCommand(name, cmd, res.Dir, fn)
+		args, err := e.instanceCommand(name, cmd, res.Dir, expose, fn)
 		if err != nil {
 			lf.Close()
 			return fmt.Errorf("instance %d: %w", i, err)

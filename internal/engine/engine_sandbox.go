@@ -70,8 +70,8 @@ func limits(fn *v1beta1.Function) (memBytes, cpuMillis int64) {
 }
 
 // instanceCommand returns the confined command of instance name.
-func (e *Engine) instanceCommand(name string, args []string, dir string, fn *v1beta1.Function) ([]string, error) {
+func (e *Engine) instanceCommand(name string, args []string, dir string, expose []string, fn *v1beta1.Function) ([]string, error) {
 	mem, cpu := limits(fn)
-	return e.sandbox.Command(sandbox.Instance{Name: strings.TrimPrefix(name, "/"), Args: args, Dir: dir,
+	return e.sandbox.Command(sandbox.Instance{Name: strings.TrimPrefix(name, "/"), Args: args, Dir: dir, Expose: expose,
 		MemoryBytes: mem, CPUMillis: cpu})
 }

@@ -107,6 +107,10 @@ type Instance struct {
 	// Dir is the instance's folder: its working directory, mounted
 	// read-only.
 	Dir string
+	// Expose are folders (or files) the instance may read although they
+	// are in a hidden folder (the runtimes' workers in the engine's
+	// cache), mounted read-only.
+	Expose []string
 	// MemoryBytes and CPUMillis are the limits; 0 means none.
 	MemoryBytes int64
 	CPUMillis   int64
@@ -151,6 +155,9 @@ func (s *Sandbox) bwrapArgs(in Instance) []string {
 	// Mounted last, so they show through the hidden folders.
 	if exe := in.Args[0]; filepath.IsAbs(exe) {
 		a = append(a, "--ro-bind", exe, exe)
+	}
+	for _, p := range in.Expose {
+		a = append(a, "--ro-bind", p, p)
 	}
 	if in.Dir != "" {
 		a = append(a, "--ro-bind", in.Dir, in.Dir, "--chdir", in.Dir)
