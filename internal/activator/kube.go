@@ -141,9 +141,13 @@ func isReady(p *corev1.Pod) bool {
 }
 
 // failing are the waiting reasons of a container that will not start by
-// itself.
+// itself. ErrImageNeverPull (pull policy Never, the image not on the node)
+// and ImageInspectError are what the controller's Ready condition calls
+// ImageMissing too; without them a call waited for the hold timeout and got
+// a 504 instead of the reason.
 var failing = map[string]bool{
 	"ErrImagePull": true, "ImagePullBackOff": true, "InvalidImageName": true,
+	"ErrImageNeverPull": true, "ImageInspectError": true, "CreateContainerError": true,
 	"CrashLoopBackOff": true, "CreateContainerConfigError": true, "RunContainerError": true,
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -111,6 +112,10 @@ func TestKubeWakerStartErrors(t *testing.T) {
 	pulling := pod("hello-3", false, "")
 	pulling.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "hello",
 		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: "Back-off pulling image \"nope\""}}}}
+	neverPull := pod("hello-5", false, "")
+	neverPull.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "hello",
+		State: corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ErrImageNeverPull",
+			Message: "Container image \"kubeless/python:3.12\" is not present with pull policy of Never"}}}}
 	initFailed := pod("hello-4", false, "")
 	initFailed.Status.InitContainerStatuses = []corev1.ContainerStatus{{Name: "prepare",
 		State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 1, Message: "checksum mismatch\nmore"}}}}
@@ -121,12 +126,18 @@ func TestKubeWakerStartErrors(t *testing.T) {
 	}{
 		{"no deployment", nil, "its Deployment default/hello does not exist"},
 		{"image", []client.Object{deployment(1), pulling}, `pod hello-3: container hello: ImagePullBackOff: Back-off pulling image "nope"`},
+		{"image not on the node, pull policy Never", []client.Object{deployment(1), neverPull},
+			`pod hello-5: container hello: ErrImageNeverPull: Container image "kubeless/python:3.12" is not present with pull policy of Never`},
 		{"init container", []client.Object{deployment(1), initFailed}, "pod hello-4: init container prepare failed (exit code 1): checksum mismatch"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			k, _, _ := newWaker(t, tt.objs...)
-			_, err := k.Wake(context.Background(), hello)
+			// a reason Wake does not know makes it wait for pod changes:
+			// the deadline turns that into a failure instead of a hang
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_, err := k.Wake(ctx, hello)
 			var se *StartError
 			if !errors.As(err, &se) || se.Reason != tt.want {
 				t.Errorf("Wake error = %v, want StartError %q", err, tt.want)
