@@ -58,6 +58,16 @@ stop() {
   done
 }
 
+# The logs of Kubeless's pods (the controller manager, the activator), kept
+# as kubeless-<pod>-<container>.log with the components' logs.
+for d in "$state"/pod-logs/kubeless_*; do
+  [ -d "$d" ] || continue
+  pod=$(basename "$d" | cut -d_ -f2)
+  for c in "$d"/*/; do
+    [ -d "$c" ] && cat "$c"*.log > "$state/kubeless-$pod-$(basename "$c").log" 2>/dev/null
+  done
+done
+# controller: the host process of earlier versions of cluster-up.sh
 stop controller kubelet proxy
 # Pod containers outlive containerd (their shims keep them): remove them
 # through containerd while it runs.

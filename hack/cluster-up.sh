@@ -3,20 +3,23 @@
 # processes (no systemd, no registry), with Kubeless installed on it:
 #
 #   hack/cluster-up.sh [--no-kubeless]
-#   hack/cluster-up.sh --restart-controller   # after make build: the new controller
+#   hack/cluster-up.sh --restart-controller   # after a code change: the new controller image
 #   source /tmp/kubeless-cluster/env      # KUBECONFIG, KUBELESS_ENGINE=kubernetes
 #   bin/kubeless function deploy ...      # real pods
 #   hack/cluster-down.sh                  # stops it and cleans up
 #
-# What runs: etcd, kube-apiserver (127.0.0.1:6443, Node,RBAC), kube-controller-
+# What runs: etcd, kube-apiserver (port 6443 of every address: pods reach it
+# at the kubernetes Service, 10.0.0.1:443; Node,RBAC), kube-controller-
 # manager, kube-scheduler, CoreDNS (the cluster DNS on the node IP's port
 # 53: cluster.local from the API, NXDOMAIN for anything else), containerd
 # (its own socket; images kept in the cache), a CNI bridge kc0 with
 # 10.88.0.0/24 and no masquerading (pods reach nothing off the machine),
 # kubelet, kube-proxy (iptables mode), and, unless
-# --no-kubeless, kubeless.yaml without its controller Deployment (its image
-# cannot be pulled) and bin/kubeless-controller-manager as a host process
-# with the RBAC of kubeless.yaml's controller-acct (a static token user).
+# --no-kubeless, Kubeless as users install it: kubeless.yaml applied
+# unchanged by hack/cluster-kubeless.sh, so the controller manager and the
+# activator run as pods from the image built from docker/controller, with
+# kubeless.yaml's RBAC (only kubeless-config's provision image and pull
+# policy are set for a node without a registry).
 # The CLI calls functions through the API server's service proxy, which
 # dials the pods' IPs; pods (the cron triggers' jobs) call them by their
 # cluster.local names.
@@ -48,7 +51,7 @@ case ${1:-} in
 "") ;;
 --no-kubeless) with_kubeless=false ;;
 --restart-controller) restart_controller=true ;;
-*) sed -n '2,31p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
+*) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2 ;;
 esac
 
 t0=$SECONDS
@@ -88,25 +91,10 @@ start() {
   echo $! > "$state/$name.pid"
 }
 
-# start_controller: bin/kubeless-controller-manager as the ServiceAccount of
-# kubeless.yaml, with the local images and pull policy Never.
-start_controller() {
-  local pki=$state/pki
-  start controller "$repo/bin/kubeless-controller-manager" --kubeconfig="$pki/controller.kubeconfig" \
-    --provision-image=localhost/busybox:local --image-pull-policy=Never \
-    --metrics-bind-address=0 --health-probe-bind-address=127.0.0.1:18081
-  waitfor 60 controller curl -sf http://127.0.0.1:18081/readyz
-  waitfor 60 controller grep -q 'synced and ready' "$state/controller.log"
-}
-
 if $restart_controller; then
-  [ -f "$state/controller.pid" ] || die "no controller in $state: start the cluster first"
-  pid=$(cat "$state/controller.pid")
-  kill "$pid" 2>/dev/null || true
-  while alive "$pid"; do sleep 0.1; done
-  mv "$state/controller.log" "$state/controller.previous.log" 2>/dev/null || true
-  start_controller
-  log "kubeless controller restarted"
+  [ -f "$state/apiserver.pid" ] && alive "$(cat "$state/apiserver.pid")" || die "no cluster in $state: start it first"
+  KUBECONFIG=$state/admin.kubeconfig KUBELESS_CLUSTER_STATE=$state "$here/cluster-kubeless.sh" --restart
+  log "kubeless controller and activator restarted"
   exit 0
 fi
 
@@ -120,9 +108,7 @@ for b in kube-apiserver etcd kube-controller-manager kube-scheduler kubelet kube
   [ -x "$kbin/$b" ] || die "no $kbin/$b: run hack/build-k8s.sh cluster (about 5 min after the envtest binaries)"
 done
 if $with_kubeless; then
-  for b in kubeless kubeless-controller-manager; do
-    [ -x "$repo/bin/$b" ] || die "no bin/$b: run make build"
-  done
+  [ -x "$repo/bin/kubeless" ] || die "no bin/kubeless: run make build"
 fi
 if [ -f "$state/apiserver.pid" ] && alive "$(cat "$state/apiserver.pid")"; then
   die "a cluster already runs from $state: hack/cluster-down.sh first"
@@ -145,7 +131,7 @@ kubectl=$(command -v kubectl || true)
 [ -n "$kubectl" ] || kubectl=$kbin/kubectl
 [ -x "$kubectl" ] || die "no kubectl: hack/build-k8s.sh kubectl"
 
-for port in 2379 2380 6443 10250 10257 10259 10248 10249 10256 18081; do
+for port in 2379 2380 6443 10250 10257 10259 10248 10249 10256; do
   if ss -Hltn "sport = :$port" | grep -q .; then
     die "port $port is in use (another cluster?)"
   fi
@@ -213,17 +199,15 @@ openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key
   -out "$pki/apiserver.crt" -days 365 -extfile "$pki/apiserver.cnf" -extensions ext 2>/dev/null
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
-# Static token users (token,user,uid,"groups"). The controller is the
-# ServiceAccount kubeless.yaml binds its roles to, so its RBAC is the real one.
+# Static token users (token,user,uid,"groups").
 tok() { head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n'; }
-declare -A token=([admin]=$(tok) [node]=$(tok) [kcm]=$(tok) [scheduler]=$(tok) [proxy]=$(tok) [controller]=$(tok))
+declare -A token=([admin]=$(tok) [node]=$(tok) [kcm]=$(tok) [scheduler]=$(tok) [proxy]=$(tok))
 cat > "$pki/tokens.csv" <<EOF
 ${token[admin]},admin,admin,"system:masters"
 ${token[node]},system:node:$node,node,"system:nodes"
 ${token[kcm]},system:kube-controller-manager,kcm
 ${token[scheduler]},system:kube-scheduler,scheduler
 ${token[proxy]},system:kube-proxy,proxy
-${token[controller]},system:serviceaccount:kubeless:controller-acct,controller,"system:serviceaccounts,system:serviceaccounts:kubeless"
 EOF
 chmod 600 "$pki/tokens.csv" "$pki"/*.key
 for u in "${!token[@]}"; do
@@ -259,9 +243,12 @@ waitfor 30 etcd curl -sf http://127.0.0.1:2379/health
 log "etcd ready"
 
 # --advertise-address cannot be loopback (the endpoint reconciler refuses it);
-# InternalIP first, because the hostname may resolve to 127.0.0.1.
+# InternalIP first, because the hostname may resolve to 127.0.0.1. It
+# listens on every address: the kubeconfigs use 127.0.0.1, the pods (the
+# controller manager, the activator) the advertised node IP behind the
+# kubernetes Service.
 start apiserver "$kbin/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
-  --bind-address=127.0.0.1 --secure-port=6443 --advertise-address="$nodeip" \
+  --bind-address=0.0.0.0 --secure-port=6443 --advertise-address="$nodeip" \
   --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key" \
   --client-ca-file="$pki/ca.crt" --token-auth-file="$pki/tokens.csv" \
   --authorization-mode="$authz" --enable-admission-plugins=NodeRestriction \
@@ -384,13 +371,7 @@ log "node $node Ready ($nodeip)"
 
 # ---- Kubeless -------------------------------------------------------------------------
 if $with_kubeless; then
-  # every object of kubeless.yaml but the controller's Deployment; its
-  # catalog unchanged: the images of its names were built from docker/
-  awk 'function flush() { if (doc !~ /\nkind: Deployment\n/) printf "%s", doc; doc = "" }
-       /^---$/ { flush() } { doc = doc $0 "\n" } END { flush() }' "$repo/kubeless.yaml" > "$state/kubeless.yaml"
-  "$kubectl" apply --server-side -f "$state/kubeless.yaml" >/dev/null
-  "$kubectl" wait --for=condition=Established --timeout=60s crd/functions.kubeless.io crd/httptriggers.kubeless.io crd/cronjobtriggers.kubeless.io >/dev/null
-  start_controller
-  log "kubeless controller ready"
+  KUBELESS_CLUSTER_STATE=$state "$here/cluster-kubeless.sh"
+  log "kubeless controller manager and activator running as pods"
 fi
 log "up: source $state/env"

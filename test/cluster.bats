@@ -780,15 +780,16 @@ EOF
   [[ $output == *"bad-b64sum "*"NOT READY"* ]]
 }
 
-# stop_controller: stops the controller that hack/cluster-up.sh started
-# (by the id it recorded); hack/cluster-up.sh --restart-controller starts it
-# again.
+# stop_controller: scales the controller manager's Deployment to 0 and waits
+# until its pods are gone; start_controller scales it back to 1 and waits
+# until it is rolled out.
 stop_controller() {
-  local pid
-  pid=$(cat "$1/controller.pid")
-  kill "$pid" 2>/dev/null || true
-  # gone, or a zombie not yet reaped
-  wait_for 30 "the controller ($pid) to stop" bash -c "! ps -o stat= -p $pid | grep -qv '^Z'"
+  kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=0
+  kubectl -n kubeless wait --for=delete pod -l kubeless=controller --timeout=120s
+}
+start_controller() {
+  kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=1
+  kubectl -n kubeless rollout status deployment kubeless-controller-manager --timeout=120s
 }
 
 # answer FUNCTION PATH: the status line, headers and body of a GET of PATH
@@ -845,9 +846,7 @@ compat_deploy() {
 }
 
 @test "an original Kubeless installation is taken over: same Service and cluster IP, one CronJob, the trigger's annotations on its Ingress, no finalizers left" {
-  local state=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
-  [ -f "$state/controller.pid" ]
-  stop_controller "$state"
+  stop_controller
   # what the original's CLI and controllers left (their shapes: plain owner
   # references, the function's labels, finalizers, the cron trigger's
   # CronJob trigger-<function> owned by kind "Trigger", the Ingress with the
@@ -986,8 +985,7 @@ EOF
   ip=$(kubectl get service orig-py -o jsonpath='{.spec.clusterIP}')
   [[ -n $ip ]]
   local start=$SECONDS
-  # fd 3 closed: bats waits for every process that holds it
-  KUBELESS_CLUSTER_STATE=$state "$REPO_ROOT/hack/cluster-up.sh" --restart-controller 3>&-
+  start_controller
   wait_for 60 "the original's CronJob trigger-orig-py to be replaced" no_object cronjob trigger-orig-py
   wait_for 60 "the trigger's CronJob orig-cron" kubectl get cronjob orig-cron
   [ "$(kubectl get cronjobs -l function=orig-py -o name)" = cronjob.batch/orig-cron ]
