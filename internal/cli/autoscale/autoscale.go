@@ -75,7 +75,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Co
 		},
 	}
 	cmd.Flags().StringVarP(&opts.Namespace, "namespace", "n", "default", "Namespace of the function")
-	cmd.Flags().Int32Var(&opts.Min, "min", 1, "Fewest instances; 0 stops the last one when the function is idle (local engine)")
+	cmd.Flags().Int32Var(&opts.Min, "min", 1, "Fewest instances; 0 stops the last one when the function is idle (on Kubernetes through the kubeless-activator)")
 	cmd.Flags().Int32Var(&opts.Max, "max", 1, "Most instances (at least --min, and 1 or more)")
 	cmd.Flags().StringVar(&opts.Metric, "metric", "cpu", "What to scale on: cpu (average utilization, percent), qps (calls per second per instance) or concurrency (calls in flight per instance)")
 	cmd.Flags().StringVar(&opts.Value, "value", "", "Target of the metric, for example 70 for cpu, 10 for qps or concurrency (required)")

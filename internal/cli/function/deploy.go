@@ -150,7 +150,7 @@ func newCmdDeployOrUpdate(f *Factory, runF func(*DeployOptions) error, update bo
 	fl.StringVar(&opts.Memory, "memory", "", "Memory limit, for example 128Mi")
 	fl.StringVar(&opts.CPU, "cpu", "", "CPU limit, for example 200m")
 	fl.Int32Var(&opts.Replicas, "replicas", 1, "Number of instances")
-	fl.BoolVar(&opts.ScaleToZero, "scale-to-zero", false, "Stop the last instance when the function is idle and start one for the next call (local engine); with no autoscaler, scale from 0 to --replicas instances on calls in flight")
+	fl.BoolVar(&opts.ScaleToZero, "scale-to-zero", false, "Stop the last instance when the function is idle and start one for the next call (on Kubernetes through the kubeless-activator); with no autoscaler, scale from 0 to --replicas instances on calls in flight")
 	fl.DurationVar(&opts.IdleWindow, "idle-window", 0, "How long without a call before the last instance stops (implies --scale-to-zero; default: the engine's, 60s)")
 	fl.BoolVar(&opts.Wait, "wait", true, "Wait until the function is ready or has failed")
 	fl.DurationVar(&opts.WaitTimeout, "wait-timeout", 10*time.Minute, "Longest time to wait with --wait")
