@@ -187,9 +187,11 @@ func (r *FunctionReconciler) route(ctx context.Context, fn *v1beta1.Function, sv
 	z := r.zero
 	key := types.NamespacedName{Namespace: fn.Namespace, Name: fn.Name}
 	var ready []string
+	var readyPods []corev1.Pod
 	for i := range pods {
 		if podReady(&pods[i]) {
 			ready = append(ready, pods[i].Status.PodIP)
+			readyPods = append(readyPods, pods[i])
 		}
 	}
 	replicas := int32(1)
@@ -202,7 +204,7 @@ func (r *FunctionReconciler) route(ctx context.Context, fn *v1beta1.Function, sv
 		z.mu.Unlock()
 		return 0, r.toActivator(ctx, fn, svc, port)
 	}
-	if _, err := r.applier.apply(ctx, render.EndpointSlice(fn, svc, ready, targetPort(svc)), fn); err != nil {
+	if _, err := r.applier.apply(ctx, render.EndpointSlice(fn, svc, readyPods, targetPort(svc)), fn); err != nil {
 		return 0, err
 	}
 	h, _ := fn.Spec.Autoscaler()
@@ -255,13 +257,13 @@ func (r *FunctionReconciler) toActivator(ctx context.Context, fn *v1beta1.Functi
 	if err != nil {
 		return err
 	}
-	var addrs []string
+	var ready []corev1.Pod
 	for i := range pods.Items {
 		if podReady(&pods.Items[i]) {
-			addrs = append(addrs, pods.Items[i].Status.PodIP)
+			ready = append(ready, pods.Items[i])
 		}
 	}
-	_, err = r.applier.apply(ctx, render.EndpointSlice(fn, svc, addrs, port), fn)
+	_, err = r.applier.apply(ctx, render.EndpointSlice(fn, svc, ready, port), fn)
 	return err
 }
 

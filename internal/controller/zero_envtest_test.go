@@ -100,6 +100,19 @@ func slicePoints(t *testing.T, c client.Client, key types.NamespacedName, addr s
 		if len(es.Endpoints) != 1 || len(es.Endpoints[0].Addresses) != 1 || es.Endpoints[0].Addresses[0] != addr {
 			return fmt.Errorf("EndpointSlice endpoints %+v, want %s", es.Endpoints, addr)
 		}
+		// the API server's service proxy uses only endpoints that name
+		// their pod, with that address
+		ref := es.Endpoints[0].TargetRef
+		if ref == nil || ref.Kind != "Pod" {
+			return fmt.Errorf("EndpointSlice endpoint %s names no pod: %+v", addr, ref)
+		}
+		var p corev1.Pod
+		if err := c.Get(context.Background(), types.NamespacedName{Namespace: ref.Namespace, Name: ref.Name}, &p); err != nil {
+			return fmt.Errorf("EndpointSlice endpoint %s names pod %s/%s: %w", addr, ref.Namespace, ref.Name, err)
+		}
+		if p.Status.PodIP != addr || p.UID != ref.UID {
+			return fmt.Errorf("EndpointSlice endpoint %s names pod %s/%s with IP %s", addr, ref.Namespace, ref.Name, p.Status.PodIP)
+		}
 		return nil
 	})
 }

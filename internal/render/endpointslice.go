@@ -14,11 +14,16 @@ import (
 const EndpointSliceManager = "kubeless-controller"
 
 // EndpointSlice returns the EndpointSlice of svc, the Service of fn (one
-// that ScalesToZero, so without a selector): addrs (IPv4) on port, under
-// the name of svc's first port, so that cluster DNS and the API server's
-// service proxy reach them. addrs are the ready pods' with their target
-// port, or the activator's with the function's activator port.
-func EndpointSlice(fn *v1beta1.Function, svc *corev1.Service, addrs []string, port int32) *discoveryv1.EndpointSlice {
+// that ScalesToZero, so without a selector): the IPv4 addresses of pods on
+// port, under the name of svc's first port, so that cluster DNS reaches
+// them. pods are the function's ready pods with their target port, or the
+// activator's with the function's activator port. Each endpoint names its
+// pod (targetRef): the API server's service proxy sends a call only to an
+// endpoint that names a pod of the Service's namespace with that address,
+// so it reaches the function's pods, never the activator (another
+// namespace); `kubeless function call` then goes through the activator pod
+// the slice names (its pods proxy).
+func EndpointSlice(fn *v1beta1.Function, svc *corev1.Service, pods []corev1.Pod, port int32) *discoveryv1.EndpointSlice {
 	meta := objectMeta(fn, fn.Name)
 	meta.Labels = union(meta.Labels, map[string]string{
 		discoveryv1.LabelServiceName: svc.Name,
@@ -39,10 +44,12 @@ func EndpointSlice(fn *v1beta1.Function, svc *corev1.Service, addrs []string, po
 		es.Ports = []discoveryv1.EndpointPort{{Name: &name, Protocol: &proto, Port: &port}}
 	}
 	ready := true
-	for _, a := range addrs {
+	for i := range pods {
+		p := &pods[i]
 		es.Endpoints = append(es.Endpoints, discoveryv1.Endpoint{
-			Addresses:  []string{a},
+			Addresses:  []string{p.Status.PodIP},
 			Conditions: discoveryv1.EndpointConditions{Ready: &ready},
+			TargetRef:  &corev1.ObjectReference{Kind: "Pod", Namespace: p.Namespace, Name: p.Name, UID: p.UID},
 		})
 	}
 	return es

@@ -6,7 +6,9 @@ import (
 	"github.com/google/go-cmp/cmp"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/utils/ptr"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
@@ -32,10 +34,17 @@ func TestScaleToZeroServiceAndEndpointSlice(t *testing.T) {
 		t.Errorf("HPA min %v, %v; want 1 (an autoscaler cannot go to zero)", h.Spec.MinReplicas, err)
 	}
 
-	es := EndpointSlice(fn, svc, []string{"10.0.0.1", "10.0.0.2"}, 20001)
+	pod := func(ns, name, ip string) corev1.Pod {
+		return corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, UID: types.UID("uid-" + name)},
+			Status: corev1.PodStatus{PodIP: ip}}
+	}
+	es := EndpointSlice(fn, svc, []corev1.Pod{pod("kubeless", "act-1", "10.0.0.1"), pod("kubeless", "act-2", "10.0.0.2")}, 20001)
+	// each endpoint names its pod: the API server's service proxy uses only those
 	want := []discoveryv1.Endpoint{
-		{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
-		{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)}},
+		{Addresses: []string{"10.0.0.1"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "kubeless", Name: "act-1", UID: "uid-act-1"}},
+		{Addresses: []string{"10.0.0.2"}, Conditions: discoveryv1.EndpointConditions{Ready: ptr.To(true)},
+			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: "kubeless", Name: "act-2", UID: "uid-act-2"}},
 	}
 	if diff := cmp.Diff(want, es.Endpoints); diff != "" {
 		t.Errorf("endpoints (-want +got):\n%s", diff)
