@@ -17,6 +17,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
 	"github.com/kubeless/kubeless/internal/render"
 )
@@ -30,7 +31,11 @@ import (
 //
 // The function's answer comes back whatever its status. An answer of the
 // API server itself (a Status object, for example "no endpoints available
-// for service" when no pod is ready) is an error.
+// for service" when no pod is ready) is an error, except for a function
+// that scales to zero: the service proxy cannot reach the activator (it
+// sends calls only to pods of the Service's namespace), so the call goes
+// through the pods proxy to the activator pod that the function's
+// EndpointSlice names (docs/scale-to-zero.md).
 func (e *Engine) Call(ctx context.Context, namespace, name string, req *backend.CallRequest) (*backend.CallResponse, error) {
 	ns := e.ns(namespace)
 	if e.server == nil {
@@ -57,8 +62,36 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *backend.
 	if err != nil {
 		return nil, backend.Errorf(backend.CodeInvalid, "call function %s: invalid path %q: %v", name, req.Path, err)
 	}
+	resp, st, err := e.send(ctx, name, "/api/v1/namespaces/"+ns+"/services/"+name+":"+port+"/proxy/", ref, req)
+	if err != nil {
+		return nil, err
+	}
+	if st != nil && st.Code == http.StatusServiceUnavailable && svc.Annotations[v1beta1.AnnotationActivatorPort] != "" {
+		// At zero (or while its first pod starts) the function's
+		// EndpointSlice names the activator's pods, in another namespace,
+		// which the service proxy refuses: the call goes to the activator
+		// pod that the slice names, through the pods proxy; the activator
+		// starts the function and forwards the call.
+		pod, aport, ok := e.activatorPod(ctx, ns, name)
+		if ok {
+			resp, st, err = e.send(ctx, name, "/api/v1/namespaces/"+pod.Namespace+"/pods/"+pod.Name+":"+aport+"/proxy/", ref, req)
+			if err != nil {
+				return nil, err
+			}
+		}
+	}
+	if st != nil {
+		return nil, fmt.Errorf("call function %s through %s: %w", name, e.serverName(), e.apiError(&apierrors.StatusError{ErrStatus: *st}))
+	}
+	return resp, nil
+}
+
+// send sends req to the API server's proxy path prefix (ending in "/")
+// followed by ref's path and query. It returns the answer, or the API
+// server's own failure Status.
+func (e *Engine) send(ctx context.Context, name, prefix string, ref *url.URL, req *backend.CallRequest) (*backend.CallResponse, *metav1.Status, error) {
 	u := *e.server
-	prefix := strings.TrimSuffix(u.Path, "/") + "/api/v1/namespaces/" + ns + "/services/" + name + ":" + port + "/proxy/"
+	prefix = strings.TrimSuffix(u.Path, "/") + prefix
 	u.Path = prefix + strings.TrimPrefix(ref.Path, "/")
 	u.RawPath = ""
 	if ref.RawPath != "" {
@@ -75,7 +108,7 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *backend.
 	}
 	hr, err := http.NewRequestWithContext(ctx, method, u.String(), body)
 	if err != nil {
-		return nil, fmt.Errorf("call function %s: %w", name, err)
+		return nil, nil, fmt.Errorf("call function %s: %w", name, err)
 	}
 	for k, vs := range req.Header {
 		hr.Header[k] = append([]string(nil), vs...)
@@ -83,19 +116,35 @@ func (e *Engine) Call(ctx context.Context, namespace, name string, req *backend.
 	resp, err := e.hc.Do(hr)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, fmt.Errorf("call function %s: %w", name, ctx.Err())
+			return nil, nil, fmt.Errorf("call function %s: %w", name, ctx.Err())
 		}
-		return nil, fmt.Errorf("call function %s: %w", name, e.apiError(err))
+		return nil, nil, fmt.Errorf("call function %s: %w", name, e.apiError(err))
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, backend.MaxCallResponse))
 	if err != nil {
-		return nil, fmt.Errorf("call function %s: read answer: %w", name, err)
+		return nil, nil, fmt.Errorf("call function %s: read answer: %w", name, err)
 	}
 	if st := serverStatus(resp, b); st != nil {
-		return nil, fmt.Errorf("call function %s through %s: %w", name, e.serverName(), e.apiError(&apierrors.StatusError{ErrStatus: *st}))
+		return nil, st, nil
 	}
-	return &backend.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil
+	return &backend.CallResponse{StatusCode: resp.StatusCode, Status: resp.Status, Header: resp.Header, Body: b}, nil, nil
+}
+
+// activatorPod returns the first pod that the function's EndpointSlice
+// names in another namespace than the function's (an activator pod), and
+// the slice's port; ok is false when there is none.
+func (e *Engine) activatorPod(ctx context.Context, ns, name string) (pod *corev1.ObjectReference, port string, ok bool) {
+	es, err := e.cs.DiscoveryV1().EndpointSlices(ns).Get(ctx, name, metav1.GetOptions{})
+	if err != nil || len(es.Ports) == 0 || es.Ports[0].Port == nil {
+		return nil, "", false
+	}
+	for _, ep := range es.Endpoints {
+		if r := ep.TargetRef; r != nil && r.Kind == "Pod" && r.Namespace != ns && r.Name != "" {
+			return r, strconv.Itoa(int(*es.Ports[0].Port)), true
+		}
+	}
+	return nil, "", false
 }
 
 // checkCallHeaders refuses the headers that the API server would take as
