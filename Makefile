@@ -4,7 +4,7 @@ GO ?= go
 BIN := $(CURDIR)/bin
 export GOFLAGS := -buildvcs=false
 
-.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-starvation bench-scale-zero bench-events demo deps clean test-all
+.PHONY: help build deps-local test test-go test-runtimes test-e2e test-cluster verify bench bench-starvation bench-scale-zero bench-events bench-cluster-wake demo deps clean test-all
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -59,6 +59,9 @@ bench-scale-zero: build ## 1,000 functions of the five languages idle at zero on
 
 bench-events: build ## Kafka trigger delivery to a Go and a Python function: messages/s and publish-to-start latency against direct gateway calls (N=… messages, default 5000; see bench/README.md)
 	$(GO) run ./bench/events -kubeless $(BIN)/kubeless -n $(or $(N),5000)
+
+bench-cluster-wake: build ## on a running cluster (KUBECONFIG): first-call latency of a function at zero over N wakes (default 20) and the activator's RSS (see bench/README.md)
+	KUBELESS=$(BIN)/kubeless bench/cluster-wake.sh -n $(or $(N),20)
 
 demo: ## install what the local engine needs, build, run the example functions of every language and call them (steps n/5)
 	hack/demo.sh
