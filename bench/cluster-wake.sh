@@ -112,12 +112,12 @@ wake_sum0=$(activator_metric kubeless_activator_wake_seconds_sum)
 wake_count0=$(activator_metric kubeless_activator_wake_seconds_count)
 for i in $(seq "$n"); do
   wait_zero
-  read -r ans apod aport < <(k get endpointslice "$fn" -o jsonpath='{.endpoints[0].targetRef.namespace} {.endpoints[0].targetRef.name} {.ports[0].port}')
-  out=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' --max-time 120 "$api/namespaces/$ans/pods/$apod:$aport/proxy/")
+  read -r ans apod aport < <(k get endpointslice "$fn" -o jsonpath='{.endpoints[0].targetRef.namespace} {.endpoints[0].targetRef.name} {.ports[0].port}{"\n"}')
+  out=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' --max-time 120 "$api/namespaces/$ans/pods/$apod:$aport/proxy/") || true
   [ "${out%% *}" = 200 ] && [ "$(cat "$tmp/body")" = "hello world" ] ||
     { log "wake $i: $out $(cat "$tmp/body")"; exit 1; }
   awk -v t="${out#* }" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$tmp/cold"
-  out=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' --max-time 60 "$url")
+  out=$(curl -s -o "$tmp/body" -w '%{http_code} %{time_total}' --max-time 60 "$url") || true
   [ "${out%% *}" = 200 ] || { log "warm call $i: $out"; exit 1; }
   awk -v t="${out#* }" 'BEGIN { printf "%.1f\n", t * 1000 }' >>"$tmp/warm"
   log "wake $i: $(tail -1 "$tmp/cold") ms (warm $(tail -1 "$tmp/warm") ms)"
