@@ -28,8 +28,10 @@ kubectl=$(command -v kubectl || true)
 export KUBECONFIG=${KUBECONFIG:-$state/admin.kubeconfig}
 deployments=(deployment/kubeless-controller-manager deployment/kubeless-activator)
 
-# ready: both Deployments rolled out, and the controller synced (its log
-# says so; with several replicas, the leader's).
+# ready: both Deployments rolled out (their pods ready: /readyz answers).
+# The controller reconciles once it holds the Lease (at once on a fresh
+# cluster; up to the lease's 15 s after a restart, when its predecessor
+# did not release it).
 ready() {
   local d
   for d in "${deployments[@]}"; do
