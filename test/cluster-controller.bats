@@ -155,3 +155,24 @@ ts() { echo $(($(date -d "$1" +%s%N) / 1000000)); }
   [ -z "$(reporters le-before | grep -vx -e "kubeless-controller-$leader" -e "kubeless-controller-$new")" ]
   [ "$(reconciles "$new")" -gt 0 ]
 }
+
+@test "hack/cluster-up.sh --restart-controller: the image is built again and both Deployments roll to new pods" {
+  local before after
+  before=$(kubectl -n kubeless get pods -l 'kubeless=controller' -o name; kubectl -n kubeless get pods -l app=kubeless-activator -o name)
+  # fd 3 closed: bats waits for every process that holds it
+  KUBELESS_CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster} "$REPO_ROOT/hack/cluster-up.sh" --restart-controller 3>&-
+  kubectl -n kubeless rollout status deployment kubeless-controller-manager --timeout=120s
+  kubectl -n kubeless rollout status deployment kubeless-activator --timeout=120s
+  # shellcheck disable=SC2086
+  kubectl -n kubeless wait --for=delete $before --timeout=120s
+  after=$(kubectl -n kubeless get pods -l 'kubeless=controller' --field-selector=status.phase=Running -o name
+    kubectl -n kubeless get pods -l app=kubeless-activator --field-selector=status.phase=Running -o name)
+  echo "before: $before / after: $after"
+  [ "$(wc -l <<<"$after")" -ge 2 ]
+  local p
+  for p in $after; do
+    ! grep -qx "$p" <<<"$before"
+  done
+  wait_for 60 "a leader in Lease $LEASE among the new pods" \
+    bash -c "kubectl -n kubeless get lease $LEASE -o jsonpath='{.spec.holderIdentity}' | cut -d_ -f1 | grep -qxF \"\$(kubectl -n kubeless get pods -l kubeless=controller --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}')\""
+}
