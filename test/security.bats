@@ -176,14 +176,17 @@ descends_from() {
 }
 
 # instance_ports: the TCP ports on 127.0.0.1 that the engine or one of its
-# instances listens on, but the gateway's.
+# instances listens on, but the gateway's and the engine's event bus (its
+# NATS server, `local status`'s "event bus").
 instance_ports() {
-  local engine line port pid gw=${KUBELESS_GATEWAY##*:}
+  local engine line port pid bus gw=${KUBELESS_GATEWAY##*:}
   engine=$(engine_pid)
   [ -n "$engine" ]
+  bus=$("$KUBELESS" local status | awk '$1 == "event" && $2 == "bus:" { n = split($3, a, ":"); print a[n] }')
+  [ -n "$bus" ]
   ss -ltnpH 'src 127.0.0.1' | while read -r line; do
     port=$(awk '{ split($4, a, ":"); print a[length(a)] }' <<<"$line")
-    [[ $port == "$gw" ]] && continue
+    [[ $port == "$gw" || $port == "$bus" ]] && continue
     for pid in $(grep -o 'pid=[0-9]*' <<<"$line" | cut -d= -f2); do
       if descends_from "$pid" "$engine"; then
         echo "$port"
