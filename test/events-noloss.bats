@@ -103,10 +103,11 @@ got_from_other_instance() {
 }
 
 # instance_pids <daemon pid>: the function instances of the daemon (its
-# `kubeless runtime run` processes; in the sandbox each is the first
-# process of its namespaces, the runtime's server its child).
+# kubeless-host processes, or `kubeless runtime run` ones when the daemon
+# has no kubeless-host beside it; in the sandbox each is the first process
+# of its namespaces, the language's worker its child).
 instance_pids() {
-  ps -o pid=,args= -s "$1" | awk '$2 !~ /bwrap$/ && $3 == "runtime" && $4 == "run" { print $1 }'
+  ps -o pid=,args= -s "$1" | awk '$2 !~ /bwrap$/ && ($2 ~ /\/kubeless-host$/ || ($3 == "runtime" && $4 == "run")) { print $1 }'
 }
 
 # has_instance: the daemon has an instance.
