@@ -279,6 +279,32 @@ kinesis() {
   [[ $output == *'kubeless_event_messages_dead_lettered_total{function="sink-b",kind="NATSTrigger",namespace="default",trigger="bus"} 0'* ]]
 }
 
+@test "an event wakes a function at zero: a NATS trigger delivers to a function at 0/0 IDLE, which starts for it" {
+  kubeless_function_delete sink-z
+  run --separate-stderr "$KUBELESS" function deploy sink-z --runtime python3.11 --handler sink.foo \
+    --from-file "$BATS_FILE_TMPDIR/sink/sink.py" --label topic=wake \
+    --env SINK=sink-z --env "RECEIVER_PORT=$RECEIVER_PORT" --scale-to-zero --idle-window 1h
+  [ "$status" -eq 0 ]
+  [[ $stderr == *"Function sink-z is ready (0/0)"* ]]
+  run --separate-stderr "$KUBELESS" function ls sink-z
+  [[ $output == *"0/0 IDLE"* ]]
+  run --separate-stderr "$KUBELESS" trigger nats create wake --trigger-topic wake --function-selector topic=wake
+  [ "$status" -eq 0 ]
+  wait_for 60 "the NATS trigger wake Ready" trigger_ready nats wake
+  # The trigger being Ready started nothing: the function is still at zero.
+  run --separate-stderr "$KUBELESS" function ls sink-z
+  [[ $output == *"0/0 IDLE"* ]]
+  run --separate-stderr env -u KUBELESS_KAFKA_BROKERS "$KUBELESS" topic publish --topic wake --data '{"n": 7}'
+  [ "$status" -eq 0 ]
+  wait_for 60 "sink-z to get the message" has_got sink-z 1
+  run got_lines sink-z
+  [[ $output =~ ^7\ .+\ natstriggers.kubeless.io\ application/json ]]
+  run --separate-stderr "$KUBELESS" function describe sink-z
+  [[ $output == *"0 -> 1"* ]]
+  "$KUBELESS" trigger nats delete wake >&2
+  kubeless_function_delete sink-z
+}
+
 # The no-loss test: N messages published while the daemon is killed with
 # SIGKILL twice (each time the function's instances die with it and start
 # again); every message must reach the function at least once.
