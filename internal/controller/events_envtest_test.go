@@ -346,7 +346,7 @@ func TestKafkaTriggerWithoutBrokers(t *testing.T) {
 	tr.Spec.FunctionName = "f"
 	createTrigger(t, c, tr)
 	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonInvalidTrigger)
-	if !strings.Contains(cond.Message, "set spec.brokers") {
+	if !strings.Contains(cond.Message, "set spec.brokers") || !strings.Contains(cond.Message, "kafka-brokers in kubeless-config") {
 		t.Errorf("message %q does not say how to fix it", cond.Message)
 	}
 }
