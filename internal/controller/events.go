@@ -373,6 +373,12 @@ func readyCondition(t v1beta1.EventTrigger, source string, r *eventRun) metav1.C
 // ensureEvents reconciles an event trigger: its consumers and its Ready
 // condition.
 func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTrigger) (metav1.Condition, error) {
+	// What the CLI refuses, a manifest may hold: an invalid selector would
+	// otherwise select nothing, silently.
+	if err := t.ValidateSpec(); err != nil {
+		r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
+		return falseCondition(v1beta1.ReasonInvalidTrigger, err.Error()), nil
+	}
 	var source string
 	switch t := t.(type) {
 	case *v1beta1.KafkaTrigger:
