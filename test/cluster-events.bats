@@ -78,8 +78,8 @@ setup_file() {
   write_sink "$BATS_FILE_TMPDIR/sink"
   deploy_sink ev-sink --label topic=ev
   deploy_sink ev-fail --env FAIL=1
-  wait_for 300 "function ev-sink READY" function_ready ev-sink
-  wait_for 300 "function ev-fail READY" function_ready ev-fail
+  wait_function ev-sink
+  wait_function ev-fail
 }
 
 teardown_file() {
@@ -101,6 +101,21 @@ teardown_file() {
 setup() {
   if [[ -n $CLUSTER_SKIP ]]; then
     unavailable "$CLUSTER_SKIP"
+  fi
+}
+
+# A failed test shows the triggers' conditions and the controller's last
+# event log lines.
+teardown() {
+  if [[ -n ${BATS_TEST_COMPLETED:-} || -n $CLUSTER_SKIP ]]; then
+    return 0
+  fi
+  kubectl get kafkatriggers,natstriggers -o custom-columns='KIND:.kind,NAME:.metadata.name,READY:.status.conditions[?(@.type=="Ready")].reason,MESSAGE:.status.conditions[?(@.type=="Ready")].message' || true
+  kubectl get pods -o wide || true
+  if [[ -f $CLUSTER_STATE/controller.log ]]; then
+    grep -i 'event\|trigger' "$CLUSTER_STATE/controller.log" | tail -40 || true
+  else
+    kubectl -n kubeless logs deployment/kubeless-controller-manager --tail=200 | grep -i 'event\|trigger' | tail -40 || true
   fi
 }
 
@@ -182,6 +197,20 @@ deploy_sink() {
   shift
   "$KUBELESS" function deploy "$name" --runtime python3.11 --handler sink.handle \
     --from-file "$BATS_FILE_TMPDIR/sink/sink.py" --env "SINK=$name" --env "RECEIVER=$RECEIVER" --wait=false "$@" >&2
+}
+
+# service_answers NAME: the function's Service answers /healthz at its
+# cluster IP, through kube-proxy's rules, as the controller's calls go.
+service_answers() {
+  local ip
+  ip=$(kubectl get service "$1" -o jsonpath='{.spec.clusterIP}')
+  [[ -n $ip ]] && curl -sf --max-time 5 "http://$ip:8080/healthz"
+}
+
+# wait_function NAME: the function is READY and its Service answers.
+wait_function() {
+  wait_for 300 "function $1 READY" function_ready "$1"
+  wait_for 60 "the Service of $1 to answer" service_answers "$1"
 }
 
 # got SINK TOPIC: the calls SINK got from TOPIC, one line each:
@@ -407,7 +436,7 @@ EOF
   echo $! >"$BATS_FILE_TMPDIR/kfake-late.pid"
   wait_ready kafkatrigger badsel-k
   wait_ready kafkatrigger down-k
-  wait_for 300 "function ev-late READY" function_ready ev-late
+  wait_function ev-late
   wait_ready natstrigger late-n
 
   publish_nats late-n '{"n": 13}'
@@ -468,6 +497,7 @@ EOF
   [ "$(kubectl get function sls-sink -o jsonpath='{.spec.function-content-type}')" = base64+zip ]
   [ "$(kubectl get kafkatrigger sls-sink-sls-k -o jsonpath='{.spec.topic} {.spec.functionSelector.matchLabels.function}')" = "sls-k sls-sink" ]
   wait_ready kafkatrigger sls-sink-sls-k
+  wait_function sls-sink
   publish_kafka sls-k '{"n": 16}'
   wait_for 60 "sls-sink to get message 16 from sls-k" has_got sls-sink sls-k 16
   [[ $(got sls-sink sls-k) == "16 sls-k/"*" kafkatriggers.kubeless.io application/json sls-k "* ]]
