@@ -25,7 +25,7 @@ bats_require_minimum_version 1.5.0
 load lib/libtest
 
 FUNCTIONS=(ev-sink ev-fail ev-late sls-sink)
-KAFKA_TRIGGERS=(ev-kafka orig-kafka ev-fail-k ev-dead-k gone-k mark-k badsel-k down-k sls-sink-sls-k)
+KAFKA_TRIGGERS=(ev-kafka orig-kafka ev-fail-k ev-dead-k gone-k mark-k badsel-k down-k sls-sink-sls-k lead-k)
 NATS_TRIGGERS=(ev-nats orig-nats ev-fail-n ev-dead-n gone-n mark-n late-n)
 SERVERLESS_VERSION=3.40.0
 # The newest serverless-kubeless that npm serves here. It knows one event
@@ -93,6 +93,8 @@ teardown_file() {
     return 0
   fi
   cleanup_objects
+  # (the leader test's second replica, should it have stopped midway)
+  kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=1 >/dev/null 2>&1 || true
   kubectl -n kubeless patch configmap kubeless-config --type json \
     -p '[{"op": "remove", "path": "/data/kafka-brokers"}, {"op": "remove", "path": "/data/nats-url"}]' >/dev/null 2>&1 || true
   restart_controller || true
@@ -501,4 +503,50 @@ EOF
   publish_kafka sls-k '{"n": 16}'
   wait_for 60 "sls-sink to get message 16 from sls-k" has_got sls-sink sls-k 16
   [[ $(got sls-sink sls-k) == "16 sls-k/"*" kafkatriggers.kubeless.io application/json sls-k "* ]]
+}
+
+# received POD TRIGGER: the pod's kubeless_event_messages_received_total
+# for the trigger (0 when it has no such series: it never consumed it),
+# from its /metrics through the API server's pod proxy.
+received() {
+  kubectl get --raw "/api/v1/namespaces/kubeless/pods/$1:8080/proxy/metrics" |
+    awk -v t="trigger=\"$2\"" '/^kubeless_event_messages_received_total\{/ && index($0, t) { n += $NF } END { printf "%d\n", n }'
+}
+
+# lease_holder: the pod that holds the controller's Lease.
+lease_holder() {
+  kubectl -n kubeless get lease kubeless-controller.kubeless.io -o jsonpath='{.spec.holderIdentity}' | cut -d_ -f1
+}
+
+@test "with two controller replicas only the leader consumes; when it goes, the other takes over the trigger's consumer group" {
+  kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=2 >&2
+  kubectl -n kubeless rollout status deployment kubeless-controller-manager --timeout=180s >&2
+  local pods leader standby
+  pods=$(kubectl -n kubeless get pods -l kubeless=controller --field-selector=status.phase=Running -o jsonpath='{.items[*].metadata.name}')
+  [ "$(wc -w <<<"$pods")" = 2 ]
+  wait_for 60 "a leader" bash -c "kubectl -n kubeless get lease kubeless-controller.kubeless.io -o jsonpath='{.spec.holderIdentity}' | grep -q ."
+  leader=$(lease_holder)
+  standby=$(tr ' ' '\n' <<<"$pods" | grep -vx "$leader")
+  [[ -n $leader && $(wc -w <<<"$standby") == 1 ]]
+  echo "# leader $leader, standby $standby" >&3
+
+  "$KUBELESS" topic create lead-k --brokers "$KAFKA" >&2
+  "$KUBELESS" trigger kafka create lead-k --trigger-topic lead-k --function-name ev-sink >&2
+  wait_ready kafkatrigger lead-k
+  publish_kafka lead-k '{"n": 17}'
+  wait_for 60 "ev-sink to get message 17 from lead-k" has_got ev-sink lead-k 17
+  [ "$(received "$leader" lead-k)" -ge 1 ]
+  [ "$(received "$standby" lead-k)" = 0 ]
+
+  # the leader's pod goes (the cheapest to delete when scaled to 1)
+  kubectl -n kubeless annotate pod "$leader" controller.kubernetes.io/pod-deletion-cost=-1000 >&2
+  kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=1 >&2
+  kubectl -n kubeless wait --for=delete pod "$leader" --timeout=120s >&2
+  wait_for 120 "$standby to hold the Lease" bash -c "kubectl -n kubeless get lease kubeless-controller.kubeless.io -o jsonpath='{.spec.holderIdentity}' | grep -q '^${standby}_'"
+  publish_kafka lead-k '{"n": 18}'
+  wait_for 120 "ev-sink to get message 18 from lead-k" has_got ev-sink lead-k 18
+  [ "$(received "$standby" lead-k)" -ge 1 ]
+  # the new leader went on from the group's committed offset: 17 is not
+  # delivered again
+  [ "$(calls ev-sink lead-k 17)" -eq 1 ]
 }
