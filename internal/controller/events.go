@@ -373,6 +373,12 @@ func readyCondition(t v1beta1.EventTrigger, source string, r *eventRun) metav1.C
 // ensureEvents reconciles an event trigger: its consumers and its Ready
 // condition.
 func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTrigger) (metav1.Condition, error) {
+	// What the CLI refuses, a manifest may hold: an invalid selector would
+	// otherwise select nothing, silently.
+	if err := t.ValidateSpec(); err != nil {
+		r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
+		return falseCondition(v1beta1.ReasonInvalidTrigger, err.Error()), nil
+	}
 	var source string
 	switch t := t.(type) {
 	case *v1beta1.KafkaTrigger:
@@ -383,7 +389,7 @@ func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTri
 		if source == "" {
 			r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
 			return falseCondition(v1beta1.ReasonInvalidTrigger, fmt.Sprintf(
-				"Kafka trigger %q names no brokers: set spec.brokers (host:port,...), or KAFKA_BROKERS in the controller's environment", t.Name)), nil
+				"Kafka trigger %q names no brokers: set spec.brokers (host:port,...), or kafka-brokers in kubeless-config (the controller's KAFKA_BROKERS) and restart the controller", t.Name)), nil
 		}
 	case *v1beta1.KinesisTrigger:
 		source = t.Spec.Endpoint
@@ -398,7 +404,7 @@ func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTri
 		if source == "" {
 			r.events.stop(r.Kind, client.ObjectKeyFromObject(t))
 			return falseCondition(v1beta1.ReasonInvalidTrigger, fmt.Sprintf(
-				"NATS trigger %q names no server: set spec.url (nats://host:port), or NATS_URL in the controller's environment", t.Name)), nil
+				"NATS trigger %q names no server: set spec.url (nats://host:port), or nats-url in kubeless-config (the controller's NATS_URL) and restart the controller", t.Name)), nil
 		}
 	}
 	st, err := r.config.load(ctx)

@@ -346,7 +346,7 @@ func TestKafkaTriggerWithoutBrokers(t *testing.T) {
 	tr.Spec.FunctionName = "f"
 	createTrigger(t, c, tr)
 	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonInvalidTrigger)
-	if !strings.Contains(cond.Message, "set spec.brokers") {
+	if !strings.Contains(cond.Message, "set spec.brokers") || !strings.Contains(cond.Message, "kafka-brokers in kubeless-config") {
 		t.Errorf("message %q does not say how to fix it", cond.Message)
 	}
 }
@@ -493,4 +493,25 @@ func TestKinesisTriggerResumesFromItsConfigMap(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestKafkaTriggerInvalidSelector: a manifest's selector that the CLI would
+// refuse is InvalidTrigger with what is wrong, and the trigger recovers once
+// it is fixed.
+func TestKafkaTriggerInvalidSelector(t *testing.T) {
+	c := startController(t)
+	ns := env.Namespace(t)
+	tr := kafkaTrigger(ns, "badsel", "t", "127.0.0.1:1")
+	tr.Spec.FunctionSelector = metav1.LabelSelector{MatchExpressions: []metav1.LabelSelectorRequirement{
+		{Key: "topic", Operator: "Bogus", Values: []string{"t"}}}}
+	createTrigger(t, c, tr)
+	cond := triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonInvalidTrigger)
+	if !strings.Contains(cond.Message, "invalid functionSelector") || !strings.Contains(cond.Message, "Bogus") {
+		t.Errorf("message %q does not say what is wrong with the selector", cond.Message)
+	}
+	tr.Spec.FunctionSelector = metav1.LabelSelector{MatchLabels: map[string]string{"topic": "t"}}
+	if err := c.Update(context.Background(), tr); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, tr, func() *v1beta1.TriggerStatus { return &tr.Status }, v1beta1.ReasonNoFunctionSelected)
 }
