@@ -174,7 +174,10 @@ func newCmdEventPut(f *cmdutil.Factory, runF func(*EventOptions) error, kind *v1
 	}
 	fl.StringVar(&opts.Broker, brokerFlag, "", brokerHelp)
 	fl.StringVar(&opts.DeadLetterTopic, "dead-letter-topic", "", source+" that gets the messages whose calls still fail after the retries")
-	fl.IntVar(&opts.MaxRetries, "max-retries", -1, "Retries of a failed call before the message is dead-lettered (default 5)")
+	fl.IntVar(&opts.MaxRetries, "max-retries", -1, "Retries of a failed call before the message is dead-lettered")
+	// -1 stands for "not given" (the trigger's default, 5, applies); the
+	// help says the default a user gets.
+	fl.Lookup("max-retries").DefValue = "5"
 	fl.StringVar(&opts.RetryBackoff, "retry-backoff", "", "Wait before the first retry, doubled for each next one (default 500ms)")
 	fl.BoolVar(&opts.AtMostOnce, "at-most-once", false, "Commit before calling and never retry, as the original Kubeless did")
 	fl.Int32Var(&opts.Parallelism, "parallelism", 0, "Messages of one "+unit+" in calls at once (default 1: in order)")
