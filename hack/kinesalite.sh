@@ -4,11 +4,11 @@
 # ${XDG_CACHE_HOME:-~/.cache}/kubeless/kinesalite with the machine's npm.
 #
 #   hack/kinesalite.sh install      installs it (hack/install-deps.sh)
-#   hack/kinesalite.sh run ADDRFILE [PORT]
-#                                   serves it, in memory, on PORT (default:
-#                                   a free port) of 127.0.0.1; once it
-#                                   listens it writes its URL
-#                                   (http://127.0.0.1:PORT) to ADDRFILE.
+#   hack/kinesalite.sh run ADDRFILE [PORT [HOST]]
+#                                   serves it, in memory, on PORT (default
+#                                   or 0: a free port) of HOST (default
+#                                   127.0.0.1); once it listens it writes
+#                                   its URL (http://HOST:PORT) to ADDRFILE.
 #                                   Runs until killed.
 #
 # (kinesalite's own command falls back to its fixed port 4567 for --port 0,
@@ -44,22 +44,23 @@ install() {
 case ${1:-} in
 install) install ;;
 run)
-  [[ -n ${2:-} ]] || { echo "usage: hack/kinesalite.sh run ADDRFILE [PORT]" >&2; exit 2; }
+  [[ -n ${2:-} ]] || { echo "usage: hack/kinesalite.sh run ADDRFILE [PORT [HOST]]" >&2; exit 2; }
   install
   # Streams are ACTIVE at once: the tests wait on events, not on time.
   NODE_PATH=$home/node_modules exec node -e '
 const fs = require("fs");
 const server = require("kinesalite")({createStreamMs: 0, deleteStreamMs: 0, updateStreamMs: 0});
-server.listen(Number(process.argv[2] || 0), "127.0.0.1", () => {
+const host = process.argv[3];
+server.listen(Number(process.argv[2] || 0), host, () => {
   const f = process.argv[1];
-  fs.writeFileSync(f + ".tmp", "http://127.0.0.1:" + server.address().port);
+  fs.writeFileSync(f + ".tmp", "http://" + host + ":" + server.address().port);
   fs.renameSync(f + ".tmp", f);
 });
 for (const s of ["SIGTERM", "SIGINT"]) process.on(s, () => process.exit(0));
-' "$2" "${3:-0}"
+' "$2" "${3:-0}" "${4:-127.0.0.1}"
   ;;
 *)
-  echo "usage: hack/kinesalite.sh install | run ADDRFILE [PORT]" >&2
+  echo "usage: hack/kinesalite.sh install | run ADDRFILE [PORT [HOST]]" >&2
   exit 2
   ;;
 esac

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"strings"
 	"sync"
@@ -163,6 +164,11 @@ func (c *KafkaConsumer) seed(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	if err := cl.Ping(pctx); err != nil {
+		if errors.Is(err, io.EOF) {
+			// Some brokers close the connection on a wrong SASL password
+			// instead of answering SASL_AUTHENTICATION_FAILED.
+			return fmt.Errorf("no Kafka broker answers at %s: it closed the connection (%w): check the SASL user and password and the TLS settings", strings.Join(c.Brokers, ","), err)
+		}
 		return fmt.Errorf("no Kafka broker answers at %s: %w", strings.Join(c.Brokers, ","), err)
 	}
 	adm := kadm.NewClient(cl)

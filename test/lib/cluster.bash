@@ -80,3 +80,120 @@ if n == 0:
 json.dump(cat, open(out, "w"), indent=2)
 PY
 }
+
+# The event-trigger helpers of test/cluster-events.bats and
+# test/cluster-kinesis.bats: a receiver on the node's address (NODE_IP) that
+# records what the functions get, the sink function that posts each event
+# to it, and the triggers' Ready conditions.
+
+# free_port_on ADDRESS: a port free on ADDRESS.
+free_port_on() {
+  python3 -c "import socket; s = socket.socket(); s.bind(('$1', 0)); print(s.getsockname()[1])"
+}
+
+# start_receiver: an HTTP server on the node's address that appends each
+# POST body as a line of received.log before it answers. RECEIVER is its URL.
+start_receiver() {
+  cat >"$BATS_FILE_TMPDIR/receiver.py" <<'PY'
+import http.server, sys
+
+out = open(sys.argv[3], "a")
+
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        out.write(body.decode() + "\n")
+        out.flush()
+        self.send_response(200)
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
+
+http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+PY
+  local port
+  port=$(free_port_on "$NODE_IP")
+  python3 "$BATS_FILE_TMPDIR/receiver.py" "$NODE_IP" "$port" "$BATS_FILE_TMPDIR/received.log" 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/receiver.pid"
+  export RECEIVER=http://$NODE_IP:$port/
+  wait_for 60 "the receiver to listen on $NODE_IP:$port" bash -c "exec 9<>/dev/tcp/$NODE_IP/$port"
+}
+
+# write_sink DIR: DIR/sink.py, a Python function that posts
+# "<SINK> <data n> <event-id> <event-namespace> <event-type> <event-topic>
+# <event-time>" to $RECEIVER, then answers ok, or fails (500) when FAIL is set.
+write_sink() {
+  mkdir -p "$1"
+  cat >"$1/sink.py" <<'PY'
+import os, urllib.request
+
+def handle(event, context):
+    data = event["data"]
+    n = data.get("n") if isinstance(data, dict) else data
+    topic = event["extensions"]["request"].get_header("event-topic")
+    line = " ".join(str(x) for x in [os.environ["SINK"], n, event["event-id"], event["event-namespace"],
+                                     event["event-type"], topic, event["event-time"]])
+    urllib.request.urlopen(os.environ["RECEIVER"], data=line.encode(), timeout=30).read()
+    if os.environ.get("FAIL"):
+        raise RuntimeError("failing on purpose")
+    return "ok"
+PY
+}
+
+# deploy_sink NAME [deploy flags...]: the sink as function NAME, not waiting.
+deploy_sink() {
+  local name=$1
+  shift
+  "$KUBELESS" function deploy "$name" --runtime python3.11 --handler sink.handle \
+    --from-file "$BATS_FILE_TMPDIR/sink/sink.py" --env "SINK=$name" --env "RECEIVER=$RECEIVER" --wait=false "$@" >&2
+}
+
+# service_answers NAME: the function's Service answers /healthz at its
+# cluster IP, through kube-proxy's rules, as the controller's calls go.
+service_answers() {
+  local ip
+  ip=$(kubectl get service "$1" -o jsonpath='{.spec.clusterIP}')
+  [[ -n $ip ]] && curl -sf --max-time 5 "http://$ip:8080/healthz"
+}
+
+# wait_function NAME: the function is READY and its Service answers.
+wait_function() {
+  wait_for 300 "function $1 READY" function_ready "$1"
+  wait_for 60 "the Service of $1 to answer" service_answers "$1"
+}
+
+# got SINK TOPIC: the calls SINK got from TOPIC, one line each:
+# "<n> <event-id> <event-namespace> <event-type> <event-topic> <event-time>".
+got() {
+  [[ -f $BATS_FILE_TMPDIR/received.log ]] || return 0
+  awk -v s="$1" -v t="$2" '$1 == s && $6 == t { sub(/^[^ ]+ /, ""); print }' "$BATS_FILE_TMPDIR/received.log"
+}
+
+# calls SINK TOPIC N: how many calls SINK got with message N from TOPIC.
+calls() {
+  got "$1" "$2" | awk -v n="$3" '$1 == n { c++ } END { print c + 0 }'
+}
+
+# has_got SINK TOPIC N: SINK got message N from TOPIC.
+has_got() {
+  (($(calls "$1" "$2" "$3") > 0))
+}
+
+# condition KIND NAME FIELD: a field (status, reason, message) of the
+# trigger's Ready condition.
+condition() {
+  kubectl get "$1" "$2" -o jsonpath="{.status.conditions[?(@.type==\"Ready\")].$3}"
+}
+
+# ready_is KIND NAME STATUS [REASON]: the trigger's Ready condition.
+ready_is() {
+  local got
+  got="$(condition "$1" "$2" status) $(condition "$1" "$2" reason)"
+  echo "$1/$2 Ready: $got: $(condition "$1" "$2" message)"
+  [[ $got == "$3 ${4:-}"* ]]
+}
+
+wait_ready() {
+  wait_for 120 "$1 $2 Ready" ready_is "$1" "$2" True Ready
+}
