@@ -197,6 +197,12 @@ EOF
 openssl req -newkey rsa:2048 -nodes -keyout "$pki/apiserver.key" -out "$pki/apiserver.csr" -subj /CN=kube-apiserver -config "$pki/apiserver.cnf" 2>/dev/null
 openssl x509 -req -in "$pki/apiserver.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial \
   -out "$pki/apiserver.crt" -days 365 -extfile "$pki/apiserver.cnf" -extensions ext 2>/dev/null
+# The aggregation layer's front proxy (APIServices such as metrics-server's,
+# hack/cluster-metrics.sh): its own CA and the API server's client certificate.
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$pki/front-proxy-ca.key" -out "$pki/front-proxy-ca.crt" -days 365 -subj /CN=kubeless-front-proxy-ca 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -keyout "$pki/front-proxy-client.key" -out "$pki/front-proxy-client.csr" -subj /CN=front-proxy-client 2>/dev/null
+openssl x509 -req -in "$pki/front-proxy-client.csr" -CA "$pki/front-proxy-ca.crt" -CAkey "$pki/front-proxy-ca.key" -CAcreateserial \
+  -out "$pki/front-proxy-client.crt" -days 365 2>/dev/null
 openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
 openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 # Static token users (token,user,uid,"groups").
@@ -255,6 +261,10 @@ start apiserver "$kbin/kube-apiserver" --etcd-servers=http://127.0.0.1:2379 \
   --service-account-key-file="$pki/sa.pub" --service-account-signing-key-file="$pki/sa.key" \
   --service-account-issuer=https://kubernetes.default.svc.cluster.local \
   --service-cluster-ip-range=10.0.0.0/24 --kubelet-preferred-address-types=InternalIP \
+  --requestheader-client-ca-file="$pki/front-proxy-ca.crt" --requestheader-allowed-names=front-proxy-client \
+  --requestheader-username-headers=X-Remote-User --requestheader-group-headers=X-Remote-Group \
+  --requestheader-extra-headers-prefix=X-Remote-Extra- --enable-aggregator-routing=true \
+  --proxy-client-cert-file="$pki/front-proxy-client.crt" --proxy-client-key-file="$pki/front-proxy-client.key" \
   --profiling=false --v=1
 waitfor 120 apiserver sh -c "curl -sf --cacert '$pki/ca.crt' -H 'Authorization: Bearer ${token[admin]}' https://127.0.0.1:6443/readyz | grep -qx ok"
 log "kube-apiserver ready"
