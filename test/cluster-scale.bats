@@ -5,8 +5,10 @@
 # calls through the API server's service proxy, by cluster DNS from a pod
 # and from a cron trigger's job wake it; calls that come while it starts are
 # held and answered; a start that fails answers why and shows it in ls and
-# describe; an autoscaler from 0 to 3 on cpu comes back to zero (it cannot
-# scale up here: no metrics API).
+# describe; an autoscaler from 0 to 3 on cpu scales a function woken from
+# zero up under a load that burns cpu (metrics-server, hack/cluster-metrics.sh,
+# which setup_file runs, serves the metrics API) and it comes back to zero
+# when idle; a NATS message for a function at zero wakes it and is delivered.
 #
 # Every wait is on the cluster's state (replicas, the Ready condition, the
 # EndpointSlice, the activator's held-calls gauge), never on elapsed time.
@@ -18,8 +20,9 @@
 bats_require_minimum_version 1.5.0
 
 load lib/libtest
+load lib/cluster
 
-FUNCTIONS=(zero-python zero-warm zero-bad zero-hpa)
+FUNCTIONS=(zero-python zero-warm zero-bad zero-hpa zero-cpu zero-nats)
 
 setup_file() {
   export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
@@ -30,6 +33,9 @@ setup_file() {
   fi
   kubectl -n kubeless rollout status deployment/kubeless-activator --timeout=120s >/dev/null
   kubectl -n kubeless rollout status deployment/kubeless-controller-manager --timeout=120s >/dev/null
+  export CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
+  # the metrics API, for the autoscaler on cpu
+  "$REPO_ROOT/hack/cluster-metrics.sh" >&2
   local fn
   for fn in "${FUNCTIONS[@]}"; do
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
@@ -43,7 +49,19 @@ setup() {
 }
 
 teardown_file() {
+  local p
+  for p in cpu-load nats receiver; do
+    if [[ -f $BATS_FILE_TMPDIR/$p.pid ]]; then
+      kill $(cat "$BATS_FILE_TMPDIR/$p.pid") 2>/dev/null || true
+    fi
+  done
   [[ -z $CLUSTER_SKIP ]] || return 0
+  kubectl delete natstrigger zero-nats-t --ignore-not-found >/dev/null 2>&1 || true
+  if [[ -f $BATS_FILE_TMPDIR/nats.pid ]]; then
+    kubectl -n kubeless patch configmap kubeless-config --type json \
+      -p '[{"op": "remove", "path": "/data/nats-url"}]' >/dev/null 2>&1 || true
+    restart_controller || true
+  fi
   kubectl uncordon "$(kubectl get node -o jsonpath='{.items[0].metadata.name}')" >/dev/null 2>&1 || true
   "$KUBELESS" trigger cronjob delete zero-cron >/dev/null 2>&1 || true
   kubectl delete job zero-cron-now --ignore-not-found >/dev/null 2>&1 || true
@@ -51,6 +69,12 @@ teardown_file() {
   for fn in "${FUNCTIONS[@]}"; do
     "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
   done
+}
+
+restart_controller() {
+  # every fd above 2 closed: bats waits for every process that holds one of
+  # its pipes, and the controller runs until the cluster stops
+  (export KUBELESS_CLUSTER_STATE=$CLUSTER_STATE && with_std_fds_only "$REPO_ROOT/hack/cluster-up.sh" --restart-controller >&2)
 }
 
 # replicas FUNCTION: its Deployment's spec.replicas.
@@ -233,17 +257,16 @@ probe_pod() {
   "$KUBELESS" function delete zero-bad
 }
 
-@test "an autoscaler of 1 to 3 on cpu says why it cannot scale up here; with min 0 the function goes to zero, wakes, and 3 pods go back to zero when idle" {
+@test "an autoscaler of 1 to 3 on cpu reads the metrics API; with min 0 the function goes to zero, wakes, and 3 pods go back to zero when idle" {
+  # (a cpu request, which the autoscaler's utilization is relative to)
   run --separate-stderr "$KUBELESS" function deploy zero-hpa --runtime python3.11 --handler helloget.foo \
-    --from-file "$EXAMPLES_DIR/python/helloget.py"
+    --from-file "$EXAMPLES_DIR/python/helloget.py" --cpu 100m
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
   run --separate-stderr "$KUBELESS" autoscale create zero-hpa --min 1 --max 3 --metric cpu --value 50
   [ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
   wait_for 60 "the HorizontalPodAutoscaler zero-hpa" kubectl get hpa zero-hpa
-  # this cluster has no metrics API (no metrics-server): the autoscaler
-  # cannot read cpu, so it never scales up, and says so
-  wait_for 120 "the autoscaler to report that it cannot read cpu" bash -c \
-    "kubectl get hpa zero-hpa -o jsonpath='{.status.conditions[?(@.type==\"ScalingActive\")].status} {.status.conditions[?(@.type==\"ScalingActive\")].reason}' | grep -qx 'False FailedGetResourceMetric'"
+  # metrics-server (setup_file) serves the metrics API: the autoscaler reads cpu
+  kubectl wait --for=jsonpath='{.status.conditions[?(@.type=="ScalingActive")].reason}'=ValidMetricFound hpa/zero-hpa --timeout=180s
   # min 0: the autoscaler keeps 1 to 3 (the API server refuses 0), the
   # function goes to zero when idle and a call wakes it
   run --separate-stderr "$KUBELESS" function update zero-hpa --idle-window 5s
@@ -260,6 +283,83 @@ probe_pod() {
   run --separate-stderr "$KUBELESS" function describe zero-hpa
   echo "$output"
   [[ $output == *"3 -> 0  idle for 5s"* ]]
+}
+
+@test "min 0, max 3 on cpu: a function at zero woken by a load that burns cpu is scaled up by the autoscaler (metrics-server), and goes back to zero when the load stops" {
+  cat >"$BATS_TEST_TMPDIR/spin.py" <<'PY'
+import time
+
+def spin(event, context):
+    # burns cpu for a second of wall time
+    end = time.time() + 1
+    n = 0
+    while time.time() < end:
+        n += 1
+    return "spun"
+PY
+  run --separate-stderr "$KUBELESS" function deploy zero-cpu --runtime python3.11 --handler spin.spin \
+    --from-file "$BATS_TEST_TMPDIR/spin.py" --cpu 100m
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+  run --separate-stderr "$KUBELESS" autoscale create zero-cpu --min 0 --max 3 --metric cpu --value 20 --idle-window 10s
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+  [ "$(kubectl get function zero-cpu -o jsonpath='{.spec.horizontalPodAutoscaler.spec.minReplicas}')" = 0 ]
+  wait_for 60 "the HorizontalPodAutoscaler zero-cpu" kubectl get hpa zero-cpu
+  wait_zero zero-cpu
+  # the load: 4 callers in a loop until the stop file exists; the first
+  # calls wake it (fd 3 closed: bats waits for every process that holds it)
+  local i pids=()
+  for i in 1 2 3 4; do
+    (while [ ! -e "$BATS_TEST_TMPDIR/stop" ]; do "$KUBELESS" function call zero-cpu >/dev/null 2>&1 || true; done) 3>&- &
+    pids+=($!)
+  done
+  echo "${pids[*]}" >"$BATS_FILE_TMPDIR/cpu-load.pid"
+  kubectl wait --for=jsonpath='{.spec.replicas}'=1 deployment/zero-cpu --timeout=180s
+  # the autoscaler reads cpu from the metrics API and scales to its max
+  kubectl wait --for=jsonpath='{.status.conditions[?(@.type=="ScalingActive")].status}'=True hpa/zero-cpu --timeout=300s
+  kubectl wait --for=jsonpath='{.spec.replicas}'=3 deployment/zero-cpu --timeout=600s
+  kubectl get hpa zero-cpu -o wide >&3
+  kubectl get --raw /apis/metrics.k8s.io/v1beta1/namespaces/default/pods | grep -q '"zero-cpu-'
+  touch "$BATS_TEST_TMPDIR/stop"
+  wait "${pids[@]}"
+  rm -f "$BATS_FILE_TMPDIR/cpu-load.pid"
+  # idle: all three stop after the idle window, whatever the autoscaler's
+  # downscale stabilization (the controller scales the Deployment to zero)
+  wait_zero zero-cpu
+  run --separate-stderr "$KUBELESS" function describe zero-cpu
+  echo "$output"
+  [[ $output == *"3 -> 0  idle for 10s"* ]]
+  "$KUBELESS" function delete zero-cpu
+}
+
+@test "a NATS trigger's message for a function at zero wakes it (the controller's consumer calls its Service, which routes to the activator) and is delivered" {
+  NODE_IP=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
+  [[ -n $NODE_IP ]]
+  export NODE_IP
+  local bin=$BATS_FILE_TMPDIR/bin nats_port
+  mkdir -p "$bin"
+  (cd "$REPO_ROOT" && go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2) >&2
+  nats_port=$(free_port_on "$NODE_IP")
+  "$bin/nats-server" -a "$NODE_IP" -p "$nats_port" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/nats.pid"
+  export NATS_URL=nats://$NODE_IP:$nats_port
+  wait_for 60 "nats-server to listen on $NODE_IP:$nats_port" bash -c "exec 9<>/dev/tcp/$NODE_IP/$nats_port"
+  start_receiver
+  kubectl -n kubeless patch configmap kubeless-config --type merge -p "{\"data\": {\"nats-url\": \"$NATS_URL\"}}" >&2
+  restart_controller
+  write_sink "$BATS_FILE_TMPDIR/sink"
+  deploy_sink zero-nats --scale-to-zero --idle-window 5s
+  wait_zero zero-nats
+  run --separate-stderr "$KUBELESS" trigger nats create zero-nats-t --trigger-topic zero-n --function-name zero-nats
+  [ "$status" -eq 0 ] || { echo "$stderr" >&2; false; }
+  wait_ready natstrigger zero-nats-t
+  [ "$(replicas zero-nats)" = 0 ]
+  "$KUBELESS" trigger nats publish --url "$NATS_URL" --topic zero-n --message '{"n": 1}' >&2
+  wait_for 240 "zero-nats to get message 1 of zero-n" has_got zero-nats zero-n 1
+  [ "$(calls zero-nats zero-n 1)" = 1 ]
+  [ "$(replicas zero-nats)" = 1 ]
+  [ "$(kubectl get events --field-selector involvedObject.kind=Function,involvedObject.name=zero-nats,reason=ScaledToZero -o name | wc -l)" -ge 1 ]
+  "$KUBELESS" trigger nats delete zero-nats-t
+  "$KUBELESS" function delete zero-nats
 }
 
 @test "bench/cluster-wake.sh: first-call latency of a function at zero and the activator's memory" {
