@@ -604,7 +604,7 @@ EOF
   mkdir -p "$BATS_TEST_TMPDIR/fn"
   # the repository in composer.json, as users name their private one
   cat >"$BATS_TEST_TMPDIR/fn/composer.json" <<EOF
-{"repositories": [{"type": "composer", "url": "$DEPS_URL/composer"}, {"packagist.org": false}],
+{"repositories": [{"type": "composer", "url": "$DEPS_URL/composer"}, {"packagist": false}],
  "config": {"secure-http": false},
  "require": {"kubeless/greeting": "1.0.0"}}
 EOF
