@@ -78,6 +78,30 @@ func IdleWindow(h *autoscalingv2.HorizontalPodAutoscaler) (time.Duration, error)
 	return d, nil
 }
 
+// KeepIdleWindow returns h, the autoscaler that replaces cur, with cur's
+// idle window when h sets none: `kubeless autoscale create` without
+// --idle-window keeps the window that `function deploy --idle-window` (or an
+// earlier autoscaler) gave the function, rather than falling back to the
+// engine's. h is not modified; nil h or cur give h.
+func KeepIdleWindow(cur, h *autoscalingv2.HorizontalPodAutoscaler) *autoscalingv2.HorizontalPodAutoscaler {
+	if h == nil || cur == nil {
+		return h
+	}
+	if _, ok := h.Annotations[v1beta1.AnnotationIdleWindow]; ok {
+		return h
+	}
+	w, ok := cur.Annotations[v1beta1.AnnotationIdleWindow]
+	if !ok {
+		return h
+	}
+	h = h.DeepCopy()
+	if h.Annotations == nil {
+		h.Annotations = map[string]string{}
+	}
+	h.Annotations[v1beta1.AnnotationIdleWindow] = w
+	return h
+}
+
 // ParseIdleWindow checks an idle window given by a user or an engine's
 // setting (what, for example "--idle-window" or "KUBELESS_IDLE_WINDOW").
 func ParseIdleWindow(what, s string) (time.Duration, error) {

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -63,5 +64,39 @@ func TestScaleToZeroAutoscaler(t *testing.T) {
 	}
 	if off := ScaleToZeroAutoscaler("team", "hello", on, 1, false, 0); *off.Spec.MinReplicas != 1 || ScalesToZero(off) {
 		t.Errorf("off = %+v", off.Spec)
+	}
+}
+
+func TestKeepIdleWindow(t *testing.T) {
+	withWindow := func(w string) *autoscalingv2.HorizontalPodAutoscaler {
+		h := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MaxReplicas: 2}}
+		if w != "" {
+			h.Annotations = map[string]string{v1beta1.AnnotationIdleWindow: w}
+		}
+		return h
+	}
+	for _, tt := range []struct {
+		name     string
+		cur, set *autoscalingv2.HorizontalPodAutoscaler
+		want     string
+	}{
+		{"kept", withWindow("7m"), withWindow(""), "7m"},
+		{"given replaces", withWindow("7m"), withWindow("2m"), "2m"},
+		{"none before", withWindow(""), withWindow(""), ""},
+		{"no autoscaler before", nil, withWindow(""), ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			before := tt.set.DeepCopy()
+			got := KeepIdleWindow(tt.cur, tt.set)
+			if w := got.Annotations[v1beta1.AnnotationIdleWindow]; w != tt.want {
+				t.Errorf("idle window = %q, want %q", w, tt.want)
+			}
+			if diff := cmp.Diff(before, tt.set); diff != "" {
+				t.Errorf("the new autoscaler was modified (-before +after):\n%s", diff)
+			}
+		})
+	}
+	if KeepIdleWindow(withWindow("7m"), nil) != nil {
+		t.Error("a removed autoscaler came back")
 	}
 }

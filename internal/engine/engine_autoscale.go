@@ -236,6 +236,9 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 		if h, err = backend.NormalizeAutoscaler(h, namespace, name, maxReplicas, "local"); err != nil {
 			return nil, err
 		}
+		if cur, err := fn.Spec.Autoscaler(); err == nil {
+			h = backend.KeepIdleWindow(cur, h)
+		}
 	}
 	if err := fn.Spec.SetAutoscaler(h); err != nil {
 		return nil, &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}

@@ -390,3 +390,40 @@ func TestUpdateOfWarmFunctionThatScalesToZero(t *testing.T) {
 		t.Errorf("call after the update = %d %q", code, body)
 	}
 }
+
+// `autoscale create` without --idle-window keeps the idle window that
+// `function deploy --idle-window` set; with one, it replaces it.
+func TestSetAutoscalerKeepsIdleWindow(t *testing.T) {
+	e, _ := newTestEngine(t, t.TempDir())
+	ctx := context.Background()
+	if _, err := e.Deploy(ctx, zeroFunction(t, "w", "v1", 1, "7m", 0)); err != nil {
+		t.Fatal(err)
+	}
+	zero := int32(0)
+	q := resource.MustParse("5")
+	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &zero, MaxReplicas: 3,
+		Metrics: []autoscalingv2.MetricSpec{{Type: autoscalingv2.PodsMetricSourceType, Pods: &autoscalingv2.PodsMetricSource{
+			Metric: autoscalingv2.MetricIdentifier{Name: v1beta1.MetricConcurrency},
+			Target: autoscalingv2.MetricTarget{Type: autoscalingv2.AverageValueMetricType, AverageValue: &q}}}}}}
+	fn, err := e.SetAutoscaler(ctx, "default", "w", h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := policyOf(fn); p == nil || p.idle != 7*time.Minute || p.max != 3 || p.metric != "concurrency" {
+		t.Errorf("after autoscale create without --idle-window: policy %+v, want idle 7m, max 3, concurrency", p)
+	}
+	if h.Annotations != nil {
+		t.Errorf("the caller's autoscaler was modified: %v", h.Annotations)
+	}
+	h.Annotations = map[string]string{v1beta1.AnnotationIdleWindow: "2m"}
+	if fn, err = e.SetAutoscaler(ctx, "default", "w", h); err != nil {
+		t.Fatal(err)
+	}
+	if p := policyOf(fn); p == nil || p.idle != 2*time.Minute {
+		t.Errorf("after autoscale create --idle-window 2m: policy %+v", p)
+	}
+	stored, _ := e.Get(ctx, "default", "w")
+	if p := policyOf(stored); p == nil || p.idle != 2*time.Minute {
+		t.Errorf("stored policy %+v, want idle 2m", p)
+	}
+}

@@ -372,6 +372,47 @@ func TestSetAutoscaler(t *testing.T) {
 	wantCode(t, err, backend.CodeNotFound, "Not found an autoscale definition for hello")
 }
 
+// `autoscale create` without --idle-window keeps the function's idle
+// window (set by `function deploy --idle-window`); with one, it replaces it.
+func TestSetAutoscalerKeepsIdleWindow(t *testing.T) {
+	ctx := context.Background()
+	fn := function("team", "hello")
+	zero := int32(0)
+	if err := fn.Spec.SetAutoscaler(&autoscalingv2.HorizontalPodAutoscaler{
+		ObjectMeta: metav1.ObjectMeta{Name: "hello", Annotations: map[string]string{v1beta1.AnnotationIdleWindow: "7m"}},
+		Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &zero, MaxReplicas: 1,
+			ScaleTargetRef: autoscalingv2.CrossVersionObjectReference{APIVersion: "apps/v1", Kind: "Deployment", Name: "hello"}}}); err != nil {
+		t.Fatal(err)
+	}
+	f := newFakes(t, []client.Object{fn})
+	h := &autoscalingv2.HorizontalPodAutoscaler{Spec: autoscalingv2.HorizontalPodAutoscalerSpec{MinReplicas: &zero, MaxReplicas: 4}}
+	window := func() (string, int32) {
+		t.Helper()
+		stored := &v1beta1.Function{}
+		if err := f.c.Get(ctx, client.ObjectKey{Namespace: "team", Name: "hello"}, stored); err != nil {
+			t.Fatal(err)
+		}
+		got, err := stored.Spec.Autoscaler()
+		if err != nil || got == nil {
+			t.Fatalf("autoscaler = %v, %v", got, err)
+		}
+		return got.Annotations[v1beta1.AnnotationIdleWindow], got.Spec.MaxReplicas
+	}
+	if _, err := f.e.SetAutoscaler(ctx, "team", "hello", h); err != nil {
+		t.Fatal(err)
+	}
+	if w, maxR := window(); w != "7m" || maxR != 4 {
+		t.Errorf("without --idle-window: window %q, max %d; want 7m, 4", w, maxR)
+	}
+	h.Annotations = map[string]string{v1beta1.AnnotationIdleWindow: "2m0s"}
+	if _, err := f.e.SetAutoscaler(ctx, "team", "hello", h); err != nil {
+		t.Fatal(err)
+	}
+	if w, _ := window(); w != "2m0s" {
+		t.Errorf("with --idle-window 2m: window %q", w)
+	}
+}
+
 func TestAPIError(t *testing.T) {
 	e := &Engine{}
 	gr := schema.GroupResource{Group: "kubeless.io", Resource: "functions"}

@@ -210,7 +210,11 @@ func (e *Engine) SetAutoscaler(ctx context.Context, namespace, name string, h *a
 				return backend.Errorf(backend.CodeNotFound, "Not found an autoscale definition for %s", name)
 			}
 		}
-		if err := fn.Spec.SetAutoscaler(h); err != nil {
+		set := h
+		if cur, err := fn.Spec.Autoscaler(); err == nil {
+			set = backend.KeepIdleWindow(cur, h)
+		}
+		if err := fn.Spec.SetAutoscaler(set); err != nil {
 			return &backend.Error{Code: backend.CodeInvalid, Message: err.Error()}
 		}
 		if err := e.c.Update(ctx, fn); err != nil {

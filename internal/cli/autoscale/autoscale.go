@@ -79,7 +79,7 @@ func NewCmdCreate(f *cmdutil.Factory, runF func(*CreateOptions) error) *cobra.Co
 	cmd.Flags().Int32Var(&opts.Max, "max", 1, "Most instances (at least --min, and 1 or more)")
 	cmd.Flags().StringVar(&opts.Metric, "metric", "cpu", "What to scale on: cpu (average utilization, percent), qps (calls per second per instance) or concurrency (calls in flight per instance)")
 	cmd.Flags().StringVar(&opts.Value, "value", "", "Target of the metric, for example 70 for cpu, 10 for qps or concurrency (required)")
-	cmd.Flags().DurationVar(&opts.IdleWindow, "idle-window", 0, "With --min 0: how long without a call before the last instance stops (default: the engine's, 60s unless KUBELESS_IDLE_WINDOW says otherwise)")
+	cmd.Flags().DurationVar(&opts.IdleWindow, "idle-window", 0, "With --min 0: how long without a call before the last instance stops (default: the function's, from function deploy --idle-window, else the engine's, 60s unless KUBELESS_IDLE_WINDOW says otherwise)")
 	return cmd
 }
 
