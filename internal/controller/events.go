@@ -8,7 +8,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -337,37 +336,11 @@ func (c *eventConsumers) invoker(url string) events.Invoker {
 // readyCondition is trigger t's Ready condition from its consumers'
 // states, as on the local engine.
 func readyCondition(t v1beta1.EventTrigger, source string, r *eventRun) metav1.Condition {
-	var names, waiting []string
-	var failure error
+	states := make([]events.ConsumerState, 0, len(r.fns))
 	for name, fc := range r.fns {
-		names = append(names, name)
-		switch {
-		case !fc.ok:
-			waiting = append(waiting, name)
-		case fc.err != nil && failure == nil:
-			failure = fc.err
-		}
+		states = append(states, events.ConsumerState{Function: name, Reported: fc.ok, Err: fc.err})
 	}
-	sort.Strings(names)
-	sort.Strings(waiting)
-	switch {
-	case len(names) == 0:
-		if fn := t.TargetFunction(); fn != "" {
-			return falseCondition(v1beta1.ReasonFunctionNotFound, fmt.Sprintf(
-				"function %q does not exist in namespace %s: deploy it (kubeless function deploy %s -n %s) or fix spec.function-name",
-				fn, t.GetNamespace(), fn, t.GetNamespace()))
-		}
-		sel, _ := metav1.LabelSelectorAsSelector(t.Selector())
-		return falseCondition(v1beta1.ReasonNoFunctionSelected, fmt.Sprintf(
-			"no function of namespace %s has the labels %s: deploy one with --label, or fix spec.functionSelector", t.GetNamespace(), sel))
-	case failure != nil:
-		return falseCondition(v1beta1.ReasonBrokerUnreachable, failure.Error())
-	case len(waiting) > 0:
-		return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionUnknown, Reason: v1beta1.ReasonReconciling,
-			Message: fmt.Sprintf("connecting to %s for %s", source, strings.Join(waiting, ", "))}
-	}
-	return metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady,
-		Message: fmt.Sprintf("delivers %s from %s to %s", t.Source(), source, strings.Join(names, ", "))}
+	return events.ReadyCondition(t, source, states)
 }
 
 // ensureEvents reconciles an event trigger: its consumers and its Ready

@@ -7,15 +7,12 @@ import (
 	"fmt"
 	"net/http"
 	"os"
-	"sort"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"k8s.io/apimachinery/pkg/api/meta"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/backend"
@@ -303,38 +300,11 @@ func (c *eventConsumer) setReadyLocked(key string, r *eventRun) {
 	if !ok || c.e.store == nil {
 		return
 	}
-	t := r.t
-	cond := metav1.Condition{Type: v1beta1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1beta1.ReasonReady}
-	var names, waiting []string
-	var failure error
+	states := make([]events.ConsumerState, 0, len(r.fns))
 	for name, fc := range r.fns {
-		names = append(names, name)
-		switch {
-		case !fc.ok:
-			waiting = append(waiting, name)
-		case fc.err != nil && failure == nil:
-			failure = fc.err
-		}
+		states = append(states, events.ConsumerState{Function: name, Reported: fc.ok, Err: fc.err})
 	}
-	sort.Strings(names)
-	switch {
-	case len(names) == 0:
-		cond.Status, cond.Reason = metav1.ConditionFalse, v1beta1.ReasonNoFunctionSelected
-		if fn := t.TargetFunction(); fn != "" {
-			cond.Reason = v1beta1.ReasonFunctionNotFound
-			cond.Message = fmt.Sprintf("function %q does not exist in namespace %s: deploy it", fn, t.GetNamespace())
-		} else {
-			sel, _ := metav1.LabelSelectorAsSelector(t.Selector())
-			cond.Message = fmt.Sprintf("no function of namespace %s has the labels %s: deploy one with --label, or fix --function-selector", t.GetNamespace(), sel)
-		}
-	case failure != nil:
-		cond.Status, cond.Reason, cond.Message = metav1.ConditionFalse, v1beta1.ReasonBrokerUnreachable, failure.Error()
-	case len(waiting) > 0:
-		cond.Status, cond.Reason = metav1.ConditionUnknown, v1beta1.ReasonReconciling
-		cond.Message = "connecting to the broker for " + strings.Join(waiting, ", ")
-	default:
-		cond.Message = fmt.Sprintf("delivers %s to %s", t.Source(), strings.Join(names, ", "))
-	}
+	cond := events.ReadyCondition(r.t, "", states)
 	cur := stored.TriggerStatus()
 	if old := meta.FindStatusCondition(cur.Conditions, v1beta1.ConditionReady); old != nil &&
 		old.Status == cond.Status && old.Reason == cond.Reason && old.Message == cond.Message {
