@@ -23,6 +23,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -166,22 +167,48 @@ func measure(t target, dur time.Duration, conns int, lua string) result {
 	return r
 }
 
+// phpPortRe finds the port php -S bound in its start line.
+var phpPortRe = regexp.MustCompile(`Development Server \(http://127\.0\.0\.1:(\d+)\) started`)
+
+// start starts target t. Its port is bound once: a target that reads
+// {port} from its command line (php -S) binds port 0 itself and its start
+// line gives the port; every other one serves a socket bound here and
+// handed over as KUBELESS_LISTEN_FD=3, as the local engine does. A port
+// chosen, released and bound later could be taken in between by any other
+// process of the machine.
 func start(t target, handler string) (string, func(), int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", nil, 0, err
+	byArg := false
+	for _, a := range t.cmd {
+		byArg = byArg || strings.Contains(a, "{port}")
 	}
-	port := strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
-	ln.Close()
+	port := ""
+	var sock *os.File
+	if !byArg {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return "", nil, 0, err
+		}
+		port = strconv.Itoa(ln.Addr().(*net.TCPAddr).Port)
+		sock, err = ln.(*net.TCPListener).File()
+		ln.Close() // sock is a copy of the socket
+		if err != nil {
+			return "", nil, 0, err
+		}
+		defer sock.Close() // the target has its own once started
+	}
 	args := make([]string, len(t.cmd))
 	for i, a := range t.cmd {
-		args[i] = strings.ReplaceAll(a, "{port}", port)
+		args[i] = strings.ReplaceAll(a, "{port}", "0")
 	}
 	if pin {
 		args = append([]string{"taskset", "-c", "0"}, args...)
 	}
 	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), contract.EnvFuncPort+"="+port, contract.EnvListenAddress+"=127.0.0.1", contract.EnvModName+"=fixtures", contract.EnvFuncHandler+"="+handler)
+	cmd.Env = append(os.Environ(), contract.EnvListenAddress+"=127.0.0.1", contract.EnvModName+"=fixtures", contract.EnvFuncHandler+"="+handler)
+	if sock != nil {
+		cmd.Env = append(cmd.Env, contract.EnvFuncPort+"="+port, contract.EnvListenFD+"=3")
+		cmd.ExtraFiles = []*os.File{sock}
+	}
 	cmd.Env = append(cmd.Env, t.env...)
 	devnull, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
 	if err != nil {
@@ -189,8 +216,8 @@ func start(t target, handler string) (string, func(), int, error) {
 	}
 	defer devnull.Close()
 	cmd.Stdout = devnull // the request log, written by the target itself
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
+	stderr := &lockedBuffer{}
+	cmd.Stderr = stderr
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return "", nil, 0, err
@@ -199,13 +226,21 @@ func start(t target, handler string) (string, func(), int, error) {
 		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
 		cmd.Wait()
 	}
-	url := "http://127.0.0.1:" + port + "/"
-	probe := url + "healthz"
-	if t.ref {
-		probe = url
-	}
 	deadline := time.Now().Add(2 * time.Minute)
 	for time.Now().Before(deadline) {
+		if port == "" {
+			if m := phpPortRe.FindStringSubmatch(stderr.String()); m != nil {
+				port = m[1]
+			} else {
+				time.Sleep(50 * time.Millisecond)
+				continue
+			}
+		}
+		url := "http://127.0.0.1:" + port + "/"
+		probe := url + "healthz"
+		if t.ref {
+			probe = url
+		}
 		if resp, err := http.Get(probe); err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
@@ -216,6 +251,24 @@ func start(t target, handler string) (string, func(), int, error) {
 	}
 	stop()
 	return "", nil, 0, fmt.Errorf("%s did not start: %s", t.name, strings.TrimSpace(stderr.String()))
+}
+
+// lockedBuffer is a bytes.Buffer that a command writes while start reads.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }
 
 var (

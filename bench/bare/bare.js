@@ -12,4 +12,6 @@ http.createServer((req, res) => {
   }
   res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8' });
   res.end('hello world');
-}).listen(Number(process.env.FUNC_PORT), '127.0.0.1');
+}).listen(process.env.KUBELESS_LISTEN_FD
+  ? { fd: Number(process.env.KUBELESS_LISTEN_FD) } // the socket the bench bound and handed over
+  : { port: Number(process.env.FUNC_PORT), host: '127.0.0.1' });

@@ -1,5 +1,6 @@
 # Reference: a bare Python standard-library HTTP server (threads).
 import os
+import socket
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class H(BaseHTTPRequestHandler):
@@ -21,4 +22,13 @@ class H(BaseHTTPRequestHandler):
     def log_message(self, *a):
         pass
 
-ThreadingHTTPServer(("127.0.0.1", int(os.environ["FUNC_PORT"])), H).serve_forever()
+fd = os.environ.get("KUBELESS_LISTEN_FD")
+if fd:
+    # The socket the bench bound and handed over.
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H, bind_and_activate=False)
+    srv.socket.close()
+    srv.socket = socket.socket(fileno=int(fd))
+    srv.server_address = srv.socket.getsockname()
+else:
+    srv = ThreadingHTTPServer(("127.0.0.1", int(os.environ["FUNC_PORT"])), H)
+srv.serve_forever()

@@ -1,6 +1,10 @@
 # Reference: a bare Ruby TCPServer answering HTTP/1.1 keep-alive, a thread per connection.
 require "socket"
-server = TCPServer.new("127.0.0.1", Integer(ENV.fetch("FUNC_PORT")))
+server = if ENV["KUBELESS_LISTEN_FD"]
+  TCPServer.for_fd(Integer(ENV["KUBELESS_LISTEN_FD"])) # the socket the bench bound and handed over
+else
+  TCPServer.new("127.0.0.1", Integer(ENV.fetch("FUNC_PORT")))
+end
 loop do
   Thread.new(server.accept) do |c|
     begin

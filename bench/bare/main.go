@@ -1,7 +1,9 @@
 // Command bare is the benchmarks' reference: the smallest Go net/http
 // server answering hello world (and echoing POST bodies), the ceiling of
 // any Go host on this machine. With KUBELESS_WORKER_SOCKET set it listens
-// there instead and speaks the http worker mode (docs/worker-protocol.md).
+// there instead and speaks the http worker mode (docs/worker-protocol.md);
+// with KUBELESS_LISTEN_FD set it serves the TCP socket its parent bound and
+// handed over at that descriptor.
 package main
 
 import (
@@ -9,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"strconv"
 
 	"github.com/kubeless/kubeless/pkg/contract"
 )
@@ -35,6 +38,18 @@ func main() {
 		control = os.NewFile(4, "control")
 		control.Write([]byte{'R', 0, 0, 0, 0, 0, 0, 0, 0})
 		go func() { io.Copy(io.Discard, os.NewFile(3, "in")); os.Exit(0) }()
+		http.Serve(ln, h)
+		return
+	}
+	if fd := os.Getenv(contract.EnvListenFD); fd != "" {
+		n, err := strconv.Atoi(fd)
+		if err != nil {
+			panic("invalid " + contract.EnvListenFD + " " + fd)
+		}
+		ln, err := net.FileListener(os.NewFile(uintptr(n), "listener"))
+		if err != nil {
+			panic(err)
+		}
 		http.Serve(ln, h)
 		return
 	}
