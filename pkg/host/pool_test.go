@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,7 +37,8 @@ func TestMain(m *testing.M) {
 
 // testWorker answers by path: /sleep/<ms> sleeps, /meet/<n> answers "met"
 // once n calls are in /meet at the same time, /busy never answers,
-// /after-cancel answers once the worker got a cancel frame, /crash exits,
+// /hold waits for a release file and answers the most calls it held at
+// once, /after-cancel answers once the worker got a cancel frame, /crash exits,
 // /env/<name> answers whether the variable is set and its value, /error
 // fails, anything else answers the worker's pid.
 func testWorker(mode string) {
@@ -74,6 +76,7 @@ func testWorker(mode string) {
 	send(frameReady, 0, nil)
 	cancelled := make(chan struct{})
 	var cancelOnce sync.Once
+	var holding, maxHolding atomic.Int32 // /hold calls in this worker
 	for {
 		f, err := readFrame(in)
 		if err != nil {
@@ -120,6 +123,22 @@ func testWorker(mode string) {
 						break
 					}
 				}
+			case path == "/hold":
+				// Leaves a file in KUBELESS_TEST_HOLD_DIR and waits for the
+				// file "release" there; answers the most calls this worker
+				// has held at once.
+				n := holding.Add(1)
+				for m := maxHolding.Load(); n > m && !maxHolding.CompareAndSwap(m, n); m = maxHolding.Load() {
+				}
+				dir := os.Getenv("KUBELESS_TEST_HOLD_DIR")
+				os.WriteFile(fmt.Sprintf("%s/%d-%d", dir, os.Getpid(), id), nil, 0o600)
+				for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+					if _, err := os.Stat(dir + "/release"); err == nil {
+						break
+					}
+				}
+				holding.Add(-1) // before the answer frees the slot
+				respond(fmt.Sprint(maxHolding.Load()))
 			case path == "/after-cancel":
 				<-cancelled
 				respond("slept")
@@ -259,32 +278,45 @@ func invokeDirect(ctx context.Context, p *Pool, path string) <-chan error {
 }
 
 func TestPoolPerWorkerConcurrency(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("KUBELESS_TEST_HOLD_DIR", dir) // the workers' environment
 	_, ts := newPoolServer(t, "ok", "KUBELESS_WORKERS=2", "KUBELESS_MAX_WORKERS=2", "KUBELESS_WORKER_CONCURRENCY=2", "FUNC_CONCURRENCY=8")
-	var max, cur atomic.Int32
-	var wg sync.WaitGroup
-	start := time.Now()
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answers := make(chan answer, 8)
 	for i := 0; i < 8; i++ {
-		wg.Add(1)
 		go func() {
-			defer wg.Done()
-			n := cur.Add(1)
-			for {
-				m := max.Load()
-				if n <= m || max.CompareAndSwap(m, n) {
-					break
-				}
-			}
-			resp, err := http.Get(ts.URL + "/sleep/300")
-			if err == nil {
-				resp.Body.Close()
-			}
-			cur.Add(-1)
+			st, body, _, err := fetch(ts.URL + "/hold")
+			answers <- answer{st, body, err}
 		}()
 	}
-	wg.Wait()
-	// 8 calls, 4 slots (2 workers × 2): two rounds of 300 ms.
-	if took := time.Since(start); took < 550*time.Millisecond {
-		t.Errorf("8 calls of 300ms on 4 worker slots took %s: the per-worker limit was not kept", took)
+	// The barrier: 4 calls (2 workers × 2) are held in the workers at once,
+	// 2 in each; the 4 others wait for a slot.
+	var held []os.DirEntry
+	for deadline := time.Now().Add(30 * time.Second); len(held) < 4; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d calls reached the workers, want 4", len(held))
+		}
+		held, _ = os.ReadDir(dir)
+	}
+	perWorker := map[string]int{}
+	for _, e := range held {
+		perWorker[strings.SplitN(e.Name(), "-", 2)[0]]++
+	}
+	if len(held) != 4 || len(perWorker) != 2 {
+		t.Errorf("held at the barrier: %d calls in workers %v, want 2 in each of 2", len(held), perWorker)
+	}
+	if err := os.WriteFile(dir+"/release", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 8; i++ {
+		a := <-answers
+		if most, err := strconv.Atoi(a.body); a.err != nil || a.status != 200 || err != nil || most > 2 {
+			t.Errorf("call %d: %d %q %v; want 200 and at most 2 calls held at once in its worker", i, a.status, a.body, a.err)
+		}
 	}
 }
 
