@@ -10,6 +10,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -48,9 +49,9 @@ func TestBadKafkaEnvironment(t *testing.T) {
 }
 
 // TestRunReconcilesAndStops runs the controller as its binary does (flags,
-// kubeconfig, kubeless-config with functions-namespace), checks that it
-// reconciles the Functions of that namespace only, and that SIGTERM stops
-// it cleanly.
+// kubeconfig, kubeless-config with functions-namespace, leader election),
+// checks that it reconciles the Functions of that namespace only, and that
+// SIGTERM stops it cleanly and releases its leader-election Lease.
 func TestRunReconcilesAndStops(t *testing.T) {
 	env.Require(t)
 	ctx := context.Background()
@@ -68,7 +69,7 @@ func TestRunReconcilesAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- run([]string{"--kubeconfig", kc, "--config-namespace", cfgNS, "--metrics-bind-address=0",
-			"--health-probe-bind-address=127.0.0.1:0", "--runtime-image", "python3.11=localhost/python:test", "--image-pull-policy=Never"})
+			"--health-probe-bind-address=127.0.0.1:0", "--leader-elect", "--runtime-image", "python3.11=localhost/python:test", "--image-pull-policy=Never"})
 	}()
 	for _, ns := range []string{watched, other} {
 		fn := &v1beta1.Function{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "hello"},
@@ -81,6 +82,12 @@ func TestRunReconcilesAndStops(t *testing.T) {
 	kubetest.Eventually(t, 30*time.Second, func() error {
 		return env.Client.Get(ctx, client.ObjectKey{Namespace: watched, Name: "hello"}, &d)
 	})
+	// It reconciles only as the leader: it holds the Lease.
+	lease := &coordinationv1.Lease{}
+	leaseKey := client.ObjectKey{Namespace: cfgNS, Name: "kubeless-controller.kubeless.io"}
+	if err := env.Client.Get(ctx, leaseKey, lease); err != nil || lease.Spec.HolderIdentity == nil || *lease.Spec.HolderIdentity == "" {
+		t.Fatalf("leader-election Lease %s while reconciling: %+v, %v; want a holder", leaseKey, lease.Spec, err)
+	}
 	if c := d.Spec.Template.Spec.Containers[0]; c.Image != "localhost/python:test" || c.ImagePullPolicy != corev1.PullNever {
 		t.Errorf("function container image %q policy %q, want the flags'", c.Image, c.ImagePullPolicy)
 	}
@@ -98,5 +105,13 @@ func TestRunReconcilesAndStops(t *testing.T) {
 		}
 	case <-time.After(30 * time.Second):
 		t.Fatal("the controller did not stop on SIGTERM")
+	}
+	// Stopped, it released the Lease: another replica need not wait for
+	// it to expire.
+	if err := env.Client.Get(ctx, leaseKey, lease); err != nil {
+		t.Fatal(err)
+	}
+	if h := lease.Spec.HolderIdentity; h != nil && *h != "" {
+		t.Errorf("the stopped controller still holds the Lease: holderIdentity %q", *h)
 	}
 }
