@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -28,6 +29,7 @@ import (
 	"github.com/kubeless/kubeless/api/v1beta1"
 	"github.com/kubeless/kubeless/internal/events"
 	"github.com/kubeless/kubeless/internal/render"
+	"github.com/kubeless/kubeless/pkg/contract"
 )
 
 // Event triggers (KafkaTrigger, NATSTrigger, KinesisTrigger) on Kubernetes: the controller
@@ -193,6 +195,26 @@ func (c *eventConsumers) stopLocked(k runKey) {
 // target is a function a trigger selects, and where it is called.
 type target struct {
 	name, url string
+	// timeout bounds each call: the function's timeout plus
+	// eventCallGrace.
+	timeout time.Duration
+}
+
+// eventCallGrace is added to a function's timeout to bound an event call,
+// as the local engine's gateway does (gateway.DefaultTimeoutGrace): the
+// function's own timeout answers 408 first, and a call that got no answer
+// by then (the pod hung, the connection was lost without a reset) fails
+// and is retried instead of holding its in-flight slot, and the
+// partition's order, until the consumer stops.
+const eventCallGrace = time.Second
+
+// targetOf is function fn as called at url.
+func targetOf(fn *v1beta1.Function, url string) target {
+	secs, err := strconv.Atoi(fn.Spec.Timeout)
+	if err != nil || secs <= 0 {
+		secs = contract.DefaultTimeoutSeconds
+	}
+	return target{name: fn.Name, url: url, timeout: time.Duration(secs)*time.Second + eventCallGrace}
 }
 
 // sync starts the consumers of trigger t for the functions targets and
@@ -241,7 +263,7 @@ func (c *eventConsumers) sync(ctx context.Context, kind string, t v1beta1.EventT
 
 // consumerConfig is what a consumer runs from: a change restarts it.
 func consumerConfig(t v1beta1.EventTrigger, source string, tg target) string {
-	return fmt.Sprintf("%d|%s|%s", t.GetGeneration(), source, tg.url)
+	return fmt.Sprintf("%d|%s|%s|%s", t.GetGeneration(), source, tg.url, tg.timeout)
 }
 
 // run starts the consumer of trigger t (key k) for function tg, reading
@@ -257,7 +279,7 @@ func (c *eventConsumers) run(ctx context.Context, k runKey, r *eventRun, t v1bet
 	log := c.logger.With("kind", k.kind)
 	d := &events.Deliverer{
 		Function: tg.name, EventNamespace: t.EventNamespace(), Delivery: t.DeliverySpec(),
-		Invoke: c.invoker(tg.url), InFlight: r.inFlight,
+		Invoke: c.invoker(tg.url, tg.timeout), InFlight: r.inFlight,
 		Metrics: c.metrics, Labels: labels, Logger: log,
 	}
 	state := func(err error) {
@@ -315,9 +337,13 @@ func (c *eventConsumers) enqueue(ctx context.Context, k runKey, t v1beta1.EventT
 	}
 }
 
-// invoker returns the Invoker of the function served at url: a POST.
-func (c *eventConsumers) invoker(url string) events.Invoker {
+// invoker returns the Invoker of the function served at url: a POST that
+// fails with context.DeadlineExceeded when it got no whole answer within
+// timeout.
+func (c *eventConsumers) invoker(url string, timeout time.Duration) events.Invoker {
 	return func(ctx context.Context, _ string, h http.Header, body []byte) (int, error) {
+		ctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			return 0, err
@@ -328,7 +354,9 @@ func (c *eventConsumers) invoker(url string) events.Invoker {
 			return 0, err
 		}
 		defer resp.Body.Close()
-		_, _ = io.Copy(io.Discard, resp.Body)
+		if _, err := io.Copy(io.Discard, resp.Body); err != nil && ctx.Err() != nil {
+			return 0, ctx.Err() // the body did not come in time
+		}
 		return resp.StatusCode, nil
 	}
 }
@@ -397,7 +425,7 @@ func (r *TriggerReconciler) ensureEvents(ctx context.Context, t v1beta1.EventTri
 	for i := range fns.Items {
 		fn := &fns.Items[i]
 		if fn.DeletionTimestamp.IsZero() && v1beta1.Selects(t, fn) {
-			targets = append(targets, target{name: fn.Name, url: render.FunctionURL(fn, cfg)})
+			targets = append(targets, targetOf(fn, render.FunctionURL(fn, cfg)))
 		}
 	}
 	return r.events.sync(ctx, r.Kind, t, source, targets)
