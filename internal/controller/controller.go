@@ -19,7 +19,10 @@ import (
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -52,7 +55,7 @@ import (
 // +kubebuilder:rbac:groups=autoscaling,resources=horizontalpodautoscalers,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=batch,resources=cronjobs,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=networking.k8s.io,resources=ingresses,verbs=get;list;watch;create;patch;delete
-// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;create;patch;delete
+// +kubebuilder:rbac:groups=traefik.io,resources=middlewares,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
 // +kubebuilder:rbac:groups=discovery.k8s.io,resources=endpointslices,verbs=get;list;watch;create;patch;delete
 // +kubebuilder:rbac:groups=apps,resources=deployments/scale,verbs=get;update
@@ -195,6 +198,20 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		if rd.owned != nil {
 			b = b.Owns(rd.owned())
 		}
+		for _, gvk := range rd.companionKinds {
+			ok, err := hasKind(mgr.GetRESTMapper(), gvk)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				mgr.GetLogger().Info("not watching a kind the cluster does not have; restart the controller after installing its CRD",
+					"kind", gvk.String(), "trigger_kind", kind.Kind)
+				continue
+			}
+			u := &unstructured.Unstructured{}
+			u.SetGroupVersionKind(gvk)
+			b = b.Owns(u)
+		}
 		if rd.usesConfig {
 			// What it renders comes from kubeless-config (for a CronJob,
 			// the provision image and cluster domain).
@@ -237,4 +254,16 @@ func CacheOptions(namespace string, config types.NamespacedName) cache.Options {
 	cms[config.Namespace] = cache.Config{LabelSelector: labels.Everything()}
 	o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{Namespaces: cms}
 	return o
+}
+
+// hasKind reports whether the cluster serves gvk (its CRD is installed).
+func hasKind(m meta.RESTMapper, gvk schema.GroupVersionKind) (bool, error) {
+	_, err := m.RESTMapping(gvk.GroupKind(), gvk.Version)
+	if meta.IsNoMatchError(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("look up kind %s: %w", gvk, err)
+	}
+	return true, nil
 }

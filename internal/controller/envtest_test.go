@@ -24,6 +24,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
@@ -77,6 +78,16 @@ func startController(t *testing.T) client.Client {
 			startOnce.err = fmt.Errorf("apply kubeless.yaml: %w", err)
 			return
 		}
+		// Traefik's Middleware CRD before the controller starts: it
+		// watches the Middlewares of HTTPTriggers when the cluster has them.
+		if err := applyFile(ctx, env.Client, filepath.Join("testdata", "traefik-middleware-crd.yaml")); err != nil {
+			startOnce.err = fmt.Errorf("apply the Middleware CRD: %w", err)
+			return
+		}
+		if err := waitServed(ctx, env.Client, render.TraefikMiddlewareGVK); err != nil {
+			startOnce.err = err
+			return
+		}
 		cfg := rest.CopyConfig(env.Config)
 		cfg.Impersonate = rest.ImpersonationConfig{UserName: controllerUser}
 		mgr, err := ctrl.NewManager(cfg, ctrl.Options{
@@ -114,6 +125,26 @@ func startController(t *testing.T) client.Client {
 		t.Fatal(startOnce.err)
 	}
 	return env.Client
+}
+
+// waitServed waits until the API server lists objects of gvk (a CRD just
+// applied), for at most waitFor.
+func waitServed(ctx context.Context, c client.Client, gvk schema.GroupVersionKind) error {
+	ctx, cancel := context.WithTimeout(ctx, waitFor)
+	defer cancel()
+	l := &unstructured.UnstructuredList{}
+	l.SetGroupVersionKind(gvk.GroupVersion().WithKind(gvk.Kind + "List"))
+	for {
+		err := c.List(ctx, l, client.Limit(1))
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("the API server does not serve %s: %w", gvk, err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
 }
 
 // applyFile server-side applies every document of a YAML file.

@@ -99,3 +99,89 @@ func TestTraefikGatewayMakesMiddlewares(t *testing.T) {
 		return nil
 	})
 }
+
+// TestTraefikMiddlewaresRestored: the controller watches the Middlewares
+// an HTTPTrigger owns, so one edited by hand gets its rendered spec back,
+// and one deleted comes back, without any change to the trigger or its
+// function.
+func TestTraefikMiddlewaresRestored(t *testing.T) {
+	c := startController(t)
+	ctx := context.Background()
+	ns := env.Namespace(t)
+	fn := newFunction(ns, "hello", "python3.11", "hello.foo", "def foo(event, context):\n    return 'hi'\n", "")
+	if err := c.Create(ctx, fn); err != nil {
+		t.Fatal(err)
+	}
+	ht := &v1beta1.HTTPTrigger{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "web"},
+		Spec: v1beta1.HTTPTriggerSpec{FunctionName: "hello", Gateway: "traefik",
+			CorsEnable: true, CorsDomain: "https://app.example.com"},
+	}
+	if err := c.Create(ctx, ht); err != nil {
+		t.Fatal(err)
+	}
+	triggerReady(t, c, ht, func() *v1beta1.TriggerStatus { return &ht.Status }, v1beta1.ReasonReady)
+
+	cors := &unstructured.Unstructured{}
+	cors.SetGroupVersionKind(render.TraefikMiddlewareGVK)
+	cors.SetNamespace(ns)
+	cors.SetName("web-cors")
+	get(t, c, client.ObjectKeyFromObject(cors), cors)
+	want, _, _ := unstructured.NestedStringSlice(cors.Object, "spec", "headers", "accessControlAllowOriginList")
+	if len(want) != 1 || want[0] != "https://app.example.com" {
+		t.Fatalf("Middleware web-cors allows origins %q, want [https://app.example.com]", want)
+	}
+	trigger := &v1beta1.HTTPTrigger{}
+	get(t, c, client.ObjectKeyFromObject(ht), trigger)
+	origins := func() ([]string, error) {
+		m := cors.DeepCopy()
+		if err := c.Get(ctx, client.ObjectKeyFromObject(m), m); err != nil {
+			return nil, err
+		}
+		got, _, err := unstructured.NestedStringSlice(m.Object, "spec", "headers", "accessControlAllowOriginList")
+		return got, err
+	}
+
+	// Edited by hand: the origins come back.
+	edited := cors.DeepCopy()
+	if err := unstructured.SetNestedStringSlice(edited.Object, []string{"https://evil.example.com"}, "spec", "headers", "accessControlAllowOriginList"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Update(ctx, edited); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Eventually(t, waitFor, func() error {
+		got, err := origins()
+		if err != nil {
+			return err
+		}
+		if len(got) != 1 || got[0] != want[0] {
+			return fmt.Errorf("Middleware web-cors allows origins %q, want %q", got, want)
+		}
+		return nil
+	})
+
+	// Deleted: a new one comes back.
+	if err := c.Delete(ctx, cors.DeepCopy()); err != nil {
+		t.Fatal(err)
+	}
+	kubetest.Eventually(t, waitFor, func() error {
+		m := cors.DeepCopy()
+		if err := c.Get(ctx, client.ObjectKeyFromObject(m), m); err != nil {
+			return err
+		}
+		if m.GetUID() == cors.GetUID() {
+			return fmt.Errorf("Middleware web-cors %s not deleted yet", m.GetUID())
+		}
+		ownedBy(t, m, ht.UID)
+		return nil
+	})
+
+	// The trigger itself was not changed: its watch, not a change of its
+	// own, put the Middleware back.
+	after := &v1beta1.HTTPTrigger{}
+	get(t, c, client.ObjectKeyFromObject(ht), after)
+	if after.Generation != trigger.Generation {
+		t.Errorf("the trigger's generation went from %d to %d", trigger.Generation, after.Generation)
+	}
+}

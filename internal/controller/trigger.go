@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
 	ctrl "sigs.k8s.io/controller-runtime"
@@ -55,6 +56,10 @@ type renderer struct {
 	// when there is none). Their kinds may be absent from the cluster (a
 	// CRD of the gateway's).
 	companions func(t v1beta1.Trigger, fn *v1beta1.Function, existing client.Object) (want, stale []client.Object)
+	// companionKinds are the kinds companions makes: the controller
+	// watches those the cluster has (their CRDs installed when it starts),
+	// so that an edited or deleted one is put back at once.
+	companionKinds []schema.GroupVersionKind
 }
 
 // eventRenderer is the renderer of an event trigger kind that the
@@ -69,7 +74,8 @@ var renderers = map[*v1beta1.TriggerKind]renderer{
 		render: func(t v1beta1.Trigger, fn *v1beta1.Function, _ render.Config) (client.Object, error) {
 			return render.Ingress(t.(*v1beta1.HTTPTrigger), fn)
 		},
-		companions: httpTriggerCompanions,
+		companions:     httpTriggerCompanions,
+		companionKinds: []schema.GroupVersionKind{render.TraefikMiddlewareGVK},
 	},
 	v1beta1.CronJobTriggerKind: {
 		owned:      func() client.Object { return &batchv1.CronJob{} },
