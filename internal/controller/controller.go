@@ -14,15 +14,14 @@ package controller
 import (
 	"context"
 	"fmt"
+	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
@@ -73,6 +72,10 @@ type Options struct {
 	Zero ZeroOptions
 	// Events configures the consumers of event triggers.
 	Events EventOptions
+	// KindPoll is how often the controller looks for the kinds of other
+	// projects' CRDs that it watches once installed (Traefik's
+	// Middleware); default 30s.
+	KindPoll time.Duration
 }
 
 // DefaultConfig is where kubeless-config lives unless told otherwise
@@ -85,6 +88,9 @@ var DefaultConfig = types.NamespacedName{Namespace: "kubeless", Name: "kubeless-
 func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 	if opts.Config.Name == "" {
 		opts.Config = DefaultConfig
+	}
+	if opts.KindPoll <= 0 {
+		opts.KindPoll = defaultKindPoll
 	}
 	src := &configSource{reader: mgr.GetClient(), key: opts.Config, defaults: opts.Render}
 	ap := &applier{client: mgr.GetClient(), reader: mgr.GetAPIReader(), scheme: mgr.GetScheme()}
@@ -198,27 +204,30 @@ func Setup(ctx context.Context, mgr ctrl.Manager, opts Options) error {
 		if rd.owned != nil {
 			b = b.Owns(rd.owned())
 		}
-		for _, gvk := range rd.companionKinds {
-			ok, err := hasKind(mgr.GetRESTMapper(), gvk)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				mgr.GetLogger().Info("not watching a kind the cluster does not have; restart the controller after installing its CRD",
-					"kind", gvk.String(), "trigger_kind", kind.Kind)
-				continue
-			}
-			u := &unstructured.Unstructured{}
-			u.SetGroupVersionKind(gvk)
-			b = b.Owns(u)
-		}
 		if rd.usesConfig {
 			// What it renders comes from kubeless-config (for a CronJob,
 			// the provision image and cluster domain).
 			b = b.Watches(&corev1.ConfigMap{}, handler.EnqueueRequestsFromMapFunc(allTriggers), builder.WithPredicates(isConfig))
 		}
-		if err := b.Complete(tr); err != nil {
+		c, err := b.Build(tr)
+		if err != nil {
 			return err
+		}
+		// The companions' kinds (Traefik's Middleware) are watched once
+		// the cluster serves them, like the trigger's own object.
+		for _, gvk := range rd.companionKinds {
+			owner := kind.New()
+			err := mgr.Add(&kindWatch{
+				gvk: gvk, mapper: mgr.GetRESTMapper(), every: opts.KindPoll,
+				log: mgr.GetLogger().WithValues("controller", kind.Kind),
+				watch: func(obj *unstructured.Unstructured) error {
+					return c.Watch(source.Kind[client.Object](mgr.GetCache(), obj,
+						handler.EnqueueRequestForOwner(mgr.GetScheme(), mgr.GetRESTMapper(), owner, handler.OnlyControllerOwner())))
+				},
+			})
+			if err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -254,16 +263,4 @@ func CacheOptions(namespace string, config types.NamespacedName) cache.Options {
 	cms[config.Namespace] = cache.Config{LabelSelector: labels.Everything()}
 	o.ByObject[&corev1.ConfigMap{}] = cache.ByObject{Namespaces: cms}
 	return o
-}
-
-// hasKind reports whether the cluster serves gvk (its CRD is installed).
-func hasKind(m meta.RESTMapper, gvk schema.GroupVersionKind) (bool, error) {
-	_, err := m.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("look up kind %s: %w", gvk, err)
-	}
-	return true, nil
 }
