@@ -31,7 +31,9 @@
 # store and the cache mounts are in $KUBELESS_IMAGES_CACHE/buildah (default
 # ~/.cache/kubeless/images/buildah) and the Debian 12 root file system is
 # cached as $KUBELESS_IMAGES_CACHE/debian-bookworm.tar (delete it to make it
-# again).
+# again). The store stays bounded (hack/lib-images.sh): each build leaves
+# no working container, and the images a rebuild supersedes are removed;
+# it keeps the named images and the cache of each one's latest build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -75,10 +77,15 @@ $dry || command -v "$builder" >/dev/null || {
 }
 
 cache=${KUBELESS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/images}
+# shellcheck source=hack/lib-images.sh
+. hack/lib-images.sh
 # buildah keeps its store in the cache, not in /var/lib/containers, and its
 # cache mounts (Go's build cache) there too, not in /var/tmp (TMPDIR).
-bh=(env TMPDIR="$cache/buildah/tmp" buildah --root "$cache/buildah/root" --runroot "$cache/buildah/run" --storage-driver overlay)
-$dry || mkdir -p "$cache/buildah/tmp"
+if $dry; then
+	bh=(buildah --root "$cache/buildah/root")
+else
+	images_store "$cache"
+fi
 
 run() {
 	if $dry; then
@@ -101,9 +108,14 @@ build() {
 			{ echo "build-images: $image did not build from $file" >&2; exit 1; }
 	else
 		# --network host: the RUN steps reach the Debian mirror and the Go
-		# module proxy as this machine does; --layers: every step cached.
-		run "${bh[@]}" bud --layers --network host --format oci ${extra[@]+"${extra[@]}"} "$@" -f "$file" -t "$image" "$ctx" >&2 ||
-			{ echo "build-images: $image did not build from $file" >&2; exit 1; }
+		# module proxy as this machine does. images_build: every step
+		# cached, no working container left, superseded images removed.
+		if $dry; then
+			run "${bh[@]}" bud --layers --force-rm --network host --format oci ${extra[@]+"${extra[@]}"} "$@" -f "$file" -t "$image" "$ctx"
+		else
+			images_build "$image" "$file" "$ctx" --network host --format oci ${extra[@]+"${extra[@]}"} "$@" ||
+				{ echo "build-images: $image did not build from $file" >&2; exit 1; }
+		fi
 	fi
 }
 

@@ -122,26 +122,13 @@ build_busybox() {
 # nothing), each exported as a docker archive and imported into the
 # cluster's containerd under its catalog name (kubeless/..., which the
 # import completes with the default domain, as kubelet does when it looks
-# the catalog's names up). An image whose buildah id was
-# imported before and that containerd still has is not exported again.
+# the catalog's names up), by images_import (hack/lib-images.sh): an image
+# whose buildah id was imported before and that containerd still has is not
+# exported again, and the image a new one replaces is removed.
 import_built() {
-  local image id stamp archive
-  mkdir -p "$img/imported"
+  local image
   while IFS= read -r image; do
-    id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image")
-    stamp=$img/imported/${image//[\/:]/_}
-    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && ctr_ images ls -q | grep -qx "[^/]*/$image"; then
-      continue
-    fi
-    archive=$img/export.tar
-    rm -f "$archive"
-    # a docker archive: containerd's import names it as kubelet looks it up
-    # (kubeless/NAME with the default domain); buildah keeps it as
-    # localhost/kubeless/NAME
-    "${bh[@]}" push --quiet "$image" "docker-archive:$archive:$image" >/dev/null
-    import "$archive"
-    rm -f "$archive"
-    echo "$id" > "$stamp"
+    images_import "$image" "$sock" "$img/imported/${image//[\/:]/_}" || die "the import of $image failed"
   done
 }
 
@@ -151,7 +138,9 @@ import "$img/pause.tar"
 build_busybox
 import "$img/busybox.tar"
 images_cache=${KUBELESS_IMAGES_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubeless/images}
-bh=(env TMPDIR="$images_cache/buildah/tmp" buildah --root "$images_cache/buildah/root" --runroot "$images_cache/buildah/run" --storage-driver overlay)
+# shellcheck source=hack/lib-images.sh
+. "$here/lib-images.sh"
+images_store "$images_cache"
 # the builders' output in a log; here, what was built and how long it took
 blog=$img/build-images.log
 [ -d "$state" ] && blog=$state/build-images.log

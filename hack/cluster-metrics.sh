@@ -46,29 +46,16 @@ $build_only || [ -S "$sock" ] || die "no containerd at $sock: start the cluster 
 
 # ---- binary, image -----------------------------------------------------------------
 bin=$("$here/build-metrics-server.sh")
-bh=(env TMPDIR="$images_cache/buildah/tmp" buildah --root "$images_cache/buildah/root" --runroot "$images_cache/buildah/run" --storage-driver overlay)
-base=localhost/kubeless-base/debian:bookworm
-"${bh[@]}" inspect --type image "$base" >/dev/null 2>&1 ||
-  die "no $base in buildah's store: run hack/cluster-images.sh --build-only (hack/build-images.sh -d makes it)"
-"${bh[@]}" bud --layers --quiet -f "$repo/docker/metrics-server/Dockerfile" --build-arg "BASE_IMAGE=$base" \
-  -t "$image" "$(dirname "$bin")" >/dev/null
+# shellcheck source=hack/lib-images.sh
+. "$here/lib-images.sh"
+images_store "$images_cache"
+images_on_debian "$image" "$repo/docker/metrics-server/Dockerfile" "$(dirname "$bin")" || exit 1
 log "image $image ready"
 $build_only && exit 0
 
 # ---- into the cluster ----------------------------------------------------------------
-ctr_() { ctr --address "$sock" -n k8s.io "$@"; }
-id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image")
-stamp=$cache/images/imported/metrics-server-$METRICS_SERVER_VERSION
-mkdir -p "$(dirname "$stamp")"
-if ! { [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && ctr_ images ls -q | grep -qx "$image"; }; then
-  archive=$(mktemp "$cache/images/metrics-server.XXXXXX.tar")
-  rm -f "$archive"
-  "${bh[@]}" push --quiet "$image" "docker-archive:$archive:$image" >/dev/null
-  ctr_ images import "$archive" >/dev/null
-  rm -f "$archive"
-  echo "$id" > "$stamp"
-  log "imported $image"
-fi
+images_import "$image" "$sock" "$cache/images/imported/metrics-server-$METRICS_SERVER_VERSION" || die "the import of $image failed"
+log "$image in the cluster's containerd"
 
 kubectl=$(command -v kubectl || true)
 [ -n "$kubectl" ] || kubectl=$kbin/kubectl
