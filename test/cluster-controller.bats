@@ -16,37 +16,23 @@
 bats_require_minimum_version 1.5.0
 
 load lib/libtest
+load lib/cluster
 
 LEASE=kubeless-controller.kubeless.io
 
 setup_file() {
-  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
-  export CLUSTER_SKIP=""
-  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run hack/e2e-cluster.sh, or source the env of hack/cluster-up.sh"
-    return 0
-  fi
-  local fn
-  for fn in le-before le-after; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  cluster_setup_file
+  [[ -z $CLUSTER_SKIP ]] || return 0
+  delete_functions le-before le-after
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 teardown_file() {
   [[ -z $CLUSTER_SKIP ]] || return 0
   if [[ -f $BATS_FILE_TMPDIR/lease-watch.pid ]]; then
     kill "$(cat "$BATS_FILE_TMPDIR/lease-watch.pid")" 2>/dev/null || true
   fi
-  local fn
-  for fn in le-before le-after; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions le-before le-after
   kubectl -n kubeless scale deployment kubeless-controller-manager --replicas=1 >/dev/null 2>&1 || true
   kubectl -n kubeless rollout status deployment kubeless-controller-manager --timeout=120s >/dev/null 2>&1 || true
 }

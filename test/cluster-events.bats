@@ -38,17 +38,8 @@ PLUGIN_VERSION=0.4.4
 # Bats 1.8 cannot skip from setup_file: it says why in CLUSTER_SKIP, and
 # setup skips each test (fails it under CI).
 setup_file() {
-  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
-  export CLUSTER_SKIP=""
-  export CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
-  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run hack/e2e-cluster.sh, or source the env of hack/cluster-up.sh"
-    return 0
-  fi
-  if ! kubectl get --raw /readyz >/dev/null; then
-    CLUSTER_SKIP="the cluster of $KUBECONFIG does not answer"
-    return 0
-  fi
+  cluster_setup_file
+  [[ -z $CLUSTER_SKIP ]] || return 0
   cleanup_objects
   # the node's address: the pods and the controller reach it
   NODE_IP=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
@@ -101,11 +92,6 @@ teardown_file() {
   restart_controller || true
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 # A failed test shows the triggers' conditions and the controller's last
 # event log lines.
@@ -127,7 +113,7 @@ cleanup_objects() {
   local t fn
   for t in "${KAFKA_TRIGGERS[@]}"; do kubectl delete kafkatrigger "$t" --ignore-not-found >/dev/null 2>&1 || true; done
   for t in "${NATS_TRIGGERS[@]}"; do kubectl delete natstrigger "$t" --ignore-not-found >/dev/null 2>&1 || true; done
-  for fn in "${FUNCTIONS[@]}"; do "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true; done
+  delete_functions "${FUNCTIONS[@]}"
 }
 
 # restart_controller: the controller starts again and reads kubeless-config

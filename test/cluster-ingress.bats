@@ -19,27 +19,20 @@
 bats_require_minimum_version 1.5.0
 
 load lib/libtest
+load lib/cluster
 
 NS=ingress-test
 HOST=hello.kubeless.test
 ORIGIN=https://app.kubeless.test
 
 setup_file() {
-  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
-  export CLUSTER_SKIP=""
-  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run CLUSTER_BATS=test/cluster-ingress.bats hack/e2e-cluster.sh, or source the env of hack/cluster-up.sh"
-    return 0
-  fi
-  if ! kubectl get --raw /readyz >/dev/null; then
-    CLUSTER_SKIP="the cluster of $KUBECONFIG does not answer"
-    return 0
-  fi
+  cluster_setup_file
+  [[ -z $CLUSTER_SKIP ]] || return 0
   local start=$SECONDS
   "$REPO_ROOT/hack/cluster-ingress.sh"
   echo "# Traefik installed in $((SECONDS - start))s" >&3
   # shellcheck disable=SC1091
-  . "${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}/ingress.env"
+  . "$CLUSTER_STATE/ingress.env"
   export INGRESS_NODE_IP INGRESS_HTTP_PORT INGRESS_HTTPS_PORT
   kubectl delete namespace "$NS" --ignore-not-found --wait=true >/dev/null
   kubectl create namespace "$NS" >/dev/null
@@ -69,11 +62,6 @@ teardown_file() {
   kubectl delete namespace "$NS" --ignore-not-found --wait=false >/dev/null 2>&1 || true
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 # function_ready_in <namespace> <name>: the function is n/n READY.
 function_ready_in() {

@@ -31,7 +31,6 @@ setup_file() {
     CLUSTER_SKIP="node and npm are not installed (kinesalite needs them)"
     return 0
   fi
-  export CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
   cleanup_objects
   # the node's address: the pods and the controller reach it
   NODE_IP=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
@@ -70,11 +69,6 @@ teardown_file() {
   cleanup_objects
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 # A failed test shows the triggers' conditions and the controller's last
 # event log lines.

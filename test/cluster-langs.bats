@@ -18,24 +18,13 @@ FUNCTIONS=(get-nodejs get-ruby get-go)
 setup_file() {
   cluster_setup_file
   [[ -z $CLUSTER_SKIP ]] || return 0
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions "${FUNCTIONS[@]}"
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 teardown_file() {
   [[ -z $CLUSTER_SKIP ]] || return 0
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions "${FUNCTIONS[@]}"
 }
 
 @test "nodejs18: an update of get-nodejs rolls to a new pod that answers the new code" {

@@ -25,28 +25,15 @@ load lib/cluster
 FUNCTIONS=(zero-python zero-warm zero-bad zero-hpa zero-cpu zero-nats)
 
 setup_file() {
-  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
-  export CLUSTER_SKIP=""
-  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run hack/e2e-cluster.sh, or source the env of hack/cluster-up.sh"
-    return 0
-  fi
+  cluster_setup_file
+  [[ -z $CLUSTER_SKIP ]] || return 0
   kubectl -n kubeless rollout status deployment/kubeless-activator --timeout=120s >/dev/null
   kubectl -n kubeless rollout status deployment/kubeless-controller-manager --timeout=120s >/dev/null
-  export CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
   # the metrics API, for the autoscaler on cpu
   "$REPO_ROOT/hack/cluster-metrics.sh" >&2
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions "${FUNCTIONS[@]}"
 }
 
-setup() {
-  if [[ -n $CLUSTER_SKIP ]]; then
-    unavailable "$CLUSTER_SKIP"
-  fi
-}
 
 teardown_file() {
   local p
@@ -65,10 +52,7 @@ teardown_file() {
   kubectl uncordon "$(kubectl get node -o jsonpath='{.items[0].metadata.name}')" >/dev/null 2>&1 || true
   "$KUBELESS" trigger cronjob delete zero-cron >/dev/null 2>&1 || true
   kubectl delete job zero-cron-now --ignore-not-found >/dev/null 2>&1 || true
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions "${FUNCTIONS[@]}"
 }
 
 restart_controller() {

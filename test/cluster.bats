@@ -40,20 +40,9 @@ RESTRICTED=(pod-security.kubernetes.io/enforce=restricted pod-security.kubernete
 # Bats 1.8 cannot skip from setup_file: it says why in CLUSTER_SKIP, and
 # setup skips each test (fails it under CI).
 setup_file() {
-  export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
-  export CLUSTER_SKIP=""
-  if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run make test-cluster, or source the env of hack/cluster-up.sh"
-    return 0
-  fi
-  if ! kubectl get --raw /readyz >/dev/null; then
-    CLUSTER_SKIP="the cluster of $KUBECONFIG does not answer"
-    return 0
-  fi
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  cluster_setup_file
+  [[ -z $CLUSTER_SKIP ]] || return 0
+  delete_functions "${FUNCTIONS[@]}"
   kubectl label namespace default --overwrite "${RESTRICTED[@]}" >/dev/null
   start_deps_server
 }
@@ -77,7 +66,21 @@ start_deps_server() {
   # the node's address (the kc0 bridge appears only with the first pod)
   gw=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
   [[ -n $gw ]]
-  port=$(free_port_on "$gw")
+  # Over HTTP from the folder, filled below: the server binds a port of
+  # its choosing and writes it to deps.port once it listens.
+  # fd 3 closed: bats waits for every process that holds it
+  python3 - "$gw" "$dir" "$BATS_FILE_TMPDIR/deps.port" >/dev/null 2>&1 3>&- <<'PY' &
+import functools, http.server, os, sys
+host, root, port_file = sys.argv[1:]
+srv = http.server.ThreadingHTTPServer((host, 0), functools.partial(http.server.SimpleHTTPRequestHandler, directory=root))
+with open(port_file + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(port_file + ".tmp", port_file)
+srv.serve_forever()
+PY
+  echo $! >"$BATS_FILE_TMPDIR/deps-server.pid"
+  wait_for 10 "the package server to write its port" test -s "$BATS_FILE_TMPDIR/deps.port"
+  port=$(cat "$BATS_FILE_TMPDIR/deps.port")
   export DEPS_URL=http://$gw:$port
   # pip
   python3 "$EXAMPLES_DIR/python/deps-src/build_wheel.py" "$EXAMPLES_DIR/python/deps-src/kubeless-greeting" "$dir/wheels" >/dev/null
@@ -101,16 +104,8 @@ PY
   (cd "$dir/gomod-src" && GOFLAGS=-modcacherw GOMODCACHE=$dir/gomodcache go mod download all)
   ln -s gomodcache/cache/download "$dir/goproxy"
   export GO_CLUSTER_ENV="--env GOPROXY=$DEPS_URL/goproxy --env GOSUMDB=off"
-  # fd 3 closed: bats waits for every process that holds it
-  python3 -m http.server --bind "$gw" --directory "$dir" "$port" >/dev/null 2>&1 3>&- &
-  echo $! >"$BATS_FILE_TMPDIR/deps-server.pid"
   wait_for 10 "the package server on $DEPS_URL" curl -sf "$DEPS_URL/wheels/"
   start_verdaccio "$gw"
-}
-
-# free_port_on ADDRESS: a port free on ADDRESS.
-free_port_on() {
-  python3 -c "import socket; s = socket.socket(); s.bind(('$1', 0)); print(s.getsockname()[1])"
 }
 
 # start_verdaccio ADDRESS: Verdaccio on ADDRESS, its uplink the npm registry
@@ -122,7 +117,6 @@ start_verdaccio() {
     npm install --prefix "$home" --no-audit --no-fund verdaccio@6.8.0 >&2
   fi
   mkdir -p "$dir/storage"
-  port=$(free_port_on "$1")
   cat >"$dir/config.yaml" <<EOF
 storage: $dir/storage
 uplinks:
@@ -134,8 +128,24 @@ packages:
     proxy: npm
 log: {type: file, path: $dir/verdaccio.log, level: warn}
 EOF
-  "$home/node_modules/.bin/verdaccio" --config "$dir/config.yaml" --listen "$1:$port" >"$dir/out.log" 2>&1 3>&- &
+  # Verdaccio's own server, listening on a port of its choosing, which it
+  # writes to verdaccio.port once it listens.
+  cat >"$dir/start.js" <<'JS'
+const fs = require("fs");
+const [home, config, host, portFile] = process.argv.slice(2);
+const { runServer } = require(home + "/node_modules/verdaccio");
+runServer(config).then((server) => {
+  server.on("error", (err) => { console.error(err); process.exit(1); });
+  server.listen(0, host, () => {
+    fs.writeFileSync(portFile + ".tmp", String(server.address().port));
+    fs.renameSync(portFile + ".tmp", portFile);
+  });
+}, (err) => { console.error(err); process.exit(1); });
+JS
+  node "$dir/start.js" "$home" "$dir/config.yaml" "$1" "$dir/verdaccio.port" >"$dir/out.log" 2>&1 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/verdaccio.pid"
+  wait_for 60 "Verdaccio to write its port (log: $dir/out.log)" test -s "$dir/verdaccio.port"
+  port=$(cat "$dir/verdaccio.port")
   export NPM_URL=http://$1:$port/
   wait_for 60 "Verdaccio on $NPM_URL" curl -sf "${NPM_URL}-/ping"
   # The registry comes from the catalog, for every Node.js function of the
@@ -161,10 +171,7 @@ teardown_file() {
   kubectl delete cronjobtrigger orig-cron --ignore-not-found >/dev/null 2>&1 || true
   kubectl delete httptrigger orig-py --ignore-not-found >/dev/null 2>&1 || true
   kubectl delete cronjob trigger-orig-py --ignore-not-found >/dev/null 2>&1 || true
-  local fn
-  for fn in "${FUNCTIONS[@]}"; do
-    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
-  done
+  delete_functions "${FUNCTIONS[@]}"
   kubectl label namespace default pod-security.kubernetes.io/enforce- pod-security.kubernetes.io/enforce-version- >/dev/null 2>&1 || true
   if [[ -s $BATS_FILE_TMPDIR/catalog.json ]]; then
     catalog_put "$BATS_FILE_TMPDIR/catalog.json" || true

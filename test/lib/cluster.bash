@@ -4,14 +4,37 @@
 # cluster_setup_file: CLUSTER_SKIP says why the tests of the file cannot run
 # (no cluster: skipped, failed under CI; see test/lib/ci.bash), else "".
 # Bats 1.8 cannot skip from setup_file: setup skips each test instead.
+# Each file's setup_file calls it first, and returns when CLUSTER_SKIP is set.
 cluster_setup_file() {
   export KUBELESS=${KUBELESS:-$REPO_ROOT/bin/kubeless}
   export CLUSTER_SKIP=""
+  export CLUSTER_STATE=${KUBELESS_CLUSTER_STATE:-/tmp/kubeless-cluster}
   if [[ ${KUBELESS_ENGINE:-} != kubernetes || -z ${KUBECONFIG:-} ]]; then
-    CLUSTER_SKIP="no cluster: run make test-cluster, or source the env of hack/cluster-up.sh"
+    CLUSTER_SKIP="no cluster: run CLUSTER_BATS=test/${BATS_TEST_FILENAME##*/} hack/e2e-cluster.sh (make test-cluster runs every cluster file), or source the env of hack/cluster-up.sh"
   elif ! kubectl get --raw /readyz >/dev/null; then
     CLUSTER_SKIP="the cluster of $KUBECONFIG does not answer"
   fi
+}
+
+# setup: each test of a file whose cluster is unavailable is skipped
+# (failed under CI). A file that needs more in its setup calls cluster_setup.
+cluster_setup() {
+  if [[ -n $CLUSTER_SKIP ]]; then
+    unavailable "$CLUSTER_SKIP"
+  fi
+}
+setup() {
+  cluster_setup
+}
+
+# delete_functions NAME...: deletes these functions of the current
+# namespace, those that are there (setup_file and teardown_file clean up
+# what a run before or this one left).
+delete_functions() {
+  local fn
+  for fn in "$@"; do
+    "$KUBELESS" function delete "$fn" >/dev/null 2>&1 || true
+  done
 }
 
 # pod_field <function> <jsonpath>: the field of the function's newest pod
