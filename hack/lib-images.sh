@@ -23,8 +23,9 @@
 #   record names is removed, so the store holds the named images and the
 #   cache of each one's latest build.
 # - containerd keeps the content and snapshots of an image whose name an
-#   import moved until its garbage collector runs: images_import removes
-#   the superseded image with a synchronous collection.
+#   import moved: under the name by id (sha256:<id>) that CRI gives every
+#   image, and until its garbage collector runs. images_import removes the
+#   names by id that no other name shares and collects at once.
 # Several runs may share a store (a --build-only beside a cluster run): an
 # image in use by another run's build is not removed (buildah refuses),
 # at worst a stage result of a build under way, which that build rebuilds.
@@ -132,7 +133,19 @@ images_import() {
 	fi
 	rm -f "$archive"
 	"${ctr[@]}" images ls -q | grep -qxF "$ref" || { echo "images: containerd has no $ref after its import" >&2; return 1; }
-	# --sync: containerd collects the old image's content and snapshots now
-	"${ctr[@]}" images rm --sync "$old" >/dev/null 2>&1 || true
+	# Removed: the old image's name, and the names by id (sha256:<id>)
+	# that CRI gives every image it sees and that no other name shares any
+	# more (an image whose own name an import moved): each one keeps its
+	# image's content and snapshots. The last with --sync: containerd
+	# collects what none references now.
+	local gone=()
+	mapfile -t gone < <("${ctr[@]}" images ls | awk -v old="$old" '
+		NR > 1 && $1 ~ /^sha256:/ { id[$1] = $3; next }
+		NR > 1 && $1 == old { last = $1; next }
+		NR > 1 { named[$3] = 1 }
+		END { for (n in id) if (!(id[n] in named)) print n; if (last != "") print last }')
+	if ((${#gone[@]})); then
+		"${ctr[@]}" images rm --sync "${gone[@]}" >/dev/null
+	fi
 	echo "$id" >"$stamp"
 }

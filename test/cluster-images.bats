@@ -95,8 +95,9 @@ store_state() {
   local ctr=(ctr --address "$sock" -n k8s.io)
   [[ -S $sock ]]
   "${ctr[@]}" images rm --sync localhost/tiny:test >/dev/null 2>&1 || true
+  # named images (not CRI's names by id, sha256:<id>), blobs, snapshots
   counts() {
-    echo "$("${ctr[@]}" images ls -q | wc -l) $("${ctr[@]}" content ls -q | wc -l) $("${ctr[@]}" snapshots ls | wc -l)"
+    echo "$("${ctr[@]}" images ls -q | grep -vc '^sha256:') $("${ctr[@]}" content ls -q | wc -l) $("${ctr[@]}" snapshots ls | wc -l)"
   }
   build_tiny one
   images_import localhost/tiny:test "$sock" "$stamp"
@@ -114,5 +115,9 @@ store_state() {
   # imported, unchanged: not imported again
   images_import localhost/tiny:test "$sock" "$stamp"
   [ "$(counts)" = "$first" ]
-  "${ctr[@]}" images rm --sync localhost/tiny:test >/dev/null
+  # the test's image goes, under both names
+  local digest
+  digest=$("${ctr[@]}" images ls "name==localhost/tiny:test" | awk 'NR == 2 { print $3 }')
+  mapfile -t names < <("${ctr[@]}" images ls | awk -v d="$digest" 'NR > 1 && $3 == d { print $1 }')
+  "${ctr[@]}" images rm --sync "${names[@]}" >/dev/null
 }
