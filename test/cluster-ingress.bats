@@ -199,6 +199,25 @@ YAML
   [ "${lines[1]}" = "no credentials: 401" ]
 }
 
+@test "a Middleware edited or deleted by hand is put back: the controller watches them once Traefik's CRD is installed, after it started" {
+  "$KUBELESS" trigger http create mw-watch -n "$NS" --function-name hello --hostname "watch.$HOST" \
+    --cors-enable --cors-domain https://app.example.com --gateway traefik
+  kubectl wait --for=condition=Ready httptrigger/mw-watch -n "$NS" --timeout=60s
+  local origins='{.spec.headers.accessControlAllowOriginList[*]}'
+  [ "$(kubectl get middlewares.traefik.io mw-watch-cors -n "$NS" -o jsonpath="$origins")" = https://app.example.com ]
+  # (the controller looks for the CRD, installed after it started, every 30 s)
+  kubectl patch middlewares.traefik.io mw-watch-cors -n "$NS" --type merge \
+    -p '{"spec": {"headers": {"accessControlAllowOriginList": ["https://evil.example.com"]}}}' >/dev/null
+  wait_for 90 "the controller to put mw-watch-cors's origins back" \
+    bash -c "[ \"\$(kubectl get middlewares.traefik.io mw-watch-cors -n $NS -o jsonpath='$origins')\" = https://app.example.com ]"
+  local uid
+  uid=$(kubectl get middlewares.traefik.io mw-watch-cors -n "$NS" -o jsonpath='{.metadata.uid}')
+  kubectl delete middlewares.traefik.io mw-watch-cors -n "$NS" >/dev/null
+  wait_for 60 "the controller to make mw-watch-cors again" \
+    bash -c "u=\$(kubectl get middlewares.traefik.io mw-watch-cors -n $NS -o jsonpath='{.metadata.uid}') && [ -n \"\$u\" ] && [ \"\$u\" != $uid ]"
+  "$KUBELESS" trigger http delete mw-watch -n "$NS"
+}
+
 @test "kubeless trigger http delete: the garbage collector removes the Ingress and the Middlewares, and the route goes" {
   run --separate-stderr "$KUBELESS" trigger http delete hello -n "$NS"
   [ "$status" -eq 0 ]
