@@ -46,6 +46,7 @@ type Pool struct {
 	starting int
 
 	onPick atomic.Pointer[func()] // test hook: a worker was chosen for a call
+	onWait atomic.Pointer[func()] // test hook: a call waits in pick for a worker
 	// now is the clock of the stall and idle rules (time.Now; a test sets
 	// another before Start, and moves it on events).
 	now func() time.Time
@@ -184,6 +185,14 @@ func (p *Pool) replace() {
 // stalled or full workers are left the pool grows, up to MaxWorkers, and
 // the call waits for the new worker, for GrowWait at most; a stalled worker
 // serves it when that wait is over or when the pool cannot grow.
+//
+// A worker that runs its calls on one event loop (Node.js) and has calls
+// running is not free until its loop has run free since it started every
+// call sent to it (an L frame): a call that began a busy loop blocks that
+// loop, and a call sent beside it would never start. A call that finds such
+// workers and no free one waits for their L frame, or for the stall
+// threshold, after which the rules above apply; the pool does not grow for
+// them, as their L frame normally follows within a loop turn.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	var waitUntil <-chan time.Time // bounds the wait for a new worker
 	for {
@@ -193,9 +202,9 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			return nil, errors.New("worker pool is shut down")
 		}
 		now := p.now().UnixNano()
-		free, stalled := p.candidatesLocked(now)
+		free, stalled, unproven := p.candidatesLocked(now)
 		best := free
-		if best == nil {
+		if best == nil && !unproven {
 			if p.canGrowLocked() {
 				p.growLocked()
 			}
@@ -227,6 +236,7 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 					best.progress.Store(now)
 				}
 				best.inflight++
+				best.sent++
 				best.mu.Unlock()
 				p.mu.Unlock()
 				return best, nil
@@ -235,6 +245,9 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 		}
 		changed := p.changed
 		p.mu.Unlock()
+		if hook := p.onWait.Load(); hook != nil {
+			(*hook)()
+		}
 		select {
 		case <-changed:
 		case <-waitUntil:
@@ -253,25 +266,31 @@ var closedTime = func() <-chan time.Time {
 }()
 
 // candidatesLocked returns the least loaded worker below its concurrency
-// that is not stalled, and the least loaded one that is.
-func (p *Pool) candidatesLocked(now int64) (free, stalled *worker) {
+// that is not stalled and may take a call at once, the least loaded one
+// that is stalled, and whether a worker below its concurrency and not
+// stalled waits for its event loop to prove free (loopReadyLocked).
+func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven bool) {
 	freeN, stalledN := 0, 0
 	for _, w := range p.workers {
 		w.mu.Lock()
 		n := w.inflight
+		ready := w.loopReadyLocked()
 		w.mu.Unlock()
 		if n >= p.cfg.WorkerConcurrency {
 			continue
 		}
-		if n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter) {
+		switch {
+		case n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter):
 			if stalled == nil || n < stalledN {
 				stalled, stalledN = w, n
 			}
-		} else if free == nil || n < freeN {
+		case !ready:
+			unproven = true
+		case free == nil || n < freeN:
 			free, freeN = w, n
 		}
 	}
-	return free, stalled
+	return free, stalled, unproven
 }
 
 // canGrowLocked reports whether one more worker may be started.
@@ -308,9 +327,14 @@ func (p *Pool) watch() {
 			return
 		}
 		now := p.now()
-		free, stalled := p.candidatesLocked(now.UnixNano())
-		if free == nil && stalled != nil && p.starting == 0 && p.canGrowLocked() {
-			p.growLocked()
+		free, stalled, _ := p.candidatesLocked(now.UnixNano())
+		if free == nil && stalled != nil {
+			if p.starting == 0 && p.canGrowLocked() {
+				p.growLocked()
+			}
+			// Calls waiting for an event loop to prove free see it
+			// stalled now (no frame wakes them when that happens).
+			p.notifyLocked()
 		}
 		var stop []*worker
 		for i := len(p.workers) - 1; i >= 0 && len(p.workers) > p.cfg.Workers; i-- {
