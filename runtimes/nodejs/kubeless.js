@@ -11,9 +11,10 @@
 //      - http   (KUBELESS_WORKER_MODE=http): HTTP/1.1 on the Unix socket
 //                KUBELESS_WORKER_SOCKET; the function gets Node's own request and
 //                response objects (lib/httpmode.js);
-//      - frames (the host's default): I frames in on fd 3, S/D/E/X frames out on fd 4;
-//                the function gets a Node-shaped request and response
-//                (lib/framesmode.js);
+//      - frames (the host's default): I frames in on fd 3, S/D/E/X frames out on fd 4,
+//                and L frames when the event loop ran free while calls run (so the
+//                host never sends a call behind one that blocks the loop); the
+//                function gets a Node-shaped request and response (lib/framesmode.js);
 //   4. exits when fd 3 (the host's end of the link) reaches end of file.
 //
 // Standard library only: a function's dependencies can never clash with the runtime's.

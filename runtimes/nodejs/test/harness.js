@@ -87,7 +87,7 @@ function startWorker(opts) {
       }
     });
     parseFrames(child.stdio[4], (type, id, payload) => {
-      frames.push({ type, id, payload: payload.toString('utf8') });
+      frames.push({ type, id, payload: payload.toString('utf8'), raw: payload });
       if (frames.length > 1) {
         if (onFrame) onFrame(type, id, payload);
         return;
@@ -140,6 +140,7 @@ function startWorker(opts) {
         w.request = client.request;
         w.invoke = client.invoke;
         w.cancel = client.cancel;
+        w.waitLoopFree = client.waitLoopFree;
       }
       resolve(w);
     });
@@ -227,7 +228,21 @@ function framesClient(toWorker, errors) {
     return { status, headers, body, text: body.toString('utf8') };
   }
 
+  const loopFreeWaiters = []; // {count, resolve}
+
   function onFrame(type, id, payload) {
+    if (type === 'L') {
+      // The worker's event loop ran free after it had started `count` calls.
+      if (id !== 0 || payload.length !== 4) {
+        errors.push(`L frame with id ${id} and a payload of ${payload.length} bytes, want id 0 and 4 bytes`);
+        return;
+      }
+      const count = payload.readUInt32BE(0);
+      for (let i = loopFreeWaiters.length - 1; i >= 0; i--) {
+        if (loopFreeWaiters[i].count === count) loopFreeWaiters.splice(i, 1)[0].resolve();
+      }
+      return;
+    }
     const c = calls.get(id);
     if (c === undefined) {
       errors.push(`worker sent ${type} for unknown or finished invocation ${id}`);
@@ -276,6 +291,8 @@ function framesClient(toWorker, errors) {
     onFrame,
     invoke,
     request: (r) => invoke(r).answer,
+    // waitLoopFree resolves once an L frame says count calls had started.
+    waitLoopFree: (count) => new Promise((resolve) => loopFreeWaiters.push({ count, resolve })),
     // cancel sends C for id and forgets the invocation; a later frame for it fails the test.
     cancel(id) {
       calls.delete(id);

@@ -2,7 +2,7 @@
 // The Node.js worker, driven as kubeless-host drives it (see harness.js).
 
 const assert = require('node:assert/strict');
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, beforeEach, afterEach } = require('node:test');
 const { startWorker, TESTDATA, MODES } = require('./harness');
 
 // withWorker starts one worker for the duration of a describe block.
@@ -27,7 +27,10 @@ describe('start-up and fd links', () => {
       const w = await startWorker({ mode, handler: 'hello' });
       try {
         assert.equal(w.id, 0);
-        assert.deepEqual(JSON.parse(w.ready), { runtime: `nodejs ${process.versions.node}` });
+        // frames mode announces that its calls share one event loop (it sends L frames).
+        const ready = { runtime: `nodejs ${process.versions.node}` };
+        if (mode === 'frames') ready.event_loop = true;
+        assert.deepEqual(JSON.parse(w.ready), ready);
         const r = await w.request({ path: '/' });
         assert.equal(r.status, 200);
       } finally {
@@ -561,6 +564,63 @@ function invocationSuite(mode) {
 }
 
 for (const mode of MODES) describe(`${mode} mode`, () => invocationSuite(mode));
+
+// L frames (frames mode): the worker tells the host when its event loop ran free
+// after it had started calls, so that the host sends no call behind one that blocks it.
+describe('event loop free (L frames)', () => {
+  const os = require('node:os');
+  const path = require('node:path');
+  const fs = require('node:fs');
+  const ref = {};
+  beforeEach(async () => {
+    ref.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kl-node-loop-'));
+    ref.w = await startWorker({ mode: 'frames', handler: 'sleep' });
+    assert.ok(ref.w.ready !== undefined, `worker failed to start: ${ref.w.fatal} ${ref.w.stderr}`);
+  });
+  afterEach(async () => {
+    await ref.w.stop();
+    fs.rmSync(ref.dir, { recursive: true, force: true });
+  });
+  const waitFile = async (f) => {
+    while (!fs.existsSync(f)) await new Promise((r) => setTimeout(r, 5));
+  };
+  const sleepUntil = (touch, until, busy) => ({
+    headers: JSON_HEADERS, body: JSON.stringify({ touch, until, busy }),
+  });
+
+  it('sends L with the count of calls started once the loop runs free while calls run', { timeout: 30000 }, async () => {
+    const { w, dir } = ref;
+    const release = path.join(dir, 'release');
+    const first = w.waitLoopFree(1);
+    const a = w.request(sleepUntil(path.join(dir, 'a'), release, false));
+    await first;
+    const second = w.waitLoopFree(2);
+    const b = w.request(sleepUntil(path.join(dir, 'b'), release, false));
+    await second;
+    fs.writeFileSync(release, '');
+    assert.equal((await a).text, 'slept');
+    assert.equal((await b).text, 'slept');
+  });
+
+  it('sends no L while a call keeps the loop busy', async () => {
+    const { w, dir } = ref;
+    const started = path.join(dir, 'spinning');
+    const release = path.join(dir, 'release');
+    const spin = w.invoke(sleepUntil(started, release, true));
+    await waitFile(started); // the call spins from here until release exists
+    const plain = w.invoke({ headers: JSON_HEADERS, body: '{"seconds": 0}' });
+    fs.writeFileSync(release, '');
+    assert.equal((await spin.answer).text, 'slept');
+    assert.equal((await plain.answer).text, 'slept');
+    const types = w.frames.map((f) => f.type);
+    const spinAnswer = w.frames.findIndex((f) => f.type === 'S' && f.id === spin.id);
+    const firstL = types.indexOf('L');
+    assert.ok(spinAnswer >= 0, 'the spinning call was answered');
+    assert.ok(firstL === -1 || firstL > spinAnswer, `an L frame came before the spinning call's answer: ${types}`);
+    // An L frame after it covers the plain call too: the loop only ran free once both started.
+    if (firstL !== -1) assert.equal(w.frames[firstL].raw.readUInt32BE(0), 2);
+  });
+});
 
 describe('dependencies', () => {
   it('resolves from the volume\'s node_modules and through NODE_PATH', async () => {
