@@ -48,8 +48,8 @@ type worker struct {
 	seq       uint32
 	retired   bool
 	// eventLoop: the worker runs its calls on one event loop and reports
-	// with L frames when that loop ran free (it said so in its R frame, in
-	// frames mode). Set before the worker is routable.
+	// with L frames when that loop ran free (it said so in its R frame).
+	// Set before the worker is routable.
 	eventLoop bool
 	// sent counts the calls the pool chose this worker for; loopFree is the
 	// count of calls started of the worker's last L frame (both wrap).
@@ -182,7 +182,7 @@ func (w *worker) readLoop() {
 		case frameReady:
 			if !gotReady {
 				gotReady = true
-				w.eventLoop = w.pool.cfg.WorkerMode == ModeFrames && announcesEventLoop(f.payload)
+				w.eventLoop = announcesEventLoop(f.payload)
 				w.ready <- nil
 			}
 		case frameLoopFree:

@@ -347,9 +347,9 @@ function contentTypeOf(pairs) {
   return undefined;
 }
 
-// serveFrames sends R (with readyPayload, to which it adds "event_loop": true), then
-// answers I frames from fd 3 on fd 4, with L frames when the event loop ran free while
-// calls run, until fd 3 ends (then onGone).
+// serveFrames sends R (with readyPayload), then answers I frames from fd 3 on fd 4,
+// with L frames when the event loop ran free while calls run, until fd 3 ends (then
+// onGone).
 function serveFrames(handler, cfg, readyPayload, onGone) {
   const run = makeRunner(handler, cfg);
   const out = new net.Socket({ fd: FD_TO_HOST, readable: false, writable: true });
@@ -384,7 +384,7 @@ function serveFrames(handler, cfg, readyPayload, onGone) {
   }
 
   // Every call runs on this one event loop, so a call that starts a busy loop holds
-  // back any call sent after it. The R frame announces "event_loop", and once calls
+  // back any call sent after it. R announces "event_loop" (kubeless.js), and once calls
   // have started, an L frame sent from setImmediate (which runs only when the loop is
   // free again) tells the host how many calls this worker had started by then; the host
   // sends a further call beside running ones only when its last L frame covers every
@@ -431,8 +431,7 @@ function serveFrames(handler, cfg, readyPayload, onGone) {
   input.on('close', onGone);
   input.on('error', onGone);
 
-  const ready = JSON.stringify({ ...JSON.parse(readyPayload), event_loop: true });
-  out.write(encodeFrameWith(0x52 /* R */, 0, Buffer.from(ready, 'utf8')));
+  out.write(encodeFrameWith(0x52 /* R */, 0, Buffer.from(readyPayload, 'utf8')));
   return { out, link };
 }
 
