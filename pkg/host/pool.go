@@ -191,8 +191,10 @@ func (p *Pool) replace() {
 // call sent to it (an L frame): a call that began a busy loop blocks that
 // loop, and a call sent beside it would never start. A call that finds such
 // workers and no free one waits for their L frame, or for the stall
-// threshold, after which the rules above apply; the pool does not grow for
-// them, as their L frame normally follows within a loop turn.
+// threshold, after which the pool grows as above; the pool does not grow
+// before, as their L frame normally follows within a loop turn. Such a
+// worker never serves a call as a stalled one: the call waits for its L
+// frame, a call's end, or a new worker.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	var waitUntil <-chan time.Time // bounds the wait for a new worker
 	for {
@@ -202,7 +204,7 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			return nil, errors.New("worker pool is shut down")
 		}
 		now := p.now().UnixNano()
-		free, stalled, unproven := p.candidatesLocked(now)
+		free, stalled, unproven, _ := p.candidatesLocked(now)
 		best := free
 		if best == nil && !unproven {
 			if p.canGrowLocked() {
@@ -219,7 +221,8 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			switch {
 			case p.starting == 0 || timedOut:
 				// Nothing is coming soon: a stalled worker may be merely
-				// slow (threads sharing a lock), so it serves the call.
+				// slow (threads sharing a lock), so it serves the call. A
+				// blocked one does not: the call waits for its L frame.
 				best = stalled
 			case stalled != nil && waitUntil == nil:
 				if after := p.growTimer.Load(); after != nil {
@@ -265,11 +268,14 @@ var closedTime = func() <-chan time.Time {
 	return ch
 }()
 
-// candidatesLocked returns the least loaded worker below its concurrency
-// that is not stalled and may take a call at once, the least loaded one
-// that is stalled, and whether a worker below its concurrency and not
-// stalled waits for its event loop to prove free (loopReadyLocked).
-func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven bool) {
+// candidatesLocked looks at the workers below their concurrency. It returns
+// the least loaded one that is not stalled and may take a call at once; the
+// least loaded stalled one that may serve a call when no other comes; and
+// whether some worker waits for its event loop to prove free
+// (loopReadyLocked), not stalled yet (unproven) or stalled (blocked: its
+// loop may be blocked by a busy call, so a call sent to it would not start
+// before that call ends; it serves no call until its loop proves free).
+func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven, blocked bool) {
 	freeN, stalledN := 0, 0
 	for _, w := range p.workers {
 		w.mu.Lock()
@@ -279,8 +285,11 @@ func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven bool
 		if n >= p.cfg.WorkerConcurrency {
 			continue
 		}
+		isStalled := n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter)
 		switch {
-		case n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter):
+		case isStalled && !ready:
+			blocked = true
+		case isStalled:
 			if stalled == nil || n < stalledN {
 				stalled, stalledN = w, n
 			}
@@ -290,7 +299,7 @@ func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven bool
 			free, freeN = w, n
 		}
 	}
-	return free, stalled, unproven
+	return free, stalled, unproven, blocked
 }
 
 // canGrowLocked reports whether one more worker may be started.
@@ -327,8 +336,8 @@ func (p *Pool) watch() {
 			return
 		}
 		now := p.now()
-		free, stalled, _ := p.candidatesLocked(now.UnixNano())
-		if free == nil && stalled != nil {
+		free, stalled, _, blocked := p.candidatesLocked(now.UnixNano())
+		if free == nil && (stalled != nil || blocked) {
 			if p.starting == 0 && p.canGrowLocked() {
 				p.growLocked()
 			}

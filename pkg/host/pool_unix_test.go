@@ -148,12 +148,12 @@ func TestPoolEventLoopCallWaitsForLoopFree(t *testing.T) {
 }
 
 // Once the blocked worker counts as stalled (the clock passes
-// KUBELESS_WORKER_STALL_AFTER), the waiting call goes to a new worker.
+// KUBELESS_WORKER_STALL_AFTER), the pool grows and the waiting call goes to
+// the new worker, however long it takes to start (the blocked worker is no
+// fallback after KUBELESS_WORKER_GROW_WAIT).
 func TestPoolEventLoopCallGoesToNewWorkerOnceStalled(t *testing.T) {
 	clock := newFakeClock()
 	pool, ts, pid1, unblock := newLoopPool(t, clock)
-	never := func(time.Duration) <-chan time.Time { return make(chan time.Time) }
-	pool.growTimer.Store(&never)
 	busy := busyCall(t, pool, ts.URL+"/block")
 	defer func() {
 		openGate(t, unblock)
@@ -185,4 +185,29 @@ func TestPoolEventLoopServesBesideAYieldingCall(t *testing.T) {
 	}
 	pool.Close(context.Background())
 	<-busy
+}
+
+// A stalled worker whose event loop has not proved free never serves a
+// call as a stalled worker would when the pool cannot grow: the call waits
+// until the loop is free (the blocking call's answer here), and the worker
+// never sees it while blocked.
+func TestPoolEventLoopBlockedWorkerIsNoFallback(t *testing.T) {
+	clock := newFakeClock()
+	pool, ts, pid1, unblock := newLoopPool(t, clock)
+	pool.mu.Lock()
+	pool.cfg.MaxWorkers = 1 // the pool cannot grow
+	pool.mu.Unlock()
+	busy := busyCall(t, pool, ts.URL+"/block")
+	clock.Add(time.Hour) // the blocked worker is stalled
+	call, sent := pickOrWait(t, pool, ts.URL+"/pid")
+	openGate(t, unblock)
+	if sent {
+		t.Fatalf("a call was sent to the stalled worker whose event loop a call blocks (it answered %+v)", <-call)
+	}
+	if r := <-busy; r.err != nil || r.body != "unblocked" {
+		t.Errorf("blocking call: %+v", r)
+	}
+	if r := <-call; r.err != nil || r.status != 200 || r.body != pid1 {
+		t.Errorf("waiting call: %+v, want 200 from the first worker %s once its loop was free", r, pid1)
+	}
 }
