@@ -337,13 +337,10 @@ func (p *Pool) watch() {
 		}
 		now := p.now()
 		free, stalled, _, blocked := p.candidatesLocked(now.UnixNano())
-		if free == nil && (stalled != nil || blocked) {
-			if p.starting == 0 && p.canGrowLocked() {
-				p.growLocked()
-			}
-			// Calls waiting for an event loop to prove free see it
-			// stalled now (no frame wakes them when that happens).
-			p.notifyLocked()
+		// A blocked event-loop worker counts as stalled: calls waiting for
+		// it get the new worker when it is ready.
+		if free == nil && (stalled != nil || blocked) && p.starting == 0 && p.canGrowLocked() {
+			p.growLocked()
 		}
 		var stop []*worker
 		for i := len(p.workers) - 1; i >= 0 && len(p.workers) > p.cfg.Workers; i-- {
