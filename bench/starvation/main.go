@@ -1,5 +1,5 @@
 // Command starvation measures, per runtime, the figures that the
-// conformance suite checks by events only (clauses 5.1, 5.3 and 5.4): how
+// conformance suite checks by events only (clauses 5.1, 5.3, 5.4 and 5.5): how
 // long a plain call takes while another call of the same instance spins on
 // the CPU, and how long eight parallel one-second calls take, each against a
 // baseline measured in the same run on the same instance (a plain call

@@ -696,60 +696,10 @@ func (s *suite) concurrency() {
 		return s.together(inst, 8)
 	})
 	s.check("5.4", "a call is served while another one spins on the CPU", func() error {
-		inst, err := s.start("sleep", contract.EnvFuncTimeout+"=60")
-		if err != nil {
-			return err
-		}
-		defer s.stop(inst)
-		dir, err := os.MkdirTemp(s.dir, "spin-")
-		if err != nil {
-			return err
-		}
-		started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
-		// The spinner ends only once released (or at its 60 s time limit,
-		// after every bound below), so an answer to a plain call that comes
-		// while it has not answered was served beside it.
-		defer touch(release)
-		spin := make(chan error, 1)
-		go func() {
-			r, err := s.postJSON(inst, "/", sleepUntil(started, release, true))
-			if err == nil {
-				err = want(r, 200)
-			}
-			spin <- err
-		}()
-		if err := waitFiles(waitLimit, spin, started); err != nil {
-			return fmt.Errorf("the spinning call: %w", err)
-		}
-		// A host with a pool of workers sees a worker that shows no
-		// progress, stops sending it calls and keeps a spare beside it: the
-		// calls come once the spare is there (kubeless_host_workers), not
-		// after a guess of how long that takes. A Go function runs in the
-		// host (no pool, no such metric): its calls come at once.
-		if err := s.waitWorkers(inst, 2, spin); err != nil {
-			return err
-		}
-		for i := 0; i < 3; i++ {
-			r, err := s.postJSONWithin(inst, `{"seconds": 0}`, waitLimit)
-			if err != nil {
-				return fmt.Errorf("call %d beside a spinning one (a starved call is not answered): %w", i+1, err)
-			}
-			if err := want(r, 200); err != nil {
-				return fmt.Errorf("call %d beside a spinning one: %w", i+1, err)
-			}
-			select {
-			case err := <-spin:
-				return fmt.Errorf("the spinning call answered (%s) before it was released, while call %d waited", outcome(err), i+1)
-			default:
-			}
-		}
-		if err := touch(release); err != nil {
-			return err
-		}
-		if err := <-spin; err != nil {
-			return fmt.Errorf("the spinning call, once released: %w", err)
-		}
-		return nil
+		return s.besideSpinner(true, 3)
+	})
+	s.check("5.5", "a call sent at once after another one began to spin is served before it ends", func() error {
+		return s.besideSpinner(false, 1)
 	})
 	s.check("5.2", "a CPU-bound invocation does not block /healthz or /metrics", func() error {
 		const limit = 30 * time.Second
@@ -975,6 +925,68 @@ func (s *suite) observability() {
 		}
 		return nil
 	})
+}
+
+// besideSpinner starts an instance of the sleep fixture and a call that
+// spins on the CPU until the suite releases it (or until its 60 s time
+// limit, after every bound below), then makes plain calls one at a time,
+// each of which must be answered while the spinning one has not answered:
+// an answer that comes while it spins was served beside it, whatever the
+// order of its events on the machine. With spare, the calls begin once the
+// host has a second worker beside the spinning one (kubeless_host_workers;
+// at once for a runtime without a worker pool, such as a Go function,
+// which runs in the host); without, the first one is sent as soon as the
+// spinning call has started (its file exists), when the host may not yet
+// see that call's worker as stalled.
+func (s *suite) besideSpinner(spare bool, calls int) error {
+	inst, err := s.start("sleep", contract.EnvFuncTimeout+"=60")
+	if err != nil {
+		return err
+	}
+	defer s.stop(inst)
+	dir, err := os.MkdirTemp(s.dir, "spin-")
+	if err != nil {
+		return err
+	}
+	started, release := filepath.Join(dir, "started"), filepath.Join(dir, "release")
+	defer touch(release) // a failed clause leaves no call spinning
+	spin := make(chan error, 1)
+	go func() {
+		r, err := s.postJSON(inst, "/", sleepUntil(started, release, true))
+		if err == nil {
+			err = want(r, 200)
+		}
+		spin <- err
+	}()
+	if err := waitFiles(waitLimit, spin, started); err != nil {
+		return fmt.Errorf("the spinning call: %w", err)
+	}
+	if spare {
+		if err := s.waitWorkers(inst, 2, spin); err != nil {
+			return err
+		}
+	}
+	for i := 0; i < calls; i++ {
+		r, err := s.postJSONWithin(inst, `{"seconds": 0}`, waitLimit)
+		if err != nil {
+			return fmt.Errorf("call %d beside a spinning one (a starved call is not answered before the spinning one ends): %w", i+1, err)
+		}
+		if err := want(r, 200); err != nil {
+			return fmt.Errorf("call %d beside a spinning one: %w", i+1, err)
+		}
+		select {
+		case err := <-spin:
+			return fmt.Errorf("the spinning call answered (%s) before it was released, while call %d waited", outcome(err), i+1)
+		default:
+		}
+	}
+	if err := touch(release); err != nil {
+		return err
+	}
+	if err := <-spin; err != nil {
+		return fmt.Errorf("the spinning call, once released: %w", err)
+	}
+	return nil
 }
 
 // eventually polls cond until it holds (true) or limit passes (false).

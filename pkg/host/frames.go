@@ -24,6 +24,10 @@ const (
 	frameData     = 'D'
 	frameEnd      = 'E'
 	frameError    = 'X'
+	// frameLoopFree: a worker that announced "event_loop" in its R frame
+	// reports that its event loop ran free after it had started the number
+	// of calls in the payload (4 bytes, big-endian).
+	frameLoopFree = 'L'
 )
 
 const frameHeaderLen = 9

@@ -46,6 +46,7 @@ type Pool struct {
 	starting int
 
 	onPick atomic.Pointer[func()] // test hook: a worker was chosen for a call
+	onWait atomic.Pointer[func()] // test hook: a call waits in pick for a worker
 	// now is the clock of the stall and idle rules (time.Now; a test sets
 	// another before Start, and moves it on events).
 	now func() time.Time
@@ -184,6 +185,16 @@ func (p *Pool) replace() {
 // stalled or full workers are left the pool grows, up to MaxWorkers, and
 // the call waits for the new worker, for GrowWait at most; a stalled worker
 // serves it when that wait is over or when the pool cannot grow.
+//
+// A worker that runs its calls on one event loop (Node.js) and has calls
+// running is not free until its loop has run free since it started every
+// call sent to it (an L frame): a call that began a busy loop blocks that
+// loop, and a call sent beside it would never start. A call that finds such
+// workers and no free one waits for their L frame, or for the stall
+// threshold, after which the pool grows as above; the pool does not grow
+// before, as their L frame normally follows within a loop turn. Such a
+// worker never serves a call as a stalled one: the call waits for its L
+// frame, a call's end, or a new worker.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	var waitUntil <-chan time.Time // bounds the wait for a new worker
 	for {
@@ -193,9 +204,9 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			return nil, errors.New("worker pool is shut down")
 		}
 		now := p.now().UnixNano()
-		free, stalled := p.candidatesLocked(now)
+		free, stalled, unproven, _ := p.candidatesLocked(now)
 		best := free
-		if best == nil {
+		if best == nil && !unproven {
 			if p.canGrowLocked() {
 				p.growLocked()
 			}
@@ -210,7 +221,8 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 			switch {
 			case p.starting == 0 || timedOut:
 				// Nothing is coming soon: a stalled worker may be merely
-				// slow (threads sharing a lock), so it serves the call.
+				// slow (threads sharing a lock), so it serves the call. A
+				// blocked one does not: the call waits for its L frame.
 				best = stalled
 			case stalled != nil && waitUntil == nil:
 				if after := p.growTimer.Load(); after != nil {
@@ -227,6 +239,7 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 					best.progress.Store(now)
 				}
 				best.inflight++
+				best.sent++
 				best.mu.Unlock()
 				p.mu.Unlock()
 				return best, nil
@@ -235,6 +248,9 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 		}
 		changed := p.changed
 		p.mu.Unlock()
+		if hook := p.onWait.Load(); hook != nil {
+			(*hook)()
+		}
 		select {
 		case <-changed:
 		case <-waitUntil:
@@ -252,26 +268,38 @@ var closedTime = func() <-chan time.Time {
 	return ch
 }()
 
-// candidatesLocked returns the least loaded worker below its concurrency
-// that is not stalled, and the least loaded one that is.
-func (p *Pool) candidatesLocked(now int64) (free, stalled *worker) {
+// candidatesLocked looks at the workers below their concurrency. It returns
+// the least loaded one that is not stalled and may take a call at once; the
+// least loaded stalled one that may serve a call when no other comes; and
+// whether some worker waits for its event loop to prove free
+// (loopReadyLocked), not stalled yet (unproven) or stalled (blocked: its
+// loop may be blocked by a busy call, so a call sent to it would not start
+// before that call ends; it serves no call until its loop proves free).
+func (p *Pool) candidatesLocked(now int64) (free, stalled *worker, unproven, blocked bool) {
 	freeN, stalledN := 0, 0
 	for _, w := range p.workers {
 		w.mu.Lock()
 		n := w.inflight
+		ready := w.loopReadyLocked()
 		w.mu.Unlock()
 		if n >= p.cfg.WorkerConcurrency {
 			continue
 		}
-		if n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter) {
+		isStalled := n > 0 && now-w.progress.Load() > int64(p.cfg.StallAfter)
+		switch {
+		case isStalled && !ready:
+			blocked = true
+		case isStalled:
 			if stalled == nil || n < stalledN {
 				stalled, stalledN = w, n
 			}
-		} else if free == nil || n < freeN {
+		case !ready:
+			unproven = true
+		case free == nil || n < freeN:
 			free, freeN = w, n
 		}
 	}
-	return free, stalled
+	return free, stalled, unproven, blocked
 }
 
 // canGrowLocked reports whether one more worker may be started.
@@ -308,8 +336,10 @@ func (p *Pool) watch() {
 			return
 		}
 		now := p.now()
-		free, stalled := p.candidatesLocked(now.UnixNano())
-		if free == nil && stalled != nil && p.starting == 0 && p.canGrowLocked() {
+		free, stalled, _, blocked := p.candidatesLocked(now.UnixNano())
+		// A blocked event-loop worker counts as stalled: calls waiting for
+		// it get the new worker when it is ready.
+		if free == nil && (stalled != nil || blocked) && p.starting == 0 && p.canGrowLocked() {
 			p.growLocked()
 		}
 		var stop []*worker

@@ -73,6 +73,10 @@ func testWorker(mode string) {
 			g.Close()
 		}
 	}
+	if mode == "loop" {
+		testLoopWorker(in, send)
+		return
+	}
 	send(frameReady, 0, nil)
 	cancelled := make(chan struct{})
 	var cancelOnce sync.Once
@@ -160,6 +164,76 @@ func testWorker(mode string) {
 			}
 		}(f.id, h.Path)
 	}
+}
+
+// testLoopWorker plays a worker that runs its calls one at a time on one
+// event loop, as Node.js does, and says so in its R frame: after each call
+// it starts, while calls are running, it sends an L frame (its loop ran
+// free) with the count of calls it started. /block blocks the loop until the test opens the FIFO
+// KUBELESS_TEST_GATE_DIR/unblock for writing, then answers "unblocked";
+// /yield stays running without blocking the loop (it never answers); any
+// other call answers the worker's pid, or "starved" when its frame arrived
+// while a call blocked the loop.
+func testLoopWorker(in *bufio.Reader, send func(byte, uint32, []byte)) {
+	send(frameReady, 0, []byte(`{"runtime":"test loop","event_loop":true}`))
+	type call struct {
+		id      uint32
+		path    string
+		starved bool
+	}
+	calls := make(chan call, 64)
+	var blocked atomic.Bool
+	go func() {
+		var started uint32
+		running := 0 // calls started and not answered
+		for c := range calls {
+			started++
+			switch c.path {
+			case "/block":
+				if g, err := os.Open(os.Getenv("KUBELESS_TEST_GATE_DIR") + "/unblock"); err == nil {
+					g.Close()
+				}
+				blocked.Store(false)
+				respondFrame(send, c.id, "unblocked")
+			case "/yield":
+				running++
+			default:
+				if c.starved {
+					respondFrame(send, c.id, "starved")
+				} else {
+					respondFrame(send, c.id, fmt.Sprint(os.Getpid()))
+				}
+			}
+			if running > 0 {
+				send(frameLoopFree, 0, binary.BigEndian.AppendUint32(nil, started))
+			}
+		}
+	}()
+	for {
+		f, err := readFrame(in)
+		if err != nil {
+			close(calls)
+			return
+		}
+		if f.typ != frameInvoke {
+			continue
+		}
+		head, _, _ := splitHead(f.payload)
+		var h struct{ Path string }
+		json.Unmarshal(head, &h)
+		c := call{id: f.id, path: h.Path, starved: blocked.Load()}
+		if h.Path == "/block" {
+			blocked.Store(true) // the loop starts it before it reads a further frame
+		}
+		calls <- c
+	}
+}
+
+// respondFrame sends a 200 text answer to call id.
+func respondFrame(send func(byte, uint32, []byte), id uint32, body string) {
+	hj := []byte(`{"status":200,"headers":[["Content-Type","text/plain; charset=utf-8"]]}`)
+	p := binary.BigEndian.AppendUint32(nil, uint32(len(hj)))
+	send(frameResponse, id, append(append(p, hj...), body...))
 }
 
 func newPoolServer(t *testing.T, mode string, extra ...string) (*Pool, *httptest.Server) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // Start answers once the first worker has loaded the function; the other
@@ -66,4 +67,147 @@ func invokeDirectPath(ctx context.Context, p *Pool, path string) <-chan error {
 		done <- err
 	}()
 	return done
+}
+
+// newLoopPool starts a pool of event-loop test workers (testLoopWorker) on
+// the test's clock, one worker up to two, and returns it with its server,
+// the pid of its first worker and the FIFO that ends a /block call.
+func newLoopPool(t *testing.T, clock *fakeClock) (*Pool, *httptest.Server, string, string) {
+	t.Helper()
+	gate := t.TempDir()
+	unblock := filepath.Join(gate, "unblock")
+	if err := syscall.Mkfifo(unblock, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("KUBELESS_TEST_GATE_DIR", gate)
+	pool, ts := newPoolServerWith(t, "loop", clock.setOn, "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=2",
+		"KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=30")
+	st, pid1, _ := get(t, ts.URL+"/pid")
+	if st != 200 {
+		t.Fatalf("first call: %d %q", st, pid1)
+	}
+	return pool, ts, pid1, unblock
+}
+
+// openGate opens the FIFO for writing, which ends the /block call reading
+// it, and closes it.
+func openGate(t *testing.T, fifo string) {
+	t.Helper()
+	g, err := os.OpenFile(fifo, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Close()
+}
+
+// pickOrWait starts a call of url and reports whether the pool sent it to
+// a worker (true) or made it wait (false), whichever happens first.
+func pickOrWait(t *testing.T, p *Pool, url string) (<-chan result, bool) {
+	t.Helper()
+	decided := make(chan bool, 2)
+	picked := func() { decided <- true }
+	waits := func() {
+		select {
+		case decided <- false:
+		default:
+		}
+	}
+	p.onPick.Store(&picked)
+	p.onWait.Store(&waits)
+	ch := goFetch(url)
+	sent := <-decided
+	p.onPick.Store(nil)
+	p.onWait.Store(nil)
+	return ch, sent
+}
+
+// A worker that runs its calls on one event loop gets no further call while
+// a call it started has not let its loop run (no L frame covers it): the
+// call waits, the worker's next sign that its loop is free (here the
+// blocking call's answer) wakes it, and it goes to that worker, which never
+// saw it while blocked. The pool's
+// clock does not move, so nothing counts as stalled.
+func TestPoolEventLoopCallWaitsForLoopFree(t *testing.T) {
+	pool, ts, pid1, unblock := newLoopPool(t, newFakeClock())
+	busy := busyCall(t, pool, ts.URL+"/block")
+	call, sent := pickOrWait(t, pool, ts.URL+"/pid")
+	if sent {
+		openGate(t, unblock)
+		t.Fatalf("a call was sent to the worker whose event loop a call blocks (it answered %+v)", <-call)
+	}
+	openGate(t, unblock)
+	if r := <-busy; r.err != nil || r.body != "unblocked" {
+		t.Errorf("blocking call: %+v", r)
+	}
+	if r := <-call; r.err != nil || r.status != 200 || r.body != pid1 {
+		t.Errorf("waiting call: %+v, want 200 from the first worker %s once its loop was free", r, pid1)
+	}
+	if n := workerCount(pool); n != 1 {
+		t.Errorf("the pool has %d workers, want 1: none was stalled", n)
+	}
+}
+
+// Once the blocked worker counts as stalled (the clock passes
+// KUBELESS_WORKER_STALL_AFTER), the pool grows and the waiting call goes to
+// the new worker, however long it takes to start (the blocked worker is no
+// fallback after KUBELESS_WORKER_GROW_WAIT).
+func TestPoolEventLoopCallGoesToNewWorkerOnceStalled(t *testing.T) {
+	clock := newFakeClock()
+	pool, ts, pid1, unblock := newLoopPool(t, clock)
+	busy := busyCall(t, pool, ts.URL+"/block")
+	defer func() {
+		openGate(t, unblock)
+		<-busy
+	}()
+	call, sent := pickOrWait(t, pool, ts.URL+"/pid")
+	if sent {
+		t.Fatal("a call was sent to the worker whose event loop a call blocks")
+	}
+	clock.Add(time.Hour)
+	if r := <-call; r.err != nil || r.status != 200 || r.body == pid1 || r.body == "starved" {
+		t.Errorf("call beside a blocked loop: %+v, want 200 from a new worker (the blocked one is %s)", r, pid1)
+	}
+}
+
+// A call that is running but lets the event loop run (it waits on I/O)
+// does not hold further calls back: its worker serves them at once, and the
+// pool does not grow.
+func TestPoolEventLoopServesBesideAYieldingCall(t *testing.T) {
+	pool, ts, pid1, _ := newLoopPool(t, newFakeClock())
+	busy := busyCall(t, pool, ts.URL+"/yield") // never answers by itself
+	for i := 0; i < 3; i++ {
+		if st, pid, _ := get(t, ts.URL+"/pid"); st != 200 || pid != pid1 {
+			t.Errorf("call %d beside a yielding one: %d %q, want the first worker %s", i, st, pid, pid1)
+		}
+	}
+	if n := workerCount(pool); n != 1 {
+		t.Errorf("the pool has %d workers, want 1", n)
+	}
+	pool.Close(context.Background())
+	<-busy
+}
+
+// A stalled worker whose event loop has not proved free never serves a
+// call as a stalled worker would when the pool cannot grow: the call waits
+// until the loop is free (the blocking call's answer here), and the worker
+// never sees it while blocked.
+func TestPoolEventLoopBlockedWorkerIsNoFallback(t *testing.T) {
+	clock := newFakeClock()
+	pool, ts, pid1, unblock := newLoopPool(t, clock)
+	pool.mu.Lock()
+	pool.cfg.MaxWorkers = 1 // the pool cannot grow
+	pool.mu.Unlock()
+	busy := busyCall(t, pool, ts.URL+"/block")
+	clock.Add(time.Hour) // the blocked worker is stalled
+	call, sent := pickOrWait(t, pool, ts.URL+"/pid")
+	openGate(t, unblock)
+	if sent {
+		t.Fatalf("a call was sent to the stalled worker whose event loop a call blocks (it answered %+v)", <-call)
+	}
+	if r := <-busy; r.err != nil || r.body != "unblocked" {
+		t.Errorf("blocking call: %+v", r)
+	}
+	if r := <-call; r.err != nil || r.status != 200 || r.body != pid1 {
+		t.Errorf("waiting call: %+v, want 200 from the first worker %s once its loop was free", r, pid1)
+	}
 }

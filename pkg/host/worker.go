@@ -3,6 +3,8 @@ package host
 import (
 	"bufio"
 	"context"
+	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -45,7 +47,15 @@ type worker struct {
 	idleSince time.Time
 	seq       uint32
 	retired   bool
-	killed    bool
+	// eventLoop: the worker runs its calls on one event loop and reports
+	// with L frames when that loop ran free (it said so in its R frame).
+	// Set before the worker is routable.
+	eventLoop bool
+	// sent counts the calls the pool chose this worker for; loopFree is the
+	// count of calls started of the worker's last L frame (both wrap).
+	sent     uint32
+	loopFree uint32
+	killed   bool
 
 	sock string
 	idle chan *upConn // kept-alive connections of an http-mode worker
@@ -172,7 +182,12 @@ func (w *worker) readLoop() {
 		case frameReady:
 			if !gotReady {
 				gotReady = true
+				w.eventLoop = announcesEventLoop(f.payload)
 				w.ready <- nil
+			}
+		case frameLoopFree:
+			if len(f.payload) == 4 {
+				w.onLoopFree(binary.BigEndian.Uint32(f.payload))
 			}
 		case frameFatal:
 			if !gotReady {
@@ -191,6 +206,39 @@ func (w *worker) readLoop() {
 			}
 		}
 	}
+}
+
+// announcesEventLoop reports whether an R frame's payload (optional JSON)
+// says "event_loop": true.
+func announcesEventLoop(payload []byte) bool {
+	var r struct {
+		EventLoop bool `json:"event_loop"`
+	}
+	return len(payload) > 0 && json.Unmarshal(payload, &r) == nil && r.EventLoop
+}
+
+// onLoopFree records an L frame: the worker's event loop ran free after it
+// had started n calls. When that covers every call sent to it, calls waiting
+// in pick may go to it.
+func (w *worker) onLoopFree(n uint32) {
+	w.mu.Lock()
+	w.loopFree = n
+	covered := w.inflight > 0 && n == w.sent
+	w.mu.Unlock()
+	if covered {
+		p := w.pool
+		p.mu.Lock()
+		p.notifyLocked()
+		p.mu.Unlock()
+	}
+}
+
+// loopReadyLocked reports whether w may take a further call at once: it
+// does not run its calls on one event loop, or it has none running, or its
+// loop ran free after it had started every call sent to it (a call that
+// began a busy loop has not let it run). w.mu is held.
+func (w *worker) loopReadyLocked() bool {
+	return !w.eventLoop || w.inflight == 0 || w.loopFree == w.sent
 }
 
 func (w *worker) loadFailure(msg string) error {

@@ -9,11 +9,13 @@
 //      cause, then exits 1);
 //   3. serves invocations by calling handler(event, context), in the host's mode:
 //      - http   (KUBELESS_WORKER_MODE=http): HTTP/1.1 on the Unix socket
-//                KUBELESS_WORKER_SOCKET; the function gets Node's own request and
+//                KUBELESS_WORKER_SOCKET, and L frames on fd 4 when the event loop ran
+//                free while calls run; the function gets Node's own request and
 //                response objects (lib/httpmode.js);
-//      - frames (the host's default): I frames in on fd 3, S/D/E/X frames out on fd 4;
-//                the function gets a Node-shaped request and response
-//                (lib/framesmode.js);
+//      - frames (the host's default): I frames in on fd 3, S/D/E/X frames out on fd 4,
+//                and L frames when the event loop ran free while calls run (so the
+//                host never sends a call behind one that blocks the loop); the
+//                function gets a Node-shaped request and response (lib/framesmode.js);
 //   4. exits when fd 3 (the host's end of the link) reaches end of file.
 //
 // Standard library only: a function's dependencies can never clash with the runtime's.
@@ -76,7 +78,9 @@ async function main() {
     fatal(`${label}: ${err instanceof LoadError ? err.message : errorText(err)}`);
   }
 
-  const ready = JSON.stringify({ runtime: `nodejs ${process.versions.node}` });
+  // event_loop: every call runs on this one event loop; the worker sends L frames when
+  // that loop ran free while calls run (lib/framesmode.js, lib/httpmode.js).
+  const ready = JSON.stringify({ runtime: `nodejs ${process.versions.node}`, event_loop: true });
   if (cfg.mode === 'frames') {
     require('./lib/framesmode').serveFrames(handler, cfg, ready, () => process.exit(0));
     return;
@@ -92,7 +96,14 @@ async function main() {
   link.on('error', gone);
   require('./lib/httpmode').serveHTTP(handler, cfg,
     () => sendFrameSync('R', ready),
-    (err) => fatal(`${label}: listen on ${cfg.socket}: ${err.message}`));
+    (err) => fatal(`${label}: listen on ${cfg.socket}: ${err.message}`),
+    (count) => {
+      const payload = Buffer.allocUnsafe(4);
+      payload.writeUInt32BE(count, 0);
+      try {
+        sendFrameSync('L', payload);
+      } catch (_) { /* the host is gone: fd 3 ends too, and the worker exits */ }
+    });
 }
 
 main();

@@ -30,8 +30,8 @@ function writeAllSync(fd, buf) {
   }
 }
 
-// sendFrameSync writes one worker-level frame (id 0) to fd 4 before the worker has
-// opened it as a stream (F, and R in http mode).
+// sendFrameSync writes one worker-level frame (id 0) to fd 4 where the worker has not
+// opened it as a stream (F, and R and L in http mode).
 function sendFrameSync(type, payload) {
   writeAllSync(FD_TO_HOST, encodeFrame(type, 0, payload));
 }

@@ -347,8 +347,9 @@ function contentTypeOf(pairs) {
   return undefined;
 }
 
-// serveFrames sends R (with readyPayload), then answers I frames from fd 3 on fd 4
-// until fd 3 ends (then onGone).
+// serveFrames sends R (with readyPayload), then answers I frames from fd 3 on fd 4,
+// with L frames when the event loop ran free while calls run, until fd 3 ends (then
+// onGone).
 function serveFrames(handler, cfg, readyPayload, onGone) {
   const run = makeRunner(handler, cfg);
   const out = new net.Socket({ fd: FD_TO_HOST, readable: false, writable: true });
@@ -382,8 +383,29 @@ function serveFrames(handler, cfg, readyPayload, onGone) {
     run(req, res, data, ev['event-id'] || '', ev['event-type'] || '', ev['event-time'] || '', ev['event-namespace'] || '');
   }
 
+  // Every call runs on this one event loop, so a call that starts a busy loop holds
+  // back any call sent after it. R announces "event_loop" (kubeless.js), and once calls
+  // have started, an L frame sent from setImmediate (which runs only when the loop is
+  // free again) tells the host how many calls this worker had started by then; the host
+  // sends a further call beside running ones only when its last L frame covers every
+  // call it sent (docs/worker-protocol.md). With no call running, the answers say it.
+  let started = 0;
+  let loopFreeQueued = false;
+  const loopFree = () => {
+    loopFreeQueued = false;
+    if (link.live.size === 0) return;
+    const count = Buffer.allocUnsafe(4);
+    count.writeUInt32BE(started, 0);
+    link.send(encodeFrameWith(0x4c /* L */, 0, count));
+  };
+
   const reader = new FrameReader((type, id, payload) => {
     if (type === 'I') {
+      started = (started + 1) >>> 0;
+      if (!loopFreeQueued) {
+        loopFreeQueued = true;
+        setImmediate(loopFree);
+      }
       try {
         invoke(id, payload);
       } catch (err) {

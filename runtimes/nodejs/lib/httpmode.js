@@ -34,10 +34,37 @@ class KubelessResponse extends http.ServerResponse {
 }
 addResponseHelpers(KubelessResponse.prototype);
 
-function makeRequestListener(handler, cfg) {
+// loopFreeReporter counts the calls this worker starts; while some run, it calls
+// report(count) from setImmediate, which runs only once the event loop is free again:
+// a call that starts a busy loop holds it back, and the host sends no call behind it
+// (an L frame, docs/worker-protocol.md).
+function loopFreeReporter(report) {
+  let started = 0;
+  let running = 0;
+  let queued = false;
+  const send = () => {
+    queued = false;
+    if (running > 0) report(started);
+  };
+  return {
+    start(res) {
+      started = (started + 1) >>> 0;
+      running++;
+      res.once('close', () => { running--; });
+      if (!queued) {
+        queued = true;
+        setImmediate(send);
+      }
+    },
+  };
+}
+
+function makeRequestListener(handler, cfg, onLoopFree) {
   const run = makeRunner(handler, cfg);
+  const loop = onLoopFree ? loopFreeReporter(onLoopFree) : null;
 
   function invoke(req, res, body) {
+    if (loop) loop.start(res);
     req.body = body;
     const h = req.headers;
     let data;
@@ -73,12 +100,14 @@ function makeRequestListener(handler, cfg) {
   };
 }
 
-function createServer(handler, cfg) {
+// createServer returns the worker's HTTP server; onLoopFree(count), if given, gets the
+// count of calls started each time the event loop ran free while calls run.
+function createServer(handler, cfg, onLoopFree) {
   const server = http.createServer({
     IncomingMessage: KubelessRequest,
     ServerResponse: KubelessResponse,
     maxHeaderSize: 1 << 20,
-  }, makeRequestListener(handler, cfg));
+  }, makeRequestListener(handler, cfg, onLoopFree));
   // The host keeps connections open and enforces the time limit itself.
   server.keepAliveTimeout = 0;
   server.requestTimeout = 0;
@@ -88,10 +117,10 @@ function createServer(handler, cfg) {
 }
 
 // serveHTTP listens on cfg.socket and calls onListening once it does; a listen error
-// goes to onError.
-function serveHTTP(handler, cfg, onListening, onError) {
+// goes to onError. onLoopFree is createServer's.
+function serveHTTP(handler, cfg, onListening, onError, onLoopFree) {
   const fs = require('node:fs');
-  const server = createServer(handler, cfg);
+  const server = createServer(handler, cfg, onLoopFree);
   let listening = false;
   server.on('error', (err) => {
     if (!listening) {

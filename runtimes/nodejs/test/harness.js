@@ -74,6 +74,8 @@ function startWorker(opts) {
   const exited = new Promise((resolve) => child.on('close', (code, signal) => resolve(code === null ? signal : code)));
   const frames = []; // every frame the worker sent
   let onFrame = null; // frames after R go to the frames-mode client
+  const loopFreeWaiters = []; // {count, resolve}: see waitLoopFree
+  const protocolErrors = []; // frames the host would not expect
 
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -87,7 +89,19 @@ function startWorker(opts) {
       }
     });
     parseFrames(child.stdio[4], (type, id, payload) => {
-      frames.push({ type, id, payload: payload.toString('utf8') });
+      frames.push({ type, id, payload: payload.toString('utf8'), raw: payload });
+      if (type === 'L' && frames.length > 1) {
+        // L (both modes): the event loop ran free after the worker had started `count` calls.
+        if (id !== 0 || payload.length !== 4) {
+          protocolErrors.push(`L frame with id ${id} and a payload of ${payload.length} bytes, want id 0 and 4 bytes`);
+          return;
+        }
+        const count = payload.readUInt32BE(0);
+        for (let i = loopFreeWaiters.length - 1; i >= 0; i--) {
+          if (loopFreeWaiters[i].count === count) loopFreeWaiters.splice(i, 1)[0].resolve();
+        }
+        return;
+      }
       if (frames.length > 1) {
         if (onFrame) onFrame(type, id, payload);
         return;
@@ -110,7 +124,9 @@ function startWorker(opts) {
         out,
         frames,
         exited,
-        protocolErrors: [], // frames-mode frames the host would not expect
+        protocolErrors, // frames the host would not expect
+        // waitLoopFree resolves once an L frame says count calls had started.
+        waitLoopFree: (count) => new Promise((resolve) => loopFreeWaiters.push({ count, resolve })),
         // waitOutput resolves with out[stream] once it matches re (output has its own pipe).
         async waitOutput(stream, re, ms = 10000) {
           const deadline = Date.now() + ms;

@@ -2,7 +2,7 @@
 // The Node.js worker, driven as kubeless-host drives it (see harness.js).
 
 const assert = require('node:assert/strict');
-const { describe, it, before, after } = require('node:test');
+const { describe, it, before, after, beforeEach, afterEach } = require('node:test');
 const { startWorker, TESTDATA, MODES } = require('./harness');
 
 // withWorker starts one worker for the duration of a describe block.
@@ -27,7 +27,8 @@ describe('start-up and fd links', () => {
       const w = await startWorker({ mode, handler: 'hello' });
       try {
         assert.equal(w.id, 0);
-        assert.deepEqual(JSON.parse(w.ready), { runtime: `nodejs ${process.versions.node}` });
+        // event_loop: its calls share one event loop, and it sends L frames.
+        assert.deepEqual(JSON.parse(w.ready), { runtime: `nodejs ${process.versions.node}`, event_loop: true });
         const r = await w.request({ path: '/' });
         assert.equal(r.status, 200);
       } finally {
@@ -561,6 +562,56 @@ function invocationSuite(mode) {
 }
 
 for (const mode of MODES) describe(`${mode} mode`, () => invocationSuite(mode));
+
+// L frames (frames mode): the worker tells the host when its event loop ran free
+// after it had started calls, so that the host sends no call behind one that blocks it.
+for (const mode of MODES) describe(`event loop free (L frames, ${mode} mode)`, () => {
+  const os = require('node:os');
+  const path = require('node:path');
+  const fs = require('node:fs');
+  const ref = {};
+  beforeEach(async () => {
+    ref.dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kl-node-loop-'));
+    ref.w = await startWorker({ mode, handler: 'sleep' });
+    assert.ok(ref.w.ready !== undefined, `worker failed to start: ${ref.w.fatal} ${ref.w.stderr}`);
+  });
+  afterEach(async () => {
+    await ref.w.stop();
+    fs.rmSync(ref.dir, { recursive: true, force: true });
+  });
+  const waitFile = async (f) => {
+    while (!fs.existsSync(f)) await new Promise((r) => setTimeout(r, 5));
+  };
+  const sleepUntil = (touch, until, busy) => ({
+    method: 'POST', headers: JSON_HEADERS, body: JSON.stringify({ touch, until, busy }),
+  });
+
+  it('sends L with the count of calls started once the loop runs free while calls run', { timeout: 30000 }, async () => {
+    const { w, dir } = ref;
+    const release = path.join(dir, 'release');
+    const first = w.waitLoopFree(1);
+    const a = w.request(sleepUntil(path.join(dir, 'a'), release, false));
+    await first;
+    const second = w.waitLoopFree(2);
+    const b = w.request(sleepUntil(path.join(dir, 'b'), release, false));
+    await second;
+    fs.writeFileSync(release, '');
+    assert.equal((await a).text, 'slept');
+    assert.equal((await b).text, 'slept');
+  });
+
+  it('sends no L while a call keeps the loop busy', async () => {
+    const { w, dir } = ref;
+    const started = path.join(dir, 'spinning');
+    const release = path.join(dir, 'release');
+    const spin = w.request(sleepUntil(started, release, true));
+    await waitFile(started); // the call spins from here until release exists
+    fs.writeFileSync(release, '');
+    assert.equal((await spin).text, 'slept');
+    // Its answer ended the only call, so the loop never ran free while a call ran.
+    assert.deepEqual(w.frames.filter((f) => f.type === 'L'), []);
+  });
+});
 
 describe('dependencies', () => {
   it('resolves from the volume\'s node_modules and through NODE_PATH', async () => {
