@@ -95,32 +95,46 @@ store_state() {
   local ctr=(ctr --address "$sock" -n k8s.io)
   [[ -S $sock ]]
   "${ctr[@]}" images rm --sync localhost/tiny:test >/dev/null 2>&1 || true
-  # named images (not CRI's names by id, sha256:<id>), blobs, snapshots
-  counts() {
-    echo "$("${ctr[@]}" images ls -q | grep -vc '^sha256:') $("${ctr[@]}" content ls -q | wc -l) $("${ctr[@]}" snapshots ls | wc -l)"
+  # The test looks only at the test image's own blobs: the store's totals
+  # move with everything else the cluster does (kubelet removing the
+  # containers of pods that went, content that earlier imports left).
+  # manifest: the digest the name points to; blobs: it and every blob it names
+  manifest() { "${ctr[@]}" images ls "name==localhost/tiny:test" | awk 'NR == 2 { print $3 }'; }
+  blobs() {
+    local m
+    m=$(manifest)
+    { echo "$m"; "${ctr[@]}" content get "$m" | grep -o 'sha256:[0-9a-f]\{64\}'; } | sort -u
   }
-  # Both counts are taken right after an import that removed the image it
-  # replaced, so containerd has just collected: garbage that other imports
-  # left before this test (a fresh cluster has some) is not counted in one
-  # and not the other.
-  build_tiny zero
-  images_import localhost/tiny:test "$sock" "$stamp"
   build_tiny one
   images_import localhost/tiny:test "$sock" "$stamp"
-  local first id
-  first=$(counts)
+  local old_manifest old new gone id
+  old_manifest=$(manifest)
+  old=$(blobs)
+  # CRI gives the image its second name (by id) on its own, a moment after
+  # the import: wait for it, so the test sees that name go too
+  wait_for 60 "CRI's name by id for the imported image" bash -c \
+    "${ctr[*]} images ls | awk -v m='$old_manifest' 'NR > 1 && \$1 ~ /^sha256:/ && \$3 == m' | grep -q ."
   build_tiny two
   id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' localhost/tiny:test)
   images_import localhost/tiny:test "$sock" "$stamp"
   [ "$(cat "$stamp")" = "$id" ]
-  echo "images content snapshots: $first, then $(counts)"
-  [ "$(counts)" = "$first" ]
-  run "${ctr[@]}" images ls -q
+  new=$(blobs)
+  # the replaced image's own blobs: its manifest, its config, its last layer
+  gone=$(comm -23 <(echo "$old") <(echo "$new"))
+  echo "the replaced image's own blobs: $(wc -l <<<"$gone") of $(wc -l <<<"$old")"
+  [ "$(wc -l <<<"$gone")" -ge 3 ]
+  grep -qxF "$old_manifest" <<<"$gone"
+  # no name points to the old image any more (neither its own, moved to the
+  # new image, nor CRI's name by id), and containerd collected its blobs
+  run "${ctr[@]}" images ls
   [[ $output == *localhost/tiny:test* ]]
   [[ $output != *superseded* ]]
-  # imported, unchanged: not imported again
-  images_import localhost/tiny:test "$sock" "$stamp"
-  [ "$(counts)" = "$first" ]
+  ! awk 'NR > 1 { print $3 }' <<<"$output" | grep -qxF "$old_manifest"
+  local content b
+  content=$("${ctr[@]}" content ls -q)
+  for b in $gone; do
+    ! grep -qxF "$b" <<<"$content" || { echo "still in containerd's store: $b" >&2; false; }
+  done
   # the test's image goes, under both names
   local digest
   digest=$("${ctr[@]}" images ls "name==localhost/tiny:test" | awk 'NR == 2 { print $3 }')
