@@ -162,7 +162,7 @@ ts() { echo $(($(date -d "$1" +%s%N) / 1000000)); }
   [ "$(wc -l <<<"$after")" -ge 2 ]
   local p
   for p in $after; do
-    ! grep -qx "$p" <<<"$before"
+    ! grep -qx "$p" <<<"$before" || false
   done
   wait_for 60 "a leader in Lease $LEASE among the new pods" \
     bash -c "kubectl -n kubeless get lease $LEASE -o jsonpath='{.spec.holderIdentity}' | cut -d_ -f1 | grep -qxF \"\$(kubectl -n kubeless get pods -l kubeless=controller --field-selector=status.phase=Running -o jsonpath='{.items[0].metadata.name}')\""

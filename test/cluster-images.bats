@@ -129,7 +129,10 @@ store_state() {
   run "${ctr[@]}" images ls
   [[ $output == *localhost/tiny:test* ]]
   [[ $output != *superseded* ]]
-  ! awk 'NR > 1 { print $3 }' <<<"$output" | grep -qxF "$old_manifest"
+  if awk 'NR > 1 { print $3 }' <<<"$output" | grep -qxF "$old_manifest"; then
+    echo "a name still points to the replaced image ($old_manifest)" >&2
+    false
+  fi
   local content b
   content=$("${ctr[@]}" content ls -q)
   for b in $gone; do
