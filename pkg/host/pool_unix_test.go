@@ -333,3 +333,23 @@ func TestPoolSpareByDefaultOnlyForEventLoopWorkers(t *testing.T) {
 		})
 	}
 }
+
+// Spares count towards KUBELESS_MAX_WORKERS: with two asked for and room
+// for one, the pool starts one.
+func TestPoolSparesStopAtMaxWorkers(t *testing.T) {
+	pool, ts := newPoolServerWith(t, "ok", newFakeClock().setOn, "KUBELESS_WORKERS=1", "KUBELESS_MAX_WORKERS=2",
+		"KUBELESS_WORKER_CONCURRENCY=8", "FUNC_TIMEOUT=30", "KUBELESS_WORKER_MIN_SPARE=2")
+	busy := busyCall(t, pool, ts.URL+"/after-cancel") // never answers by itself
+	// Before the server's Close, which waits for the call.
+	t.Cleanup(func() {
+		pool.Close(context.Background())
+		<-busy
+	})
+	pool.mu.Lock()
+	n, starting := len(pool.workers), pool.starting
+	pool.mu.Unlock()
+	if n+starting != 2 {
+		t.Errorf("with one call running: %d workers and %d starting, want 2 in all (KUBELESS_MAX_WORKERS)", n, starting)
+	}
+	waitWorkers(t, pool, 2)
+}
