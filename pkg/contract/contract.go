@@ -84,6 +84,10 @@ const (
 	// EnvWorkerIdleAfter is how many seconds a worker beyond
 	// KUBELESS_WORKERS may stay idle before it stops (default 10).
 	EnvWorkerIdleAfter = "KUBELESS_WORKER_IDLE_AFTER"
+	// EnvWorkerMinSpare is how many idle workers the host keeps started
+	// beside those running calls while any call runs (default 1 for workers
+	// that run their calls on one event loop, 0 for the others).
+	EnvWorkerMinSpare = "KUBELESS_WORKER_MIN_SPARE"
 	// EnvWorkerConcurrency is how many calls one worker gets at once.
 	EnvWorkerConcurrency = "KUBELESS_WORKER_CONCURRENCY"
 	// EnvWorkerMode is the worker transport: frames or http.

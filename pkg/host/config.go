@@ -70,6 +70,15 @@ type Config struct {
 	// IdleAfter is how long a worker beyond Workers may stay idle before it
 	// stops (KUBELESS_WORKER_IDLE_AFTER, default 10 s).
 	IdleAfter time.Duration
+	// MinSpare is how many idle workers the pool keeps started, beside
+	// those running calls, while any call runs, up to MaxWorkers
+	// (KUBELESS_WORKER_MIN_SPARE). -1, the default, means 1 when the
+	// workers run their calls on one event loop ("event_loop" in their R
+	// frame: a busy call blocks every other call of its worker, so a call
+	// arriving beside it needs another worker at once, not after one has
+	// started) and 0 for the others, whose threads, goroutines or extra
+	// processes already serve a call beside a busy one.
+	MinSpare int
 	// WorkerConcurrency is how many invocations one worker gets at once
 	// (KUBELESS_WORKER_CONCURRENCY, default 1).
 	WorkerConcurrency int
@@ -169,6 +178,9 @@ func FromEnv(env []string) (Config, error) {
 		return c, err
 	}
 	if c.IdleAfter, err = seconds(m, contract.EnvWorkerIdleAfter, 10); err != nil {
+		return c, err
+	}
+	if c.MinSpare, err = count(m, contract.EnvWorkerMinSpare, -1, 0); err != nil {
 		return c, err
 	}
 	if c.WorkerConcurrency, err = count(m, contract.EnvWorkerConcurrency, 1, 1); err != nil {

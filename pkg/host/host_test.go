@@ -54,6 +54,13 @@ func TestFromEnv(t *testing.T) {
 				[]time.Duration{c.StallAfter, c.GrowWait, c.IdleAfter})
 		}},
 		{name: "bad stall threshold", env: baseEnv("KUBELESS_WORKER_STALL_AFTER=50ms"), wantErr: `KUBELESS_WORKER_STALL_AFTER="50ms" is not a number of seconds: use for example 180 or 0.5`},
+		{name: "min spare by kind of worker", env: baseEnv(), check: func(c Config) string {
+			return cmp.Diff(-1, c.MinSpare)
+		}},
+		{name: "min spare", env: baseEnv("KUBELESS_WORKER_MIN_SPARE=2"), check: func(c Config) string {
+			return cmp.Diff(2, c.MinSpare)
+		}},
+		{name: "bad min spare", env: baseEnv("KUBELESS_WORKER_MIN_SPARE=-1"), wantErr: `KUBELESS_WORKER_MIN_SPARE="-1" is not a whole number of at least 0`},
 		{name: "bad grow wait", env: baseEnv("KUBELESS_WORKER_GROW_WAIT=-1"), wantErr: `KUBELESS_WORKER_GROW_WAIT="-1" is not a number of seconds`},
 		{name: "json log", env: baseEnv("FUNC_LOG_FORMAT=json"), check: func(c Config) string {
 			return cmp.Diff(true, c.LogJSON)

@@ -26,6 +26,11 @@ import (
 // invocations, a replacement is started at once, and it is killed (with its
 // whole process group) as soon as its other running invocations are
 // answered, so nothing running elsewhere is lost.
+//
+// While any call runs, the pool keeps KUBELESS_WORKER_MIN_SPARE idle
+// workers started beside the busy ones, up to MaxWorkers (PHP-FPM's
+// pm.min_spare_servers); by default one when the workers run their calls on
+// one event loop, none otherwise (see Config.MinSpare).
 type Pool struct {
 	cfg    Config
 	logger *slog.Logger
@@ -44,9 +49,14 @@ type Pool struct {
 	started bool
 	// starting counts the workers started to grow the pool, not yet ready.
 	starting int
+	// eventLoop: the workers run their calls on one event loop (a ready
+	// worker said so in its R frame).
+	eventLoop bool
 
 	onPick atomic.Pointer[func()] // test hook: a worker was chosen for a call
 	onWait atomic.Pointer[func()] // test hook: a call waits in pick for a worker
+	// onWatch is a test hook: watch ended one pass (spare and idle rules).
+	onWatch atomic.Pointer[func()]
 	// now is the clock of the stall and idle rules (time.Now; a test sets
 	// another before Start, and moves it on events).
 	now func() time.Time
@@ -195,6 +205,12 @@ func (p *Pool) replace() {
 // before, as their L frame normally follows within a loop turn. Such a
 // worker never serves a call as a stalled one: the call waits for its L
 // frame, a call's end, or a new worker.
+//
+// Each call that takes a worker may start spare workers (keepSpareLocked),
+// so that the next call finds an idle one ready even if this one blocks its
+// worker: with the default spare of an event-loop worker, a call sent right
+// after a busy loop began goes to the spare at once instead of waiting for
+// the stall threshold and a worker's start.
 func (p *Pool) pick(ctx context.Context) (*worker, error) {
 	var waitUntil <-chan time.Time // bounds the wait for a new worker
 	for {
@@ -241,6 +257,7 @@ func (p *Pool) pick(ctx context.Context) (*worker, error) {
 				best.inflight++
 				best.sent++
 				best.mu.Unlock()
+				p.keepSpareLocked()
 				p.mu.Unlock()
 				return best, nil
 			}
@@ -307,6 +324,47 @@ func (p *Pool) canGrowLocked() bool {
 	return p.started && !p.closed && len(p.workers)+p.starting < p.cfg.MaxWorkers
 }
 
+// minSpareLocked is how many idle workers the pool keeps beside the busy
+// ones while any call runs: KUBELESS_WORKER_MIN_SPARE, by default 1 when
+// the workers run their calls on one event loop and 0 otherwise.
+func (p *Pool) minSpareLocked() int {
+	switch {
+	case p.cfg.MinSpare >= 0:
+		return p.cfg.MinSpare
+	case p.eventLoop:
+		return 1
+	}
+	return 0
+}
+
+// idleLocked counts the routable workers running no call, and reports
+// whether any runs one.
+func (p *Pool) idleLocked() (idle int, busy bool) {
+	for _, w := range p.workers {
+		w.mu.Lock()
+		if w.inflight == 0 {
+			idle++
+		} else {
+			busy = true
+		}
+		w.mu.Unlock()
+	}
+	return idle, busy
+}
+
+// keepSpareLocked starts workers, while any call runs, until the idle
+// workers and those starting make minSpareLocked, up to MaxWorkers.
+func (p *Pool) keepSpareLocked() {
+	want := p.minSpareLocked()
+	if want == 0 {
+		return
+	}
+	idle, busy := p.idleLocked()
+	for busy && idle+p.starting < want && p.canGrowLocked() {
+		p.growLocked()
+	}
+}
+
 // growLocked starts one more worker in the background.
 func (p *Pool) growLocked() {
 	p.starting++
@@ -325,7 +383,8 @@ func (p *Pool) growLocked() {
 
 // watch keeps a spare worker while some are stalled (so that a call
 // arriving next is served at once) and stops workers beyond KUBELESS_WORKERS
-// that were idle for IdleAfter, until the pool closes.
+// that were idle for IdleAfter, but the spares kept while calls run
+// (minSpareLocked), until the pool closes.
 func (p *Pool) watch() {
 	t := time.NewTicker(max(p.cfg.StallAfter/2, time.Millisecond))
 	defer t.Stop()
@@ -342,14 +401,20 @@ func (p *Pool) watch() {
 		if free == nil && (stalled != nil || blocked) && p.starting == 0 && p.canGrowLocked() {
 			p.growLocked()
 		}
+		keep := 0 // idle workers kept as spares
+		idle, busy := p.idleLocked()
+		if busy {
+			keep = p.minSpareLocked()
+		}
 		var stop []*worker
-		for i := len(p.workers) - 1; i >= 0 && len(p.workers) > p.cfg.Workers; i-- {
+		for i := len(p.workers) - 1; i >= 0 && len(p.workers) > p.cfg.Workers && idle > keep; i-- {
 			w := p.workers[i]
 			w.mu.Lock()
 			if w.inflight == 0 && !w.retired && now.Sub(w.idleSince) > p.cfg.IdleAfter {
 				w.retired = true
 				stop = append(stop, w)
 				p.workers = append(p.workers[:i], p.workers[i+1:]...)
+				idle--
 			}
 			w.mu.Unlock()
 		}
@@ -360,6 +425,9 @@ func (p *Pool) watch() {
 		for _, w := range stop {
 			p.logger.Info("stopping an idle worker", "worker", w.id)
 			w.kill()
+		}
+		if hook := p.onWatch.Load(); hook != nil {
+			(*hook)()
 		}
 	}
 }

@@ -156,6 +156,7 @@ func (p *Pool) startWorker(ctx context.Context) (*worker, error) {
 		return nil, errors.New("pool is closed")
 	}
 	p.workers = append(p.workers, w)
+	p.eventLoop = p.eventLoop || w.eventLoop
 	p.notifyLocked()
 	p.mu.Unlock()
 	return w, nil
