@@ -51,15 +51,10 @@ setup_file() {
   # fd 3 closed: bats waits for every process that holds it
   "$bin/kfake" -host "$NODE_IP" -addr-file "$BATS_FILE_TMPDIR/kafka.addr" >"$BATS_FILE_TMPDIR/kfake.log" 2>&1 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/kfake.pid"
-  local nats_port
-  nats_port=$(free_port_on "$NODE_IP")
-  "$bin/nats-server" -a "$NODE_IP" -p "$nats_port" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
-  echo $! >"$BATS_FILE_TMPDIR/nats.pid"
-  export NATS_URL=nats://$NODE_IP:$nats_port
+  start_nats "$bin/nats-server"
   wait_for 60 "kfake to write its address" test -s "$BATS_FILE_TMPDIR/kafka.addr"
   KAFKA=$(cat "$BATS_FILE_TMPDIR/kafka.addr")
   export KAFKA
-  wait_for 60 "nats-server to listen on $NODE_IP:$nats_port" bash -c "exec 9<>/dev/tcp/$NODE_IP/$nats_port"
   start_receiver
 
   # The controller's brokers, from kubeless-config, as in kubeless.yaml.

@@ -319,14 +319,10 @@ PY
   NODE_IP=$(kubectl get node -o jsonpath='{.items[0].status.addresses[?(@.type=="InternalIP")].address}')
   [[ -n $NODE_IP ]]
   export NODE_IP
-  local bin=$BATS_FILE_TMPDIR/bin nats_port
+  local bin=$BATS_FILE_TMPDIR/bin
   mkdir -p "$bin"
   (cd "$REPO_ROOT" && go build -o "$bin/nats-server" github.com/nats-io/nats-server/v2) >&2
-  nats_port=$(free_port_on "$NODE_IP")
-  "$bin/nats-server" -a "$NODE_IP" -p "$nats_port" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
-  echo $! >"$BATS_FILE_TMPDIR/nats.pid"
-  export NATS_URL=nats://$NODE_IP:$nats_port
-  wait_for 60 "nats-server to listen on $NODE_IP:$nats_port" bash -c "exec 9<>/dev/tcp/$NODE_IP/$nats_port"
+  start_nats "$bin/nats-server"
   start_receiver
   kubectl -n kubeless patch configmap kubeless-config --type merge -p "{\"data\": {\"nats-url\": \"$NATS_URL\"}}" >&2
   restart_controller

@@ -109,18 +109,26 @@ PY
 # records what the functions get, the sink function that posts each event
 # to it, and the triggers' Ready conditions.
 
-# free_port_on ADDRESS: a port free on ADDRESS.
+# free_port_on ADDRESS: a port free on ADDRESS when asked, for a test that
+# needs an address where nothing listens yet (a broker started later).
 free_port_on() {
   python3 -c "import socket; s = socket.socket(); s.bind(('$1', 0)); print(s.getsockname()[1])"
 }
 
+# listened_port FILE: the port in FILE once it holds a whole number (a
+# server that bound port 0 writes it there).
+listened_port() {
+  [[ -s $1 ]] && grep -Eqx '[0-9]+' "$1" && cat "$1"
+}
+
 # start_receiver: an HTTP server on the node's address that appends each
-# POST body as a line of received.log before it answers. RECEIVER is its URL.
+# POST body as a line of received.log before it answers. It binds port 0
+# and writes the port it got; RECEIVER is its URL.
 start_receiver() {
   cat >"$BATS_FILE_TMPDIR/receiver.py" <<'PY'
-import http.server, sys
+import http.server, os, sys
 
-out = open(sys.argv[3], "a")
+out = open(sys.argv[2], "a")
 
 class H(http.server.BaseHTTPRequestHandler):
     def do_POST(self):
@@ -133,14 +141,37 @@ class H(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-http.server.ThreadingHTTPServer((sys.argv[1], int(sys.argv[2])), H).serve_forever()
+srv = http.server.ThreadingHTTPServer((sys.argv[1], 0), H)
+with open(sys.argv[3] + ".tmp", "w") as f:
+    f.write(str(srv.server_address[1]))
+os.rename(sys.argv[3] + ".tmp", sys.argv[3])
+srv.serve_forever()
 PY
-  local port
-  port=$(free_port_on "$NODE_IP")
-  python3 "$BATS_FILE_TMPDIR/receiver.py" "$NODE_IP" "$port" "$BATS_FILE_TMPDIR/received.log" 3>&- &
+  local port_file=$BATS_FILE_TMPDIR/receiver.port port
+  rm -f "$port_file"
+  python3 "$BATS_FILE_TMPDIR/receiver.py" "$NODE_IP" "$BATS_FILE_TMPDIR/received.log" "$port_file" 3>&- &
   echo $! >"$BATS_FILE_TMPDIR/receiver.pid"
+  wait_for 60 "the receiver to write its port" listened_port "$port_file"
+  port=$(cat "$port_file")
   export RECEIVER=http://$NODE_IP:$port/
-  wait_for 60 "the receiver to listen on $NODE_IP:$port" bash -c "exec 9<>/dev/tcp/$NODE_IP/$port"
+}
+
+# nats_url_in DIR: the client URL that nats-server wrote to its ports file
+# in DIR, once the file is whole.
+nats_url_in() {
+  python3 -c 'import glob, json, sys; print(json.load(open(glob.glob(sys.argv[1] + "/*.ports")[0]))["nats"][0])' "$1" 2>/dev/null
+}
+
+# start_nats BIN: BIN (nats-server) on the node's address, on a port it
+# chooses (-p -1) and writes down; NATS_URL is its URL.
+start_nats() {
+  local dir=$BATS_FILE_TMPDIR/nats-ports
+  rm -rf "$dir" && mkdir -p "$dir"
+  "$1" -a "$NODE_IP" -p -1 --ports_file_dir "$dir" >"$BATS_FILE_TMPDIR/nats.log" 2>&1 3>&- &
+  echo $! >"$BATS_FILE_TMPDIR/nats.pid"
+  wait_for 60 "nats-server to write its ports file" nats_url_in "$dir"
+  NATS_URL=$(nats_url_in "$dir")
+  export NATS_URL
 }
 
 # write_sink DIR: DIR/sink.py, a Python function that posts
