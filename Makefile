@@ -39,8 +39,8 @@ test-go: ## Go unit tests (RACE_PKGS with -race), the conformance suite of every
 test-runtimes: ## each language runtime's own unit tests
 	hack/test-runtimes.sh
 
-test-e2e: build ## end-to-end tests: the CLI and the examples on the local engine, the README's shell examples, the sandbox's attacks, and the SIGKILL stress test (KUBELESS_STRESS_ROUNDS, default 5), the Kafka and NATS triggers, and no Kafka message lost across SIGKILLs of the daemon and instances (bats)
-	KUBELESS=$(BIN)/kubeless bats --timing test/ci.bats test/readme.bats test/integration-tests.bats test/security.bats test/scale-to-zero.bats test/stress-sigkill.bats test/events.bats test/events-noloss.bats
+test-e2e: build ## end-to-end tests: the image scripts' questions to containerd under pipefail, the CLI and the examples on the local engine, the README's shell examples, the sandbox's attacks, and the SIGKILL stress test (KUBELESS_STRESS_ROUNDS, default 5), the Kafka and NATS triggers, and no Kafka message lost across SIGKILLs of the daemon and instances (bats)
+	KUBELESS=$(BIN)/kubeless bats --timing test/ci.bats test/lib-images.bats test/readme.bats test/integration-tests.bats test/security.bats test/scale-to-zero.bats test/stress-sigkill.bats test/events.bats test/events-noloss.bats
 
 test-cluster: build ## end-to-end tests of the Kubernetes engine on a real single-node cluster (root; ~10 min of builds the first time, then ~1.5 min)
 	hack/e2e-cluster.sh

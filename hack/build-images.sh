@@ -125,17 +125,24 @@ base=localhost/kubeless-base
 # debian_mirror: the first URI apt uses for bookworm (deb822 .sources files,
 # then the one-line format).
 debian_mirror() {
-	local f
-	for f in /etc/apt/sources.list.d/*.sources; do
+	local f uris
+	# (read whole, then the first: `| head -1` under pipefail fails when the
+	# loop still writes after head has exited)
+	uris=$(for f in /etc/apt/sources.list.d/*.sources; do
 		[ -f "$f" ] || continue
 		awk '
 			/^[[:space:]]*$/ { if (uri != "" && suites ~ /(^| )bookworm( |$)/) { print uri; exit } uri = ""; suites = ""; next }
 			$1 == "URIs:" { uri = $2 }
 			$1 == "Suites:" { $1 = ""; suites = $0 " " }
 			END { if (uri != "" && suites ~ /(^| )bookworm( |$)/) print uri }' "$f"
-	done | head -1 | grep . && return 0
-	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
-		awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' | grep .
+	done)
+	if [[ -n $uris ]]; then
+		echo "${uris%%$'\n'*}"
+		return 0
+	fi
+	local lists
+	lists=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null || true)
+	awk '$1 == "deb" && $3 == "bookworm" { print $2; exit }' <<<"$lists" | grep .
 }
 
 # debian_base: $base/debian:bookworm in buildah's store, from a debootstrap

@@ -70,7 +70,7 @@ nodeip=$("$kubectl" get nodes -o jsonpath='{.items[0].status.addresses[?(@.type=
 # (a Traefik of an earlier run holds them: it is updated in place)
 "$kubectl" get deployment traefik -n traefik >/dev/null 2>&1 ||
 for port in "$http_port" "$https_port" "$ping_port"; do
-  if ss -Hltn "sport = :$port" | grep -q .; then
+  if [[ -n $(ss -Hltn "sport = :$port") ]]; then
     die "port $port is in use: set INGRESS_HTTP_PORT, INGRESS_HTTPS_PORT or INGRESS_PING_PORT to free ports"
   fi
 done

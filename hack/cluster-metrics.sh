@@ -60,7 +60,7 @@ log "$image in the cluster's containerd"
 kubectl=$(command -v kubectl || true)
 [ -n "$kubectl" ] || kubectl=$kbin/kubectl
 export KUBECONFIG=${KUBECONFIG:-$state/admin.kubeconfig}
-"$kubectl" get configmap extension-apiserver-authentication -n kube-system -o jsonpath='{.data.requestheader-client-ca-file}' | grep -q 'BEGIN CERTIFICATE' ||
+[[ $("$kubectl" get configmap extension-apiserver-authentication -n kube-system -o jsonpath='{.data.requestheader-client-ca-file}') == *'BEGIN CERTIFICATE'* ]] ||
   die "the API server has no aggregation layer (--requestheader-client-ca-file): restart the cluster with this clone's hack/cluster-up.sh"
 
 "$kubectl" apply --server-side -f - >/dev/null <<YAML

@@ -132,7 +132,7 @@ kubectl=$(command -v kubectl || true)
 [ -x "$kubectl" ] || die "no kubectl: hack/build-k8s.sh kubectl"
 
 for port in 2379 2380 6443 10250 10257 10259 10248 10249 10256; do
-  if ss -Hltn "sport = :$port" | grep -q .; then
+  if [[ -n $(ss -Hltn "sport = :$port") ]]; then
     die "port $port is in use (another cluster?)"
   fi
 done
@@ -166,7 +166,7 @@ KUBELESS_CLUSTER_STATE=$state "$here/cluster-down.sh" >/dev/null 2>&1 || true
 rm -rf "${state:?}"/* # not the marker (a dot file)
 
 node=$(hostname)
-if ss -Hlun "sport = :53" | awk '{print $4}' | grep -qE "^($nodeip|0\.0\.0\.0|\*|\[::\]):53$"; then
+if grep -qE "^($nodeip|0\.0\.0\.0|\*|\[::\]):53$" <<<"$(ss -Hlun "sport = :53" | awk '{print $4}')"; then
   die "port 53 of $nodeip is in use (another DNS server?): CoreDNS binds it"
 fi
 

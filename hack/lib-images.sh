@@ -10,6 +10,7 @@
 #   images_prune                     removes the images no build needs any more
 #   images_import IMAGE SOCK STAMP   imports IMAGE into the containerd of SOCK
 #                                    (namespace k8s.io) unless STAMP says it is there
+#   images_named SOCK REF            the containerd of SOCK has an image named REF
 #
 # What leaked before, and why:
 # - buildah bud leaves the working container of a stage that has no
@@ -87,7 +88,7 @@ images_prune() {
 		removed=0
 		for id in $("${bh[@]}" images --all --quiet --no-trunc --filter dangling=true); do
 			id=${id#sha256:}
-			cat "$images_dir"/live/* 2>/dev/null | grep -qx "${id:0:11}" && continue
+			grep -qsx "${id:0:11}" "$images_dir"/live/* && continue
 			"${bh[@]}" rmi "$id" >/dev/null 2>&1 && removed=1
 		done
 	done
@@ -105,6 +106,17 @@ images_ref() {
 	echo "$name"
 }
 
+# images_named SOCK REF: the containerd of SOCK (namespace k8s.io) has an
+# image named REF. The list is read whole before it is searched: `ctr ... |
+# grep -q` under pipefail fails when grep exits at the match while ctr,
+# which writes a line at a time, still writes (SIGPIPE), and so said "no"
+# to an image that was there.
+images_named() {
+	local names
+	names=$(ctr --address "$1" -n k8s.io images ls -q) || return 1
+	grep -qxF "$2" <<<"$names"
+}
+
 # images_import IMAGE SOCK STAMP: exports IMAGE from buildah's store as a
 # docker archive and imports it into the containerd of SOCK (namespace
 # k8s.io), unless STAMP holds IMAGE's id and containerd has it. The image it
@@ -115,7 +127,7 @@ images_import() {
 	local ctr=(ctr --address "$sock" -n k8s.io)
 	id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image") || return 1
 	ref=$(images_ref "$image")
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && "${ctr[@]}" images ls -q | grep -qxF "$ref"; then
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && images_named "$sock" "$ref"; then
 		return 0
 	fi
 	mkdir -p "$(dirname "$stamp")"
@@ -124,7 +136,9 @@ images_import() {
 	# the old image under another name, removed once the new one has the name
 	local old=$ref.superseded
 	"${ctr[@]}" images rm "$old" >/dev/null 2>&1 || true
-	"${ctr[@]}" images ls -q | grep -qxF "$ref" && "${ctr[@]}" images tag "$ref" "$old" >/dev/null
+	if images_named "$sock" "$ref"; then
+		"${ctr[@]}" images tag "$ref" "$old" >/dev/null
+	fi
 	if ! "${bh[@]}" push --quiet "$image" "docker-archive:$archive:$image" >/dev/null ||
 		! "${ctr[@]}" images import "$archive" >/dev/null; then
 		rm -f "$archive"
@@ -132,7 +146,7 @@ images_import() {
 		return 1
 	fi
 	rm -f "$archive"
-	"${ctr[@]}" images ls -q | grep -qxF "$ref" || { echo "images: containerd has no $ref after its import" >&2; return 1; }
+	images_named "$sock" "$ref" || { echo "images: containerd has no $ref after its import" >&2; return 1; }
 	# Removed: the old image's name, and the names by id (sha256:<id>)
 	# that CRI gives every image it sees and that no other name shares any
 	# more (an image whose own name an import moved): each one keeps its
