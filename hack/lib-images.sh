@@ -121,13 +121,19 @@ images_named() {
 # docker archive and imports it into the containerd of SOCK (namespace
 # k8s.io), unless STAMP holds IMAGE's id and containerd has it. The image it
 # replaces under the same name is removed with its layers (a pod still
-# running it keeps its own snapshot).
+# running it keeps its own snapshot), and so is any image that an import
+# stopped midway left under its .superseded name.
 images_import() {
-	local image=$1 sock=$2 stamp=$3 id ref archive
+	local image=$1 sock=$2 stamp=$3 id ref archive names left=()
 	local ctr=(ctr --address "$sock" -n k8s.io)
 	id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' "$image") || return 1
 	ref=$(images_ref "$image")
-	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && images_named "$sock" "$ref"; then
+	names=$("${ctr[@]}" images ls -q) || return 1
+	mapfile -t left < <(grep '\.superseded$' <<<"$names" || true)
+	if ((${#left[@]})); then
+		"${ctr[@]}" images rm --sync "${left[@]}" >/dev/null
+	fi
+	if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$id" ] && grep -qxF "$ref" <<<"$names"; then
 		return 0
 	fi
 	mkdir -p "$(dirname "$stamp")"
@@ -135,8 +141,7 @@ images_import() {
 	rm -f "$archive"
 	# the old image under another name, removed once the new one has the name
 	local old=$ref.superseded
-	"${ctr[@]}" images rm "$old" >/dev/null 2>&1 || true
-	if images_named "$sock" "$ref"; then
+	if grep -qxF "$ref" <<<"$names"; then
 		"${ctr[@]}" images tag "$ref" "$old" >/dev/null
 	fi
 	if ! "${bh[@]}" push --quiet "$image" "docker-archive:$archive:$image" >/dev/null ||

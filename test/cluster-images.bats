@@ -114,6 +114,13 @@ store_state() {
   # the import: wait for it, so the test sees that name go too
   wait_for 60 "CRI's name by id for the imported image" bash -c \
     "${ctr[*]} images ls | awk -v m='$old_manifest' 'NR > 1 && \$1 ~ /^sha256:/ && \$3 == m' | grep -q ."
+  # what an import stopped midway leaves: an old image under a .superseded
+  # name (of another image: the next import of any image removes it)
+  "${ctr[@]}" images tag localhost/tiny:test localhost/tiny:left.superseded >/dev/null
+  # (once CRI has marked it as its own: CRI makes a name it has not marked
+  # yet again, even one removed meanwhile)
+  wait_for 60 "CRI's mark on localhost/tiny:left.superseded" bash -c \
+    "${ctr[*]} images ls 'name==localhost/tiny:left.superseded' | grep -F io.cri-containerd.image=managed"
   build_tiny two
   id=$("${bh[@]}" inspect --type image --format '{{.FromImageID}}' localhost/tiny:test)
   images_import localhost/tiny:test "$sock" "$stamp"
